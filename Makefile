@@ -1,0 +1,27 @@
+# The two commands of the README, plus the benchmarks. Each installs what is missing first.
+SWIFT ?= swift
+DEMO_ARGS ?=
+
+.PHONY: deps build test demo bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+# Build once (tests included), then run without a second build.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: deps
+	$(SWIFT) build --product fedpulse
+	"$$($(SWIFT) build --show-bin-path)/fedpulse" demo $(DEMO_ARGS)
+
+bench: deps
+	$(SWIFT) build -c release --product fedpulse --product fedpulse-bench
+	scripts/run-bench.sh
+
+clean:
+	rm -rf .build

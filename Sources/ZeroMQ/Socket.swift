@@ -1,0 +1,119 @@
+internal import CZeroMQ
+
+/// One ZeroMQ socket, owned by exactly one thread.
+///
+/// libzmq sockets are not thread-safe, so `Socket` is neither copyable nor `Sendable`: the
+/// compiler keeps it on the thread (role loop) that created it. It closes itself on `deinit`;
+/// set ``setLinger(_:)`` first to decide how long unsent messages may hold up the close.
+public struct Socket: ~Copyable {
+    let handle: UnsafeMutableRawPointer
+    /// Keeps the context alive while this socket is open (`zmq_ctx_term` would block otherwise).
+    private let context: Context
+    /// One reusable message buffer: a `zmq_msg_t` must not be copied by Swift, so it lives on
+    /// the heap for the socket's lifetime.
+    private let message: UnsafeMutablePointer<zmq_msg_t>
+    public let type: SocketType
+
+    public init(_ context: Context, type: SocketType) throws(ZeroMQError) {
+        guard let handle = zmq_socket(context.handle, type.rawValue) else {
+            throw ZeroMQError(call: "zmq_socket(\(type))", code: zmq_errno())
+        }
+        self.handle = handle
+        self.context = context
+        self.type = type
+        self.message = .allocate(capacity: 1)
+    }
+
+    deinit {
+        zmq_close(handle)
+        message.deallocate()
+    }
+
+    /// Binds to an endpoint such as `tcp://127.0.0.1:*` or `ipc:///tmp/x`.
+    public func bind(_ endpoint: String) throws(ZeroMQError) {
+        try zmqCheck("zmq_bind(\(endpoint))") { zmq_bind(handle, endpoint) }
+    }
+
+    /// Connects to an endpoint; libzmq connects (and reconnects) in the background.
+    public func connect(_ endpoint: String) throws(ZeroMQError) {
+        try zmqCheck("zmq_connect(\(endpoint))") { zmq_connect(handle, endpoint) }
+    }
+
+    /// Disconnects from an endpoint previously connected, e.g. a shard that left the topology.
+    public func disconnect(_ endpoint: String) throws(ZeroMQError) {
+        try zmqCheck("zmq_disconnect(\(endpoint))") { zmq_disconnect(handle, endpoint) }
+    }
+
+    /// The endpoint libzmq actually bound, which resolves the port of a `tcp://host:*` bind.
+    public func lastEndpoint() throws(ZeroMQError) -> String {
+        try stringOption(ZMQ_LAST_ENDPOINT, name: "ZMQ_LAST_ENDPOINT")
+    }
+
+    /// Binds and returns the resolved endpoint: the usual way to get a free port without guessing.
+    public func bindResolved(_ endpoint: String) throws(ZeroMQError) -> String {
+        try bind(endpoint)
+        return try lastEndpoint()
+    }
+
+    // MARK: Multipart
+
+    /// Sends all frames as one multipart message, atomically.
+    ///
+    /// - Returns: `false` when `dontWait` is set and the high-water mark was reached (nothing
+    ///   was queued), `true` once queued.
+    @discardableResult
+    public func send(_ frames: [[UInt8]], dontWait: Bool = false) throws(ZeroMQError) -> Bool {
+        precondition(!frames.isEmpty, "a multipart message needs at least one frame")
+        let baseFlags = dontWait ? ZMQ_DONTWAIT : 0
+        for (index, frame) in frames.enumerated() {
+            let flags = baseFlags | (index < frames.count - 1 ? ZMQ_SNDMORE : 0)
+            let result = try zmqCall("zmq_send") {
+                frame.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
+            }
+            if case .wouldBlock = result {
+                // libzmq queues the parts of a multipart message atomically: only the first
+                // frame can meet the high-water mark, so nothing has been queued yet.
+                precondition(index == 0, "zmq_send: EAGAIN after the first frame of a multipart message")
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Receives one whole multipart message.
+    ///
+    /// - Returns: `nil` when `dontWait` is set (or a receive timeout is set) and nothing arrived.
+    public func receive(dontWait: Bool = false) throws(ZeroMQError) -> [[UInt8]]? {
+        var frames: [[UInt8]] = []
+        let flags = dontWait ? ZMQ_DONTWAIT : 0
+        repeat {
+            try zmqCheck("zmq_msg_init") { zmq_msg_init(message) }
+            defer { zmq_msg_close(message) }
+            let result = try zmqCall("zmq_msg_recv") { zmq_msg_recv(message, handle, frames.isEmpty ? flags : 0) }
+            guard case .done(let size) = result else {
+                // Only the first frame can be missing: later parts arrive with the first.
+                return nil
+            }
+            let count = Int(size)
+            if count == 0 {
+                frames.append([])
+            } else if let data = zmq_msg_data(message) {
+                frames.append(Array(UnsafeRawBufferPointer(start: data, count: count)))
+            } else {
+                frames.append([])
+            }
+        } while try moreFramesFollow()
+        return frames
+    }
+
+    /// Reads `ZMQ_RCVMORE`, which (unlike `zmq_msg_more`) stays valid after the message buffer
+    /// has been closed and reused.
+    private func moreFramesFollow() throws(ZeroMQError) -> Bool {
+        try int32Option(ZMQ_RCVMORE, name: "ZMQ_RCVMORE") != 0
+    }
+
+    /// A poll entry watching this socket for readability.
+    public func pollItem(readable: Bool = true, writable: Bool = false) -> PollItem {
+        PollItem(socket: handle, fd: 0, readable: readable, writable: writable)
+    }
+}
