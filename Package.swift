@@ -16,27 +16,47 @@ let package = Package(
         // MARK: - C
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
 
+        // MARK: - Pure core (no I/O)
+        .target(name: "Wire"),
+        .target(name: "Learning"),
+        .target(name: "Federation", dependencies: ["Learning", "Wire"]),
+        .target(name: "Privacy", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+
         // MARK: - Shells
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(
+            name: "Runtime",
+            dependencies: [
+                "ZeroMQ", "Wire", "Learning", "Federation", "Privacy",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
 
-        // MARK: - Pure core (no I/O)
-
-        // MARK: - CLI
+        // MARK: - Executables
         .executableTarget(
             name: "fedpulse",
             dependencies: [
-                "ZeroMQ",
+                "Runtime", "ZeroMQ", "Wire", "Learning", "Privacy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        .executableTarget(name: "fedpulse-bench", dependencies: ["Learning", "Federation"], path: "Sources/FedPulseBench"),
 
         // MARK: - Tests
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "LearningTests", dependencies: ["Learning"]),
+        .testTarget(name: "FederationTests", dependencies: ["Federation", "Learning", "Wire"]),
+        .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], exclude: ["Fixtures"]),
     ]
 )
 

@@ -13,12 +13,15 @@ public final class Context: @unchecked Sendable {
     /// Creates a context with `ioThreads` libzmq I/O threads.
     ///
     /// One I/O thread moves about a gigabyte a second; more only help with many sockets.
-    public init(ioThreads: Int32 = 1) throws(ZeroMQError) {
+    /// - Parameter maxSockets: libzmq's default is 1023; an edge hosting hundreds of virtual
+    ///   devices (three sockets each) needs more.
+    public init(ioThreads: Int32 = 1, maxSockets: Int32 = 1_023) throws(ZeroMQError) {
         guard let handle = zmq_ctx_new() else {
             throw ZeroMQError(call: "zmq_ctx_new", code: zmq_errno())
         }
         self.handle = handle
         try zmqCheck("zmq_ctx_set(ZMQ_IO_THREADS)") { zmq_ctx_set(handle, ZMQ_IO_THREADS, ioThreads) }
+        try zmqCheck("zmq_ctx_set(ZMQ_MAX_SOCKETS)") { zmq_ctx_set(handle, ZMQ_MAX_SOCKETS, maxSockets) }
     }
 
     deinit {

@@ -1,0 +1,104 @@
+/// How client updates are combined into one aggregate, streaming.
+///
+/// Flower's `aggregate_fit(results: list)` holds every client's update at once; a regional
+/// shard with thousands of watches cannot. Here a strategy folds updates one at a time into an
+/// ``Accumulator`` whose size does not grow with the number of clients (O(model), never
+/// O(clients × model)), and ``finish(_:)`` turns it into the outcome. A strategy that must see
+/// every update (median, trimmed mean, Krum) buffers inside its own accumulator and says so.
+///
+/// Hierarchical aggregation: a regional shard sends its accumulator's ``PartialAggregate``
+/// (sum, weight sum, count) upward, and the global aggregator ``combine(_:into:)``s those —
+/// a sum of sums, equal to aggregating every update flat.
+///
+/// What happens next (dividing by the weight sum or by DP-FedAvg's fixed denominator, then the
+/// ``ServerOptimizer`` step) is deliberately not the strategy's job.
+public protocol AggregationStrategy: Sendable {
+    /// Running state of one aggregation.
+    associatedtype Accumulator
+
+    /// A fresh accumulator for models of `parameterCount` parameters.
+    func makeAccumulator(parameterCount: Int) -> Accumulator
+
+    /// Folds one client update in.
+    ///
+    /// - Parameters:
+    ///   - update: the client's delta (or weights); its count must equal `parameterCount`, which
+    ///     the caller has checked against the model spec when decoding the message.
+    ///   - weight: the client's weight, usually its number of training examples; must be finite
+    ///     and non-negative.
+    func accumulate(_ update: UnsafeBufferPointer<Float>, weight: Double, into accumulator: inout Accumulator)
+
+    /// Folds in a partial aggregate from a lower tier (a regional shard).
+    func combine(_ partial: PartialAggregate, into accumulator: inout Accumulator)
+
+    /// Ends the aggregation.
+    func finish(_ accumulator: Accumulator) -> AggregateOutcome
+}
+
+extension AggregationStrategy {
+    /// Folds one client update held in an array.
+    public func accumulate(_ update: [Float], weight: Double, into accumulator: inout Accumulator) {
+        update.withUnsafeBufferPointer { accumulate($0, weight: weight, into: &accumulator) }
+    }
+}
+
+/// A weighted sum of updates: what a shard sends upward and what FedAvg accumulates.
+public struct PartialAggregate: Sendable, Hashable {
+    /// Σ weightᵢ · updateᵢ, element-wise.
+    public internal(set) var sum: [Float]
+    /// Σ weightᵢ.
+    public internal(set) var weightSum: Double
+    /// Number of client updates folded in (across every lower tier).
+    public internal(set) var count: Int
+
+    /// A partial aggregate received from a shard; nothing is validated beyond the shape, so the
+    /// caller checks finiteness and bounds when decoding.
+    public init(sum: [Float], weightSum: Double, count: Int) {
+        self.sum = sum
+        self.weightSum = weightSum
+        self.count = count
+    }
+
+    /// The empty aggregate for `parameterCount` parameters.
+    public init(parameterCount: Int) {
+        self.init(sum: [Float](repeating: 0, count: parameterCount), weightSum: 0, count: 0)
+    }
+
+    /// Number of parameters.
+    public var parameterCount: Int { sum.count }
+}
+
+/// The result of an aggregation: the sums, and their weighted mean.
+public struct AggregateOutcome: Sendable, Hashable {
+    /// The sums and counts; what a shard forwards.
+    public let partial: PartialAggregate
+    /// `sum / weightSum`, the FedAvg average; empty when nothing was aggregated.
+    public let mean: [Float]
+
+    /// Wraps sums and computes the mean.
+    public init(partial: PartialAggregate) {
+        self.partial = partial
+        self.mean = partial.weightSum > 0 ? Self.divide(partial.sum, by: partial.weightSum) : []
+    }
+
+    /// Σ weightᵢ · updateᵢ.
+    public var sum: [Float] { partial.sum }
+    /// Σ weightᵢ.
+    public var weightSum: Double { partial.weightSum }
+    /// Number of updates.
+    public var count: Int { partial.count }
+
+    /// The sum divided by a fixed denominator.
+    ///
+    /// DP-FedAvg divides by the expected cohort size (fixed in advance) rather than by the
+    /// number of updates that arrived, so one client's presence does not change the scale.
+    public func mean(dividingBy denominator: Double) -> [Float] {
+        precondition(denominator > 0 && denominator.isFinite, "denominator must be positive and finite")
+        return Self.divide(partial.sum, by: denominator)
+    }
+
+    private static func divide(_ sum: [Float], by denominator: Double) -> [Float] {
+        let inverse = Float(1 / denominator)
+        return sum.map { $0 * inverse }
+    }
+}

@@ -1,0 +1,117 @@
+/// A worker the coordinator may select: checked in recently and described by its check-in.
+public struct Candidate: Sendable, Hashable {
+    public var workerId: String
+    public var deviceClass: String
+    public var eligible: Bool
+
+    public init(workerId: String, deviceClass: String, eligible: Bool) {
+        self.workerId = workerId
+        self.deviceClass = deviceClass
+        self.eligible = eligible
+    }
+}
+
+/// A live regional shard: where its members PUSH their updates.
+public struct LiveShard: Sendable, Hashable {
+    public var region: String
+    public var shard: Int
+    public var endpoint: String
+
+    public init(region: String, shard: Int, endpoint: String) {
+        self.region = region
+        self.shard = shard
+        self.endpoint = endpoint
+    }
+
+    /// `watch/0`: the name logs, partials and the global aggregator use for a shard.
+    public var name: String { "\(region)/\(shard)" }
+}
+
+/// How a round's cohort is drawn.
+public enum CohortSampling: Sendable, Equatable {
+    /// Each eligible worker joins independently with probability `rate` (Poisson sampling, which
+    /// the DP accountant's amplification-by-sampling assumes).
+    case poisson(rate: Double)
+    /// Exactly `size` eligible workers (or all, if fewer), drawn uniformly without replacement.
+    case fixedSize(Int)
+}
+
+/// One round's plan: the members, and which shard each one reports to.
+public struct CohortPlan: Sendable, Equatable {
+    public var shards: [(shard: LiveShard, members: [String])]
+    /// Eligible workers of a class with no live shard: left out of this round, and logged.
+    public var unassignable: [String]
+
+    public var memberCount: Int { shards.reduce(0) { $0 + $1.members.count } }
+
+    public static func == (lhs: CohortPlan, rhs: CohortPlan) -> Bool {
+        lhs.unassignable == rhs.unassignable && lhs.shards.count == rhs.shards.count
+            && zip(lhs.shards, rhs.shards).allSatisfy { $0.shard == $1.shard && $0.members == $1.members }
+    }
+}
+
+/// Picks a round's cohort and assigns each member to a shard of its device class.
+///
+/// The assignment is a stable hash of the worker id over the live shards of its class, sorted by
+/// shard index: every role derives the same answer, and when a shard dies only its own workers
+/// move. Sampling is seeded by (run seed, round id) so a round can be replayed and audited.
+public enum CohortPlanner {
+    public static func plan(
+        candidates: [Candidate],
+        shards: [LiveShard],
+        sampling: CohortSampling,
+        seed: UInt64,
+        roundId: Int
+    ) -> CohortPlan {
+        var generator = SplitMixGenerator(seed: seed ^ (UInt64(truncatingIfNeeded: roundId) &* 0x9E37_79B9_7F4A_7C15))
+        let eligible = candidates.filter(\.eligible).sorted { $0.workerId < $1.workerId }
+        let selected: [Candidate]
+        switch sampling {
+        case .poisson(let rate):
+            selected = eligible.filter { _ in Double(generator.next() >> 11) / Double(1 << 53) < rate }
+        case .fixedSize(let size):
+            var pool = eligible
+            for index in pool.indices.dropLast() {
+                let pick = index + Int(generator.next() % UInt64(pool.count - index))
+                pool.swapAt(index, pick)
+            }
+            selected = Array(pool.prefix(max(0, size))).sorted { $0.workerId < $1.workerId }
+        }
+        let byRegion = Dictionary(grouping: shards, by: \.region).mapValues { $0.sorted { $0.shard < $1.shard } }
+        var members: [LiveShard: [String]] = [:]
+        var unassignable: [String] = []
+        for candidate in selected {
+            guard let regionShards = byRegion[candidate.deviceClass], !regionShards.isEmpty else {
+                unassignable.append(candidate.workerId)
+                continue
+            }
+            let shard = regionShards[Int(stableHash(candidate.workerId) % UInt64(regionShards.count))]
+            members[shard, default: []].append(candidate.workerId)
+        }
+        let ordered = members.keys.sorted { ($0.region, $0.shard) < ($1.region, $1.shard) }
+        return CohortPlan(shards: ordered.map { ($0, members[$0] ?? []) }, unassignable: unassignable)
+    }
+
+    /// FNV-1a over the UTF-8 bytes: stable across processes and Swift versions, unlike `hashValue`.
+    public static func stableHash(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}
+
+/// SplitMix64: a tiny seeded generator for sampling decisions that must replay exactly.
+struct SplitMixGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,47 @@
+public import Foundation
+public import Learning
+
+/// A whole hierarchy on this machine: what the demo (and the end-to-end tests) start.
+public struct DemoConfig: Sendable {
+    /// The `fedpulse` binary to start the roles with (normally this very executable).
+    public var executable: URL
+    public var reportDirectory: URL
+    public var rounds = 10
+    public var devicesPerClass = 4
+    /// Virtual devices one edge process hosts at most; more devices mean more edge processes.
+    public var devicesPerEdgeProcess = 100
+    /// Flags passed to the coordinator and every edge process (task, model, seed, data knobs).
+    public var learningArguments: [String] = []
+    public var seed: UInt64 = 7
+    public var roundTimeoutMillis: Int64 = 5_000
+    /// Extra coordinator flags (cohort size, epochs, learning rate, privacy …).
+    public var coordinatorArguments: [String] = []
+    /// One CSV per device, assigned to the classes in turn; `test.csv` is the hold-out.
+    public var dataDirectory: URL?
+    public var summaryJSON: URL?
+    /// The model spec and generator the baseline is trained with (the same the roles use).
+    public var spec: ModelSpec
+    public var generator: SyntheticWearables
+    public var training = TrainingConfig()
+    /// Printed as rounds complete.
+    public var progress: @Sendable (String) -> Void = { print($0) }
+
+    public init(executable: URL, reportDirectory: URL, spec: ModelSpec, generator: SyntheticWearables) {
+        self.executable = executable
+        self.reportDirectory = reportDirectory
+        self.spec = spec
+        self.generator = generator
+    }
+
+    static let classes: [DeviceClass] = [.watch, .phone, .tablet]
+}
+
+/// What a demo run produced: the rows of its table and where its report is.
+public struct DemoOutcome: Sendable, Codable {
+    public var rounds: [RoundRecord]
+    public var finalAccuracy: Double?
+    public var centralizedAccuracy: Double?
+    public var processes: Int
+    public var endReason: String
+    public var reportDirectory: String
+}

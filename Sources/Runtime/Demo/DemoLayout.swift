@@ -1,0 +1,101 @@
+import Foundation
+import Learning
+
+/// Which edge processes the demo starts, with which devices, and the data the baseline sees.
+struct DemoLayout {
+    struct EdgeProcess {
+        var name: String
+        var deviceClass: DeviceClass
+        var arguments: [String]
+        var devices: [(id: String, source: DeviceDataSource)]
+    }
+
+    var edges: [EdgeProcess] = []
+    var holdoutArguments: [String] = []
+    var holdoutCSV: String?
+
+    var deviceCount: Int { edges.reduce(0) { $0 + $1.devices.count } }
+
+    init(config: DemoConfig) throws {
+        if let directory = config.dataDirectory {
+            try layOutCSV(directory: directory, config: config)
+        } else {
+            layOutSynthetic(config: config)
+        }
+    }
+
+    private mutating func layOutSynthetic(config: DemoConfig) {
+        for (classIndex, deviceClass) in DemoConfig.classes.enumerated() {
+            let firstUser = classIndex * config.devicesPerClass
+            var offset = 0
+            var part = 0
+            while offset < config.devicesPerClass {
+                let count = min(config.devicesPerEdgeProcess, config.devicesPerClass - offset)
+                let users = (firstUser + offset)..<(firstUser + offset + count)
+                edges.append(
+                    EdgeProcess(
+                        name: "edge-\(deviceClass.rawValue)-\(part)", deviceClass: deviceClass,
+                        arguments: ["--device-class", deviceClass.rawValue, "--devices", "\(count)", "--first-user", "\(users.lowerBound)"],
+                        devices: users.map { ("\(deviceClass.rawValue)-\($0)", .synthetic(generator: config.generator, userIndex: $0)) }
+                    )
+                )
+                offset += count
+                part += 1
+            }
+        }
+    }
+
+    private mutating func layOutCSV(directory: URL, config: DemoConfig) throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { $0.hasSuffix(".csv") }
+            .sorted()
+        if files.contains("test.csv") {
+            let path = directory.appendingPathComponent("test.csv").path
+            holdoutArguments = ["--holdout", path]
+            holdoutCSV = path
+        } else {
+            holdoutArguments = ["--holdout", "none"]
+        }
+        let deviceFiles = files.filter { $0 != "test.csv" }
+        guard !deviceFiles.isEmpty else {
+            throw RoleError("--data-dir \(directory.path) holds no device CSV files (every *.csv except test.csv is one device)")
+        }
+        for (classIndex, deviceClass) in DemoConfig.classes.enumerated() {
+            let mine = deviceFiles.enumerated().filter { $0.offset % DemoConfig.classes.count == classIndex }
+            guard !mine.isEmpty else { continue }
+            let paths = mine.map { directory.appendingPathComponent($0.element).path }
+            edges.append(
+                EdgeProcess(
+                    name: "edge-\(deviceClass.rawValue)-0", deviceClass: deviceClass,
+                    arguments: ["--device-class", deviceClass.rawValue, "--first-user", "\(classIndex * 100_000)"]
+                        + paths.flatMap { ["--data", $0] },
+                    devices: paths.enumerated().map { ("\(deviceClass.rawValue)-\(classIndex * 100_000 + $0.offset)", .csv(path: $0.element)) }
+                )
+            )
+        }
+    }
+
+    /// The same model trained on the union of every device's training data, on the same hold-out.
+    func centralizedAccuracy(config: DemoConfig) throws -> Double? {
+        var datasets: [Dataset] = []
+        for edge in edges {
+            for device in edge.devices {
+                datasets.append(try device.source.load(deviceClass: edge.deviceClass, spec: config.spec).train)
+            }
+        }
+        let holdout: Dataset
+        if let holdoutCSV {
+            holdout = try CSVDeviceData.load(path: holdoutCSV, spec: config.spec, holdOutFraction: 0).train
+        } else if config.dataDirectory != nil {
+            return nil
+        } else {
+            holdout = try config.generator.centralHoldOut(users: 60, recordsPerUser: 30, spec: config.spec)
+        }
+        var rng = SeededGenerator(seed: config.seed)
+        let weights = try CentralizedBaseline.train(
+            spec: config.spec, initialWeights: config.spec.initialWeights(seed: config.seed),
+            datasets: datasets, config: config.training, rounds: config.rounds, rng: &rng
+        )
+        return try Evaluator.evaluate(spec: config.spec, weights: weights, data: holdout).accuracy
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Learning
+import Logging
+import Wire
+import ZeroMQ
+
+/// Starts the whole hierarchy as separate processes on loopback, follows the rounds on the
+/// coordinator's broadcast, trains the centralised baseline, and writes the report folder.
+public struct DemoRun: Sendable {
+    let config: DemoConfig
+
+    public init(config: DemoConfig) {
+        self.config = config
+    }
+
+    /// Runs to the end (or until `runner` is asked to stop); every child is stopped before returning.
+    public func run(stopWhen control: LoopControl) throws -> DemoOutcome {
+        let logs = config.reportDirectory.appendingPathComponent("logs")
+        try? FileManager.default.removeItem(at: logs)
+        let children = try ChildProcesses(executable: config.executable, logDirectory: logs)
+        defer { children.stopAll() }
+        let ports = try FreePorts.pick(2)
+        let broadcast = "tcp://127.0.0.1:\(ports[0])"
+        let controlEndpoint = "tcp://127.0.0.1:\(ports[1])"
+        let coordinatorFlags = ["--coordinator-broadcast", broadcast, "--coordinator-control", controlEndpoint]
+
+        // Follow the broadcast before anything starts, so no round summary is missed.
+        let context = try Context()
+        let observer = try Socket(context, type: .sub)
+        try observer.setLinger(0)
+        try observer.subscribe(Topic.roundSummary.rawValue)
+        try observer.subscribe(Topic.runEnd.rawValue)
+        try observer.connect(broadcast)
+
+        let layout = try DemoLayout(config: config)
+        try children.launch(name: "global", arguments: ["aggregator", "--tier", "global"] + coordinatorFlags)
+        for deviceClass in DemoConfig.classes {
+            try children.launch(
+                name: "region-\(deviceClass.rawValue)",
+                arguments: ["aggregator", "--tier", "region", "--region", deviceClass.rawValue] + coordinatorFlags
+            )
+        }
+        for edge in layout.edges {
+            try children.launch(name: edge.name, arguments: ["edge"] + edge.arguments + config.learningArguments + coordinatorFlags)
+        }
+        let stateDirectory = config.reportDirectory.appendingPathComponent("state")
+        try? FileManager.default.removeItem(at: stateDirectory)
+        let coordinator = try children.launch(
+            name: "coordinator",
+            arguments: [
+                "coordinator", "--broadcast", broadcast, "--control", controlEndpoint,
+                "--rounds", "\(config.rounds)", "--wait-for-workers", "\(layout.deviceCount)",
+                "--round-timeout-ms", "\(config.roundTimeoutMillis)", "--state-dir", stateDirectory.path,
+            ] + layout.holdoutArguments + config.learningArguments + config.coordinatorArguments
+        )
+        config.progress(Self.header)
+
+        let codec = WireCodec()
+        var records: [RoundRecord] = []
+        var endReason = "stopped"
+        let clock = ContinuousClock()
+        let limit = clock.now + .milliseconds(Int64(config.rounds) * (config.roundTimeoutMillis * 3) + 90_000)
+        following: while !control.shouldStop {
+            var items = [control.wakeup.pollItem(), observer.pollItem()]
+            try poll(&items, timeout: .milliseconds(500))
+            if items[0].isReadable { control.wakeup.drain() }
+            while let frames = try observer.receive(dontWait: true) {
+                switch codec.decode(frames) {
+                case .success(.roundSummary(let summary)):
+                    let record = RoundRecord(summary.body)
+                    guard !records.contains(where: { $0.round == record.round }) else { continue }
+                    records.append(record)
+                    config.progress(Self.line(record))
+                case .success(.runEnd(let end)):
+                    endReason = end.body.reason
+                    break following
+                default:
+                    continue
+                }
+            }
+            if !children.isRunning(coordinator) {
+                endReason = "coordinatorExited"
+                break
+            }
+            if clock.now > limit {
+                endReason = "timedOut"
+                break
+            }
+        }
+        children.stopAll()
+        let processes = children.all.count
+        let baseline = try? layout.centralizedAccuracy(config: config)
+        let outcome = DemoOutcome(
+            rounds: records, finalAccuracy: records.last?.accuracy, centralizedAccuracy: baseline,
+            processes: processes, endReason: endReason, reportDirectory: config.reportDirectory.path
+        )
+        try DemoReport(outcome: outcome, config: config).write()
+        return outcome
+    }
+
+    static let header = "round  participants (w/p/t)  accuracy    loss  fed.acc  seconds   bytes up  bytes down"
+
+    static func line(_ record: RoundRecord) -> String {
+        let participants = ["watch", "phone", "tablet"].map { "\(record.participants[$0] ?? 0)" }.joined(separator: "/")
+        func number(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
+        return [
+            String(format: "%5d", record.round), participants.padding(toLength: 21, withPad: " ", startingAt: 0).leftPadded(21),
+            number(record.accuracy, "%8.4f"), number(record.loss, "%7.4f"), number(record.federatedAccuracy, "%8.4f"),
+            String(format: "%8.3f", record.seconds), "\(record.bytesUp)".leftPadded(10), "\(record.bytesDown)".leftPadded(11),
+        ].joined(separator: "  ")
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
+
+extension RoundRecord {
+    init(_ summary: RoundSummary) {
+        self.init(
+            round: summary.round, roundId: summary.roundId, modelVersion: summary.modelVersion,
+            participants: summary.participants.counts, contributors: summary.contributors,
+            accuracy: summary.accuracy, loss: summary.loss, federatedAccuracy: summary.federatedAccuracy,
+            seconds: summary.seconds, bytesUp: summary.bytesUp, bytesDown: summary.bytesDown, epsilon: summary.epsilon
+        )
+    }
+}
+
+extension RoundSummary {
+    init(record: RoundRecord) {
+        self.init(
+            round: record.round, roundId: record.roundId, modelVersion: record.modelVersion,
+            participants: ParticipantCounts(record.participants), contributors: record.contributors,
+            accuracy: record.accuracy, loss: record.loss, federatedAccuracy: record.federatedAccuracy,
+            seconds: record.seconds, bytesUp: record.bytesUp, bytesDown: record.bytesDown, epsilon: record.epsilon
+        )
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+public import Learning
+
+/// What a coordinator must remember across a restart: where the run is and the model it has.
+///
+/// Written atomically after every completed round, so a coordinator killed at any moment resumes
+/// at the first round not yet completed, with that round's input model: no round repeated or skipped.
+public struct CoordinatorCheckpoint: Codable, Sendable, Equatable {
+    public var completedRounds: Int
+    /// The next round id to use; ids of failed or retried attempts are never reused.
+    public var nextRoundId: Int
+    public var modelVersion: Int
+    public var spec: ModelSpec
+    public var weights: [Float]
+    public var history: [RoundRecord]
+    /// Per-run salt of the participant hashes sent to the auditor: ids never leave in clear.
+    public var participationSalt: String
+
+    static let fileName = "checkpoint.json"
+
+    static func load(from directory: String) throws -> CoordinatorCheckpoint? {
+        let url = URL(fileURLWithPath: directory).appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        return try JSONDecoder().decode(CoordinatorCheckpoint.self, from: Data(contentsOf: url))
+    }
+
+    func save(to directory: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try AtomicFile.write(try encoder.encode(self), to: URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName))
+    }
+}
+
+/// One completed round as the coordinator saw it: the row of the demo's table and metrics CSV.
+public struct RoundRecord: Codable, Sendable, Equatable {
+    public var round: Int
+    public var roundId: Int
+    public var modelVersion: Int
+    public var participants: [String: Int]
+    public var contributors: Int
+    public var accuracy: Double?
+    public var loss: Double?
+    /// Federated evaluation: the previous model on the workers' local hold-outs.
+    public var federatedAccuracy: Double?
+    public var seconds: Double
+    public var bytesUp: Int
+    public var bytesDown: Int
+    public var epsilon: Double?
+}

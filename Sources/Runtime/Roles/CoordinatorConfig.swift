@@ -1,0 +1,43 @@
+public import Learning
+public import Wire
+
+/// Everything a coordinator needs to run, gathered by the CLI from flags and `FEDPULSE_*` variables.
+public struct CoordinatorConfig: Sendable {
+    public var id = "coordinator"
+    /// Where the PUB socket for `round.open`, `round.summary` and `run.end` binds.
+    public var broadcastEndpoint = "tcp://127.0.0.1:7001"
+    /// Where the PULL socket for check-ins, heartbeats and model candidates binds.
+    public var controlEndpoint = "tcp://127.0.0.1:7002"
+    /// The auditor's events PULL and ledger PUB; when unset, rounds need no approval (DP off only).
+    public var auditorEvents: String?
+    public var auditorLedger: String?
+    public var rounds = 10
+    public var spec: ModelSpec
+    public var seed: UInt64 = 1
+    public var sampling: CohortSamplingSetting = .all
+    public var minParticipants = 1
+    /// Workers that must have checked in before the first round opens (the demo knows how many).
+    public var waitForWorkers = 1
+    public var roundTimeoutMillis: Int64 = 5_000
+    public var republishIntervalMillis: Int64 = 200
+    public var workerTimeoutMillis: Int64 = 10_000
+    public var aggregatorTimeoutMillis: Int64 = 3_000
+    public var training = TrainingSettings(epochs: 2, batchSize: 16, learningRate: 0.1, l2: 1e-4, proxMu: 0)
+    public var privacy = PrivacySettings(placement: .off, clipNorm: nil, noiseMultiplier: 0, expectedCohort: 1)
+    public var stateDirectory: String?
+    /// A central hold-out set to evaluate each new model on (simulation or a `test.csv`).
+    public var holdout: Dataset?
+    public var targetAccuracy: Double?
+
+    public init(spec: ModelSpec) {
+        self.spec = spec
+    }
+}
+
+/// How the CLI names a cohort rule; resolved against the live population each round.
+public enum CohortSamplingSetting: Sendable, Equatable {
+    /// Every eligible worker.
+    case all
+    case fixedSize(Int)
+    case poisson(rate: Double)
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Learning
+import Logging
+import Privacy
+import Wire
+import ZeroMQ
+
+/// One virtual device inside an edge process: its sockets, its data and its round memory.
+///
+/// A class, not a struct: it owns non-copyable sockets and lives in an array of the edge loop,
+/// on the loop's thread only.
+final class DeviceRuntime {
+    enum BroadcastOutcome { case continuing, runEnded }
+
+    let device: VirtualDevice
+    let config: EdgeConfig
+    let logger: Logger
+    let messenger: Messenger
+    let broadcast: Socket
+    let control: Socket
+    let shardSocket: Socket
+    var shardEndpoint: String?
+    var lastRoundId = 0
+    var nextCheckin: Int64 = 0
+    var pending: (frames: [[UInt8]], due: Int64)?
+    var cached: (spec: ModelSpec, data: DeviceData)?
+    var rng: SeededGenerator
+    var noiseRNG = SystemRandomNumberGenerator()
+
+    init(device: VirtualDevice, index: Int, config: EdgeConfig, context: Context, logger: Logger) throws {
+        self.device = device
+        self.config = config
+        var deviceLogger = logger
+        deviceLogger[metadataKey: "worker.id"] = "\(device.id)"
+        self.logger = deviceLogger
+        messenger = Messenger(role: "edge", sender: device.id, logger: deviceLogger)
+        broadcast = try Socket(context, type: .sub)
+        try broadcast.setLinger(0)
+        try broadcast.subscribe(Topic.roundOpen.rawValue)
+        try broadcast.subscribe(Topic.runEnd.rawValue)
+        try broadcast.connect(config.coordinatorBroadcast)
+        control = try Socket(context, type: .push)
+        try control.setLinger(0)
+        try control.connect(config.coordinatorControl)
+        shardSocket = try Socket(context, type: .push)
+        try shardSocket.setLinger(5_000)
+        rng = SeededGenerator(seed: config.seed, stream: UInt64(index))
+        nextCheckin = Clock.nowMillis()
+        cached = (config.spec, try device.data.load(deviceClass: device.deviceClass, spec: config.spec))
+    }
+
+    func pollItem() -> PollItem { broadcast.pollItem() }
+
+    var nextDue: Int64 { min(nextCheckin, pending?.due ?? .max) }
+
+    func checkInIfDue(now: Int64) throws {
+        guard now >= nextCheckin else { return }
+        let checkin = Checkin(
+            workerId: device.id, deviceClass: DeviceClassName(rawValue: device.deviceClass.rawValue) ?? .watch,
+            eligibility: Eligibility(
+                consent: device.eligibility.consent, charging: device.eligibility.charging,
+                unmetered: device.eligibility.unmetered, batteryPercent: device.eligibility.batteryPercent
+            ),
+            trainExamples: cached?.data.train.count ?? 0, holdoutExamples: cached?.data.holdOut.count ?? 0
+        )
+        try messenger.send(checkin, on: control, dontWait: true)
+        nextCheckin = now + config.checkinIntervalMillis
+    }
+
+    func handleBroadcasts() throws -> BroadcastOutcome {
+        while let received = try messenger.receive(from: broadcast) {
+            switch received {
+            case .success(.runEnd):
+                return .runEnded
+            case .success(.roundOpen(let open)) where open.body.roundId > lastRoundId:
+                lastRoundId = open.body.roundId
+                try roundOpened(open)
+            default:
+                continue
+            }
+        }
+        return .continuing
+    }
+
+    func sendIfDue(now: Int64) throws {
+        guard let pending, now >= pending.due else { return }
+        try messenger.send(frames: pending.frames, on: shardSocket)
+        self.pending = nil
+    }
+
+    /// Sends a held-back update before exiting, so nothing trained is dropped by a clean stop.
+    func flushBeforeExit() throws {
+        if let pending { try messenger.send(frames: pending.frames, on: shardSocket, dontWait: true) }
+        pending = nil
+    }
+
+    /// The device's data under the round's spec; generated or parsed once per spec.
+    private func data(for spec: ModelSpec) throws -> DeviceData {
+        if let cached, cached.spec == spec { return cached.data }
+        let loaded = try device.data.load(deviceClass: device.deviceClass, spec: spec)
+        cached = (spec, loaded)
+        return loaded
+    }
+
+    private func roundOpened(_ open: Message<RoundOpen>) throws {
+        let round = open.body
+        guard let assignment = round.shards.first(where: { $0.members.contains(device.id) }) else { return }
+        guard let weightsTensor = open.tensors.first(where: { $0.name == "weights" }) else {
+            messenger.reject(.frameCountMismatch, detail: "round.open without weights", sender: open.sender, roundId: round.roundId)
+            return
+        }
+        guard Digest.sha256Hex(weightsTensor.bytes) == round.modelDigest else {
+            messenger.reject(.digestMismatch, detail: "broadcast model does not match its digest", sender: open.sender, roundId: round.roundId)
+            return
+        }
+        let spec = try round.modelSpec.decoded(as: ModelSpec.self)
+        let data = try data(for: spec)
+        let global = weightsTensor.floats()
+        let evaluation = try Evaluator.evaluate(spec: spec, weights: global, data: data.holdOut)
+        let settings = round.training
+        let trainingConfig = TrainingConfig(
+            learningRate: Float(settings.learningRate), localEpochs: settings.epochs, batchSize: settings.batchSize,
+            l2: Float(settings.l2), proximalMu: Float(settings.proxMu)
+        )
+        let local = try LocalTrainer.train(spec: spec, globalWeights: global, data: data.train, config: trainingConfig, rng: &rng)
+        var delta = zip(local, global).map { $0 - $1 }
+        let shaped = UpdateShaping.apply(to: &delta, privacy: round.privacy, rng: &noiseRNG)
+        let update = Update(
+            roundId: round.roundId, modelVersion: round.modelVersion, workerId: device.id,
+            deviceClass: DeviceClassName(rawValue: device.deviceClass.rawValue) ?? .watch, shard: assignment.shard,
+            weight: Double(data.train.count), norm: shaped.preClipNorm, clipped: shaped.clipped,
+            metrics: evaluation.accuracy.map { MetricsSummary(examples: evaluation.count, loss: evaluation.logLoss ?? 0, accuracy: $0) }
+        )
+        if shardEndpoint != assignment.endpoint {
+            if let old = shardEndpoint { try? shardSocket.disconnect(old) }
+            try shardSocket.connect(assignment.endpoint)
+            shardEndpoint = assignment.endpoint
+        }
+        let frames = try messenger.codec.encode(update, sender: device.id, sentAtMillis: Clock.nowMillis(), tensors: [.f32le(name: "delta", delta)])
+        pending = (frames, Clock.nowMillis() + config.sendDelayMillis)
+        try sendIfDue(now: Clock.nowMillis())
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Learning
+public import Logging
+import Metrics
+import Wire
+import ZeroMQ
+
+/// An edge process: hosts N virtual devices, each with its own identity, data and sockets.
+///
+/// A selected device evaluates the broadcast model on its local hold-out, trains from it,
+/// sends Δ = w_local − w_global (clipped and noised as the round's privacy settings say) to its
+/// shard, and nothing else: no raw record ever leaves this process.
+public final class EdgeRole: Sendable {
+    let config: EdgeConfig
+    let logger: Logger
+
+    public init(config: EdgeConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    public func run(_ control: LoopControl) throws {
+        let context = try Context(maxSockets: Int32(max(1_024, config.devices.count * 4 + 64)))
+        var devices: [DeviceRuntime] = []
+        for (index, device) in config.devices.enumerated() {
+            devices.append(try DeviceRuntime(device: device, index: index, config: config, context: context, logger: logger))
+        }
+        logger.info("edge ready", metadata: ["devices": "\(devices.count)"])
+        var running = true
+        while running && !control.shouldStop {
+            let now = Clock.nowMillis()
+            for index in devices.indices { try devices[index].checkInIfDue(now: now) }
+            var items = [control.wakeup.pollItem()] + devices.map { $0.pollItem() }
+            let nextDue = devices.map { $0.nextDue }.min() ?? now + 1_000
+            try poll(&items, timeout: .milliseconds(max(0, min(nextDue - now, 1_000))))
+            if items[0].isReadable { control.wakeup.drain() }
+            for index in devices.indices where items[index + 1].isReadable {
+                if try devices[index].handleBroadcasts() == .runEnded { running = false }
+            }
+            for index in devices.indices { try devices[index].sendIfDue(now: Clock.nowMillis()) }
+        }
+        for index in devices.indices { try devices[index].flushBeforeExit() }
+        logger.info("edge stopping")
+    }
+}

@@ -1,0 +1,47 @@
+/// `audit.event` (any role → auditor PULL 7300): a fact the privacy ledger should record.
+///
+/// `kind` is an open vocabulary (`update.rejected`, `update.clipped`, `noise.added`, …) so a
+/// role can report something new without a schema change; `detail` carries its specifics.
+public struct AuditEvent: MessageBody {
+    public static let topic = Topic.auditEvent
+
+    /// The reporting role, e.g. `coordinator`, `region`, `global`, `edge`.
+    public var role: String
+    /// ≥ 1, when the event belongs to a round.
+    public var roundId: Int?
+    /// What happened, dotted lowercase by convention (1…128 characters).
+    public var kind: String
+    /// Why, e.g. a `RejectReason` raw value (1…1024 characters).
+    public var reason: String?
+    /// How many times, when the event aggregates (≥ 0).
+    public var count: Int?
+    /// Further structured specifics (a JSON object).
+    public var detail: JSONValue?
+
+    /// Creates the body; `validate()` (run by the codec) checks the ranges.
+    public init(
+        role: String,
+        roundId: Int? = nil,
+        kind: String,
+        reason: String? = nil,
+        count: Int? = nil,
+        detail: JSONValue? = nil
+    ) {
+        self.role = role
+        self.roundId = roundId
+        self.kind = kind
+        self.reason = reason
+        self.count = count
+        self.detail = detail
+    }
+
+    public func validate() throws(WireError) {
+        let check = FieldCheck()
+        try check.id("role", role)
+        if let roundId { try check.atLeast("roundId", roundId, 1) }
+        try check.id("kind", kind)
+        if let reason { try check.text("reason", reason, maxLength: 1024) }
+        if let count { try check.atLeast("count", count, 0) }
+        if let detail { try check.object("detail", detail) }
+    }
+}

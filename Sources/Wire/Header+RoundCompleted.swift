@@ -1,0 +1,62 @@
+/// `round.completed` (coordinator → auditor PULL 7300): what a round actually did.
+///
+/// The auditor appends it to the ledger next to the approval, so an approved round that ran
+/// with fewer contributors or less noise than proposed is on record.
+public struct RoundCompleted: MessageBody {
+    public static let topic = Topic.roundCompleted
+
+    /// ≥ 1.
+    public var roundId: Int
+    /// The version the round produced (≥ 0).
+    public var modelVersion: Int
+    /// Lowercase hex SHA-256 of the new weights.
+    public var modelDigest: String
+    /// Contributors by device class.
+    public var participants: ParticipantCounts
+    /// ≥ 0.
+    public var contributors: Int
+    /// Updates refused over all shards, keyed by `RejectReason` raw value.
+    public var rejected: [String: Int]
+    /// ≥ 0.
+    public var clippedCount: Int
+    /// Noise std ÷ (C × sensitivity) actually achieved (≥ 0), which the accountant should use.
+    public var effectiveNoiseMultiplier: Double
+    /// Example-weighted evaluation of the previous model, when workers reported any.
+    public var metrics: MetricsSummary?
+
+    /// Creates the body; `validate()` (run by the codec) checks the ranges.
+    public init(
+        roundId: Int,
+        modelVersion: Int,
+        modelDigest: String,
+        participants: ParticipantCounts,
+        contributors: Int,
+        rejected: [String: Int] = [:],
+        clippedCount: Int,
+        effectiveNoiseMultiplier: Double,
+        metrics: MetricsSummary? = nil
+    ) {
+        self.roundId = roundId
+        self.modelVersion = modelVersion
+        self.modelDigest = modelDigest
+        self.participants = participants
+        self.contributors = contributors
+        self.rejected = rejected
+        self.clippedCount = clippedCount
+        self.effectiveNoiseMultiplier = effectiveNoiseMultiplier
+        self.metrics = metrics
+    }
+
+    public func validate() throws(WireError) {
+        let check = FieldCheck()
+        try check.atLeast("roundId", roundId, 1)
+        try check.atLeast("modelVersion", modelVersion, 0)
+        try check.digest("modelDigest", modelDigest)
+        try participants.validate(check.nested("participants"))
+        try check.atLeast("contributors", contributors, 0)
+        try check.rejectCounts("rejected", rejected)
+        try check.atLeast("clippedCount", clippedCount, 0)
+        try check.nonNegative("effectiveNoiseMultiplier", effectiveNoiseMultiplier)
+        try metrics?.validate(check.nested("metrics"))
+    }
+}

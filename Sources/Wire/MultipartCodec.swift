@@ -1,0 +1,288 @@
+import Foundation
+
+/// Turns message values into ZeroMQ multipart frames and back, enforcing `WireLimits`.
+///
+/// Pure: no sockets, no clocks (`sentAtMillis` is a parameter). Decoding is total: any byte
+/// sequence yields a message or a `WireError`, and no allocation is sized by a number read from
+/// the message before that number has been checked against the limits and the actual frames.
+/// Encoding applies the same checks, so what this codec writes, this codec (and the schemas in
+/// `schemas/`) accept.
+public struct WireCodec: Sendable {
+    /// The bounds applied in both directions.
+    public let limits: WireLimits
+
+    /// Creates a codec that enforces `limits` in both directions.
+    public init(limits: WireLimits = .default) {
+        self.limits = limits
+    }
+
+    /// Longest topic frame considered; every known topic is far shorter.
+    static let maxTopicBytes = 64
+
+    // MARK: - Encoding
+
+    /// Encodes a body and its tensors as `[topic, header, tensor…]` frames.
+    ///
+    /// Throws the `WireError` a receiver with the same limits would answer with: invalid body
+    /// or sender → `malformedHeader`, NaN/∞ in a tensor → `nonFinite`, too large → `oversized`
+    /// or `tooManyElements`.
+    public func encode<B: MessageBody>(
+        _ body: B,
+        sender: String,
+        sentAtMillis: Int64? = nil,
+        tensors: [Tensor] = []
+    ) throws(WireError) -> [[UInt8]] {
+        let envelope = Envelope(
+            schema: B.topic.schemaID,
+            topic: B.topic.rawValue,
+            sender: sender,
+            sentAtMillis: sentAtMillis,
+            tensors: tensors.map(TensorDescriptor.init),
+            body: body
+        )
+        try checkEnvelope(envelope)
+        try checkDescriptors(envelope.tensors, frameCount: tensors.count)
+        for (descriptor, tensor) in zip(envelope.tensors, tensors) {
+            _ = try checkTensor(descriptor, frame: tensor.bytes)
+        }
+        let header: [UInt8]
+        do {
+            header = Array(try Self.makeEncoder().encode(envelope))
+        } catch {
+            throw .malformed("header is not representable as JSON: \(error)")
+        }
+        guard header.count <= limits.maxHeaderBytes else {
+            throw WireError(
+                code: .oversized,
+                detail: "header of \(header.count) bytes exceeds \(limits.maxHeaderBytes)"
+            )
+        }
+        let frames = [Array(B.topic.rawValue.utf8), header] + tensors.map(\.bytes)
+        try checkTotalSize(frames)
+        return frames
+    }
+
+    /// Encodes a message value; the same as `encode(_:sender:sentAtMillis:tensors:)`.
+    public func encode<B: MessageBody>(_ message: Message<B>) throws(WireError) -> [[UInt8]] {
+        try encode(message.body, sender: message.sender, sentAtMillis: message.sentAtMillis, tensors: message.tensors)
+    }
+
+    // MARK: - Decoding
+
+    /// Decodes a message that must be of topic `B.topic`; any other topic is `topicMismatch`.
+    public func decode<B: MessageBody>(_ frames: [[UInt8]], as type: B.Type) -> Result<Message<B>, WireError> {
+        Result { () throws(WireError) -> Message<B> in try decodeMessage(frames, as: type) }
+    }
+
+    private func decodeMessage<B: MessageBody>(_ frames: [[UInt8]], as type: B.Type) throws(WireError) -> Message<B> {
+        let topic = try readTopic(frames).get()
+        guard topic == B.topic else {
+            throw WireError(code: .topicMismatch, detail: "frame 0 is \(topic), expected \(B.topic)")
+        }
+        let headerFrame = frames[1]
+        guard headerFrame.count <= limits.maxHeaderBytes else {
+            throw WireError(
+                code: .oversized,
+                detail: "header of \(headerFrame.count) bytes exceeds \(limits.maxHeaderBytes)"
+            )
+        }
+        let document = try JSONParser.parse(headerFrame)
+        guard case .object = document else { throw .malformed("header is not a JSON object") }
+        guard case .string(let headerTopic) = document["topic"] else {
+            throw .malformed("topic: missing or not a string")
+        }
+        guard headerTopic == topic.rawValue else {
+            throw WireError(
+                code: .topicMismatch,
+                detail: "frame 0 is \(topic), header says \(Self.printable(headerTopic))"
+            )
+        }
+        guard case .string(let schema) = document["schema"] else { throw .malformed("schema: missing or not a string") }
+        guard schema == topic.schemaID else {
+            throw WireError(
+                code: .schemaMismatch,
+                detail: "schema \(Self.printable(schema)), expected \(topic.schemaID)"
+            )
+        }
+        let envelope: Envelope<B>
+        do {
+            envelope = try JSONDecoder().decode(Envelope<B>.self, from: Data(headerFrame))
+        } catch let error as DecodingError {
+            throw .malformed(Self.describe(error))
+        } catch {
+            throw .malformed("header: \(error)")
+        }
+        try rejectUnknownKeys(document, envelope)
+        try checkEnvelope(envelope)
+        try checkDescriptors(envelope.tensors, frameCount: frames.count - 2)
+        var tensors: [Tensor] = []
+        tensors.reserveCapacity(envelope.tensors.count)
+        for (descriptor, frame) in zip(envelope.tensors, frames[2...]) {
+            tensors.append(try checkTensor(descriptor, frame: frame))
+        }
+        return Message(
+            sender: envelope.sender,
+            sentAtMillis: envelope.sentAtMillis,
+            body: envelope.body,
+            tensors: tensors
+        )
+    }
+
+    /// Checks the frame count and total size, and returns frame 0 as a known topic.
+    func readTopic(_ frames: [[UInt8]]) -> Result<Topic, WireError> {
+        guard frames.count >= 2 else {
+            return .failure(
+                WireError(code: .frameCountMismatch, detail: "\(frames.count) frames, need topic and header")
+            )
+        }
+        guard frames.count <= 2 + limits.maxTensors else {
+            return .failure(
+                WireError(code: .oversized, detail: "\(frames.count) frames exceed 2 + \(limits.maxTensors) tensors")
+            )
+        }
+        do throws(WireError) {
+            try checkTotalSize(frames)
+        } catch {
+            return .failure(error)
+        }
+        let topicFrame = frames[0]
+        let text = String(decoding: topicFrame.prefix(Self.maxTopicBytes), as: UTF8.self)
+        guard topicFrame.count <= Self.maxTopicBytes, let topic = Topic.known.first(where: { $0.rawValue == text })
+        else {
+            return .failure(WireError(code: .unknownTopic, detail: "unknown topic \(Self.printable(text))"))
+        }
+        return .success(topic)
+    }
+
+    // MARK: - Checks shared by both directions
+
+    private func checkTotalSize(_ frames: [[UInt8]]) throws(WireError) {
+        var total = 0
+        for frame in frames {
+            total += frame.count
+            guard total <= limits.maxTotalBytes else {
+                throw WireError(code: .oversized, detail: "message exceeds \(limits.maxTotalBytes) bytes")
+            }
+        }
+    }
+
+    private func checkEnvelope<B: MessageBody>(_ envelope: Envelope<B>) throws(WireError) {
+        let check = FieldCheck(path: "")
+        try check.id("sender", envelope.sender)
+        if let sentAtMillis = envelope.sentAtMillis { try check.atLeast("sentAtMillis", sentAtMillis, 0) }
+        try envelope.body.validate()
+    }
+
+    private func checkDescriptors(_ descriptors: [TensorDescriptor], frameCount: Int) throws(WireError) {
+        guard descriptors.count <= limits.maxTensors else {
+            throw WireError(code: .oversized, detail: "\(descriptors.count) tensors exceed \(limits.maxTensors)")
+        }
+        guard descriptors.count == frameCount else {
+            throw WireError(
+                code: .frameCountMismatch,
+                detail: "header describes \(descriptors.count) tensors, \(frameCount) frames follow"
+            )
+        }
+        var names = Set<String>()
+        for (index, descriptor) in descriptors.enumerated() {
+            let check = FieldCheck(path: "tensors[\(index)]")
+            try check.require(TensorDescriptor.isValidName(descriptor.name), "name", "is not a valid tensor name")
+            try check.require(names.insert(descriptor.name).inserted, "name", "\(descriptor.name) is repeated")
+            try check.atLeast("elements", descriptor.elements, 0)
+            try check.atLeast("bytes", descriptor.bytes, 0)
+            if let sha256 = descriptor.sha256 { try check.digest("sha256", sha256) }
+        }
+    }
+
+    /// Checks one descriptor against its frame and the limits; returns the tensor.
+    private func checkTensor(_ descriptor: TensorDescriptor, frame: [UInt8]) throws(WireError) -> Tensor {
+        let name = descriptor.name
+        guard let width = descriptor.encoding.bytesPerElement else {
+            throw WireError(
+                code: .unsupportedEncoding,
+                detail: "tensor \(name): encoding \(Self.printable(descriptor.encoding.rawValue))"
+            )
+        }
+        guard descriptor.elements <= limits.maxElementsPerTensor else {
+            throw WireError(
+                code: .tooManyElements,
+                detail: "tensor \(name): \(descriptor.elements) elements exceed \(limits.maxElementsPerTensor)"
+            )
+        }
+        let (expectedBytes, overflow) = descriptor.elements.multipliedReportingOverflow(by: width)
+        guard !overflow, descriptor.bytes == expectedBytes else {
+            throw WireError(
+                code: .byteLengthMismatch,
+                detail: "tensor \(name): \(descriptor.bytes) bytes for \(descriptor.elements) elements"
+            )
+        }
+        guard frame.count == descriptor.bytes else {
+            throw WireError(
+                code: .byteLengthMismatch,
+                detail: "tensor \(name): frame has \(frame.count) bytes, header says \(descriptor.bytes)"
+            )
+        }
+        if let element = frame.withUnsafeBytes({ F32LE.firstNonFinite(in: $0) }) {
+            throw WireError(code: .nonFinite, detail: "tensor \(name): element \(element) is NaN or infinite")
+        }
+        return Tensor(
+            name: name,
+            encoding: descriptor.encoding,
+            bytes: frame,
+            elementCount: descriptor.elements,
+            sha256: descriptor.sha256
+        )
+    }
+
+    /// Rejects keys the typed decode ignored, as the schemas' `additionalProperties: false` does.
+    private func rejectUnknownKeys<B: MessageBody>(_ document: JSONValue, _ envelope: Envelope<B>) throws(WireError) {
+        let canonical: JSONValue
+        do {
+            canonical = try JSONParser.parse(Array(try Self.makeEncoder().encode(envelope)))
+        } catch {
+            throw .malformed("header cannot be re-encoded: \(error)")
+        }
+        if let path = document.firstKeyMissing(from: canonical, path: "") {
+            throw .malformed("\(Self.printable(path)): unknown or null field")
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Sorted keys make a header's bytes a function of its value (stable digests, diffable logs).
+    static func makeEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// A short, printable rendering of untrusted text for error details and logs.
+    static func printable(_ text: String) -> String {
+        let limit = 64
+        var result = ""
+        for scalar in text.unicodeScalars.prefix(limit) {
+            result +=
+                scalar.value >= 0x20 && scalar.value < 0x7F ? String(scalar) : "\\u{\(String(scalar.value, radix: 16))}"
+        }
+        return "\"\(result)\(text.unicodeScalars.count > limit ? "…" : "")\""
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func location(_ path: [any CodingKey]) -> String {
+            path.isEmpty
+                ? "header" : path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "\(location(context.codingPath + [key])): missing"
+        case .typeMismatch(let type, let context):
+            return "\(location(context.codingPath)): expected \(type)"
+        case .valueNotFound(let type, let context):
+            return "\(location(context.codingPath)): expected \(type), found null"
+        case .dataCorrupted(let context):
+            return "\(location(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "header: \(error)"
+        }
+    }
+}

@@ -1,0 +1,93 @@
+/// How a tensor frame's bytes represent its elements.
+///
+/// An open set in style: later issues add compressed and masked encodings, and a peer that
+/// sends one this build does not know gets `unsupportedEncoding`, not `malformedHeader`.
+public struct TensorEncoding: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// Creates the body; `validate()` (run by the codec) checks the ranges.
+    public init(rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    /// Creates the body; `validate()` (run by the codec) checks the ranges.
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    public var description: String { rawValue }
+
+    /// Little-endian IEEE-754 binary32, 4 bytes per element, on every host.
+    public static let f32le = TensorEncoding(rawValue: "f32le")
+
+    /// The encodings this build decodes.
+    public static let supported: [TensorEncoding] = [.f32le]
+
+    /// Bytes per element, or nil for an encoding this build does not know.
+    var bytesPerElement: Int? { self == .f32le ? 4 : nil }
+}
+
+/// The `f32le` kernels, written against raw (possibly misaligned) bytes.
+///
+/// About a third of frames libzmq hands over start at an address that is not a multiple of 4,
+/// so every read goes through `loadUnaligned` or `copyMemory`; `load(as:)` and `bindMemory`
+/// would trap or misbehave there.
+enum F32LE {
+    /// The index of the first NaN or infinity, found from the bit pattern alone.
+    static func firstNonFinite(in raw: UnsafeRawBufferPointer) -> Int? {
+        let count = raw.count / 4
+        for element in 0..<count {
+            let bits = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: element &* 4, as: UInt32.self))
+            if bits & 0x7F80_0000 == 0x7F80_0000 { return element }
+        }
+        return nil
+    }
+
+    /// Decodes all whole elements of `raw` into a new array.
+    static func decode(_ raw: UnsafeRawBufferPointer) -> [Float] {
+        let count = raw.count / 4
+        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            #if _endian(little)
+            if count > 0, let base = buffer.baseAddress, let source = raw.baseAddress {
+                UnsafeMutableRawPointer(base).copyMemory(from: source, byteCount: count &* 4)
+            }
+            #else
+            for element in 0..<count {
+                let bits = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: element &* 4, as: UInt32.self))
+                buffer.initializeElement(at: element, to: Float(bitPattern: bits))
+            }
+            #endif
+            initialized = count
+        }
+    }
+
+    /// Adds `scale × element` to `accumulator[i]` for every element; the counts must match.
+    static func accumulate(
+        _ raw: UnsafeRawBufferPointer,
+        into accumulator: UnsafeMutableBufferPointer<Float>,
+        scale: Float
+    ) {
+        precondition(raw.count / 4 == accumulator.count, "F32LE.accumulate: element count mismatch")
+        for element in 0..<accumulator.count {
+            let bits = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: element &* 4, as: UInt32.self))
+            accumulator[element] += scale * Float(bitPattern: bits)
+        }
+    }
+
+    /// Encodes `values` as little-endian bytes.
+    static func encode(_ values: [Float]) -> [UInt8] {
+        let byteCount = values.count * 4
+        return [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            for (element, value) in values.enumerated() {
+                raw.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: element &* 4, as: UInt32.self)
+            }
+            initialized = byteCount
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import Learning
+import Runtime
+import Wire
+
+extension FedPulse {
+    /// The coordinator role.
+    struct Coordinator: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the coordinator: check-ins, cohorts, round broadcasts, checkpoints.",
+            discussion: """
+                Binds the broadcast PUB (round.open, round.summary, run.end) and the control PULL \
+                (checkin, aggregator.hello, model.candidate). Each round it samples a cohort of \
+                eligible workers, assigns each to a live shard of its device class by a stable \
+                hash, publishes the model until the deadline, then evaluates and checkpoints the \
+                model the global aggregator returns. Restarted with the same --state-dir it \
+                resumes at the first round not yet completed.
+                """
+        )
+
+        @Option(help: "Endpoint the broadcast PUB socket binds.")
+        var broadcast: String = "tcp://127.0.0.1:7001"
+
+        @Option(help: "Endpoint the control PULL socket binds.")
+        var control: String = "tcp://127.0.0.1:7002"
+
+        @Option(help: "Rounds to complete before the run ends.")
+        var rounds: Int = 10
+
+        @OptionGroup var learning: LearningOptions
+
+        @Option(help: "Select exactly this many eligible workers per round (default: all of them).")
+        var cohortSize: Int?
+
+        @Option(help: "Poisson-sample each eligible worker with this probability instead.")
+        var samplingRate: Double?
+
+        @Option(help: "Fewest contributing workers for a round to count; fewer means the round is retried.")
+        var minParticipants: Int = 1
+
+        @Option(help: "Workers that must have checked in before the first round opens (waits up to 60 s).")
+        var waitForWorkers: Int = 1
+
+        @Option(help: "Milliseconds a round stays open for updates.")
+        var roundTimeoutMs: Int64 = 5_000
+
+        @Option(help: "Local epochs per round.")
+        var epochs: Int = 2
+
+        @Option(help: "Local minibatch size.")
+        var batchSize: Int = 16
+
+        @Option(help: "Local learning rate.")
+        var learningRate: Double = 0.1
+
+        @Option(help: "L2 regularisation strength.")
+        var l2: Double = 1e-4
+
+        @Option(help: "FedProx proximal term μ (0 turns it off).")
+        var proxMu: Double = 0
+
+        @Option(help: "Directory for the atomic checkpoint; a restart with the same directory resumes.")
+        var stateDir: String?
+
+        @Option(help: "Central hold-out: synthetic (simulation), none, or a CSV file.")
+        var holdout: String = "synthetic"
+
+        @Option(help: "Synthetic users in the central hold-out.")
+        var holdoutUsers: Int = 60
+
+        @Option(help: "Stop early once the hold-out accuracy reaches this value.")
+        var targetAccuracy: Double?
+
+        @OptionGroup var common: CommonOptions
+
+        func validate() throws {
+            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+            if let cohortSize, cohortSize < 1 { throw ValidationError("--cohort-size must be at least 1") }
+            if let samplingRate, !(samplingRate > 0 && samplingRate <= 1) {
+                throw ValidationError("--sampling-rate must be in (0, 1]")
+            }
+            guard cohortSize == nil || samplingRate == nil else {
+                throw ValidationError("give --cohort-size or --sampling-rate, not both")
+            }
+            guard minParticipants >= 1 else { throw ValidationError("--min-participants must be at least 1") }
+            guard roundTimeoutMs >= 100 else { throw ValidationError("--round-timeout-ms must be at least 100") }
+            guard epochs >= 1, batchSize >= 1, learningRate > 0, l2 >= 0, proxMu >= 0 else {
+                throw ValidationError("--epochs and --batch-size must be ≥ 1, --learning-rate > 0, --l2 and --prox-mu ≥ 0")
+            }
+        }
+
+        func run() async throws {
+            let spec = try learning.spec()
+            var config = CoordinatorConfig(spec: spec)
+            config.broadcastEndpoint = broadcast
+            config.controlEndpoint = control
+            config.rounds = rounds
+            config.seed = learning.seed
+            config.sampling = cohortSize.map { .fixedSize($0) } ?? samplingRate.map { .poisson(rate: $0) } ?? .all
+            config.minParticipants = minParticipants
+            config.waitForWorkers = waitForWorkers
+            config.roundTimeoutMillis = roundTimeoutMs
+            config.training = TrainingSettings(epochs: epochs, batchSize: batchSize, learningRate: learningRate, l2: l2, proxMu: proxMu)
+            config.stateDirectory = stateDir
+            config.targetAccuracy = targetAccuracy
+            switch holdout {
+            case "none": config.holdout = nil
+            case "synthetic": config.holdout = try learning.generator().centralHoldOut(users: holdoutUsers, recordsPerUser: 30, spec: spec)
+            default: config.holdout = try CSVDeviceData.load(path: holdout, spec: spec, holdOutFraction: 0).train
+            }
+            let frozen = config
+            try await common.run(role: "coordinator") { control, logger in
+                try CoordinatorRole(config: frozen, logger: logger).run(control)
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import UnixSignals
+import ArgumentParser
+import Foundation
+import Learning
+import Runtime
+import ServiceLifecycle
+import Synchronization
+
+extension FedPulse {
+    /// The whole hierarchy on this machine, as real processes over loopback.
+    struct Demo: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the whole hierarchy on this machine as separate processes, with synthetic wearable data.",
+            discussion: """
+                Starts the coordinator, the global aggregator, one regional aggregator per device \
+                class and edge processes hosting the virtual devices, all over loopback; prints a \
+                line per round and a final table against the centralised baseline, and leaves a \
+                report folder (logs of every process, metrics.csv, summary.json, index.html).
+                """
+        )
+
+        @Option(help: "Rounds to train.")
+        var rounds: Int = 10
+
+        @Option(help: "Virtual devices per device class (watch, phone, tablet).")
+        var devicesPerClass: Int = 4
+
+        @Option(help: "Most virtual devices one edge process hosts.")
+        var devicesPerProcess: Int = 100
+
+        @OptionGroup var learning: LearningOptions
+
+        @Option(help: "Use real data: every *.csv in DIR except test.csv is one device (classes in turn by sorted name); test.csv is the hold-out.")
+        var dataDir: String?
+
+        @Option(help: "Report folder: logs, metrics.csv, summary.json, index.html.")
+        var reportDir: String = "./fedpulse-demo"
+
+        @Option(help: "Also write the summary JSON here.")
+        var summaryJson: String?
+
+        @Option(help: "Milliseconds a round stays open for updates.")
+        var roundTimeoutMs: Int64 = 5_000
+
+        @Option(help: "Local epochs per round.")
+        var epochs: Int = 2
+
+        @Option(help: "Local learning rate.")
+        var learningRate: Double = 0.1
+
+        @Option(help: "Local minibatch size.")
+        var batchSize: Int = 16
+
+        func validate() throws {
+            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+            guard devicesPerClass >= 1, devicesPerProcess >= 1 else {
+                throw ValidationError("--devices-per-class and --devices-per-process must be at least 1")
+            }
+            if let dataDir {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: dataDir, isDirectory: &isDirectory), isDirectory.boolValue else {
+                    throw ValidationError("--data-dir \(dataDir) is not a directory")
+                }
+            }
+        }
+
+        func run() async throws {
+            let spec = try learning.spec()
+            let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+            var config = DemoConfig(
+                executable: executable, reportDirectory: URL(fileURLWithPath: reportDir, isDirectory: true),
+                spec: spec, generator: learning.generator()
+            )
+            config.rounds = rounds
+            config.devicesPerClass = devicesPerClass
+            config.devicesPerEdgeProcess = devicesPerProcess
+            config.seed = learning.seed
+            config.roundTimeoutMillis = roundTimeoutMs
+            config.dataDirectory = dataDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
+            config.summaryJSON = summaryJson.map { URL(fileURLWithPath: $0) }
+            config.learningArguments = learning.passThrough
+            config.training = TrainingConfig(learningRate: Float(learningRate), localEpochs: epochs, batchSize: batchSize)
+            config.coordinatorArguments = ["--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)"]
+            let frozen = config
+            print("FedPulse demo: \(devicesPerClass) devices per class × 3 classes, \(rounds) rounds, task \(learning.task); report in \(reportDir)")
+
+            let runner = try RoleRunner()
+            let result = OutcomeBox()
+            runner.start(name: "demo") { control in
+                result.set(try DemoRun(config: frozen).run(stopWhen: control))
+            }
+            let signals = await UnixSignalsSequence(trapping: [.sigint, .sigterm])
+            let watcher = Task {
+                for await _ in signals {
+                    print("\nstopping: asking every process to shut down")
+                    runner.requestStop()
+                }
+            }
+            defer { watcher.cancel() }
+            try await runner.waitUntilFinished()
+            guard let outcome = result.value else { throw ExitCode.failure }
+            printTable(outcome)
+            guard outcome.endReason == "roundLimit" || outcome.endReason == "targetReached" else {
+                print("the run did not finish normally (\(outcome.endReason)); see \(reportDir)/logs")
+                throw ExitCode(2)
+            }
+        }
+
+        private func printTable(_ outcome: DemoOutcome) {
+            func percent(_ value: Double?) -> String { value.map { String(format: "%6.2f %%", $0 * 100) } ?? "     n/a" }
+            let bytesUp = outcome.rounds.reduce(0) { $0 + $1.bytesUp }
+            let bytesDown = outcome.rounds.reduce(0) { $0 + $1.bytesDown }
+            print("")
+            print("                         accuracy")
+            print("federated (\(outcome.rounds.count) rounds)".padding(toLength: 24, withPad: " ", startingAt: 0) + percent(outcome.finalAccuracy))
+            print("centralised baseline    " + percent(outcome.centralizedAccuracy))
+            if let federated = outcome.finalAccuracy, let central = outcome.centralizedAccuracy {
+                print(String(format: "gap                     %+6.2f points", (federated - central) * 100))
+            }
+            print("processes               \(outcome.processes + 1) (the demo itself included)")
+            print("bytes moved             \(bytesUp) up, \(bytesDown) down")
+            print("report                  \(outcome.reportDirectory)/index.html")
+        }
+    }
+}
+
+/// Hands the demo's outcome from its thread back to the command.
+final class OutcomeBox: Sendable {
+    private let storage = Mutex<DemoOutcome?>(nil)
+    func set(_ outcome: DemoOutcome) { storage.withLock { $0 = outcome } }
+    var value: DemoOutcome? { storage.withLock { $0 } }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Learning
+import Runtime
+
+extension FedPulse {
+    /// An edge process hosting one or more virtual devices.
+    struct Edge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run an edge worker process hosting --devices virtual devices of one class.",
+            discussion: """
+                Each virtual device has its own identity, local data and sockets: it checks in \
+                with the coordinator, and when selected trains from the broadcast model and \
+                PUSHes one update (its model delta, never its data) to its assigned shard. Data is \
+                synthetic (--task, --seed, users --first-user …) or one CSV file per device (--data).
+                """
+        )
+
+        @Option(help: "Device class of every device in this process: watch, phone or tablet.")
+        var deviceClass: String
+
+        @Option(help: "Number of virtual devices to host (ignored with --data: one device per file).")
+        var devices: Int = 1
+
+        @Option(help: "Synthetic user index of the first device; the others follow. Keep ranges disjoint across processes.")
+        var firstUser: Int = 0
+
+        @Option(help: "Device ids are PREFIX-<user index> (default: the device class).")
+        var idPrefix: String?
+
+        @Option(parsing: .singleValue, help: "A CSV export to use as one device's data (repeatable).")
+        var data: [String] = []
+
+        @Option(help: "Hold each update back this many milliseconds after training (a slow device).")
+        var sendDelayMs: Int64 = 0
+
+        @Option(help: "Check-in (heartbeat) interval in milliseconds.")
+        var checkinMs: Int64 = 1_000
+
+        @OptionGroup var learning: LearningOptions
+        @OptionGroup var coordinator: CoordinatorEndpoints
+        @OptionGroup var common: CommonOptions
+
+        func validate() throws {
+            guard DeviceClass(rawValue: deviceClass) != nil else {
+                throw ValidationError("--device-class must be watch, phone or tablet")
+            }
+            guard devices >= 1 else { throw ValidationError("--devices must be at least 1") }
+            guard firstUser >= 0, sendDelayMs >= 0, checkinMs >= 50 else {
+                throw ValidationError("--first-user and --send-delay-ms must be ≥ 0, --checkin-ms ≥ 50")
+            }
+        }
+
+        func run() async throws {
+            let deviceClass = DeviceClass(rawValue: self.deviceClass) ?? .watch
+            let prefix = idPrefix ?? deviceClass.rawValue
+            let generator = learning.generator()
+            let virtualDevices: [VirtualDevice] =
+                data.isEmpty
+                ? (0..<devices).map { offset in
+                    let user = firstUser + offset
+                    return VirtualDevice(id: "\(prefix)-\(user)", deviceClass: deviceClass, data: .synthetic(generator: generator, userIndex: user))
+                }
+                : data.enumerated().map { offset, path in
+                    VirtualDevice(id: "\(prefix)-\(firstUser + offset)", deviceClass: deviceClass, data: .csv(path: path))
+                }
+            var config = EdgeConfig(devices: virtualDevices, spec: try learning.spec())
+            config.coordinatorBroadcast = coordinator.coordinatorBroadcast
+            config.coordinatorControl = coordinator.coordinatorControl
+            config.sendDelayMillis = sendDelayMs
+            config.checkinIntervalMillis = checkinMs
+            config.seed = learning.seed &+ UInt64(firstUser)
+            let frozen = config
+            try await common.run(role: "edge-\(prefix)") { control, logger in
+                try EdgeRole(config: frozen, logger: logger).run(control)
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import UnixSignals
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import Runtime
+import ServiceLifecycle
+
+/// Flags every long-running role shares: logging and the Prometheus endpoint.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (0 picks a free port; omit to disable).")
+    var metricsPort: Int?
+
+    @Option(help: "Interface the metrics endpoint binds.")
+    var metricsHost: String = "127.0.0.1"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    /// Bootstraps logging and metrics once for this process and runs `role` until it ends or
+    /// SIGINT/SIGTERM asks it to stop gracefully.
+    func run(role name: String, body: @escaping @Sendable (LoopControl, Logger) throws -> Void) async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "fedpulse.\(name)")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var endpoint: MetricsEndpoint?
+        if let metricsPort {
+            let server = try MetricsEndpoint(registry: registry, host: metricsHost, port: metricsPort)
+            server.start()
+            logger.info("metrics endpoint ready", metadata: ["metrics.url": "http://\(metricsHost):\(server.port)/metrics"])
+            endpoint = server
+        }
+        defer { endpoint?.stop() }
+        let service = RoleService(name: name) { control in try body(control, logger) }
+        let group = ServiceGroup(
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
+}
+
+/// Where the coordinator is, as every other role connects to it.
+struct CoordinatorEndpoints: ParsableArguments {
+    @Option(help: "The coordinator's broadcast PUB endpoint.")
+    var coordinatorBroadcast: String = "tcp://127.0.0.1:7001"
+
+    @Option(help: "The coordinator's control PULL endpoint.")
+    var coordinatorControl: String = "tcp://127.0.0.1:7002"
+}
