@@ -45,6 +45,15 @@ extension FedPulse {
         @Option(help: "Milliseconds a round stays open for updates.")
         var roundTimeoutMs: Int64 = 5_000
 
+        @Option(help: "Milliseconds without a check-in after which a worker is no longer selectable.")
+        var workerTimeoutMs: Int64 = 10_000
+
+        @Option(help: "Milliseconds without a heartbeat after which an aggregator shard is dropped from assignments.")
+        var aggregatorTimeoutMs: Int64 = 3_000
+
+        @Option(help: "Milliseconds between re-publications of an open round (for late subscribers).")
+        var republishMs: Int64 = 200
+
         @Option(help: "Local epochs per round.")
         var epochs: Int = 2
 
@@ -101,6 +110,9 @@ extension FedPulse {
             config.minParticipants = minParticipants
             config.waitForWorkers = waitForWorkers
             config.roundTimeoutMillis = roundTimeoutMs
+            config.workerTimeoutMillis = workerTimeoutMs
+            config.aggregatorTimeoutMillis = aggregatorTimeoutMs
+            config.republishIntervalMillis = republishMs
             config.training = TrainingSettings(epochs: epochs, batchSize: batchSize, learningRate: learningRate, l2: l2, proxMu: proxMu)
             config.stateDirectory = stateDir
             config.targetAccuracy = targetAccuracy
