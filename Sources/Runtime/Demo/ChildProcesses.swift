@@ -90,6 +90,16 @@ public final class ChildProcesses: Sendable {
         child.process.process.waitUntilExit()
     }
 
+    /// The child's peak resident memory so far (`VmHWM` in /proc), while it runs.
+    public func peakResidentBytes(_ child: Child) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first
+            return kilobytes.map { $0 * 1024 }
+        }
+        return nil
+    }
+
     /// Whether the child is still running.
     public func isRunning(_ child: Child) -> Bool { child.process.process.isRunning }
 

@@ -42,6 +42,10 @@ public struct DemoOutcome: Sendable, Codable {
     public var finalAccuracy: Double?
     public var centralizedAccuracy: Double?
     public var processes: Int
+    /// Peak resident memory per child process, sampled after every round while it ran.
+    public var peakMemoryBytes: [String: Int]
+    /// The sum of the children's peaks: an upper bound on the hierarchy's peak footprint.
+    public var totalPeakMemoryBytes: Int { peakMemoryBytes.values.reduce(0, +) }
     public var endReason: String
     public var reportDirectory: String
 }

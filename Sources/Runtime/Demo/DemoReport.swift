@@ -50,6 +50,8 @@ struct DemoReport {
             var finalAccuracy: Double?
             var centralizedAccuracy: Double?
             var processes: Int
+            var peakMemoryBytes: [String: Int]
+            var totalPeakMemoryBytes: Int
             var endReason: String
             var reportDirectory: String
         }
@@ -62,7 +64,8 @@ struct DemoReport {
                 )
             },
             finalAccuracy: outcome.finalAccuracy, centralizedAccuracy: outcome.centralizedAccuracy,
-            processes: outcome.processes, endReason: outcome.endReason, reportDirectory: outcome.reportDirectory
+            processes: outcome.processes, peakMemoryBytes: outcome.peakMemoryBytes,
+            totalPeakMemoryBytes: outcome.totalPeakMemoryBytes, endReason: outcome.endReason, reportDirectory: outcome.reportDirectory
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

@@ -58,6 +58,12 @@ public struct DemoRun: Sendable {
         let codec = WireCodec()
         var records: [RoundRecord] = []
         var endReason = "stopped"
+        var peaks: [String: Int] = [:]
+        func samplePeaks() {
+            for child in children.all {
+                if let bytes = children.peakResidentBytes(child) { peaks[child.name] = max(peaks[child.name] ?? 0, bytes) }
+            }
+        }
         let clock = ContinuousClock()
         let limit = clock.now + .milliseconds(Int64(config.rounds) * (config.roundTimeoutMillis * 3) + 90_000)
         following: while !control.shouldStop {
@@ -70,8 +76,10 @@ public struct DemoRun: Sendable {
                     let record = RoundRecord(summary.body)
                     guard !records.contains(where: { $0.round == record.round }) else { continue }
                     records.append(record)
+                    samplePeaks()
                     config.progress(Self.line(record))
                 case .success(.runEnd(let end)):
+                    samplePeaks()
                     endReason = end.body.reason
                     break following
                 default:
@@ -92,7 +100,7 @@ public struct DemoRun: Sendable {
         let baseline = try? layout.centralizedAccuracy(config: config)
         let outcome = DemoOutcome(
             rounds: records, finalAccuracy: records.last?.accuracy, centralizedAccuracy: baseline,
-            processes: processes, endReason: endReason, reportDirectory: config.reportDirectory.path
+            processes: processes, peakMemoryBytes: peaks, endReason: endReason, reportDirectory: config.reportDirectory.path
         )
         try DemoReport(outcome: outcome, config: config).write()
         return outcome
