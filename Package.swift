@@ -49,7 +49,11 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(name: "fedpulse-bench", dependencies: ["Learning", "Federation"], path: "Sources/FedPulseBench"),
+        .executableTarget(
+            name: "fedpulse-bench",
+            dependencies: ["Learning", "Federation", "Runtime", "Wire", "ZeroMQ"],
+            path: "Sources/FedPulseBench"
+        ),
 
         // MARK: - Tests
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
@@ -57,6 +61,8 @@ let package = Package(
         .testTarget(name: "LearningTests", dependencies: ["Learning"]),
         .testTarget(name: "FederationTests", dependencies: ["Federation", "Learning", "Wire"]),
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], exclude: ["Fixtures"]),
+        .target(name: "FedPulseTestSupport", dependencies: ["Runtime", "Wire", "ZeroMQ", "Learning"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["FedPulseTestSupport", "Runtime", "Wire", "Learning", "ZeroMQ"]),
     ]
 )
 

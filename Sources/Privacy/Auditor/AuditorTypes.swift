@@ -123,14 +123,18 @@ public struct RoundReport: Hashable, Codable, Sendable {
     public var modelHash: String
     /// False when nothing was released (round abandoned): the planned cost stands.
     public var released: Bool
+    /// Updates whose norm exceeded the clip norm: each flags a possibly poisoned device.
+    public var clippedUpdates: Int
 
     public init(
         roundID: Int,
         participantsByClass: [String: Int],
         rejectedByReason: [String: Int] = [:],
         modelHash: String,
-        released: Bool = true
+        released: Bool = true,
+        clippedUpdates: Int = 0
     ) {
+        self.clippedUpdates = clippedUpdates
         self.roundID = roundID
         self.participantsByClass = participantsByClass
         self.rejectedByReason = rejectedByReason

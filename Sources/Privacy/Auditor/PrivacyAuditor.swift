@@ -146,6 +146,7 @@ public struct PrivacyAuditor: Hashable, Sendable {
         entry.participantsByClass = report.participantsByClass
         entry.rejectedByReason = report.rejectedByReason
         entry.modelHash = report.modelHash
+        entry.clippedUpdates = report.clippedUpdates
         guard let line = try? after.chain.append(entry) else { return .reject(reason: .ledgerFailure) }
         self = after
         return .record(

@@ -68,6 +68,8 @@ public struct LedgerEntry: Codable, Hashable, Sendable {
     public var rejectedByReason: [String: Int]?
     /// Digest of the model the round produced (complete entries).
     public var modelHash: String?
+    /// Updates clipped to the clip norm in this round (flags for possibly poisoned devices).
+    public var clippedUpdates: Int?
     /// Why a round was denied (deny entries).
     public var reason: String?
     /// Cumulative ε by RDP after this entry (`Infinity` in JSON when unbounded).

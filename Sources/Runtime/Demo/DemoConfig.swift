@@ -23,6 +23,8 @@ public struct DemoConfig: Sendable {
     public var spec: ModelSpec
     public var generator: SyntheticWearables
     public var training = TrainingConfig()
+    /// Differential privacy of the run; `nil` runs without an auditor and without noise.
+    public var privacy: DemoPrivacy?
     /// Printed as rounds complete.
     public var progress: @Sendable (String) -> Void = { print($0) }
 
@@ -34,6 +36,49 @@ public struct DemoConfig: Sendable {
     }
 
     static let classes: [DeviceClass] = [.watch, .phone, .tablet]
+}
+
+/// The privacy settings of a demo run: what the auditor enforces and the coordinator proposes.
+public struct DemoPrivacy: Sendable {
+    public var placement: String
+    public var clipNorm: Double
+    public var noiseMultiplier: Double?
+    public var targetEpsilon: Double?
+    public var samplingRate: Double
+    public var epsilonBudget: Double
+    public var delta: Double
+
+    public init(placement: String, clipNorm: Double, noiseMultiplier: Double?, targetEpsilon: Double?, samplingRate: Double, epsilonBudget: Double, delta: Double) {
+        self.placement = placement
+        self.clipNorm = clipNorm
+        self.noiseMultiplier = noiseMultiplier
+        self.targetEpsilon = targetEpsilon
+        self.samplingRate = samplingRate
+        self.epsilonBudget = epsilonBudget
+        self.delta = delta
+    }
+
+    func coordinatorArguments(events: String, ledger: String) -> [String] {
+        var arguments = [
+            "--dp", placement, "--clip", "\(clipNorm)", "--delta", "\(delta)", "--sampling-rate", "\(samplingRate)",
+            "--auditor-events", events, "--auditor-ledger", ledger,
+        ]
+        if let noiseMultiplier { arguments += ["--noise-multiplier", "\(noiseMultiplier)"] }
+        if let targetEpsilon { arguments += ["--target-epsilon", "\(targetEpsilon)"] }
+        return arguments
+    }
+}
+
+/// What the ledger says the run spent.
+public struct PrivacySpent: Sendable, Codable {
+    public var epsilon: Double
+    public var epsilonRDP: Double?
+    public var epsilonPLD: Double?
+    public var delta: Double
+    public var budget: Double
+    public var accountant: String
+    public var ledger: String
+    public var ledgerVerified: Bool
 }
 
 /// What a demo run produced: the rows of its table and where its report is.
@@ -48,4 +93,7 @@ public struct DemoOutcome: Sendable, Codable {
     public var totalPeakMemoryBytes: Int { peakMemoryBytes.values.reduce(0, +) }
     public var endReason: String
     public var reportDirectory: String
+    public var privacy: PrivacySpent?
+    /// The same federation without DP (a second run), when the demo compares them.
+    public var nonPrivateFinalAccuracy: Double?
 }

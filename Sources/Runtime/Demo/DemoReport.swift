@@ -54,6 +54,8 @@ struct DemoReport {
             var totalPeakMemoryBytes: Int
             var endReason: String
             var reportDirectory: String
+            var privacy: PrivacySpent?
+            var nonPrivateFinalAccuracy: Double?
         }
         let summary = Summary(
             rounds: outcome.rounds.map {
@@ -65,7 +67,8 @@ struct DemoReport {
             },
             finalAccuracy: outcome.finalAccuracy, centralizedAccuracy: outcome.centralizedAccuracy,
             processes: outcome.processes, peakMemoryBytes: outcome.peakMemoryBytes,
-            totalPeakMemoryBytes: outcome.totalPeakMemoryBytes, endReason: outcome.endReason, reportDirectory: outcome.reportDirectory
+            totalPeakMemoryBytes: outcome.totalPeakMemoryBytes, endReason: outcome.endReason, reportDirectory: outcome.reportDirectory,
+            privacy: outcome.privacy, nonPrivateFinalAccuracy: outcome.nonPrivateFinalAccuracy
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -112,6 +115,7 @@ struct DemoReport {
 struct SVGChart {
     var points: [(Double, Double)]
     var reference: Double?
+    var referenceLabel = "centralised"
     var label: String
     var width = 640.0
     var height = 240.0
@@ -140,7 +144,8 @@ struct SVGChart {
         svg += "<text x=\"\(width / 2)\" y=\"\(height - 8)\" font-size=\"11\">round</text>"
         if let reference {
             svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c33\" stroke-dasharray=\"5,4\"/>", margin, y(reference), width - margin, y(reference))
-            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#c33\">centralised</text>", width - margin - 70, y(reference) - 4)
+            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#c33\">", width - margin - 70, y(reference) - 4)
+            svg += referenceLabel + "</text>"
         }
         svg += "<polyline fill=\"none\" stroke=\"#1f6feb\" stroke-width=\"2\" points=\"\(path)\"/>"
         for point in points {

@@ -19,7 +19,7 @@ public struct DemoRun: Sendable {
         try? FileManager.default.removeItem(at: logs)
         let children = try ChildProcesses(executable: config.executable, logDirectory: logs)
         defer { children.stopAll() }
-        let ports = try FreePorts.pick(2)
+        let ports = try FreePorts.pick(4)
         let broadcast = "tcp://127.0.0.1:\(ports[0])"
         let controlEndpoint = "tcp://127.0.0.1:\(ports[1])"
         let coordinatorFlags = ["--coordinator-broadcast", broadcast, "--coordinator-control", controlEndpoint]
@@ -33,6 +33,21 @@ public struct DemoRun: Sendable {
         try observer.connect(broadcast)
 
         let layout = try DemoLayout(config: config)
+        var privacyArguments: [String] = []
+        let ledgerPath = config.reportDirectory.appendingPathComponent("ledger.jsonl").path
+        if let privacy = config.privacy {
+            let events = "tcp://127.0.0.1:\(ports[2])"
+            let ledger = "tcp://127.0.0.1:\(ports[3])"
+            try? FileManager.default.removeItem(atPath: ledgerPath)
+            try children.launch(
+                name: "auditor",
+                arguments: [
+                    "auditor", "--events", events, "--ledger", ledger, "--ledger-file", ledgerPath,
+                    "--epsilon-budget", "\(privacy.epsilonBudget)", "--delta", "\(privacy.delta)",
+                ]
+            )
+            privacyArguments = privacy.coordinatorArguments(events: events, ledger: ledger)
+        }
         try children.launch(name: "global", arguments: ["aggregator", "--tier", "global"] + coordinatorFlags)
         for deviceClass in DemoConfig.classes {
             try children.launch(
@@ -51,7 +66,7 @@ public struct DemoRun: Sendable {
                 "coordinator", "--broadcast", broadcast, "--control", controlEndpoint,
                 "--rounds", "\(config.rounds)", "--wait-for-workers", "\(layout.deviceCount)",
                 "--round-timeout-ms", "\(config.roundTimeoutMillis)", "--state-dir", stateDirectory.path,
-            ] + layout.holdoutArguments + config.learningArguments + config.coordinatorArguments
+            ] + layout.holdoutArguments + config.learningArguments + config.coordinatorArguments + privacyArguments
         )
         config.progress(Self.header)
 
@@ -98,15 +113,26 @@ public struct DemoRun: Sendable {
         children.stopAll()
         let processes = children.all.count
         let baseline = try? layout.centralizedAccuracy(config: config)
+        var spent: PrivacySpent?
+        if let privacy = config.privacy, FileManager.default.fileExists(atPath: ledgerPath) {
+            let report = try ComplianceReport(ledgerPath: ledgerPath)
+            try report.write(to: config.reportDirectory)
+            spent = report.spent(delta: privacy.delta, budget: privacy.epsilonBudget)
+        }
         let outcome = DemoOutcome(
             rounds: records, finalAccuracy: records.last?.accuracy, centralizedAccuracy: baseline,
-            processes: processes, peakMemoryBytes: peaks, endReason: endReason, reportDirectory: config.reportDirectory.path
+            processes: processes, peakMemoryBytes: peaks, endReason: endReason, reportDirectory: config.reportDirectory.path, privacy: spent
         )
-        try DemoReport(outcome: outcome, config: config).write()
+        try writeReport(outcome)
         return outcome
     }
 
-    static let header = "round  participants (w/p/t)  accuracy    loss  fed.acc  seconds   bytes up  bytes down"
+    /// (Re)writes the report folder's metrics.csv, summary.json and index.html for `outcome`.
+    public func writeReport(_ outcome: DemoOutcome) throws {
+        try DemoReport(outcome: outcome, config: config).write()
+    }
+
+    static let header = "round  participants (w/p/t)  accuracy    loss  fed.acc  seconds   bytes up  bytes down        ε"
 
     static func line(_ record: RoundRecord) -> String {
         let participants = ["watch", "phone", "tablet"].map { "\(record.participants[$0] ?? 0)" }.joined(separator: "/")
@@ -115,6 +141,7 @@ public struct DemoRun: Sendable {
             String(format: "%5d", record.round), participants.padding(toLength: 21, withPad: " ", startingAt: 0).leftPadded(21),
             number(record.accuracy, "%8.4f"), number(record.loss, "%7.4f"), number(record.federatedAccuracy, "%8.4f"),
             String(format: "%8.3f", record.seconds), "\(record.bytesUp)".leftPadded(10), "\(record.bytesDown)".leftPadded(11),
+            number(record.epsilon, "%8.4f"),
         ].joined(separator: "  ")
     }
 }

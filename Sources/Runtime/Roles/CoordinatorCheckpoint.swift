@@ -15,6 +15,10 @@ public struct CoordinatorCheckpoint: Codable, Sendable, Equatable {
     public var history: [RoundRecord]
     /// Per-run salt of the participant hashes sent to the auditor: ids never leave in clear.
     public var participationSalt: String
+    /// Selections per device, keyed by the salted hash of its id (for the participation cap).
+    public var participation: [String: Int] = [:]
+    /// The noise multiplier once calibrated from a target ε, so a restart keeps it.
+    public var calibratedNoiseMultiplier: Double?
 
     static let fileName = "checkpoint.json"
 

@@ -23,7 +23,14 @@ public struct CoordinatorConfig: Sendable {
     public var workerTimeoutMillis: Int64 = 10_000
     public var aggregatorTimeoutMillis: Int64 = 3_000
     public var training = TrainingSettings(epochs: 2, batchSize: 16, learningRate: 0.1, l2: 1e-4, proxMu: 0)
+    /// Placement, clip norm and noise multiplier; the expected cohort is filled in each round.
     public var privacy = PrivacySettings(placement: .off, clipNorm: nil, noiseMultiplier: 0, expectedCohort: 1)
+    /// Calibrate the noise multiplier once, at the first round, so that `rounds` rounds at the
+    /// then-known sampling rate spend at most this ε at `delta` (RDP).
+    public var targetEpsilon: Double?
+    public var delta = 1e-5
+    /// How often one device may be selected in this run (nil: no cap).
+    public var participationCap: Int?
     public var stateDirectory: String?
     /// A central hold-out set to evaluate each new model on (simulation or a `test.csv`).
     public var holdout: Dataset?

@@ -3,6 +3,7 @@ import Foundation
 import Learning
 import Logging
 import Metrics
+import Privacy
 import Wire
 import ZeroMQ
 
@@ -32,7 +33,7 @@ struct CoordinatorState {
 
     enum Phase {
         case idle(nextAttempt: Int64)
-        case awaitingVerdict(roundId: Int, plan: CohortPlan, proposal: RoundProposal, resendAt: Int64)
+        case awaitingVerdict(roundId: Int, plan: CohortPlan, privacy: PrivacySettings, proposal: Wire.RoundProposal, resendAt: Int64)
         case open(OpenRound)
         case finished
     }
@@ -81,7 +82,7 @@ struct CoordinatorState {
         let next: Int64
         switch phase {
         case .idle(let attempt): next = attempt
-        case .awaitingVerdict(_, _, _, let resendAt): next = resendAt
+        case .awaitingVerdict(_, _, _, _, let resendAt): next = resendAt
         case .open(let round): next = min(round.nextPublish, round.deadline + candidateGraceMillis)
         case .finished: next = now
         }
@@ -117,10 +118,10 @@ struct CoordinatorState {
     }
 
     mutating func verdictReceived(_ verdict: RoundVerdict, messenger: Messenger, broadcast: borrowing Socket) throws {
-        guard case .awaitingVerdict(let roundId, let plan, _, _) = phase, verdict.roundId == roundId else { return }
+        guard case .awaitingVerdict(let roundId, let plan, let privacy, _, _) = phase, verdict.roundId == roundId else { return }
         if verdict.approved {
             logger.info("round approved", metadata: ["round.id": "\(roundId)", "privacy.epsilon": "\(verdict.epsilon)"])
-            try open(roundId: roundId, plan: plan, epsilon: verdict.epsilon, messenger: messenger, broadcast: broadcast)
+            try open(roundId: roundId, plan: plan, privacy: privacy, epsilon: verdict.epsilon, messenger: messenger, broadcast: broadcast)
         } else {
             logger.notice("round denied by the auditor", metadata: ["round.id": "\(roundId)", "deny.reason": "\(verdict.reason ?? "-")"])
             endReason = "budgetExhausted"
@@ -136,10 +137,10 @@ struct CoordinatorState {
         switch phase {
         case .idle(let attempt) where now >= attempt:
             try tryStartRound(now: now, messenger: messenger, broadcast: broadcast, auditor: auditor)
-        case .awaitingVerdict(let roundId, let plan, let proposal, let resendAt) where now >= resendAt:
-            logger.warning("no verdict from the auditor yet; training waits", metadata: ["round.id": "\(roundId)"])
+        case .awaitingVerdict(let roundId, let plan, let privacy, let proposal, let resendAt) where now >= resendAt:
+            logger.warning("no verdict from the auditor yet; training waits and asks again", metadata: ["round.id": "\(roundId)"])
             try messenger.send(proposal, on: auditor.events, dontWait: true)
-            phase = .awaitingVerdict(roundId: roundId, plan: plan, proposal: proposal, resendAt: now + 1_000)
+            phase = .awaitingVerdict(roundId: roundId, plan: plan, privacy: privacy, proposal: proposal, resendAt: now + 3_000)
         case .open(var round):
             if now >= round.deadline + candidateGraceMillis {
                 logger.warning("round produced no model in time; retrying", metadata: ["round.id": "\(round.roundId)"])
@@ -166,7 +167,9 @@ struct CoordinatorState {
             guard hello.tier == .region, let region = hello.region, let endpoint = hello.endpoint else { return nil }
             return LiveShard(region: region.rawValue, shard: hello.shard ?? 0, endpoint: endpoint)
         }
-        let candidates = workers.map { Candidate(workerId: $0.key, deviceClass: $0.value.deviceClass, eligible: $0.value.eligible) }
+        let candidates = workers.map {
+            Candidate(workerId: $0.key, deviceClass: $0.value.deviceClass, eligible: $0.value.eligible && underParticipationCap($0.key))
+        }
         if !openedAnyRound {
             let waitStart = firstCheckinWaitStarted ?? now
             firstCheckinWaitStarted = waitStart
@@ -193,19 +196,46 @@ struct CoordinatorState {
             return
         }
         checkpoint.nextRoundId += 1
+        let population = max(1, candidates.filter(\.eligible).count)
+        let rate = samplingRate(population: population)
+        var privacy = config.privacy
+        if privacy.placement != .off {
+            privacy.expectedCohort = max(1, Int((rate * Double(population)).rounded()))
+            privacy.noiseMultiplier = try noiseMultiplier(samplingRate: rate)
+        }
         if auditor.isConfigured {
-            let population = max(1, candidates.filter(\.eligible).count)
-            let proposal = RoundProposal(
-                roundId: roundId, samplingRate: samplingRate(population: population),
-                noiseMultiplier: config.privacy.noiseMultiplier, clipNorm: config.privacy.clipNorm ?? 1,
-                placement: config.privacy.placement, expectedCohort: config.privacy.expectedCohort,
-                population: population, selected: plan.shards.flatMap(\.members).map { Digest.sha256Hex(Array((checkpoint.participationSalt + $0).utf8)) }
+            let proposal = Wire.RoundProposal(
+                roundId: roundId, samplingRate: rate, noiseMultiplier: privacy.noiseMultiplier,
+                clipNorm: privacy.clipNorm ?? 1, placement: privacy.placement, expectedCohort: privacy.expectedCohort,
+                population: population, selected: plan.shards.flatMap(\.members).map(participationKey)
             )
             try messenger.send(proposal, on: auditor.events)
-            phase = .awaitingVerdict(roundId: roundId, plan: plan, proposal: proposal, resendAt: now + 1_000)
+            phase = .awaitingVerdict(roundId: roundId, plan: plan, privacy: privacy, proposal: proposal, resendAt: now + 3_000)
         } else {
-            try open(roundId: roundId, plan: plan, epsilon: nil, messenger: messenger, broadcast: broadcast)
+            try open(roundId: roundId, plan: plan, privacy: privacy, epsilon: nil, messenger: messenger, broadcast: broadcast)
         }
+    }
+
+    /// The salted hash under which a device's participation is counted and reported.
+    private func participationKey(_ workerId: String) -> String {
+        ParticipationCounter(saltHex: checkpoint.participationSalt)?.key(for: workerId) ?? Digest.sha256Hex(Array(workerId.utf8))
+    }
+
+    private func underParticipationCap(_ workerId: String) -> Bool {
+        guard let cap = config.participationCap else { return true }
+        return (checkpoint.participation[participationKey(workerId)] ?? 0) < cap
+    }
+
+    /// The configured z, or the one calibrated (once per run) to reach the target ε over all rounds.
+    private mutating func noiseMultiplier(samplingRate: Double) throws -> Double {
+        guard let target = config.targetEpsilon else { return config.privacy.noiseMultiplier }
+        if let calibrated = checkpoint.calibratedNoiseMultiplier { return calibrated }
+        guard let z = NoiseCalibration.noiseMultiplier(targetEpsilon: target, delta: config.delta, samplingRate: samplingRate, rounds: config.rounds) else {
+            throw RoleError("no noise multiplier reaches ε = \(target) at δ = \(config.delta) over \(config.rounds) rounds at q = \(samplingRate)")
+        }
+        logger.info("noise multiplier calibrated", metadata: ["privacy.z": "\(z)", "privacy.target_epsilon": "\(target)", "privacy.q": "\(samplingRate)"])
+        checkpoint.calibratedNoiseMultiplier = z
+        return z
     }
 
     private func sampling(population: Int) -> CohortSampling {
@@ -232,7 +262,7 @@ struct CoordinatorState {
 
     // MARK: Opening and completing rounds
 
-    private mutating func open(roundId: Int, plan: CohortPlan, epsilon: Double?, messenger: Messenger, broadcast: borrowing Socket) throws {
+    private mutating func open(roundId: Int, plan: CohortPlan, privacy: PrivacySettings, epsilon: Double?, messenger: Messenger, broadcast: borrowing Socket) throws {
         let now = Clock.nowMillis()
         guard let global = aggregators.values.first(where: { $0.hello.tier == .global })?.hello.endpoint else {
             phase = .idle(nextAttempt: now + 100)
@@ -243,7 +273,7 @@ struct CoordinatorState {
         weights.sha256 = digest
         let body = RoundOpen(
             roundId: roundId, kind: .train, modelVersion: checkpoint.modelVersion, modelDigest: digest,
-            modelSpec: try JSONValue(encoding: checkpoint.spec), training: config.training, privacy: config.privacy,
+            modelSpec: try JSONValue(encoding: checkpoint.spec), training: config.training, privacy: privacy,
             shards: plan.shards.map { ShardAssignment(region: DeviceClassName(rawValue: $0.shard.region) ?? .watch, shard: $0.shard.shard, endpoint: $0.shard.endpoint, members: $0.members) },
             globalEndpoint: global, deadlineMillis: now + config.roundTimeoutMillis,
             minParticipants: config.minParticipants, samplingSeed: Int(truncatingIfNeeded: config.seed)
@@ -252,6 +282,7 @@ struct CoordinatorState {
         try messenger.send(frames: frames, on: broadcast)
         let size = frames.reduce(0) { $0 + $1.count }
         openedAnyRound = true
+        for member in plan.shards.flatMap(\.members) { checkpoint.participation[participationKey(member), default: 0] += 1 }
         logger.info("round opened", metadata: ["round.id": "\(roundId)", "round.members": "\(plan.memberCount)", "model.version": "\(checkpoint.modelVersion)"])
         phase = .open(
             OpenRound(

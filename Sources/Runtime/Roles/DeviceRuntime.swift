@@ -67,9 +67,9 @@ final class DeviceRuntime {
         nextCheckin = now + config.checkinIntervalMillis
     }
 
-    func handleBroadcasts() throws -> BroadcastOutcome {
-        while let received = try messenger.receive(from: broadcast) {
-            switch received {
+    func handleBroadcasts(cache: BroadcastCache) throws -> BroadcastOutcome {
+        while let frames = try broadcast.receive(dontWait: true) {
+            switch cache.decode(frames, messenger: messenger) {
             case .success(.runEnd):
                 return .runEnded
             case .success(.roundOpen(let open)) where open.body.roundId > lastRoundId:
@@ -113,6 +113,7 @@ final class DeviceRuntime {
             messenger.reject(.digestMismatch, detail: "broadcast model does not match its digest", sender: open.sender, roundId: round.roundId)
             return
         }
+        logger.debug("round received", metadata: ["round.id": "\(round.roundId)"])
         let spec = try round.modelSpec.decoded(as: ModelSpec.self)
         let data = try data(for: spec)
         let global = weightsTensor.floats()
@@ -136,6 +137,7 @@ final class DeviceRuntime {
             try shardSocket.connect(assignment.endpoint)
             shardEndpoint = assignment.endpoint
         }
+        logger.debug("update ready", metadata: ["round.id": "\(round.roundId)", "update.norm": "\(shaped.preClipNorm)", "update.clipped": "\(shaped.clipped)"])
         let frames = try messenger.codec.encode(update, sender: device.id, sentAtMillis: Clock.nowMillis(), tensors: [.f32le(name: "delta", delta)])
         pending = (frames, Clock.nowMillis() + config.sendDelayMillis)
         try sendIfDue(now: Clock.nowMillis())

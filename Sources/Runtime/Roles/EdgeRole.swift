@@ -26,6 +26,7 @@ public final class EdgeRole: Sendable {
             devices.append(try DeviceRuntime(device: device, index: index, config: config, context: context, logger: logger))
         }
         logger.info("edge ready", metadata: ["devices": "\(devices.count)"])
+        let cache = BroadcastCache()
         var running = true
         while running && !control.shouldStop {
             let now = Clock.nowMillis()
@@ -35,11 +36,32 @@ public final class EdgeRole: Sendable {
             try poll(&items, timeout: .milliseconds(max(0, min(nextDue - now, 1_000))))
             if items[0].isReadable { control.wakeup.drain() }
             for index in devices.indices where items[index + 1].isReadable {
-                if try devices[index].handleBroadcasts() == .runEnded { running = false }
+                if try devices[index].handleBroadcasts(cache: cache) == .runEnded { running = false }
             }
             for index in devices.indices { try devices[index].sendIfDue(now: Clock.nowMillis()) }
         }
         for index in devices.indices { try devices[index].flushBeforeExit() }
         logger.info("edge stopping")
+    }
+}
+
+/// Decodes each broadcast once per process, however many virtual devices receive it.
+///
+/// Every device has its own SUB socket and so its own copy of each (re-published) `round.open`;
+/// validating the same header hundreds of times a second would make a busy edge CPU-bound.
+/// The cache compares the frames byte for byte, so a changed message is always decoded afresh.
+final class BroadcastCache {
+    private var lastFrames: [[UInt8]] = []
+    private var lastResult: Result<AnyMessage, WireError>?
+
+    func decode(_ frames: [[UInt8]], messenger: Messenger) -> Result<AnyMessage, WireError> {
+        if let lastResult, frames == lastFrames { return lastResult }
+        let result = messenger.codec.decode(frames)
+        if case .failure(let error) = result {
+            messenger.reject(error.code, detail: error.detail, sender: nil)
+        }
+        lastFrames = frames
+        lastResult = result
+        return result
     }
 }

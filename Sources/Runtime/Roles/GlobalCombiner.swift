@@ -2,6 +2,7 @@ import Federation
 import Learning
 import Logging
 import Metrics
+import Privacy
 import Wire
 
 /// The global aggregator's rounds: sums of partials, the DP-FedAvg denominator, central noise
@@ -97,6 +98,7 @@ struct GlobalCombiner {
         var denominator = 0.0
         var noiseStd = 0.0
         var version = round.open.modelVersion
+        var effectiveNoise = 0.0
         if round.contributors > 0 {
             var sum = round.sum
             if privacy.placement == .central, let clip = privacy.clipNorm {
@@ -104,6 +106,12 @@ struct GlobalCombiner {
                 CentralNoise.add(to: &sum, standardDeviation: noiseStd)
             }
             denominator = privacy.placement == .off ? round.weightSum : Double(privacy.expectedCohort)
+            if let placement = Privacy.NoisePlacement(rawValue: privacy.placement.rawValue), let clip = privacy.clipNorm {
+                effectiveNoise = DPFedAvgNoise(
+                    noiseMultiplier: privacy.noiseMultiplier, clipNorm: clip, placement: placement,
+                    expectedCohort: Double(privacy.expectedCohort)
+                ).effectiveNoiseMultiplier(reporting: round.contributors)
+            }
             let scale = Float(1 / max(denominator, .leastNonzeroMagnitude))
             let pseudoGradient = sum.map { $0 * scale }
             optimizer.step(weights: &newWeights, pseudoGradient: pseudoGradient)
@@ -125,7 +133,7 @@ struct GlobalCombiner {
             participants: ParticipantCounts(round.participants), contributors: round.contributors, weightSum: round.weightSum,
             denominator: denominator, noiseStd: noiseStd, metrics: round.metrics.summary,
             shardsReported: round.round.reported, shardsMissing: missing, clippedCount: round.clipped,
-            bytesUp: round.bytesUp, rejected: round.rejected
+            bytesUp: round.bytesUp, rejected: round.rejected, effectiveNoiseMultiplier: effectiveNoise
         )
         return (body, [tensor])
     }

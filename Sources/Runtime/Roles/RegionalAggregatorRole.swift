@@ -42,7 +42,13 @@ public final class RegionalAggregatorRole: Sendable {
     public func run(_ control: LoopControl) throws {
         let context = try Context()
         let id = "region-\(config.region)-\(config.shard)"
-        let messenger = Messenger(role: "region", sender: id, logger: logger)
+        // The decoder's bounds follow the socket's: a message of small frames that passes
+        // ZMQ_MAXMSGSIZE (a per-frame limit) is still refused above the same total.
+        let limits = WireLimits(
+            maxHeaderBytes: min(WireLimits.default.maxHeaderBytes, config.maxMessageBytes),
+            maxTotalBytes: min(WireLimits.default.maxTotalBytes, config.maxMessageBytes)
+        )
+        let messenger = Messenger(role: "region", sender: id, logger: logger, limits: limits)
         let updates = try Socket(context, type: .pull)
         try updates.setLinger(0)
         try updates.setBacklog(4_096)

@@ -47,6 +47,9 @@ extension FedPulse {
         @Option(help: "Heartbeat interval to the coordinator in milliseconds.")
         var heartbeatMs: Int = 500
 
+        @Option(help: "Largest update message a regional shard accepts, in bytes (ZMQ_MAXMSGSIZE per frame and the decoder's total).")
+        var maxMessageBytes: Int?
+
         @OptionGroup var common: CommonOptions
 
         func validate() throws {
@@ -55,6 +58,9 @@ extension FedPulse {
                     throw ValidationError("--tier region needs --region watch, phone or tablet")
                 }
                 guard shard >= 0 else { throw ValidationError("--shard must be 0 or more") }
+            }
+            if let maxMessageBytes, maxMessageBytes < 4_096 {
+                throw ValidationError("--max-message-bytes must be at least 4096")
             }
             guard ["fedavg", "fedavgm", "fedadam", "fedyogi", "fedadagrad"].contains(optimizer) else {
                 throw ValidationError("--optimizer must be one of fedavg, fedavgm, fedadam, fedyogi, fedadagrad")
@@ -70,6 +76,7 @@ extension FedPulse {
                 config.coordinatorBroadcast = coordinator.coordinatorBroadcast
                 config.coordinatorControl = coordinator.coordinatorControl
                 config.heartbeatMillis = heartbeatMs
+                if let maxMessageBytes { config.maxMessageBytes = maxMessageBytes }
                 let frozen = config
                 try await common.run(role: "region-\(frozen.region)-\(frozen.shard)") { control, logger in
                     try RegionalAggregatorRole(config: frozen, logger: logger).run(control)

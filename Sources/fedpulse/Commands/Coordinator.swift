@@ -81,6 +81,7 @@ extension FedPulse {
         @Option(help: "Stop early once the hold-out accuracy reaches this value.")
         var targetAccuracy: Double?
 
+        @OptionGroup var privacy: PrivacyOptions
         @OptionGroup var common: CommonOptions
 
         func validate() throws {
@@ -115,6 +116,12 @@ extension FedPulse {
             config.republishIntervalMillis = republishMs
             config.training = TrainingSettings(epochs: epochs, batchSize: batchSize, learningRate: learningRate, l2: l2, proxMu: proxMu)
             config.stateDirectory = stateDir
+            config.privacy = privacy.settings
+            config.targetEpsilon = privacy.targetEpsilon
+            config.delta = privacy.delta
+            config.participationCap = privacy.participationCap
+            config.auditorEvents = privacy.auditorEvents
+            config.auditorLedger = privacy.auditorLedger
             config.targetAccuracy = targetAccuracy
             switch holdout {
             case "none": config.holdout = nil

@@ -23,7 +23,7 @@ extension FedPulse {
         var rounds: Int = 10
 
         @Option(help: "Virtual devices per device class (watch, phone, tablet).")
-        var devicesPerClass: Int = 4
+        var devicesPerClass: Int = 40
 
         @Option(help: "Most virtual devices one edge process hosts.")
         var devicesPerProcess: Int = 100
@@ -38,6 +38,30 @@ extension FedPulse {
 
         @Option(help: "Also write the summary JSON here.")
         var summaryJson: String?
+
+        @Option(help: "Differential privacy: central, distributed, local or off (off runs without the auditor).")
+        var dp: String = "central"
+
+        @Option(help: "L2 clip norm C of each update.")
+        var clip: Double = 0.5
+
+        @Option(help: "Noise multiplier z (default: calibrated from --target-epsilon).")
+        var noiseMultiplier: Double?
+
+        @Option(help: "Calibrate z so that all rounds spend at most this ε (used when --noise-multiplier is not given).")
+        var targetEpsilon: Double = 6
+
+        @Option(help: "Poisson sampling rate q of each round's cohort under DP.")
+        var samplingRate: Double = 0.5
+
+        @Option(help: "The auditor's ε budget: a round that would exceed it is denied and training stops.")
+        var epsilonBudget: Double = 8
+
+        @Option(help: "δ of the (ε, δ) guarantee.")
+        var delta: Double = 1e-5
+
+        @Flag(inversion: .prefixedNo, help: "Also run the same federation without DP and show both accuracies.")
+        var compareNonPrivate = true
 
         @Option(help: "Milliseconds a round stays open for updates.")
         var roundTimeoutMs: Int64 = 5_000
@@ -55,6 +79,12 @@ extension FedPulse {
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
             guard devicesPerClass >= 1, devicesPerProcess >= 1 else {
                 throw ValidationError("--devices-per-class and --devices-per-process must be at least 1")
+            }
+            guard ["central", "distributed", "local", "off"].contains(dp) else {
+                throw ValidationError("--dp must be central, distributed, local or off")
+            }
+            guard clip > 0, samplingRate > 0, samplingRate <= 1, epsilonBudget > 0, targetEpsilon > 0, delta > 0, delta < 1 else {
+                throw ValidationError("--clip, --epsilon-budget and --target-epsilon must be > 0, --sampling-rate in (0, 1], --delta in (0, 1)")
             }
             if let dataDir {
                 var isDirectory: ObjCBool = false
@@ -81,13 +111,37 @@ extension FedPulse {
             config.learningArguments = learning.passThrough
             config.training = TrainingConfig(learningRate: Float(learningRate), localEpochs: epochs, batchSize: batchSize)
             config.coordinatorArguments = ["--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)"]
-            let frozen = config
-            print("FedPulse demo: \(devicesPerClass) devices per class × 3 classes, \(rounds) rounds, task \(learning.task); report in \(reportDir)")
+            if dp != "off" {
+                config.privacy = DemoPrivacy(
+                    placement: dp, clipNorm: clip, noiseMultiplier: noiseMultiplier,
+                    targetEpsilon: noiseMultiplier == nil ? targetEpsilon : nil, samplingRate: samplingRate,
+                    epsilonBudget: epsilonBudget, delta: delta
+                )
+            }
+            let privacyText = dp == "off" ? "no DP" : "DP \(dp), C = \(clip), q = \(samplingRate), budget ε = \(epsilonBudget) at δ = \(delta)"
+            print("FedPulse demo: \(devicesPerClass) devices per class × 3 classes, \(rounds) rounds, task \(learning.task), \(privacyText); report in \(reportDir)")
+            guard var outcome = try await runUntilDone(config) else { throw ExitCode.failure }
+            if config.privacy != nil && compareNonPrivate && outcome.endReason != "stopped" {
+                print("\nThe same federation without DP, for comparison:")
+                var plain = config
+                plain.privacy = nil
+                plain.reportDirectory = config.reportDirectory.appendingPathComponent("non-private")
+                outcome.nonPrivateFinalAccuracy = try await runUntilDone(plain)?.finalAccuracy
+                try DemoRun(config: config).writeReport(outcome)
+            }
+            printTable(outcome)
+            guard outcome.endReason == "roundLimit" || outcome.endReason == "targetReached" else {
+                print("the run did not finish normally (\(outcome.endReason)); see \(reportDir)/logs")
+                throw ExitCode(2)
+            }
+        }
 
+        /// Runs one hierarchy on its own thread; SIGINT/SIGTERM stop it and every child.
+        private func runUntilDone(_ config: DemoConfig) async throws -> DemoOutcome? {
             let runner = try RoleRunner()
             let result = OutcomeBox()
             runner.start(name: "demo") { control in
-                result.set(try DemoRun(config: frozen).run(stopWhen: control))
+                result.set(try DemoRun(config: config).run(stopWhen: control))
             }
             let signals = await UnixSignalsSequence(trapping: [.sigint, .sigterm])
             let watcher = Task {
@@ -98,12 +152,7 @@ extension FedPulse {
             }
             defer { watcher.cancel() }
             try await runner.waitUntilFinished()
-            guard let outcome = result.value else { throw ExitCode.failure }
-            printTable(outcome)
-            guard outcome.endReason == "roundLimit" || outcome.endReason == "targetReached" else {
-                print("the run did not finish normally (\(outcome.endReason)); see \(reportDir)/logs")
-                throw ExitCode(2)
-            }
+            return result.value
         }
 
         private func printTable(_ outcome: DemoOutcome) {
@@ -113,7 +162,14 @@ extension FedPulse {
             print("")
             print("                         accuracy")
             print("federated (\(outcome.rounds.count) rounds)".padding(toLength: 24, withPad: " ", startingAt: 0) + percent(outcome.finalAccuracy))
+            if outcome.nonPrivateFinalAccuracy != nil {
+                print("federated without DP    " + percent(outcome.nonPrivateFinalAccuracy))
+            }
             print("centralised baseline    " + percent(outcome.centralizedAccuracy))
+            if let privacy = outcome.privacy {
+                print(String(format: "privacy spent           ε = %.4f at δ = %g, budget %.2f", privacy.epsilon, privacy.delta, privacy.budget) + " (\(privacy.accountant))")
+                print("ledger                  \(privacy.ledger) (\(privacy.ledgerVerified ? "chain verified" : "CHAIN BROKEN"))")
+            }
             if let federated = outcome.finalAccuracy, let central = outcome.centralizedAccuracy {
                 print(String(format: "gap                     %+6.2f points", (federated - central) * 100))
             }

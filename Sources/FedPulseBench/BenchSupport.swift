@@ -1,0 +1,98 @@
+import Foundation
+
+/// Small helpers shared by the benchmark sections: arguments, statistics, formatting, /proc.
+
+/// `--name value` pairs after the subcommand; flags without a value are not used by the benches.
+struct BenchArguments {
+    private var values: [String: String] = [:]
+
+    init(_ arguments: ArraySlice<String>) throws {
+        var iterator = arguments.makeIterator()
+        while let key = iterator.next() {
+            guard key.hasPrefix("--"), let value = iterator.next() else {
+                throw BenchError("expected --name value pairs, got \(key)")
+            }
+            values[String(key.dropFirst(2))] = value
+        }
+    }
+
+    func string(_ name: String, default value: String) -> String { values[name] ?? value }
+
+    func int(_ name: String, default value: Int) throws -> Int {
+        guard let text = values[name] else { return value }
+        guard let number = Int(text) else { throw BenchError("--\(name) takes an integer, got \(text)") }
+        return number
+    }
+
+    func ints(_ name: String, default value: [Int]) throws -> [Int] {
+        guard let text = values[name] else { return value }
+        let numbers = text.split(separator: ",").compactMap { Int($0) }
+        guard !numbers.isEmpty else { throw BenchError("--\(name) takes comma-separated integers, got \(text)") }
+        return numbers
+    }
+
+    func optionalString(_ name: String) -> String? { values[name] }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The `fedpulse` binary next to this one (both are products of the same build).
+func siblingExecutable(_ name: String) -> String {
+    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
+}
+
+func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return .nan }
+    let sorted = values.sorted()
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+func secondsOf(_ duration: Duration) -> Double {
+    let (whole, attoseconds) = duration.components
+    return Double(whole) + Double(attoseconds) * 1e-18
+}
+
+func formatSeconds(_ seconds: Double) -> String {
+    switch seconds {
+    case ..<1e-3: String(format: "%.1f µs", seconds * 1e6)
+    case ..<1: String(format: "%.1f ms", seconds * 1e3)
+    default: String(format: "%.2f s", seconds)
+    }
+}
+
+func formatMB(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+
+func verdict(_ met: Bool) -> String { met ? "met" : "**missed**" }
+
+/// A line of `/proc/<pid>/status` in bytes (`VmHWM`, `VmRSS`), or nil.
+func procStatusBytes(pid: Int32? = nil, field: String) -> Int? {
+    let path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
+    guard let status = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("\(field):") {
+        return line.split(separator: " ").compactMap { Int($0) }.first.map { $0 * 1024 }
+    }
+    return nil
+}
+
+/// Quotes an argument for a shell command line shown in BENCHMARKS.md.
+func shellQuoted(_ arguments: [String]) -> String {
+    arguments.map { argument in
+        argument.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=,".contains($0) }) ? argument : "'\(argument)'"
+    }.joined(separator: " ")
+}
+
+/// Shows an absolute path under the current directory as a relative one, so commands read as typed.
+func displayPath(_ path: String) -> String {
+    let cwd = FileManager.default.currentDirectoryPath + "/"
+    return path.hasPrefix(cwd) ? String(path.dropFirst(cwd.count)) : path
+}
+
+/// Progress on stderr, so stdout stays the Markdown section.
+func note(_ text: String) {
+    FileHandle.standardError.write(Data("[bench] \(text)\n".utf8))
+}

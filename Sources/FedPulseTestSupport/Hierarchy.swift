@@ -1,0 +1,158 @@
+public import Foundation
+public import Runtime
+
+/// A FedPulse hierarchy of real `fedpulse` processes on loopback, for one end-to-end test.
+///
+/// Built on the demo's own ``ChildProcesses`` and ``FreePorts``: the coordinator's two ports are
+/// picked free, every aggregator binds `tcp://127.0.0.1:*` and announces itself, and each child
+/// logs to `<directory>/logs/<name>.log`. Timings default to short values so that deadlines,
+/// heartbeats and check-ins play out in seconds; each `start…` call can override any flag.
+///
+/// Every child is stopped by ``shutdown()`` (SIGTERM, then SIGKILL after a grace period) and, as a
+/// last resort, when the hierarchy is deinitialised.
+public final class Hierarchy: Sendable {
+    /// The coordinator's broadcast PUB endpoint.
+    public let broadcast: String
+    /// The coordinator's control PULL endpoint.
+    public let control: String
+    /// Scratch folder of this run: `logs/`, `state/`.
+    public let directory: URL
+    public let children: ChildProcesses
+
+    /// Flags shared by the coordinator and the edges so they agree on task, model and data.
+    public static let learningFlags: KeyValuePairs<String, String> = ["--task": "sleep-quality", "--seed": "7"]
+
+    public init(name: String) throws {
+        let ports = try FreePorts.pick(2)
+        broadcast = "tcp://127.0.0.1:\(ports[0])"
+        control = "tcp://127.0.0.1:\(ports[1])"
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("fedpulse-e2e", isDirectory: true)
+            .appendingPathComponent("\(name)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        children = try ChildProcesses(executable: try FedPulseBinary.locate(), logDirectory: directory.appendingPathComponent("logs"))
+    }
+
+    /// `--coordinator-broadcast` and `--coordinator-control`, as every non-coordinator role takes them.
+    public var coordinatorEndpoints: [String] {
+        ["--coordinator-broadcast", broadcast, "--coordinator-control", control]
+    }
+
+    /// The coordinator's state folder (checkpoint), stable across restarts within this hierarchy.
+    public var stateDirectory: URL { directory.appendingPathComponent("state", isDirectory: true) }
+
+    // MARK: Roles
+
+    /// Starts the coordinator; `rounds`, `waitForWorkers` and the round timeout are the flags a test
+    /// always thinks about, the rest are short defaults that `overrides` may replace.
+    @discardableResult
+    public func startCoordinator(
+        name: String = "coordinator",
+        rounds: Int,
+        waitForWorkers: Int,
+        roundTimeoutMillis: Int,
+        overrides: KeyValuePairs<String, String> = [:]
+    ) throws -> ChildProcesses.Child {
+        let flags = Self.merge(
+            [
+                "--broadcast": broadcast, "--control": control, "--rounds": "\(rounds)",
+                "--wait-for-workers": "\(waitForWorkers)", "--round-timeout-ms": "\(roundTimeoutMillis)",
+                "--state-dir": stateDirectory.path, "--aggregator-timeout-ms": "1000",
+                "--worker-timeout-ms": "3000", "--republish-ms": "100", "--holdout": "synthetic",
+            ],
+            Self.learningFlags, overrides
+        )
+        return try children.launch(name: name, arguments: ["coordinator"] + flags)
+    }
+
+    /// Starts the global aggregator.
+    @discardableResult
+    public func startGlobal(overrides: KeyValuePairs<String, String> = [:]) throws -> ChildProcesses.Child {
+        let flags = Self.merge(["--tier": "global", "--heartbeat-ms": "200", "--grace-ms": "500"], overrides)
+        return try children.launch(name: "global", arguments: ["aggregator"] + flags + coordinatorEndpoints)
+    }
+
+    /// Starts one regional shard.
+    @discardableResult
+    public func startShard(
+        region: String,
+        shard: Int = 0,
+        overrides: KeyValuePairs<String, String> = [:]
+    ) throws -> ChildProcesses.Child {
+        let flags = Self.merge(["--tier": "region", "--region": region, "--shard": "\(shard)", "--heartbeat-ms": "200"], overrides)
+        return try children.launch(name: "region-\(region)-\(shard)", arguments: ["aggregator"] + flags + coordinatorEndpoints)
+    }
+
+    /// Starts an edge process hosting `devices` devices `<class>-<firstUser>` … of one class.
+    @discardableResult
+    public func startEdge(
+        name: String,
+        deviceClass: String,
+        devices: Int,
+        firstUser: Int,
+        overrides: KeyValuePairs<String, String> = [:]
+    ) throws -> ChildProcesses.Child {
+        let flags = Self.merge(
+            ["--device-class": deviceClass, "--devices": "\(devices)", "--first-user": "\(firstUser)", "--checkin-ms": "300"],
+            Self.learningFlags, overrides
+        )
+        return try children.launch(name: name, arguments: ["edge"] + flags + coordinatorEndpoints)
+    }
+
+    /// The ids an edge started with `devices` and `firstUser` hosts.
+    public static func deviceIds(deviceClass: String, devices: Int, firstUser: Int) -> [String] {
+        (firstUser..<(firstUser + devices)).map { "\(deviceClass)-\($0)" }
+    }
+
+    // MARK: Faults and teardown
+
+    /// SIGKILL, as a crash or a pulled plug would; returns once the process is gone.
+    public func kill(_ child: ChildProcesses.Child) {
+        children.kill(child)
+    }
+
+    public func isRunning(_ child: ChildProcesses.Child) -> Bool { children.isRunning(child) }
+
+    /// Stops every child (SIGTERM, SIGKILL after `grace`) without blocking the caller's thread pool.
+    public func shutdown(grace: Duration = .seconds(3)) async {
+        let children = self.children
+        _ = try? await onOwnThread("e2e-shutdown") { children.stopAll(grace: grace) }
+    }
+
+    /// The last `lines` lines of every child's log, for a failure message.
+    public func logTail(lines: Int = 25) -> String {
+        children.all.map { child in
+            let text = (try? String(contentsOf: child.logFile, encoding: .utf8)) ?? "(no log)"
+            let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+            return "── \(child.name) (pid \(child.pid)) \(child.logFile.path)\n\(tail)"
+        }.joined(separator: "\n")
+    }
+
+    /// Runs `body`; an error it throws comes back with every child's log tail attached.
+    public func diagnosing<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw Diagnosed(underlying: error, logs: logTail())
+        }
+    }
+
+    /// An error of a test body together with what the processes logged.
+    public struct Diagnosed: Error, CustomStringConvertible {
+        public let underlying: any Error
+        public let logs: String
+        public var description: String { "\(underlying)\n\nprocess logs:\n\(logs)" }
+    }
+
+    /// `flag value` pairs, later groups replacing earlier ones flag by flag.
+    static func merge(_ groups: KeyValuePairs<String, String>...) -> [String] {
+        var order: [String] = []
+        var values: [String: String] = [:]
+        for group in groups {
+            for (flag, value) in group {
+                if values[flag] == nil { order.append(flag) }
+                values[flag] = value
+            }
+        }
+        return order.flatMap { [$0, values[$0] ?? ""] }
+    }
+}

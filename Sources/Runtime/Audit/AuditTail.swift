@@ -1,0 +1,49 @@
+import Foundation
+import Privacy
+import Wire
+import ZeroMQ
+
+/// Follows an auditor's ledger PUB live and checks that the lines chain as they arrive.
+///
+/// A follower that joins late sees the chain from wherever it joined; from then on every line
+/// must link to the previous one, so an auditor that skipped or rewrote an entry is caught.
+public struct AuditTail: Sendable {
+    public let endpoint: String
+    /// Stop after this many entries (nil: until stopped), so scripts and tests can bound it.
+    public let maxEntries: Int?
+
+    public init(endpoint: String, maxEntries: Int?) {
+        self.endpoint = endpoint
+        self.maxEntries = maxEntries
+    }
+
+    /// Calls `output` with each entry (and a chain problem, if any) until stopped or `maxEntries`.
+    public func run(_ control: LoopControl, output: (LedgerRow, String?) -> Void) throws {
+        let context = try Context()
+        let subscriber = try Socket(context, type: .sub)
+        try subscriber.setLinger(0)
+        try subscriber.subscribe(Topic.ledgerEntry.rawValue)
+        try subscriber.connect(endpoint)
+        let codec = WireCodec()
+        var previousHash: String?
+        var seen = 0
+        while !control.shouldStop {
+            var items = [control.wakeup.pollItem(), subscriber.pollItem()]
+            try poll(&items, timeout: .milliseconds(1_000))
+            if items[0].isReadable { control.wakeup.drain() }
+            while let frames = try subscriber.receive(dontWait: true) {
+                guard case .success(let message) = codec.decode(frames, as: LedgerEntryMessage.self),
+                    let entry = try? LedgerChain.decode(message.body.line)
+                else { continue }
+                var problem: String?
+                if let previousHash, entry.previousHash != previousHash {
+                    problem = "entry \(entry.sequence) does not link to the previous entry"
+                }
+                previousHash = entry.digest
+                output(LedgerRow(entry), problem)
+                seen += 1
+                if let maxEntries, seen >= maxEntries { return }
+            }
+        }
+    }
+}

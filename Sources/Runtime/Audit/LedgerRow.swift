@@ -1,0 +1,69 @@
+import Foundation
+public import Privacy
+
+/// One ledger entry as a person reads it: the row of `audit tail` and of the compliance report.
+public struct LedgerRow: Sendable, Encodable {
+    public var sequence: Int
+    public var kind: String
+    public var round: Int?
+    public var participants: Int?
+    public var participantsByClass: [String: Int]?
+    public var samplingRate: Double?
+    public var noiseMultiplier: Double?
+    public var effectiveNoiseMultiplier: Double?
+    public var clipNorm: Double?
+    public var placement: String?
+    public var epsilonRDP: Double?
+    public var epsilonPLD: Double?
+    public var epsilon: Double?
+    public var delta: Double
+    public var budget: Double
+    public var budgetLeft: Double?
+    public var clippedUpdates: Int?
+    public var rejectedByReason: [String: Int]?
+    public var modelHash: String?
+    public var status: String
+
+    public init(_ entry: LedgerEntry) {
+        sequence = entry.sequence
+        kind = entry.kind.rawValue
+        round = entry.round
+        participantsByClass = entry.participantsByClass
+        participants = entry.participantsByClass.map { $0.values.reduce(0, +) }
+        samplingRate = entry.mechanism?.samplingRate
+        noiseMultiplier = entry.mechanism?.noiseMultiplier
+        effectiveNoiseMultiplier = entry.mechanism?.effectiveNoiseMultiplier
+        clipNorm = entry.mechanism?.clipNorm
+        placement = entry.mechanism?.placement.rawValue
+        epsilonRDP = entry.epsilonRDP
+        epsilonPLD = entry.epsilonPLD
+        let spent = [entry.epsilonRDP, entry.epsilonPLD].compactMap { $0 }.min()
+        epsilon = spent
+        delta = entry.delta
+        budget = entry.budget
+        budgetLeft = spent.map { max(0, entry.budget - $0) }
+        clippedUpdates = entry.clippedUpdates
+        rejectedByReason = entry.rejectedByReason
+        modelHash = entry.modelHash
+        switch entry.kind {
+        case .approve: status = "approved"
+        case .deny: status = "denied: \(entry.reason ?? "budget")"
+        case .complete: status = (entry.clippedUpdates ?? 0) > 0 ? "completed, \(entry.clippedUpdates ?? 0) clipped" : "completed"
+        default: status = entry.kind.rawValue
+        }
+    }
+
+    public static let tableHeader = "  seq  round  participants      q        z        C    ε spent  budget left  status"
+
+    /// A fixed-width table row (the `audit tail` output).
+    public var tableLine: String {
+        func number(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
+        return [
+            "\(sequence)".leftPadded(5), round.map { "\($0)" }?.leftPadded(6) ?? "     -",
+            participants.map { "\($0)" }?.leftPadded(13) ?? "            -",
+            number(samplingRate, "%.4f").leftPadded(7), number(noiseMultiplier, "%.4f").leftPadded(8),
+            number(clipNorm, "%.3f").leftPadded(8), number(epsilon, "%.4f").leftPadded(10),
+            number(budgetLeft, "%.4f").leftPadded(12), status,
+        ].joined(separator: " ")
+    }
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import Privacy
+import Runtime
+import Synchronization
+import UnixSignals
+
+extension FedPulse {
+    /// Reading the privacy ledger: verify it, follow it live, or turn it into a report.
+    struct Audit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify, follow or report on the privacy ledger.",
+            subcommands: [Verify.self, Tail.self, Report.self]
+        )
+
+        struct Verify: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Check a ledger's hash chain; exits non-zero and names the first bad entry."
+            )
+
+            @Argument(help: "The ledger file (JSON lines).")
+            var ledger: String
+
+            func run() throws {
+                let contents: String
+                do {
+                    contents = try String(contentsOfFile: ledger, encoding: .utf8)
+                } catch {
+                    throw ValidationError("cannot read \(ledger): \(error.localizedDescription)")
+                }
+                let verification = LedgerChain.verify(lines: LedgerChain.lines(fromFileContents: contents))
+                if let problem = verification.firstProblem {
+                    print("FAILED: entry \(problem.index) is \(problem.reason.rawValue) (\(ledger))")
+                    throw ExitCode(1)
+                }
+                print("ok: \(verification.entryCount) entries, head \(verification.headHash)")
+            }
+        }
+
+        struct Tail: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Follow the auditor's ledger live: one row per entry (round, participants, q, z, C, ε spent, budget left, status)."
+            )
+
+            @Option(help: "The auditor's ledger PUB endpoint.")
+            var connect: String = "tcp://127.0.0.1:7301"
+
+            @Flag(help: "One JSON object per line instead of a table.")
+            var json = false
+
+            @Option(help: "Exit after this many entries.")
+            var maxEntries: Int?
+
+            func run() async throws {
+                let tail = AuditTail(endpoint: connect, maxEntries: maxEntries)
+                let json = self.json
+                if !json { emit(LedgerRow.tableHeader) }
+                let runner = try RoleRunner()
+                runner.start(name: "audit-tail") { control in
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    try tail.run(control) { row, problem in
+                        if json {
+                            if let data = try? encoder.encode(row) { emit(String(decoding: data, as: UTF8.self)) }
+                        } else {
+                            emit(row.tableLine)
+                        }
+                        if let problem { emit("WARNING: \(problem)") }
+                    }
+                }
+                let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+                let watcher = Task {
+                    for await _ in signals { runner.requestStop() }
+                }
+                defer { watcher.cancel() }
+                try await runner.waitUntilFinished()
+            }
+        }
+
+        struct Report: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Write a compliance report (Markdown and HTML with an ε-over-rounds chart) from a ledger."
+            )
+
+            @Argument(help: "The ledger file (JSON lines).")
+            var ledger: String
+
+            @Option(help: "Directory for compliance-report.md and compliance-report.html.")
+            var out: String = "."
+
+            func run() throws {
+                let report = try ComplianceReport(ledgerPath: ledger)
+                let directory = URL(fileURLWithPath: out, isDirectory: true)
+                try report.write(to: directory)
+                print("wrote \(directory.appendingPathComponent("compliance-report.md").path) and compliance-report.html")
+            }
+        }
+    }
+}
+
+/// Writes a line to standard output at once (unbuffered), so a follower sees rows as they happen
+/// even when the output is a pipe.
+private func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
