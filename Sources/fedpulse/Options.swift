@@ -45,8 +45,12 @@ struct CommonOptions: ParsableArguments {
         }
         defer { endpoint?.stop() }
         let service = RoleService(name: name) { control in try body(control, logger) }
+        // A role that ends by itself (the run is over) is a success, not a crash.
         let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+            )
         )
         try await group.run()
     }

@@ -27,6 +27,23 @@ public enum CSVDatasetLoader {
 
     /// Parses CSV text.
     public static func load(_ text: String, fileName: String, spec: ModelSpec) throws(CSVError) -> Dataset {
+        var dataset = Dataset(spec: spec)
+        let encoder = FeatureEncoder(spec: spec)
+        try parse(text, fileName: fileName, spec: spec) { raw, label in dataset.append(encoded: encoder, raw: raw, label: label) }
+        return dataset
+    }
+
+    /// Parses CSV text into unscaled records (spec feature order), for statistics that must be
+    /// computed on raw values, such as the federated feature means and variances.
+    public static func loadRecords(_ text: String, fileName: String, spec: ModelSpec) throws(CSVError) -> RawRecords {
+        var records = RawRecords()
+        try parse(text, fileName: fileName, spec: spec) { raw, label in records.append(raw, label: label) }
+        return records
+    }
+
+    private static func parse(
+        _ text: String, fileName: String, spec: ModelSpec, row accept: ([Double?], Int) -> Void
+    ) throws(CSVError) {
         // "\r\n" is one Character in Swift, so split on both spellings of a line end.
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
             .enumerated().makeIterator()
@@ -38,8 +55,7 @@ public enum CSVDatasetLoader {
         let header = try fields(of: headerText, fileName: fileName, line: 1).map { $0.trimmingSpaces }
         let columns = try locate(spec: spec, in: header, fileName: fileName)
 
-        var dataset = Dataset(spec: spec)
-        let encoder = FeatureEncoder(spec: spec)
+        var accepted = 0
         var raw = [Double?](repeating: nil, count: spec.features.count)
         for (offset, rawLine) in lines {
             let lineNumber = offset + 1
@@ -71,12 +87,12 @@ public enum CSVDatasetLoader {
                 column: columns.label + 1
             )
             if raw.allSatisfy({ $0 == nil }) { continue }
-            dataset.append(encoded: encoder, raw: raw, label: label)
+            accept(raw, label)
+            accepted += 1
         }
-        guard !dataset.isEmpty else {
+        guard accepted > 0 else {
             throw CSVError(code: .noUsableRows, fileName: fileName, detail: "no row has any of the model's features")
         }
-        return dataset
     }
 
     private static func locate(

@@ -113,6 +113,18 @@ public struct SyntheticWearables: Sendable {
     /// - Throws: ``LearningError`` if the spec's labels are not the task's or it names a
     ///   feature outside ``WearableFeatures``.
     public func userData(userIndex: Int, deviceClass: DeviceClass, spec: ModelSpec) throws(LearningError) -> UserData {
+        let records = try userRecords(userIndex: userIndex, deviceClass: deviceClass, spec: spec)
+        return UserData(
+            train: try Dataset(spec: spec, rawRows: records.train.rows, labels: records.train.labels),
+            holdOut: try Dataset(spec: spec, rawRows: records.holdOut.rows, labels: records.holdOut.labels)
+        )
+    }
+
+    /// The same user's records unscaled (in `spec`'s feature order), split as ``userData(userIndex:deviceClass:spec:)``
+    /// splits them: what a device would compute federated feature statistics from.
+    public func userRecords(
+        userIndex: Int, deviceClass: DeviceClass, spec: ModelSpec
+    ) throws(LearningError) -> (train: RawRecords, holdOut: RawRecords) {
         let columns = try columnMap(spec)
         let user = physiology(userIndex)
         var rng = SeededGenerator(
@@ -125,19 +137,18 @@ public struct SyntheticWearables: Sendable {
         let count = recordCount(using: &rng)
         let mix = labelMix(using: &rng)
         let holdOut = min(max(Int((Double(count) * options.holdOutFraction).rounded()), 1), count - 1)
-        var train = Dataset(spec: spec)
-        var local = Dataset(spec: spec)
-        let encoder = FeatureEncoder(spec: spec)
+        var train = RawRecords()
+        var local = RawRecords()
         for index in 0..<count {
             let (raw, label) = record(user: user, device: deviceClass, mix: mix, using: &rng)
             let row = columns.map { raw[$0] }
             if index < count - holdOut {
-                train.append(encoded: encoder, raw: row, label: label)
+                train.append(row, label: label)
             } else {
-                local.append(encoded: encoder, raw: row, label: label)
+                local.append(row, label: label)
             }
         }
-        return UserData(train: train, holdOut: local)
+        return (train, local)
     }
 
     /// A coordinator-side hold-out set of fresh users (never training users), with natural
@@ -148,10 +159,18 @@ public struct SyntheticWearables: Sendable {
         mix: DeviceMix = .even,
         spec: ModelSpec
     ) throws(LearningError) -> Dataset {
+        try centralHoldOutRecords(users: users, recordsPerUser: recordsPerUser, mix: mix, spec: spec).dataset(spec: spec)
+    }
+
+    /// The same hold-out unscaled, for a coordinator whose spec's scaling may change.
+    public func centralHoldOutRecords(
+        users: Int,
+        recordsPerUser: Int,
+        mix: DeviceMix = .even,
+        spec: ModelSpec
+    ) throws(LearningError) -> RawRecords {
         let columns = try columnMap(spec)
-        let encoder = FeatureEncoder(spec: spec)
-        var result = Dataset(spec: spec)
-        result.reserveCapacity(users * recordsPerUser)
+        var result = RawRecords()
         for (offset, deviceClass) in mix.assign(users: users).enumerated() {
             // Hold-out users live far above any training index.
             let userIndex = (1 << 40) + offset
@@ -159,7 +178,7 @@ public struct SyntheticWearables: Sendable {
             var rng = SeededGenerator(seed: seed, stream: 3, UInt64(userIndex), device(deviceClass), taskID)
             for _ in 0..<recordsPerUser {
                 let (raw, label) = record(user: user, device: deviceClass, mix: nil, using: &rng)
-                result.append(encoded: encoder, raw: columns.map { raw[$0] }, label: label)
+                result.append(columns.map { raw[$0] }, label: label)
             }
         }
         return result

@@ -77,15 +77,32 @@ struct DemoLayout {
 
     /// The same model trained on the union of every device's training data, on the same hold-out.
     func centralizedAccuracy(config: DemoConfig) throws -> Double? {
-        var datasets: [Dataset] = []
+        var records: [RawRecords] = []
         for edge in edges {
             for device in edge.devices {
-                datasets.append(try device.source.load(deviceClass: edge.deviceClass, spec: config.spec).train)
+                records.append(try device.source.load(deviceClass: edge.deviceClass, spec: config.spec).train)
             }
         }
+        // CSV runs standardise with the federated statistics; the baseline uses the same
+        // statistics, computed here over the union it trains on anyway.
+        var spec = config.spec
+        if config.dataDirectory != nil {
+            let reference = spec.features.map(\.scaling)
+            var total = FeatureMoments(featureCount: reference.count)
+            for part in records {
+                let moments = FeatureMoments(records: part, relativeTo: reference)
+                for index in reference.indices {
+                    total.sums[index] += moments.sums[index]
+                    total.sumSquares[index] += moments.sumSquares[index]
+                    total.counts[index] += moments.counts[index]
+                }
+            }
+            spec = try spec.replacingScaling(total.standardization(relativeTo: reference))
+        }
+        let datasets = try records.map { try $0.dataset(spec: spec) }
         let holdout: Dataset
         if let holdoutCSV {
-            holdout = try CSVDeviceData.load(path: holdoutCSV, spec: config.spec, holdOutFraction: 0).train
+            holdout = try CSVDeviceData.load(path: holdoutCSV, spec: config.spec, holdOutFraction: 0).train.dataset(spec: spec)
         } else if config.dataDirectory != nil {
             return nil
         } else {
@@ -93,9 +110,9 @@ struct DemoLayout {
         }
         var rng = SeededGenerator(seed: config.seed)
         let weights = try CentralizedBaseline.train(
-            spec: config.spec, initialWeights: config.spec.initialWeights(seed: config.seed),
+            spec: spec, initialWeights: spec.initialWeights(seed: config.seed),
             datasets: datasets, config: config.training, rounds: config.rounds, rng: &rng
         )
-        return try Evaluator.evaluate(spec: config.spec, weights: weights, data: holdout).accuracy
+        return try Evaluator.evaluate(spec: spec, weights: weights, data: holdout).accuracy
     }
 }

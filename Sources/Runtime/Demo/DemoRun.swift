@@ -66,7 +66,7 @@ public struct DemoRun: Sendable {
                 "coordinator", "--broadcast", broadcast, "--control", controlEndpoint,
                 "--rounds", "\(config.rounds)", "--wait-for-workers", "\(layout.deviceCount)",
                 "--round-timeout-ms", "\(config.roundTimeoutMillis)", "--state-dir", stateDirectory.path,
-            ] + layout.holdoutArguments + config.learningArguments + config.coordinatorArguments + privacyArguments
+            ] + layout.holdoutArguments + (config.dataDirectory == nil ? [] : ["--feature-statistics", "federated"]) + config.learningArguments + config.coordinatorArguments + privacyArguments
         )
         config.progress(Self.header)
 

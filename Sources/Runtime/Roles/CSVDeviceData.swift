@@ -15,22 +15,23 @@ public enum CSVDeviceData {
         } catch {
             throw RoleError("cannot read \(path): \(error.localizedDescription)")
         }
-        let dataset = try CSVDatasetLoader.load(bytes: Array(bytes), fileName: url.lastPathComponent, spec: spec)
-        let holdOutCount = min(dataset.count - 1, Int((Double(dataset.count) * holdOutFraction).rounded()))
-        guard holdOutCount > 0 else {
-            return DeviceData(train: dataset, holdOut: Dataset(spec: spec))
+        guard let text = String(data: bytes, encoding: .utf8) else {
+            throw RoleError("\(url.lastPathComponent): not valid UTF-8")
         }
-        let split = dataset.count - holdOutCount
-        return DeviceData(train: dataset.subset(0..<split), holdOut: dataset.subset(split..<dataset.count))
+        let records = try CSVDatasetLoader.loadRecords(text, fileName: url.lastPathComponent, spec: spec)
+        let holdOutCount = max(0, min(records.count - 1, Int((Double(records.count) * holdOutFraction).rounded())))
+        let (train, holdOut) = records.split(keepingFirst: records.count - holdOutCount)
+        return DeviceData(train: train, holdOut: holdOut)
     }
 }
 
-/// One device's local data: what it trains on and what it evaluates the global model on.
+/// One device's local records, unscaled: scaling belongs to the spec, which a statistics round
+/// may change, so datasets are built per spec from these.
 public struct DeviceData: Sendable {
-    public var train: Dataset
-    public var holdOut: Dataset
+    public var train: RawRecords
+    public var holdOut: RawRecords
 
-    public init(train: Dataset, holdOut: Dataset) {
+    public init(train: RawRecords, holdOut: RawRecords) {
         self.train = train
         self.holdOut = holdOut
     }

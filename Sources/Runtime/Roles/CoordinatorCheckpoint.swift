@@ -19,6 +19,8 @@ public struct CoordinatorCheckpoint: Codable, Sendable, Equatable {
     public var participation: [String: Int] = [:]
     /// The noise multiplier once calibrated from a target ε, so a restart keeps it.
     public var calibratedNoiseMultiplier: Double?
+    /// Whether the federated feature statistics have been folded into `spec`.
+    public var statisticsDone = false
 
     static let fileName = "checkpoint.json"
 

@@ -33,7 +33,12 @@ public struct CoordinatorConfig: Sendable {
     public var participationCap: Int?
     public var stateDirectory: String?
     /// A central hold-out set to evaluate each new model on (simulation or a `test.csv`).
-    public var holdout: Dataset?
+    /// Unscaled, so that it can be scaled by whatever spec the run has reached.
+    public var holdout: RawRecords?
+    /// Run a statistics round first: workers send per-feature sums of x, x² and counts, and the
+    /// spec's scaling becomes the federated means and standard deviations (for CSV data, whose
+    /// ranges are not known in advance).
+    public var featureStatistics = false
     public var targetAccuracy: Double?
 
     public init(spec: ModelSpec) {

@@ -56,7 +56,7 @@ struct CoordinatorState {
         self.config = config
         self.logger = logger
         if let directory = config.stateDirectory, let saved = try CoordinatorCheckpoint.load(from: directory) {
-            guard saved.spec == config.spec else {
+            guard saved.spec.hasSameShape(as: config.spec) else {
                 throw RoleError("the checkpoint in \(directory) is for another model spec; use a new --state-dir")
             }
             checkpoint = saved
@@ -272,7 +272,7 @@ struct CoordinatorState {
         let digest = Digest.sha256Hex(weights.bytes)
         weights.sha256 = digest
         let body = RoundOpen(
-            roundId: roundId, kind: .train, modelVersion: checkpoint.modelVersion, modelDigest: digest,
+            roundId: roundId, kind: statisticsPending ? .statistics : .train, modelVersion: checkpoint.modelVersion, modelDigest: digest,
             modelSpec: try JSONValue(encoding: checkpoint.spec), training: config.training, privacy: privacy,
             shards: plan.shards.map { ShardAssignment(region: DeviceClassName(rawValue: $0.shard.region) ?? .watch, shard: $0.shard.shard, endpoint: $0.shard.endpoint, members: $0.members) },
             globalEndpoint: global, deadlineMillis: now + config.roundTimeoutMillis,
@@ -308,6 +308,11 @@ struct CoordinatorState {
             return
         }
         let now = Clock.nowMillis()
+        if statisticsPending {
+            try statisticsReceived(message)
+            phase = .idle(nextAttempt: now)
+            return
+        }
         guard candidate.contributors >= config.minParticipants else {
             logger.warning(
                 "round closed with too few contributors; retrying",
@@ -326,7 +331,9 @@ struct CoordinatorState {
             accuracy: nil, loss: nil, federatedAccuracy: candidate.metrics?.accuracy, seconds: seconds,
             bytesUp: candidate.bytesUp ?? 0, bytesDown: round.bytesDown, epsilon: round.epsilon
         )
-        if let holdout = config.holdout, let metrics = try? Evaluator.evaluate(spec: checkpoint.spec, weights: checkpoint.weights, data: holdout) {
+        if let holdout = config.holdout, let data = try? holdout.dataset(spec: checkpoint.spec),
+            let metrics = try? Evaluator.evaluate(spec: checkpoint.spec, weights: checkpoint.weights, data: data)
+        {
             record.accuracy = metrics.accuracy
             record.loss = metrics.logLoss
         } else {
@@ -361,6 +368,30 @@ struct CoordinatorState {
         } else {
             phase = .idle(nextAttempt: now)
         }
+    }
+
+    /// Whether the next round must be the statistics round.
+    var statisticsPending: Bool { config.featureStatistics && !checkpoint.statisticsDone }
+
+    /// Folds the federated feature moments into the spec's scaling; the model itself is unchanged.
+    private mutating func statisticsReceived(_ message: Message<ModelCandidate>) throws {
+        let names = RoundTensors.statisticsNames
+        let tensors = names.compactMap { message.tensor(named: $0) }
+        let featureCount = checkpoint.spec.features.count
+        guard tensors.count == names.count, tensors.allSatisfy({ $0.elementCount == featureCount }) else {
+            logger.warning("statistics round returned no usable moments; retrying", metadata: ["round.id": "\(message.body.roundId)"])
+            return
+        }
+        let values = tensors.map { $0.floats().map(Double.init) }
+        let moments = FeatureMoments(sums: values[0], sumSquares: values[1], counts: values[2])
+        let reference = checkpoint.spec.features.map(\.scaling)
+        checkpoint.spec = try checkpoint.spec.replacingScaling(moments.standardization(relativeTo: reference))
+        checkpoint.statisticsDone = true
+        if let directory = config.stateDirectory { try checkpoint.save(to: directory) }
+        logger.info(
+            "feature statistics folded into the spec",
+            metadata: ["round.id": "\(message.body.roundId)", "round.contributors": "\(message.body.contributors)", "examples": "\(Int(values[2].max() ?? 0))"]
+        )
     }
 
     /// Announces the end a few times (PUB drops for late readers), then lets the loop return.

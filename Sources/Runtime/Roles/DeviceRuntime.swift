@@ -23,7 +23,9 @@ final class DeviceRuntime {
     var lastRoundId = 0
     var nextCheckin: Int64 = 0
     var pending: (frames: [[UInt8]], due: Int64)?
-    var cached: (spec: ModelSpec, data: DeviceData)?
+    /// The device's records, loaded once; datasets are derived per spec.
+    var records: DeviceData
+    var datasets: (spec: ModelSpec, train: Dataset, holdOut: Dataset)?
     var rng: SeededGenerator
     var noiseRNG = SystemRandomNumberGenerator()
 
@@ -46,7 +48,7 @@ final class DeviceRuntime {
         try shardSocket.setLinger(5_000)
         rng = SeededGenerator(seed: config.seed, stream: UInt64(index))
         nextCheckin = Clock.nowMillis()
-        cached = (config.spec, try device.data.load(deviceClass: device.deviceClass, spec: config.spec))
+        records = try device.data.load(deviceClass: device.deviceClass, spec: config.spec)
     }
 
     func pollItem() -> PollItem { broadcast.pollItem() }
@@ -61,7 +63,7 @@ final class DeviceRuntime {
                 consent: device.eligibility.consent, charging: device.eligibility.charging,
                 unmetered: device.eligibility.unmetered, batteryPercent: device.eligibility.batteryPercent
             ),
-            trainExamples: cached?.data.train.count ?? 0, holdoutExamples: cached?.data.holdOut.count ?? 0
+            trainExamples: records.train.count, holdoutExamples: records.holdOut.count
         )
         try messenger.send(checkin, on: control, dontWait: true)
         nextCheckin = now + config.checkinIntervalMillis
@@ -95,11 +97,14 @@ final class DeviceRuntime {
     }
 
     /// The device's data under the round's spec; generated or parsed once per spec.
-    private func data(for spec: ModelSpec) throws -> DeviceData {
-        if let cached, cached.spec == spec { return cached.data }
-        let loaded = try device.data.load(deviceClass: device.deviceClass, spec: spec)
-        cached = (spec, loaded)
-        return loaded
+    private func data(for spec: ModelSpec) throws -> (train: Dataset, holdOut: Dataset) {
+        if let datasets, datasets.spec == spec { return (datasets.train, datasets.holdOut) }
+        guard spec.hasSameShape(as: config.spec) else {
+            throw RoleError("the round's model (\(spec.featureNames)) is not the one this device's data was loaded for")
+        }
+        let built = (spec: spec, train: try records.train.dataset(spec: spec), holdOut: try records.holdOut.dataset(spec: spec))
+        datasets = built
+        return (built.train, built.holdOut)
     }
 
     private func roundOpened(_ open: Message<RoundOpen>) throws {
@@ -115,6 +120,10 @@ final class DeviceRuntime {
         }
         logger.debug("round received", metadata: ["round.id": "\(round.roundId)"])
         let spec = try round.modelSpec.decoded(as: ModelSpec.self)
+        if round.kind == .statistics {
+            try sendStatistics(round: round, assignment: assignment, spec: spec)
+            return
+        }
         let data = try data(for: spec)
         let global = weightsTensor.floats()
         let evaluation = try Evaluator.evaluate(spec: spec, weights: global, data: data.holdOut)
@@ -125,6 +134,7 @@ final class DeviceRuntime {
         )
         let local = try LocalTrainer.train(spec: spec, globalWeights: global, data: data.train, config: trainingConfig, rng: &rng)
         var delta = zip(local, global).map { $0 - $1 }
+        if config.poisonScale != 1 { delta = delta.map { $0 * Float(config.poisonScale) } }
         let shaped = UpdateShaping.apply(to: &delta, privacy: round.privacy, rng: &noiseRNG)
         let update = Update(
             roundId: round.roundId, modelVersion: round.modelVersion, workerId: device.id,
@@ -132,13 +142,32 @@ final class DeviceRuntime {
             weight: Double(data.train.count), norm: shaped.preClipNorm, clipped: shaped.clipped,
             metrics: evaluation.accuracy.map { MetricsSummary(examples: evaluation.count, loss: evaluation.logLoss ?? 0, accuracy: $0) }
         )
-        if shardEndpoint != assignment.endpoint {
-            if let old = shardEndpoint { try? shardSocket.disconnect(old) }
-            try shardSocket.connect(assignment.endpoint)
-            shardEndpoint = assignment.endpoint
-        }
         logger.debug("update ready", metadata: ["round.id": "\(round.roundId)", "update.norm": "\(shaped.preClipNorm)", "update.clipped": "\(shaped.clipped)"])
-        let frames = try messenger.codec.encode(update, sender: device.id, sentAtMillis: Clock.nowMillis(), tensors: [.f32le(name: "delta", delta)])
+        try queue(update, tensors: [.f32le(name: "delta", delta)], to: assignment.endpoint)
+    }
+
+    /// A statistics round: this device's feature moments (sums, never records) instead of a delta.
+    private func sendStatistics(round: RoundOpen, assignment: ShardAssignment, spec: ModelSpec) throws {
+        let moments = FeatureMoments(records: records.train, relativeTo: spec.features.map(\.scaling))
+        let update = Update(
+            roundId: round.roundId, modelVersion: round.modelVersion, workerId: device.id,
+            deviceClass: DeviceClassName(rawValue: device.deviceClass.rawValue) ?? .watch, shard: assignment.shard,
+            weight: Double(records.train.count), norm: 0, clipped: false, metrics: nil
+        )
+        let tensors: [Tensor] = [
+            .f32le(name: "sum", moments.sums.map(Float.init)), .f32le(name: "sumSquares", moments.sumSquares.map(Float.init)),
+            .f32le(name: "count", moments.counts.map(Float.init)),
+        ]
+        try queue(update, tensors: tensors, to: assignment.endpoint)
+    }
+
+    private func queue(_ update: Update, tensors: [Tensor], to endpoint: String) throws {
+        if shardEndpoint != endpoint {
+            if let old = shardEndpoint { try? shardSocket.disconnect(old) }
+            try shardSocket.connect(endpoint)
+            shardEndpoint = endpoint
+        }
+        let frames = try messenger.codec.encode(update, sender: device.id, sentAtMillis: Clock.nowMillis(), tensors: tensors)
         pending = (frames, Clock.nowMillis() + config.sendDelayMillis)
         try sendIfDue(now: Clock.nowMillis())
     }

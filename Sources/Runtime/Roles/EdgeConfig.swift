@@ -13,7 +13,7 @@ public enum DeviceDataSource: Sendable {
     func load(deviceClass: DeviceClass, spec: ModelSpec) throws -> DeviceData {
         switch self {
         case .synthetic(let generator, let userIndex):
-            let user = try generator.userData(userIndex: userIndex, deviceClass: deviceClass, spec: spec)
+            let user = try generator.userRecords(userIndex: userIndex, deviceClass: deviceClass, spec: spec)
             return DeviceData(train: user.train, holdOut: user.holdOut)
         case .csv(let path):
             return try CSVDeviceData.load(path: path, spec: spec)
@@ -52,6 +52,9 @@ public struct EdgeConfig: Sendable {
     public var checkinIntervalMillis: Int64 = 1_000
     /// Holds each update back this long after training (a slow device), without blocking the loop.
     public var sendDelayMillis: Int64 = 0
+    /// Test/red-team knob: multiplies every local delta before clipping, so one device plays a
+    /// poisoned (huge-norm) update. 1 is an honest device; never set it in production.
+    public var poisonScale: Double = 1
     /// Seed of the local noise and minibatch order; each device derives its own stream.
     public var seed: UInt64 = 1
     /// The spec the devices load their data under before the first round announces one, so a

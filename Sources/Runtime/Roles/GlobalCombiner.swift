@@ -13,7 +13,8 @@ struct GlobalCombiner {
         var round: GlobalRound
         var open: RoundOpen
         var weights: [Float]
-        var sum: [Float]
+        var tensors: RoundTensors
+        var sums: [[Float]]
         var deadline: Int64
         var weightSum = 0.0
         var contributors = 0
@@ -30,6 +31,9 @@ struct GlobalCombiner {
     let messenger: Messenger
     private var optimizer: any ServerOptimizer
     private(set) var current: Current?
+    /// Partials that overtook their round's announcement (the shards heard it first); bounded.
+    private var early: [Message<Partial>] = []
+    private let earlyLimit = 256
 
     init(config: GlobalAggregatorConfig, logger: Logger, messenger: Messenger) throws {
         self.config = config
@@ -43,17 +47,29 @@ struct GlobalCombiner {
     mutating func roundOpened(_ message: Message<RoundOpen>) {
         let open = message.body
         if let current, current.round.roundId >= open.roundId { return }
-        guard let weights = message.tensors.first(where: { $0.name == "weights" }) else { return }
+        guard let weights = message.tensor(named: "weights"), let tensors = RoundTensors(message) else { return }
         let names = open.shards.map { "\($0.region.rawValue)/\($0.shard)" }
         current = Current(
             round: GlobalRound(roundId: open.roundId, modelVersion: open.modelVersion, expectedShards: names),
-            open: open, weights: weights.floats(), sum: [Float](repeating: 0, count: weights.elementCount),
+            open: open, weights: weights.floats(), tensors: tensors,
+            sums: tensors.names.map { _ in [Float](repeating: 0, count: tensors.elementCount) },
             deadline: open.deadlineMillis + config.graceMillis
         )
+        let waiting = early
+        early = []
+        for partial in waiting where partial.body.roundId >= open.roundId { partialReceived(partial) }
     }
 
     mutating func partialReceived(_ message: Message<Partial>) {
         let partial = message.body
+        if partial.roundId > (current?.round.roundId ?? 0) {
+            guard early.count < earlyLimit else {
+                messenger.reject(.staleRound, detail: "early-partial buffer full", sender: message.sender, roundId: partial.roundId)
+                return
+            }
+            early.append(message)
+            return
+        }
         guard var round = current else {
             messenger.reject(.staleRound, detail: "partial with no round open", sender: message.sender, roundId: partial.roundId)
             return
@@ -66,12 +82,13 @@ struct GlobalCombiner {
             }
             return
         }
-        guard let sum = message.tensors.first(where: { $0.name == "sum" }) else {
-            messenger.reject(.frameCountMismatch, detail: "partial without a sum tensor", sender: message.sender, roundId: partial.roundId)
+        let found = round.tensors.partialNames.compactMap { message.tensor(named: $0) }
+        guard found.count == round.tensors.names.count else {
+            messenger.reject(.frameCountMismatch, detail: "partial lacks one of \(round.tensors.partialNames)", sender: message.sender, roundId: partial.roundId)
             return
         }
         do {
-            try sum.accumulate(into: &round.sum)
+            for (index, tensor) in found.enumerated() { try tensor.accumulate(into: &round.sums[index]) }
         } catch {
             messenger.reject(error.code, detail: error.detail, sender: message.sender, roundId: partial.roundId)
             return
@@ -99,8 +116,11 @@ struct GlobalCombiner {
         var noiseStd = 0.0
         var version = round.open.modelVersion
         var effectiveNoise = 0.0
+        if round.open.kind == .statistics {
+            return statisticsCandidate(round)
+        }
         if round.contributors > 0 {
-            var sum = round.sum
+            var sum = round.sums[0]
             if privacy.placement == .central, let clip = privacy.clipNorm {
                 noiseStd = privacy.noiseMultiplier * clip
                 CentralNoise.add(to: &sum, standardDeviation: noiseStd)
@@ -136,5 +156,21 @@ struct GlobalCombiner {
             bytesUp: round.bytesUp, rejected: round.rejected, effectiveNoiseMultiplier: effectiveNoise
         )
         return (body, [tensor])
+    }
+
+    /// A statistics round's outcome: the summed feature moments, passed on with the unchanged model
+    /// (the coordinator turns them into the spec's scaling).
+    private func statisticsCandidate(_ round: Current) -> (body: ModelCandidate, tensors: [Tensor]) {
+        var weights = Tensor.f32le(name: "weights", round.weights)
+        let digest = Digest.sha256Hex(weights.bytes)
+        weights.sha256 = digest
+        logger.info("feature statistics combined", metadata: ["round.id": "\(round.round.roundId)", "round.contributors": "\(round.contributors)"])
+        let body = ModelCandidate(
+            roundId: round.round.roundId, modelVersion: round.open.modelVersion, modelDigest: digest,
+            participants: ParticipantCounts(round.participants), contributors: round.contributors, weightSum: round.weightSum,
+            denominator: 0, noiseStd: 0, metrics: nil, shardsReported: round.round.reported, shardsMissing: round.round.missing,
+            clippedCount: 0, bytesUp: round.bytesUp, rejected: round.rejected, effectiveNoiseMultiplier: 0
+        )
+        return (body, [weights] + zip(round.tensors.partialNames, round.sums).map { Tensor.f32le(name: $0, $1) })
     }
 }

@@ -7,7 +7,8 @@ import Wire
 struct ShardState {
     struct Current {
         var round: ShardRound
-        var sum: [Float]
+        var tensors: RoundTensors
+        var sums: [[Float]]
         var deadline: Int64
         var weighted: Bool
         var metrics = MetricsAccumulator()
@@ -42,11 +43,11 @@ struct ShardState {
         guard let assignment = open.shards.first(where: { $0.region.rawValue == config.region && $0.shard == config.shard }) else {
             return open.globalEndpoint
         }
-        guard let parameterCount = message.tensor(named: "weights")?.elementCount else { return open.globalEndpoint }
+        guard let tensors = RoundTensors(message) else { return open.globalEndpoint }
         current = Current(
-            round: ShardRound(roundId: open.roundId, modelVersion: open.modelVersion, members: assignment.members, parameterCount: parameterCount),
-            sum: [Float](repeating: 0, count: parameterCount), deadline: open.deadlineMillis,
-            weighted: open.privacy.placement == .off
+            round: ShardRound(roundId: open.roundId, modelVersion: open.modelVersion, members: assignment.members, parameterCount: tensors.elementCount),
+            tensors: tensors, sums: tensors.names.map { _ in [Float](repeating: 0, count: tensors.elementCount) },
+            deadline: open.deadlineMillis, weighted: open.privacy.placement == .off && open.kind == .train
         )
         logger.info("round opened", metadata: ["round.id": "\(open.roundId)", "shard": "\(config.name)", "round.members": "\(assignment.members.count)"])
         let waiting = early
@@ -86,13 +87,18 @@ struct ShardState {
             messenger.reject(.staleRound, detail: "no open round", sender: update.sender, roundId: body.roundId)
             return
         }
-        guard let delta = update.tensors.first(where: { $0.name == "delta" }) else {
+        let expected = round.tensors.names.map(\.update)
+        let found = expected.compactMap { name in update.tensors.first { $0.name == name } }
+        guard found.count == expected.count else {
             round.round.rejectedBeforeAdmission(.frameCountMismatch)
             current = round
-            messenger.reject(.frameCountMismatch, detail: "update without a delta tensor", sender: update.sender, roundId: body.roundId)
+            messenger.reject(.frameCountMismatch, detail: "update lacks one of \(expected)", sender: update.sender, roundId: body.roundId)
             return
         }
-        let verdict = round.round.admit(workerId: body.workerId, roundId: body.roundId, modelVersion: body.modelVersion, elementCount: delta.elementCount)
+        let shortest = found.map(\.elementCount).min() ?? 0
+        let longest = found.map(\.elementCount).max() ?? 0
+        let elementCount = shortest == longest ? shortest : -1
+        let verdict = round.round.admit(workerId: body.workerId, roundId: body.roundId, modelVersion: body.modelVersion, elementCount: elementCount)
         if case .reject(let reason) = verdict {
             current = round
             messenger.reject(reason, detail: "update refused by shard \(config.name)", sender: body.workerId, roundId: body.roundId)
@@ -100,7 +106,7 @@ struct ShardState {
         }
         let weight = round.weighted ? body.weight : 1
         do {
-            try delta.accumulate(into: &round.sum, scale: Float(weight))
+            for (index, tensor) in found.enumerated() { try tensor.accumulate(into: &round.sums[index], scale: Float(weight)) }
         } catch {
             round.round.rejectedBeforeAdmission(error.code)
             current = round
@@ -136,7 +142,7 @@ struct ShardState {
             metrics: round.metrics.summary, rejected: Dictionary(uniqueKeysWithValues: round.round.rejected.map { ($0.key.rawValue, $0.value) }),
             clippedCount: round.clipped, bytesUp: round.bytes
         )
-        return (body, [Tensor.f32le(name: "sum", round.sum)])
+        return (body, zip(round.tensors.partialNames, round.sums).map { Tensor.f32le(name: $0, $1) })
     }
 }
 

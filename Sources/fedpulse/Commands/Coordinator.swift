@@ -78,6 +78,9 @@ extension FedPulse {
         @Option(help: "Synthetic users in the central hold-out.")
         var holdoutUsers: Int = 60
 
+        @Option(help: "Feature scaling: fixed (documented physiological ranges) or federated (a statistics round first: means and variances from per-device sums, never records).")
+        var featureStatistics: String = "fixed"
+
         @Option(help: "Stop early once the hold-out accuracy reaches this value.")
         var targetAccuracy: Double?
 
@@ -92,6 +95,12 @@ extension FedPulse {
             }
             guard cohortSize == nil || samplingRate == nil else {
                 throw ValidationError("give --cohort-size or --sampling-rate, not both")
+            }
+            guard ["fixed", "federated"].contains(featureStatistics) else {
+                throw ValidationError("--feature-statistics must be fixed or federated")
+            }
+            if featureStatistics == "federated" && privacy.placement != .off {
+                throw ValidationError("--feature-statistics federated is not differentially private yet; use fixed ranges with --dp")
             }
             guard minParticipants >= 1 else { throw ValidationError("--min-participants must be at least 1") }
             guard roundTimeoutMs >= 100 else { throw ValidationError("--round-timeout-ms must be at least 100") }
@@ -123,9 +132,10 @@ extension FedPulse {
             config.auditorEvents = privacy.auditorEvents
             config.auditorLedger = privacy.auditorLedger
             config.targetAccuracy = targetAccuracy
+            config.featureStatistics = featureStatistics == "federated"
             switch holdout {
             case "none": config.holdout = nil
-            case "synthetic": config.holdout = try learning.generator().centralHoldOut(users: holdoutUsers, recordsPerUser: 30, spec: spec)
+            case "synthetic": config.holdout = try learning.generator().centralHoldOutRecords(users: holdoutUsers, recordsPerUser: 30, spec: spec)
             default: config.holdout = try CSVDeviceData.load(path: holdout, spec: spec, holdOutFraction: 0).train
             }
             let frozen = config

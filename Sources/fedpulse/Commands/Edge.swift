@@ -36,6 +36,9 @@ extension FedPulse {
         @Option(help: "Check-in (heartbeat) interval in milliseconds.")
         var checkinMs: Int64 = 1_000
 
+        @Option(help: ArgumentHelp("Test/red-team knob: multiply each local delta by S before clipping (a poisoned device).", visibility: .hidden))
+        var poisonScale: Double = 1
+
         @OptionGroup var learning: LearningOptions
         @OptionGroup var coordinator: CoordinatorEndpoints
         @OptionGroup var common: CommonOptions
@@ -48,6 +51,7 @@ extension FedPulse {
             guard firstUser >= 0, sendDelayMs >= 0, checkinMs >= 50 else {
                 throw ValidationError("--first-user and --send-delay-ms must be ≥ 0, --checkin-ms ≥ 50")
             }
+            guard poisonScale.isFinite, poisonScale >= 0 else { throw ValidationError("--poison-scale must be finite and ≥ 0") }
         }
 
         func run() async throws {
@@ -68,6 +72,7 @@ extension FedPulse {
             config.coordinatorControl = coordinator.coordinatorControl
             config.sendDelayMillis = sendDelayMs
             config.checkinIntervalMillis = checkinMs
+            config.poisonScale = poisonScale
             config.seed = learning.seed &+ UInt64(firstUser)
             let frozen = config
             try await common.run(role: "edge-\(prefix)") { control, logger in
