@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(
             name: "fedpulse",
             dependencies: [
-                "Runtime", "ZeroMQ", "Wire", "Learning", "Privacy",
+                "Runtime", "ZeroMQ", "Wire", "Learning", "Federation", "Privacy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -63,6 +63,7 @@ let package = Package(
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], exclude: ["Fixtures"]),
         .target(name: "FedPulseTestSupport", dependencies: ["Runtime", "Wire", "ZeroMQ", "Learning"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FedPulseTestSupport", "Runtime", "Wire", "Learning", "ZeroMQ"]),
+        .testTarget(name: "PrivacyEndToEndTests", dependencies: ["FedPulseTestSupport", "Runtime", "Privacy", "Wire", "Learning", "ZeroMQ"]),
     ]
 )
 

@@ -1,4 +1,6 @@
+import Foundation
 import ArgumentParser
+import Federation
 import Learning
 import Runtime
 
@@ -24,7 +26,7 @@ extension FedPulse {
         @Option(help: "Synthetic user index of the first device; the others follow. Keep ranges disjoint across processes.")
         var firstUser: Int = 0
 
-        @Option(help: "Device ids are PREFIX-<user index> (default: the device class).")
+        @Option(help: "Device ids are PREFIX-<user index> (default: the device class). {host} in PREFIX becomes this machine's host name and also offsets the synthetic users, for scaled container replicas.")
         var idPrefix: String?
 
         @Option(parsing: .singleValue, help: "A CSV export to use as one device's data (repeatable).")
@@ -56,7 +58,12 @@ extension FedPulse {
 
         func run() async throws {
             let deviceClass = DeviceClass(rawValue: self.deviceClass) ?? .watch
-            let prefix = idPrefix ?? deviceClass.rawValue
+            // In a scaled container service every replica runs the same command line; "{host}"
+            // gives each replica its own ids and its own synthetic users.
+            let host = ProcessInfo.processInfo.hostName
+            let replicated = idPrefix?.contains("{host}") ?? false
+            let prefix = (idPrefix ?? deviceClass.rawValue).replacingOccurrences(of: "{host}", with: host)
+            let firstUser = replicated ? self.firstUser + Int(CohortPlanner.stableHash(host) % 100_000) * devices : self.firstUser
             let generator = learning.generator()
             let virtualDevices: [VirtualDevice] =
                 data.isEmpty
@@ -81,3 +88,4 @@ extension FedPulse {
         }
     }
 }
+
