@@ -196,6 +196,9 @@ struct CoordinatorState {
             return
         }
         checkpoint.nextRoundId += 1
+        // Persist the id now: a coordinator restarted mid-round must never reuse it, or workers
+        // and aggregators (which skip ids they have seen) would ignore the retried round.
+        if let directory = config.stateDirectory { try checkpoint.save(to: directory) }
         let population = max(1, candidates.filter(\.eligible).count)
         let rate = samplingRate(population: population)
         var privacy = config.privacy
