@@ -102,6 +102,9 @@ public struct ParticipantCounts: Codable, Sendable, Equatable {
         return result
     }
 
+    /// The count of one device class by its raw value (`"watch"`), nil when absent.
+    public subscript(deviceClass: String) -> Int? { counts[deviceClass] }
+
     func validate(_ check: FieldCheck) throws(WireError) {
         for (name, count) in counts { try check.atLeast(name, count, 0) }
     }

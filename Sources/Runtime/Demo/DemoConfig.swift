@@ -1,3 +1,4 @@
+public import Wire
 public import Foundation
 public import Learning
 

@@ -1,3 +1,4 @@
+import Wire
 import Foundation
 
 /// The demo's report folder: a per-round metrics CSV, the summary JSON and an HTML page whose
@@ -21,7 +22,7 @@ struct DemoReport {
         for record in outcome.rounds {
             let fields: [String] = [
                 "\(record.round)", "\(record.roundId)", "\(record.modelVersion)",
-                "\(record.participants["watch"] ?? 0)", "\(record.participants["phone"] ?? 0)", "\(record.participants["tablet"] ?? 0)",
+                "\(record.participants.counts["watch"] ?? 0)", "\(record.participants.counts["phone"] ?? 0)", "\(record.participants.counts["tablet"] ?? 0)",
                 "\(record.contributors)", record.accuracy.map { "\($0)" } ?? "", record.loss.map { "\($0)" } ?? "",
                 record.federatedAccuracy.map { "\($0)" } ?? "", "\(record.seconds)", "\(record.bytesUp)", "\(record.bytesDown)",
                 record.epsilon.map { "\($0)" } ?? "",
@@ -60,7 +61,7 @@ struct DemoReport {
         let summary = Summary(
             rounds: outcome.rounds.map {
                 Row(
-                    round: $0.round, participants: $0.contributors, participantsByClass: $0.participants, accuracy: $0.accuracy,
+                    round: $0.round, participants: $0.contributors, participantsByClass: $0.participants.counts, accuracy: $0.accuracy,
                     loss: $0.loss, federatedAccuracy: $0.federatedAccuracy, seconds: $0.seconds, bytesUp: $0.bytesUp,
                     bytesDown: $0.bytesDown, epsilon: $0.epsilon
                 )

@@ -88,7 +88,7 @@ public struct DemoRun: Sendable {
             while let frames = try observer.receive(dontWait: true) {
                 switch codec.decode(frames) {
                 case .success(.roundSummary(let summary)):
-                    let record = RoundRecord(summary.body)
+                    let record = summary.body
                     guard !records.contains(where: { $0.round == record.round }) else { continue }
                     records.append(record)
                     samplePeaks()
@@ -135,7 +135,7 @@ public struct DemoRun: Sendable {
     static let header = "round  participants (w/p/t)  accuracy    loss  fed.acc  seconds   bytes up  bytes down        ε"
 
     static func line(_ record: RoundRecord) -> String {
-        let participants = ["watch", "phone", "tablet"].map { "\(record.participants[$0] ?? 0)" }.joined(separator: "/")
+        let participants = ["watch", "phone", "tablet"].map { "\(record.participants.counts[$0] ?? 0)" }.joined(separator: "/")
         func number(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
         return [
             String(format: "%5d", record.round), participants.padding(toLength: 21, withPad: " ", startingAt: 0).leftPadded(21),
@@ -149,27 +149,5 @@ public struct DemoRun: Sendable {
 extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
-    }
-}
-
-extension RoundRecord {
-    init(_ summary: RoundSummary) {
-        self.init(
-            round: summary.round, roundId: summary.roundId, modelVersion: summary.modelVersion,
-            participants: summary.participants.counts, contributors: summary.contributors,
-            accuracy: summary.accuracy, loss: summary.loss, federatedAccuracy: summary.federatedAccuracy,
-            seconds: summary.seconds, bytesUp: summary.bytesUp, bytesDown: summary.bytesDown, epsilon: summary.epsilon
-        )
-    }
-}
-
-extension RoundSummary {
-    init(record: RoundRecord) {
-        self.init(
-            round: record.round, roundId: record.roundId, modelVersion: record.modelVersion,
-            participants: ParticipantCounts(record.participants), contributors: record.contributors,
-            accuracy: record.accuracy, loss: record.loss, federatedAccuracy: record.federatedAccuracy,
-            seconds: record.seconds, bytesUp: record.bytesUp, bytesDown: record.bytesDown, epsilon: record.epsilon
-        )
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 public import Learning
+public import Wire
 
 /// What a coordinator must remember across a restart: where the run is and the model it has.
 ///
@@ -37,19 +38,6 @@ public struct CoordinatorCheckpoint: Codable, Sendable, Equatable {
     }
 }
 
-/// One completed round as the coordinator saw it: the row of the demo's table and metrics CSV.
-public struct RoundRecord: Codable, Sendable, Equatable {
-    public var round: Int
-    public var roundId: Int
-    public var modelVersion: Int
-    public var participants: [String: Int]
-    public var contributors: Int
-    public var accuracy: Double?
-    public var loss: Double?
-    /// Federated evaluation: the previous model on the workers' local hold-outs.
-    public var federatedAccuracy: Double?
-    public var seconds: Double
-    public var bytesUp: Int
-    public var bytesDown: Int
-    public var epsilon: Double?
-}
+/// One completed round as the coordinator saw it: the row of the demo's table and metrics CSV,
+/// and the body of the `round.summary` it broadcasts (one type, so the two cannot drift apart).
+public typealias RoundRecord = RoundSummary

@@ -330,7 +330,7 @@ struct CoordinatorState {
         checkpoint.completedRounds += 1
         var record = RoundRecord(
             round: checkpoint.completedRounds, roundId: round.roundId, modelVersion: candidate.modelVersion,
-            participants: candidate.participants.counts, contributors: candidate.contributors,
+            participants: candidate.participants, contributors: candidate.contributors,
             accuracy: nil, loss: nil, federatedAccuracy: candidate.metrics?.accuracy, seconds: seconds,
             bytesUp: candidate.bytesUp ?? 0, bytesDown: round.bytesDown, epsilon: round.epsilon
         )
@@ -355,7 +355,7 @@ struct CoordinatorState {
                 "model.accuracy": "\(record.accuracy.map { String(format: "%.4f", $0) } ?? "-")", "round.seconds": "\(String(format: "%.3f", seconds))",
             ]
         )
-        try messenger.send(RoundSummary(record: record), on: broadcast)
+        try messenger.send(record, on: broadcast)
         if auditor.isConfigured {
             let completed = RoundCompleted(
                 roundId: round.roundId, modelVersion: candidate.modelVersion, modelDigest: candidate.modelDigest,

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Learning
 import Runtime
+import Wire
 import ServiceLifecycle
 import Synchronization
 
@@ -66,11 +67,11 @@ extension FedPulse {
         @Option(help: "Milliseconds a round stays open for updates.")
         var roundTimeoutMs: Int64 = 5_000
 
-        @Option(help: "Local epochs per round.")
-        var epochs: Int = 2
+        @Option(help: "Local epochs per round (the centralised baseline gets rounds × epochs).")
+        var epochs: Int = 5
 
         @Option(help: "Local learning rate.")
-        var learningRate: Double = 0.1
+        var learningRate: Double = 0.3
 
         @Option(help: "Local minibatch size.")
         var batchSize: Int = 16
@@ -171,7 +172,7 @@ extension FedPulse {
                 print("ledger                  \(privacy.ledger) (\(privacy.ledgerVerified ? "chain verified" : "CHAIN BROKEN"))")
             }
             if let federated = outcome.finalAccuracy, let central = outcome.centralizedAccuracy {
-                print(String(format: "gap                     %+6.2f points", (federated - central) * 100))
+                print(String(format: "gap to centralised      %+6.2f points", (federated - central) * 100))
             }
             print("processes               \(outcome.processes + 1) (the demo itself included)")
             print("bytes moved             \(bytesUp) up, \(bytesDown) down")
