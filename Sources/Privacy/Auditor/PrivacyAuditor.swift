@@ -94,7 +94,11 @@ public struct PrivacyAuditor: Hashable, Sendable {
     ///
     /// A repeat of an approved round id with the same parameters (a restarted coordinator asking
     /// again) is approved again without being counted twice and without a ledger line.
-    public mutating func proposalReceived(_ proposal: RoundProposal) -> Verdict {
+    ///
+    /// `selected` (salted hashes of the cohort's device ids) goes into the approval entry, so the
+    /// ledger records each device's participation without naming it; it plays no part in the
+    /// accounting, so a repeat is recognised by its mechanism alone.
+    public mutating func proposalReceived(_ proposal: RoundProposal, selected: [String] = []) -> Verdict {
         let current = spent
         if let existing = rounds[proposal.roundID] {
             if existing.proposal == proposal {
@@ -110,6 +114,7 @@ public struct PrivacyAuditor: Hashable, Sendable {
         }
         var entry = entry(.approve, round: proposal.roundID, totals: projected)
         entry.mechanism = proposal.ledgerMechanism
+        entry.participantHashes = selected.isEmpty ? nil : selected
         var chain = self.chain
         guard let line = try? chain.append(entry) else {
             return verdict(proposal.roundID, .ledgerFailure, current, isRepeat: false, line: nil)

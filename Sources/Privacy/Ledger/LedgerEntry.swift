@@ -70,6 +70,8 @@ public struct LedgerEntry: Codable, Hashable, Sendable {
     public var modelHash: String?
     /// Updates clipped to the clip norm in this round (flags for possibly poisoned devices).
     public var clippedUpdates: Int?
+    /// Salted SHA-256 hashes of the devices selected for an approved round.
+    public var participantHashes: [String]?
     /// Why a round was denied (deny entries).
     public var reason: String?
     /// Cumulative ε by RDP after this entry (`Infinity` in JSON when unbounded).

@@ -63,6 +63,11 @@ public struct ComplianceReport: Sendable {
         text += "- Ledger: `\(ledgerPath)`\n- Integrity: \(integrity)\n"
         if let header { text += "- Budget: ε ≤ \(header.budget) at δ = \(header.delta)\n" }
         if let last, let epsilon = last.epsilon { text += "- Spent: ε = \(String(format: "%.4f", epsilon)) after \(completed.count) completed rounds\n" }
+        var participation: [String: Int] = [:]
+        for row in rows { for hash in row.participantHashes ?? [] { participation[hash, default: 0] += 1 } }
+        if let most = participation.values.max() {
+            text += "- Participation: \(participation.count) distinct devices (salted hashes); the most any device took part in is \(most) approved rounds\n"
+        }
         text += "\n## Safeguards in force\n\n" + safeguards.map { "- \($0)" }.joined(separator: "\n") + "\n"
         text += "\n## Rounds\n\n| seq | kind | round | participants (w/p/t) | q | z | z effective | C | placement | ε (RDP) | ε (PLD) | clipped | rejected |\n"
         text += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"

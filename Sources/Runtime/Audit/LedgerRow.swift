@@ -22,6 +22,8 @@ public struct LedgerRow: Sendable, Encodable {
     public var clippedUpdates: Int?
     public var rejectedByReason: [String: Int]?
     public var modelHash: String?
+    /// Salted hashes of the selected devices (approval entries).
+    public var participantHashes: [String]?
     public var status: String
 
     public init(_ entry: LedgerEntry) {
@@ -29,7 +31,7 @@ public struct LedgerRow: Sendable, Encodable {
         kind = entry.kind.rawValue
         round = entry.round
         participantsByClass = entry.participantsByClass
-        participants = entry.participantsByClass.map { $0.values.reduce(0, +) }
+        participants = entry.participantsByClass.map { $0.values.reduce(0, +) } ?? entry.participantHashes?.count
         samplingRate = entry.mechanism?.samplingRate
         noiseMultiplier = entry.mechanism?.noiseMultiplier
         effectiveNoiseMultiplier = entry.mechanism?.effectiveNoiseMultiplier
@@ -45,6 +47,7 @@ public struct LedgerRow: Sendable, Encodable {
         clippedUpdates = entry.clippedUpdates
         rejectedByReason = entry.rejectedByReason
         modelHash = entry.modelHash
+        participantHashes = entry.participantHashes
         switch entry.kind {
         case .approve: status = "approved"
         case .deny: status = "denied: \(entry.reason ?? "budget")"

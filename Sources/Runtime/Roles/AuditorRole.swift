@@ -79,7 +79,7 @@ public final class AuditorRole: Sendable {
                         try messenger.send(previous.verdict, on: ledger)
                         continue
                     }
-                    let verdict = auditor.state.proposalReceived(Self.proposal(message.body))
+                    let verdict = auditor.state.proposalReceived(Self.proposal(message.body), selected: message.body.selected)
                     if let line = verdict.ledgerLine { try publish(line) }
                     let body = Self.verdictBody(verdict, enforcement: config.enforcement)
                     answered[message.body.roundId] = (message.body, body)
