@@ -19,9 +19,12 @@ demo: deps
 	$(SWIFT) build --product fedpulse
 	"$$($(SWIFT) build --show-bin-path)/fedpulse" demo $(DEMO_ARGS)
 
+# One release build of every product: fedpulse and fedpulse-bench (given `--product` twice,
+# swift build builds only the last one).
+# SCRATCH=DIR builds and runs from another scratch path, beside a developer's .build.
 bench: deps
-	$(SWIFT) build -c release --product fedpulse --product fedpulse-bench
-	scripts/run-bench.sh
+	$(SWIFT) build -c release $(if $(SCRATCH),--scratch-path $(SCRATCH))
+	SWIFT="$(SWIFT)" SCRATCH="$(SCRATCH)" scripts/run-bench.sh
 
 clean:
 	rm -rf .build

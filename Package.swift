@@ -51,7 +51,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "fedpulse-bench",
-            dependencies: ["Learning", "Federation", "Runtime", "Wire", "ZeroMQ"],
+            dependencies: [
+                "Learning", "Federation", "Runtime", "Wire", "ZeroMQ", "CZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/FedPulseBench"
         ),
 

@@ -69,6 +69,12 @@ func formatMB(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) 
 
 func verdict(_ met: Bool) -> String { met ? "met" : "**missed**" }
 
+/// One line per target at the end of a section; scripts/run-bench.sh collects them (by the
+/// `- **Target**` prefix) into the summary at the top of BENCHMARKS.md.
+func targetLine(_ name: String, measured: String, target: String, met: Bool) -> String {
+    "- **Target** \(name): \(measured) (target \(target)): \(verdict(met))"
+}
+
 /// A line of `/proc/<pid>/status` in bytes (`VmHWM`, `VmRSS`), or nil.
 func procStatusBytes(pid: Int32? = nil, field: String) -> Int? {
     let path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
@@ -95,4 +101,43 @@ func displayPath(_ path: String) -> String {
 /// Progress on stderr, so stdout stays the Markdown section.
 func note(_ text: String) {
     FileHandle.standardError.write(Data("[bench] \(text)\n".utf8))
+}
+
+/// Proportional set size of a process in bytes (`Pss` in smaps_rollup): its private pages plus
+/// its share of pages mapped by several processes (the Swift runtime, Foundation, the binary),
+/// so a sum over processes counts every resident page once, unlike a sum of `VmHWM`.
+func proportionalSetBytes(pid: Int32) -> Int? {
+    guard let rollup = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return nil }
+    for line in rollup.split(separator: "\n") where line.hasPrefix("Pss:") {
+        return line.split(separator: " ").compactMap { Int($0) }.first.map { $0 * 1024 }
+    }
+    return nil
+}
+
+/// The pids whose parent is `parent`, from `/proc/<pid>/stat`.
+func childPids(of parent: Int32) -> [Int32] {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+    return entries.compactMap { entry -> Int32? in
+        guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 2, let ppid = Int32(fields[1]), ppid == parent else { return nil }
+        return pid
+    }
+}
+
+/// The peaks over time of the summed PSS and of the summed private anonymous memory (`RssAnon`:
+/// heap, stacks, buffers; no code or shared libraries) of a set of processes, sampled.
+struct FootprintSampler {
+    private(set) var peakSum = 0
+    private(set) var peakAnonymousSum = 0
+    private(set) var samples = 0
+
+    mutating func sample(_ pids: [Int32]) {
+        peakSum = max(peakSum, pids.compactMap(proportionalSetBytes(pid:)).reduce(0, +))
+        peakAnonymousSum = max(
+            peakAnonymousSum, pids.compactMap { procStatusBytes(pid: $0, field: "RssAnon") }.reduce(0, +))
+        samples += 1
+    }
 }

@@ -23,9 +23,14 @@ struct DemoSummary: Decodable {
 struct DemoRunResult {
     var command: String
     var devicesPerClass: Int
+    var privacy: String
     var summary: DemoSummary
     /// `VmHWM` of the `fedpulse demo` process itself (observer + centralised baseline), sampled.
     var demoProcessPeak: Int
+    /// The peak of the children's summed PSS, sampled every 250 ms, and how many samples.
+    var childrenPSSPeak: Int
+    var childrenAnonymousPeak: Int
+    var pssSamples: Int
     var wallSeconds: Double
 
     var devices: Int { devicesPerClass * 3 }
@@ -34,14 +39,22 @@ struct DemoRunResult {
 }
 
 /// Runs `fedpulse demo` with the logistic model and returns its summary.
-func runDemo(fedpulse: String, devicesPerClass: Int, devicesPerProcess: Int?, rounds: Int, workDirectory: String) throws -> DemoRunResult {
-    let report = "\(workDirectory)/demo-\(devicesPerClass)x3"
+/// `privacy` is the demo's `--dp` (off: no auditor, every device in every round; central: the
+/// demo's default, Poisson-sampled cohorts and the auditor in the loop). The non-private
+/// comparison run is always turned off, so one federation is measured.
+func runDemo(
+    fedpulse: String, devicesPerClass: Int, devicesPerProcess: Int?, privacy: String, rounds: Int, workDirectory: String
+) throws -> DemoRunResult {
+    let report = "\(workDirectory)/demo-\(devicesPerClass)x3-dp-\(privacy)"
     let summaryPath = "\(report)/bench-summary.json"
     try? FileManager.default.removeItem(atPath: report)
     try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true)
     var arguments = ["demo", "--rounds", "\(rounds)", "--devices-per-class", "\(devicesPerClass)"]
     if let devicesPerProcess { arguments += ["--devices-per-process", "\(devicesPerProcess)"] }
-    arguments += ["--model", "logistic", "--summary-json", summaryPath, "--report-dir", report]
+    arguments += [
+        "--model", "logistic", "--dp", privacy, "--no-compare-non-private", "--summary-json", summaryPath,
+        "--report-dir", report,
+    ]
     let command = shellQuoted([displayPath(fedpulse)] + arguments.map(displayPath))
     note("running \(command)")
 
@@ -59,15 +72,21 @@ func runDemo(fedpulse: String, devicesPerClass: Int, devicesPerProcess: Int?, ro
     let started = clock.now
     try process.run()
     var peak = 0
+    var footprint = FootprintSampler()
     let limit = started + .seconds(Int64(rounds) * 15 + 180)
+    var nextSample = clock.now
     while process.isRunning {
         if let bytes = procStatusBytes(pid: process.processIdentifier, field: "VmHWM") { peak = max(peak, bytes) }
+        if clock.now >= nextSample {
+            footprint.sample(childPids(of: process.processIdentifier))
+            nextSample = clock.now + .milliseconds(100)
+        }
         if clock.now > limit {
             process.terminate()
             process.waitUntilExit()
             throw BenchError("\(command) did not finish within \(limit - started); output in \(outputPath)")
         }
-        usleep(100_000)
+        usleep(50_000)
     }
     process.waitUntilExit()
     let wall = secondsOf(clock.now - started)
@@ -76,18 +95,37 @@ func runDemo(fedpulse: String, devicesPerClass: Int, devicesPerProcess: Int?, ro
     }
     let summary = try JSONDecoder().decode(DemoSummary.self, from: data)
     guard process.terminationStatus == 0 else {
-        throw BenchError("\(command) exited \(process.terminationStatus) (\(summary.endReason)); output in \(outputPath)")
+        throw BenchError(
+            "\(command) exited \(process.terminationStatus) (\(summary.endReason)); output in \(outputPath)")
     }
-    return DemoRunResult(command: command, devicesPerClass: devicesPerClass, summary: summary, demoProcessPeak: peak, wallSeconds: wall)
+    return DemoRunResult(
+        command: command, devicesPerClass: devicesPerClass, privacy: privacy, summary: summary, demoProcessPeak: peak,
+        childrenPSSPeak: footprint.peakSum, childrenAnonymousPeak: footprint.peakAnonymousSum,
+        pssSamples: footprint.samples, wallSeconds: wall
+    )
 }
 
 /// The seconds-per-round and memory tables for demos of growing size.
-func demoBenchmarks(fedpulse: String, devicesPerClass: [Int], rounds: Int, workDirectory: String) throws -> String {
+func demoBenchmarks(
+    fedpulse: String, devicesPerClass: [Int], privateDevicesPerClass: [Int], rounds: Int, workDirectory: String
+) throws -> String {
     var results: [DemoRunResult] = []
     for count in devicesPerClass {
-        results.append(try runDemo(fedpulse: fedpulse, devicesPerClass: count, devicesPerProcess: nil, rounds: rounds, workDirectory: workDirectory))
+        results.append(
+            try runDemo(
+                fedpulse: fedpulse, devicesPerClass: count, devicesPerProcess: nil, privacy: "off", rounds: rounds,
+                workDirectory: workDirectory)
+        )
+    }
+    for count in privateDevicesPerClass {
+        results.append(
+            try runDemo(
+                fedpulse: fedpulse, devicesPerClass: count, devicesPerProcess: nil, privacy: "central", rounds: rounds,
+                workDirectory: workDirectory)
+        )
     }
     var lines: [String] = []
+    var targets: [String] = []
     if let spec = try? ModelSpec.wearable(task: .sleepQuality, architecture: .logisticRegression) {
         let flagged = spec.features.filter(\.mayBeMissing).count
         lines.append(
@@ -103,46 +141,95 @@ func demoBenchmarks(fedpulse: String, devicesPerClass: [Int], rounds: Int, workD
     lines.append("")
     lines.append("#### Seconds per round (coordinator: `round.open` sent → new model received), logistic regression")
     lines.append("")
-    lines.append("| devices | devices per class | processes | rounds | median s/round (rounds 2…) | min | max | round 1 | target | result |")
-    lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    lines.append(
+        "| devices | devices per class | `--dp` | processes | participants per round | rounds | median s/round (rounds 2…) | min | max | round 1 | target | result |"
+    )
+    lines.append("|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---|---|")
     for result in results {
         let steady = result.steadySeconds
         let medianSeconds = median(steady)
-        let target: Double? = result.devices <= 15 ? 0.050 : (result.devices <= 60 ? 0.150 : nil)
+        let participants = result.summary.rounds.map(\.participants)
+        let participantsText =
+            Set(participants).count == 1
+            ? "\(participants[0])" : "\(participants.min() ?? 0)–\(participants.max() ?? 0)"
+        // The targets are for N devices training every round: the DP rows sample about half.
+        let target: Double? =
+            result.privacy != "off" ? nil : (result.devices <= 15 ? 0.050 : (result.devices <= 60 ? 0.150 : nil))
         let targetText = target.map { "< \(Int($0 * 1000)) ms" } ?? "–"
         let outcome = target.map { verdict(medianSeconds < $0) } ?? "–"
+        if let target {
+            targets.append(
+                targetLine(
+                    "seconds per round at \(result.devices) devices (median of rounds 2…)",
+                    measured: formatSeconds(medianSeconds),
+                    target: "< \(Int(target * 1000)) ms", met: medianSeconds < target
+                )
+            )
+        }
         lines.append(
-            "| \(result.devices) | \(result.devicesPerClass) | \(result.summary.processes) | \(result.summary.rounds.count) | "
+            "| \(result.devices) | \(result.devicesPerClass) | \(result.privacy) | \(result.summary.processes) | \(participantsText) | \(result.summary.rounds.count) | "
                 + "\(formatSeconds(medianSeconds)) | \(formatSeconds(steady.min() ?? .nan)) | \(formatSeconds(steady.max() ?? .nan)) | "
                 + "\(formatSeconds(result.summary.rounds.first?.seconds ?? .nan)) | \(targetText) | \(outcome) |"
         )
     }
     lines.append("")
-    lines.append("Per-round seconds: " + results.map { result in
-        "\(result.devices) devices: " + result.summary.rounds.map { String(format: "%.3f", $0.seconds) }.joined(separator: ", ")
-    }.joined(separator: "; ") + ".")
+    lines.append(
+        "Per-round seconds: "
+            + results.map { result in
+                "\(result.devices) devices, --dp \(result.privacy): "
+                    + result.summary.rounds.map { String(format: "%.3f", $0.seconds) }.joined(separator: ", ")
+            }.joined(separator: "; ") + ".")
     lines.append("")
-    lines.append("#### Peak memory of the hierarchy (sum of every child process's `VmHWM`, from the summary JSON)")
+    lines.append("#### Peak memory of the hierarchy")
     lines.append("")
-    lines.append("| devices | processes | total | coordinator | global | region-watch | region-phone | region-tablet | edges (sum) | `fedpulse demo` itself | target | result |")
-    lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    lines.append(
+        "Σ VmHWM is the issue's measure: the sum of every child's `VmHWM` from the summary JSON. Σ PSS is the peak of "
+            + "the children's summed proportional set size, sampled by the bench every 100 ms: shared pages (the Swift "
+            + "runtime, Foundation and the `fedpulse` binary are mapped by every process) count once there, and once per "
+            + "process in Σ VmHWM. Σ RssAnon is the peak of the children's summed private anonymous memory (heap, stacks, "
+            + "buffers), sampled alike."
+    )
+    lines.append("")
+    lines.append(
+        "| devices | `--dp` | processes | Σ VmHWM (summary JSON) | largest process | Σ PSS, sampled peak | Σ RssAnon, sampled peak | `fedpulse demo` itself (VmHWM) | target | result |"
+    )
+    lines.append("|---:|---|---:|---:|---|---:|---:|---:|---|---|")
     for result in results {
         let peaks = result.summary.peakMemoryBytes
-        let edges = peaks.filter { $0.key.hasPrefix("edge-") }.values.reduce(0, +)
         let total = result.summary.totalPeakMemoryBytes
+        let largest = peaks.max { $0.value < $1.value }.map { "\($0.key) \(formatMB($0.value))" } ?? "–"
         let isFifty = result.devices > 15 && result.devices <= 60
+        if isFifty {
+            targets.append(
+                targetLine(
+                    "hierarchy memory at \(result.devices) devices, --dp \(result.privacy) (Σ VmHWM of \(result.summary.processes) processes)",
+                    measured: "\(formatMB(total)) (Σ PSS \(formatMB(result.childrenPSSPeak)))", target: "< 200 MB",
+                    met: total < 200_000_000
+                )
+            )
+        }
         lines.append(
-            "| \(result.devices) | \(result.summary.processes) | \(formatMB(total)) | \(formatMB(peaks["coordinator"] ?? 0)) | "
-                + "\(formatMB(peaks["global"] ?? 0)) | \(formatMB(peaks["region-watch"] ?? 0)) | \(formatMB(peaks["region-phone"] ?? 0)) | "
-                + "\(formatMB(peaks["region-tablet"] ?? 0)) | \(formatMB(edges)) | \(formatMB(result.demoProcessPeak)) | "
-                + (isFifty ? "< 200 MB total | \(verdict(total < 200_000_000))" : "– | –") + " |"
+            "| \(result.devices) | \(result.privacy) | \(result.summary.processes) | \(formatMB(total)) | \(largest) | "
+                + "\(formatMB(result.childrenPSSPeak)) (\(result.pssSamples) samples) | \(formatMB(result.childrenAnonymousPeak)) | "
+                + "\(formatMB(result.demoProcessPeak)) | "
+                + (isFifty ? "Σ VmHWM < 200 MB | \(verdict(total < 200_000_000))" : "– | –") + " |"
         )
     }
     lines.append("")
+    for result in results {
+        let breakdown = result.summary.peakMemoryBytes.sorted { $0.key < $1.key }.map {
+            "\($0.key) \(formatMB($0.value))"
+        }
+        lines.append(
+            "VmHWM per process at \(result.devices) devices, --dp \(result.privacy): "
+                + breakdown.joined(separator: ", ") + ".  ")
+    }
+    lines.append("")
     lines.append(
-        "The total is the sum of each child's peak (an upper bound: the peaks need not coincide); the `fedpulse demo` "
-            + "parent (which follows the broadcast and trains the centralised baseline at the end) is sampled by the bench "
-            + "every 100 ms and is not part of the hierarchy's total."
+        "The `fedpulse demo` parent (follows the broadcast, trains the centralised baseline at the end) is not part of "
+            + "either sum."
     )
+    lines.append("")
+    lines += targets
     return lines.joined(separator: "\n") + "\n"
 }

@@ -9,7 +9,9 @@ import ZeroMQ
 /// is always a multiple of three. This bench starts the same `fedpulse` roles itself, with the
 /// same flags the demo passes, but with the edge layout given here; it follows the coordinator's
 /// broadcast for `round.summary` as the demo does and samples every child's `VmHWM`.
-func hierarchyBenchmark(fedpulse: String, layout: [(deviceClass: String, devices: Int)], rounds: Int, workDirectory: String) throws -> String {
+func hierarchyBenchmark(
+    fedpulse: String, layout: [(deviceClass: String, devices: Int)], rounds: Int, workDirectory: String
+) throws -> String {
     let logs = URL(fileURLWithPath: "\(workDirectory)/hierarchy-\(layout.count)-edges/logs")
     try? FileManager.default.removeItem(at: logs)
     let children = try ChildProcesses(executable: URL(fileURLWithPath: fedpulse), logDirectory: logs)
@@ -35,13 +37,17 @@ func hierarchyBenchmark(fedpulse: String, layout: [(deviceClass: String, devices
     }
     try launch("global", ["aggregator", "--tier", "global"] + coordinatorFlags)
     for deviceClass in Set(layout.map(\.deviceClass)).sorted() {
-        try launch("region-\(deviceClass)", ["aggregator", "--tier", "region", "--region", deviceClass] + coordinatorFlags)
+        try launch(
+            "region-\(deviceClass)", ["aggregator", "--tier", "region", "--region", deviceClass] + coordinatorFlags)
     }
     var firstUser = 0
     for (index, edge) in layout.enumerated() {
         try launch(
             "edge-\(index)",
-            ["edge", "--device-class", edge.deviceClass, "--devices", "\(edge.devices)", "--first-user", "\(firstUser)"] + learning + coordinatorFlags
+            [
+                "edge", "--device-class", edge.deviceClass, "--devices", "\(edge.devices)", "--first-user",
+                "\(firstUser)",
+            ] + learning + coordinatorFlags
         )
         firstUser += edge.devices
     }
@@ -55,7 +61,12 @@ func hierarchyBenchmark(fedpulse: String, layout: [(deviceClass: String, devices
             "--epochs", "2", "--learning-rate", "0.1", "--batch-size", "16",
         ] + learning
     )
-    commands.append(["coordinator", "--broadcast", broadcast, "--control", control, "--rounds", "\(rounds)", "--wait-for-workers", "\(deviceCount)", "--round-timeout-ms", "5000", "--epochs", "2", "--learning-rate", "0.1", "--batch-size", "16"] + learning)
+    commands.append(
+        [
+            "coordinator", "--broadcast", broadcast, "--control", control, "--rounds", "\(rounds)",
+            "--wait-for-workers", "\(deviceCount)", "--round-timeout-ms", "5000", "--epochs", "2", "--learning-rate",
+            "0.1", "--batch-size", "16",
+        ] + learning)
 
     let codec = WireCodec()
     var summaries: [RoundSummary] = []
@@ -67,10 +78,12 @@ func hierarchyBenchmark(fedpulse: String, layout: [(deviceClass: String, devices
             if let bytes = children.peakResidentBytes(child) { peaks[child.name] = max(peaks[child.name] ?? 0, bytes) }
         }
     }
+    var footprint = FootprintSampler()
     let limit = started + .seconds(Int64(rounds) * 20 + 120)
     following: while clock.now < limit {
         var items = [observer.pollItem()]
-        try poll(&items, timeout: .milliseconds(500))
+        try poll(&items, timeout: .milliseconds(250))
+        footprint.sample(children.all.map(\.pid))
         while let frames = try observer.receive(dontWait: true) {
             switch codec.decode(frames) {
             case .success(.roundSummary(let summary)):
@@ -78,7 +91,9 @@ func hierarchyBenchmark(fedpulse: String, layout: [(deviceClass: String, devices
                 summaries.append(summary.body)
                 if firstRoundAt == nil { firstRoundAt = secondsOf(clock.now - started) - summary.body.seconds }
                 samplePeaks()
-                note("hierarchy round \(summary.body.round): \(summary.body.contributors) contributors, \(formatSeconds(summary.body.seconds))")
+                note(
+                    "hierarchy round \(summary.body.round): \(summary.body.contributors) contributors, \(formatSeconds(summary.body.seconds))"
+                )
             case .success(.runEnd(let end)):
                 samplePeaks()
                 endReason = end.body.reason
@@ -102,7 +117,9 @@ func hierarchyBenchmark(fedpulse: String, layout: [(deviceClass: String, devices
     lines.append("")
     for arguments in commands { lines.append("    fedpulse \(shellQuoted(arguments))") }
     lines.append("")
-    lines.append("| devices | edge processes | layout | rounds completed | contributors per round | median s/round (rounds 2…) | min | max | round 1 | start-up to round 1 open | run ended |")
+    lines.append(
+        "| devices | edge processes | layout | rounds completed | contributors per round | median s/round (rounds 2…) | min | max | round 1 | start-up to round 1 open | run ended |"
+    )
     lines.append("|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---|")
     let layoutText = layout.map { "\($0.deviceClass) \($0.devices)" }.joined(separator: ", ")
     let contributors = Set(summaries.map(\.contributors)).sorted().map(String.init).joined(separator: "/")
@@ -112,16 +129,35 @@ func hierarchyBenchmark(fedpulse: String, layout: [(deviceClass: String, devices
             + "\(formatSeconds(summaries.first?.seconds ?? .nan)) | \(firstRoundAt.map(formatSeconds) ?? "–") | \(endReason) |"
     )
     lines.append("")
-    lines.append("Per-round seconds: " + summaries.map { String(format: "%.3f", $0.seconds) }.joined(separator: ", ") + String(format: "; whole run %.1f s.", wall))
+    lines.append(
+        "Per-round seconds: " + summaries.map { String(format: "%.3f", $0.seconds) }.joined(separator: ", ")
+            + String(format: "; whole run %.1f s.", wall))
     lines.append("")
     lines.append(
-        "Peak memory (`VmHWM`): total \(formatMB(peaks.values.reduce(0, +))) over \(peaks.count) processes; "
-            + "coordinator \(formatMB(peaks["coordinator"] ?? 0)), global \(formatMB(peaks["global"] ?? 0)), "
-            + peaks.filter { $0.key.hasPrefix("region-") }.sorted { $0.key < $1.key }.map { "\($0.key) \(formatMB($0.value))" }.joined(separator: ", ")
-            + ", edges " + edgePeaks.sorted { $0.key < $1.key }.map { formatMB($0.value) }.joined(separator: " / ") + "."
+        "Peak memory: Σ VmHWM \(formatMB(peaks.values.reduce(0, +))) over \(peaks.count) processes; sampled (at least "
+            + "every 250 ms) peaks of Σ PSS \(formatMB(footprint.peakSum)) and Σ RssAnon \(formatMB(footprint.peakAnonymousSum)); VmHWM of "
+            + "the coordinator \(formatMB(peaks["coordinator"] ?? 0)), global \(formatMB(peaks["global"] ?? 0)), "
+            + peaks.filter { $0.key.hasPrefix("region-") }.sorted { $0.key < $1.key }.map {
+                "\($0.key) \(formatMB($0.value))"
+            }.joined(separator: ", ")
+            + ", edges " + edgePeaks.sorted { $0.key < $1.key }.map { formatMB($0.value) }.joined(separator: " / ")
+            + "."
+    )
+    let everyone = !summaries.isEmpty && summaries.allSatisfy { $0.contributors == deviceCount }
+    lines.append("")
+    lines.append(
+        targetLine(
+            "\(deviceCount) devices in \(layout.count) edge processes: rounds complete",
+            measured: "\(summaries.count) of \(rounds) rounds, "
+                + (everyone ? "all \(deviceCount) devices contributing to each" : "contributors \(contributors)")
+                + ", median \(formatSeconds(median(steady))) per round",
+            target: "every round completes", met: endReason == "roundLimit" && summaries.count == rounds
+        )
     )
     guard endReason == "roundLimit", summaries.count == rounds else {
-        throw BenchError("the 500-device run ended with \(endReason) after \(summaries.count) of \(rounds) rounds; logs in \(logs.path)\n\(lines.joined(separator: "\n"))")
+        throw BenchError(
+            "the 500-device run ended with \(endReason) after \(summaries.count) of \(rounds) rounds; logs in \(logs.path)\n\(lines.joined(separator: "\n"))"
+        )
     }
     return lines.joined(separator: "\n") + "\n"
 }

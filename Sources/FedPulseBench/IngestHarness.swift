@@ -36,7 +36,7 @@ struct IngestHarness: ~Copyable {
     let delta: Tensor
     private(set) var nextRoundId = 1
 
-    init(placement: ShardPlacement, parameterCount: Int, fedpulse: String) throws {
+    init(placement: ShardPlacement, parameterCount: Int, fedpulse: String, workDirectory: String) throws {
         // Everything is built in locals first: a non-copyable struct cannot be left half
         // initialised by a throw.
         let context = try Context()
@@ -65,7 +65,7 @@ struct IngestHarness: ~Copyable {
             started.start(name: "region-watch-0") { control in try role.run(control) }
             runner = started
         case .process:
-            let logs = FileManager.default.temporaryDirectory.appendingPathComponent("fedpulse-bench-\(getpid())")
+            let logs = URL(fileURLWithPath: workDirectory).appendingPathComponent("ingest-shard-\(getpid())/logs")
             let launcher = try ChildProcesses(executable: URL(fileURLWithPath: fedpulse), logDirectory: logs)
             child = try launcher.launch(
                 name: "region-watch-0",
@@ -117,6 +117,17 @@ struct IngestHarness: ~Copyable {
     }
 
     /// The peak resident memory of the shard's process (this process for `.thread`).
+    /// User + system CPU seconds of the shard's process so far (`.process` only).
+    var shardProcessCPUSeconds: Double? {
+        guard let child, let stat = try? String(contentsOfFile: "/proc/\(child.pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command: state is field 3; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     var shardPeakBytes: Int? {
         if let children, let child { return children.peakResidentBytes(child) }
         return procStatusBytes(field: "VmHWM")
@@ -141,7 +152,8 @@ struct IngestHarness: ~Copyable {
             roundId: roundId, kind: .train, modelVersion: roundId, modelDigest: weights.sha256 ?? "",
             modelSpec: .object(["benchmark": .string("ingest")]),
             training: TrainingSettings(epochs: 1, batchSize: 16, learningRate: 0.1, l2: 0, proxMu: 0),
-            privacy: PrivacySettings(placement: .off, clipNorm: nil, noiseMultiplier: 0, expectedCohort: max(1, members.count)),
+            privacy: PrivacySettings(
+                placement: .off, clipNorm: nil, noiseMultiplier: 0, expectedCohort: max(1, members.count)),
             shards: [ShardAssignment(region: .watch, shard: 0, endpoint: shardEndpoint, members: members)],
             globalEndpoint: globalEndpoint, deadlineMillis: Clock.nowMillis() + 600_000, minParticipants: 1,
             samplingSeed: 0
@@ -175,15 +187,25 @@ struct IngestHarness: ~Copyable {
         let roundId = nextRoundId
         nextRoundId += 1
         let members = (0..<count).map { "worker-\(roundId)-\($0)" }
-        return (roundId, try roundOpen(roundId: roundId, members: members), try updates(roundId: roundId, members: members))
+        return (
+            roundId, try roundOpen(roundId: roundId, members: members), try updates(roundId: roundId, members: members)
+        )
     }
 
     /// Announces the round, then times from the first update sent to the partial received.
-    func timeRound(_ round: (roundId: Int, open: [[UInt8]], updates: [[[UInt8]]])) throws -> Double {
+    /// With `pace`, the sender waits that long after each update (a slower cohort).
+    func timeRound(_ round: (roundId: Int, open: [[UInt8]], updates: [[[UInt8]]]), pace: Duration? = nil) throws
+        -> Double
+    {
         try broadcast.send(round.open)
         let start = ContinuousClock.now
-        for frames in round.updates { try workers.send(frames) }
-        guard let end = try receivePartial(roundId: round.roundId, expected: round.updates.count, timeout: .seconds(300)) else {
+        for frames in round.updates {
+            try workers.send(frames)
+            if let pace { Thread.sleep(forTimeInterval: secondsOf(pace)) }
+        }
+        guard
+            let end = try receivePartial(roundId: round.roundId, expected: round.updates.count, timeout: .seconds(300))
+        else {
             throw BenchError("round \(round.roundId): no partial within 300 s")
         }
         return secondsOf(end - start)
@@ -202,7 +224,9 @@ struct IngestHarness: ~Copyable {
                 }
                 guard partial.body.roundId == roundId else { continue }
                 guard partial.body.contributors == expected else {
-                    throw BenchError("partial of round \(roundId) counts \(partial.body.contributors) of \(expected) updates (rejected: \(partial.body.rejected))")
+                    throw BenchError(
+                        "partial of round \(roundId) counts \(partial.body.contributors) of \(expected) updates (rejected: \(partial.body.rejected))"
+                    )
                 }
                 return arrived
             }

@@ -47,9 +47,11 @@ final class PullSink: Sendable {
             do {
                 switch kind {
                 case .libzmq:
-                    try Self.receiveWithLibzmq(batches: batches, hwm: receiveHighWaterMark, publish: publish, record: record)
+                    try Self.receiveWithLibzmq(
+                        batches: batches, hwm: receiveHighWaterMark, publish: publish, record: record)
                 case .wrapper:
-                    try Self.receiveWithWrapper(batches: batches, hwm: receiveHighWaterMark, publish: publish, record: record)
+                    try Self.receiveWithWrapper(
+                        batches: batches, hwm: receiveHighWaterMark, publish: publish, record: record)
                 }
             } catch {
                 progress.state.withLock { $0.failure = "\(error)" }

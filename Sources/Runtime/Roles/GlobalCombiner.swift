@@ -70,10 +70,11 @@ struct GlobalCombiner {
             early.append(message)
             return
         }
-        guard var round = current else {
+        guard var round = current.take() else {
             messenger.reject(.staleRound, detail: "partial with no round open", sender: message.sender, roundId: partial.roundId)
             return
         }
+        defer { current = round }
         let name = "\(partial.region.rawValue)/\(partial.shard)"
         let admission = round.round.partialReceived(shard: name, roundId: partial.roundId, modelVersion: partial.modelVersion)
         guard case .accept(let complete) = admission else {
@@ -101,7 +102,6 @@ struct GlobalCombiner {
         round.clipped += partial.clippedCount
         round.bytesUp += partial.bytesUp ?? 0
         if complete { round.deadline = 0 }
-        current = round
     }
 
     /// The new model once every named shard reported or the deadline passed.

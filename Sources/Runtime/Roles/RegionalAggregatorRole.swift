@@ -53,7 +53,9 @@ public final class RegionalAggregatorRole: Sendable {
         try updates.setLinger(0)
         try updates.setBacklog(4_096)
         try updates.setMaxMessageSize(Int64(config.maxMessageBytes))
-        try updates.setReceiveHighWaterMark(100_000)
+        // libzmq's queue limit counts messages per peer; size it from a byte budget so that a
+        // burst of large updates waits at the senders instead of piling up in this process.
+        try updates.setReceiveHighWaterMark(Int32(max(8, min(1_000, (64 << 20) / max(1, config.maxMessageBytes)))))
         let bound = try updates.bindResolved(config.bindEndpoint)
         let coordinator = try CoordinatorLink(
             context: context, broadcast: config.coordinatorBroadcast, control: config.coordinatorControl,

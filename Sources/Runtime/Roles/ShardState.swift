@@ -83,15 +83,17 @@ struct ShardState {
 
     private mutating func admit(_ update: Message<Update>, size: Int) {
         let body = update.body
-        guard var round = current else {
+        // Take the round out while it is changed: a copy left in `current` would make the
+        // first write to the 4 MB sums copy them (copy-on-write) on every update.
+        guard var round = current.take() else {
             messenger.reject(.staleRound, detail: "no open round", sender: update.sender, roundId: body.roundId)
             return
         }
+        defer { current = round }
         let expected = round.tensors.names.map(\.update)
         let found = expected.compactMap { name in update.tensors.first { $0.name == name } }
         guard found.count == expected.count else {
             round.round.rejectedBeforeAdmission(.frameCountMismatch)
-            current = round
             messenger.reject(.frameCountMismatch, detail: "update lacks one of \(expected)", sender: update.sender, roundId: body.roundId)
             return
         }
@@ -100,7 +102,6 @@ struct ShardState {
         let elementCount = shortest == longest ? shortest : -1
         let verdict = round.round.admit(workerId: body.workerId, roundId: body.roundId, modelVersion: body.modelVersion, elementCount: elementCount)
         if case .reject(let reason) = verdict {
-            current = round
             messenger.reject(reason, detail: "update refused by shard \(config.name)", sender: body.workerId, roundId: body.roundId)
             return
         }
@@ -109,7 +110,6 @@ struct ShardState {
             for (index, tensor) in found.enumerated() { try tensor.accumulate(into: &round.sums[index], scale: Float(weight)) }
         } catch {
             round.round.rejectedBeforeAdmission(error.code)
-            current = round
             messenger.reject(error.code, detail: error.detail, sender: body.workerId, roundId: body.roundId)
             return
         }
@@ -119,7 +119,6 @@ struct ShardState {
         accepted.increment()
         let everyoneAnswered = round.round.contributed(workerId: body.workerId, weight: weight)
         if everyoneAnswered { round.deadline = 0 }
-        current = round
     }
 
     /// The partial to send, once everyone answered or the deadline passed; `nil` otherwise.
