@@ -39,7 +39,9 @@ public struct AuditTail: Sendable {
                 if let previousHash, entry.previousHash != previousHash {
                     problem = "entry \(entry.sequence) does not link to the previous entry"
                 }
-                previousHash = entry.digest
+                // Entries link to the SHA-256 of the previous line's exact bytes, not to its own
+                // `digest` field (the hash of the line with that field empty).
+                previousHash = Digest.sha256Hex(Array(message.body.line.utf8))
                 output(LedgerRow(entry), problem)
                 seen += 1
                 if let maxEntries, seen >= maxEntries { return }

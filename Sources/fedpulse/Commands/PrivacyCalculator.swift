@@ -26,7 +26,7 @@ extension FedPulse {
             var delta: Double
             @Option(help: "rdp or pld.")
             var accountant: String = "rdp"
-            @Flag(help: "Print one JSON object.")
+            @Flag(help: "Print one JSON object: epsilon, delta, accountant.")
             var json = false
 
             func validate() throws {
@@ -62,7 +62,7 @@ extension FedPulse {
             var samplingRate: Double
             @Option(help: "Rounds T ≥ 1.")
             var rounds: Int
-            @Flag(help: "Print one JSON object.")
+            @Flag(help: "Print one JSON object: noiseMultiplier.")
             var json = false
 
             func validate() throws {
