@@ -26,6 +26,7 @@ public struct AuditTail: Sendable {
         try subscriber.connect(endpoint)
         let codec = WireCodec()
         var previousHash: String?
+        var lastSequence = -1
         var seen = 0
         while !control.shouldStop {
             var items = [control.wakeup.pollItem(), subscriber.pollItem()]
@@ -35,6 +36,10 @@ public struct AuditTail: Sendable {
                 guard case .success(let message) = codec.decode(frames, as: LedgerEntryMessage.self),
                     let entry = try? LedgerChain.decode(message.body.line)
                 else { continue }
+                // The auditor re-publishes a line it was asked about again (a repeated completion);
+                // an entry already shown is not a new one.
+                guard entry.sequence > lastSequence else { continue }
+                lastSequence = entry.sequence
                 var problem: String?
                 if let previousHash, entry.previousHash != previousHash {
                     problem = "entry \(entry.sequence) does not link to the previous entry"

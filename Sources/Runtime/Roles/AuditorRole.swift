@@ -53,6 +53,9 @@ public final class AuditorRole: Sendable {
         // A coordinator re-sends a proposal until it hears back; answer repeats from here
         // instead of recomputing the accountants (the PLD step costs up to seconds).
         var answered: [Int: (proposal: Wire.RoundProposal, verdict: RoundVerdict)] = [:]
+        // The coordinator re-sends a completion until it sees its `complete` line; a repeat gets
+        // that line again (it may have missed it on the PUB socket).
+        var completeLines = Self.completeLines(try LedgerFile.existingLines(at: config.ledgerPath))
         let epsilonGauge = Gauge(label: "fedpulse_privacy_epsilon", dimensions: [("accountant", "rdp")])
         logger.info(
             "auditor ready",
@@ -100,7 +103,13 @@ public final class AuditorRole: Sendable {
                         clippedUpdates: completed.clippedCount
                     )
                     switch auditor.state.roundCompleted(report) {
-                    case .record(let line, _, _, _): try publish(line)
+                    case .record(let line, _, _, _):
+                        completeLines[completed.roundId] = line
+                        try publish(line)
+                    case .reject(.duplicate):
+                        if let line = completeLines[completed.roundId], let entry = try? LedgerChain.decode(line) {
+                            try messenger.send(LedgerEntryMessage(sequence: entry.sequence, line: line), on: ledger)
+                        }
                     case .reject(let reason):
                         logger.warning("round completion not recorded", metadata: ["round.id": "\(completed.roundId)", "reject.reason": "\(reason.rawValue)"])
                     }
@@ -137,6 +146,14 @@ public final class AuditorRole: Sendable {
             participationSalt: ParticipationCounter.makeSalt(using: &generator)
         )
         return (state, header, 0)
+    }
+
+    static func completeLines(_ lines: [String]) -> [Int: String] {
+        var result: [Int: String] = [:]
+        for line in lines {
+            if let entry = try? LedgerChain.decode(line), entry.kind == .complete, let round = entry.round { result[round] = line }
+        }
+        return result
     }
 
     static func proposal(_ body: Wire.RoundProposal) -> Privacy.RoundProposal {

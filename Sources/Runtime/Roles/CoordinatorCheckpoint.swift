@@ -22,6 +22,9 @@ public struct CoordinatorCheckpoint: Codable, Sendable, Equatable {
     public var calibratedNoiseMultiplier: Double?
     /// Whether the federated feature statistics have been folded into `spec`.
     public var statisticsDone = false
+    /// Completions the auditor has not yet recorded (no `complete` ledger entry seen): re-sent
+    /// until it has, across auditor and coordinator restarts, so no spent round is forgotten.
+    public var unacknowledgedCompletions: [RoundCompleted] = []
 
     static let fileName = "checkpoint.json"
 

@@ -50,8 +50,11 @@ public final class CoordinatorRole: Sendable {
                 try state.handleControl(message, messenger: messenger, broadcast: broadcast, auditor: auditor)
             }
             while let received = try messenger.receive(from: auditor.ledger) {
-                guard case .success(.roundVerdict(let verdict)) = received else { continue }
-                try state.verdictReceived(verdict.body, messenger: messenger, broadcast: broadcast)
+                switch received {
+                case .success(.roundVerdict(let verdict)): try state.verdictReceived(verdict.body, messenger: messenger, broadcast: broadcast)
+                case .success(.ledgerEntry(let entry)): try state.ledgerEntryReceived(entry.body)
+                default: continue
+                }
             }
             try state.timersFired(now: Clock.nowMillis(), messenger: messenger, broadcast: broadcast, auditor: auditor)
         }
@@ -71,6 +74,7 @@ struct AuditorLink: ~Copyable {
         let subscriber = try Socket(context, type: .sub)
         try subscriber.setLinger(0)
         try subscriber.subscribe(Topic.roundVerdict.rawValue)
+        try subscriber.subscribe(Topic.ledgerEntry.rawValue)
         if let eventsEndpoint, let ledgerEndpoint {
             try pusher.connect(eventsEndpoint)
             try subscriber.connect(ledgerEndpoint)

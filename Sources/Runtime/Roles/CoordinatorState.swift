@@ -48,6 +48,7 @@ struct CoordinatorState {
     var openedAnyRound = false
     var firstCheckinWaitStarted: Int64?
     var lastWaitLog: Int64 = 0
+    var nextCompletionResend: Int64 = 0
     private let roundsCounter = Counter(label: "fedpulse_rounds_total", dimensions: [("role", "coordinator")])
     private let participantsGauge = Gauge(label: "fedpulse_round_participants", dimensions: [("role", "coordinator")])
     private let roundTimer = Metrics.Timer(label: "fedpulse_round_duration_seconds", dimensions: [("role", "coordinator")])
@@ -131,7 +132,27 @@ struct CoordinatorState {
 
     // MARK: Timers
 
+    /// The auditor published a ledger line: a `complete` entry acknowledges that round's completion.
+    mutating func ledgerEntryReceived(_ message: LedgerEntryMessage) throws {
+        guard let entry = try? LedgerChain.decode(message.line), entry.kind == .complete, let round = entry.round else { return }
+        let before = checkpoint.unacknowledgedCompletions.count
+        checkpoint.unacknowledgedCompletions.removeAll { $0.roundId == round }
+        if checkpoint.unacknowledgedCompletions.count != before, let directory = config.stateDirectory {
+            try checkpoint.save(to: directory)
+        }
+    }
+
+    /// Sends every completion the auditor has not recorded yet, at most every 3 s.
+    private mutating func resendCompletions(now: Int64, messenger: Messenger, auditor: borrowing AuditorLink) throws {
+        guard auditor.isConfigured, !checkpoint.unacknowledgedCompletions.isEmpty, now >= nextCompletionResend else { return }
+        for completed in checkpoint.unacknowledgedCompletions {
+            try messenger.send(completed, on: auditor.events, dontWait: true)
+        }
+        nextCompletionResend = now + 3_000
+    }
+
     mutating func timersFired(now: Int64, messenger: Messenger, broadcast: borrowing Socket, auditor: borrowing AuditorLink) throws {
+        try resendCompletions(now: now, messenger: messenger, auditor: auditor)
         workers = workers.filter { now - $0.value.lastSeen <= config.workerTimeoutMillis }
         aggregators = aggregators.filter { now - $0.value.lastSeen <= config.aggregatorTimeoutMillis }
         switch phase {
@@ -192,6 +213,11 @@ struct CoordinatorState {
         )
         guard plan.memberCount >= config.minParticipants else {
             logWaiting(now: now, "too few assignable workers for a round", ["round.members": "\(plan.memberCount)", "shards.live": "\(shards.count)"])
+            if case .poisson = config.sampling {
+                // The sample is a function of the round id: draw the next one rather than the
+                // same short cohort again.
+                checkpoint.nextRoundId += 1
+            }
             phase = .idle(nextAttempt: now + 250)
             return
         }
@@ -344,6 +370,16 @@ struct CoordinatorState {
             record.loss = candidate.metrics?.loss
         }
         checkpoint.history.append(record)
+        if auditor.isConfigured {
+            checkpoint.unacknowledgedCompletions.append(
+                RoundCompleted(
+                    roundId: round.roundId, modelVersion: candidate.modelVersion, modelDigest: candidate.modelDigest,
+                    participants: candidate.participants, contributors: candidate.contributors, rejected: candidate.rejected ?? [:],
+                    clippedCount: candidate.clippedCount, effectiveNoiseMultiplier: candidate.effectiveNoiseMultiplier ?? 0,
+                    metrics: candidate.metrics
+                )
+            )
+        }
         if let directory = config.stateDirectory { try checkpoint.save(to: directory) }
         roundsCounter.increment()
         participantsGauge.record(candidate.contributors)
@@ -356,15 +392,8 @@ struct CoordinatorState {
             ]
         )
         try messenger.send(record, on: broadcast)
-        if auditor.isConfigured {
-            let completed = RoundCompleted(
-                roundId: round.roundId, modelVersion: candidate.modelVersion, modelDigest: candidate.modelDigest,
-                participants: candidate.participants, contributors: candidate.contributors, rejected: candidate.rejected ?? [:],
-                clippedCount: candidate.clippedCount, effectiveNoiseMultiplier: candidate.effectiveNoiseMultiplier ?? 0,
-                metrics: candidate.metrics
-            )
-            try messenger.send(completed, on: auditor.events)
-        }
+        nextCompletionResend = 0
+        try resendCompletions(now: now, messenger: messenger, auditor: auditor)
         if let target = config.targetAccuracy, let accuracy = record.accuracy, accuracy >= target {
             endReason = "targetReached"
             phase = .finished
