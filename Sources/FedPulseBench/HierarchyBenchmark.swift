@@ -68,45 +68,20 @@ func hierarchyBenchmark(
             "0.1", "--batch-size", "16",
         ] + learning)
 
-    let codec = WireCodec()
-    var summaries: [RoundSummary] = []
-    var peaks: [String: Int] = [:]
-    var endReason = "timedOut"
     var firstRoundAt: Double?
-    func samplePeaks() {
-        for child in children.all {
-            if let bytes = children.peakResidentBytes(child) { peaks[child.name] = max(peaks[child.name] ?? 0, bytes) }
-        }
-    }
     var footprint = FootprintSampler()
-    let limit = started + .seconds(Int64(rounds) * 20 + 120)
-    following: while clock.now < limit {
-        var items = [observer.pollItem()]
-        try poll(&items, timeout: .milliseconds(250))
-        footprint.sample(children.all.map(\.pid))
-        while let frames = try observer.receive(dontWait: true) {
-            switch codec.decode(frames) {
-            case .success(.roundSummary(let summary)):
-                guard !summaries.contains(where: { $0.round == summary.body.round }) else { continue }
-                summaries.append(summary.body)
-                if firstRoundAt == nil { firstRoundAt = secondsOf(clock.now - started) - summary.body.seconds }
-                samplePeaks()
-                note(
-                    "hierarchy round \(summary.body.round): \(summary.body.contributors) contributors, \(formatSeconds(summary.body.seconds))"
-                )
-            case .success(.runEnd(let end)):
-                samplePeaks()
-                endReason = end.body.reason
-                break following
-            default:
-                continue
-            }
-        }
-        if !children.isRunning(coordinator) {
-            endReason = "coordinatorExited"
-            break
-        }
-    }
+    let followed = try RunFollower.follow(
+        observer: observer, control: nil, children: children, coordinator: coordinator,
+        deadline: started + .seconds(Int64(rounds) * 20 + 120),
+        onRound: { summary in
+            if firstRoundAt == nil { firstRoundAt = secondsOf(clock.now - started) - summary.seconds }
+            note("hierarchy round \(summary.round): \(summary.contributors) contributors, \(formatSeconds(summary.seconds))")
+        },
+        onTick: { footprint.sample(children.all.map(\.pid)) }
+    )
+    let summaries = followed.rounds
+    let peaks = followed.peakMemoryBytes
+    let endReason = followed.endReason
     let wall = secondsOf(clock.now - started)
     children.stopAll()
 

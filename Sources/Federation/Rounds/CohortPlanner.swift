@@ -1,3 +1,5 @@
+import Learning
+
 /// A worker the coordinator may select: checked in recently and described by its check-in.
 public struct Candidate: Sendable, Hashable {
     public var workerId: String
@@ -63,7 +65,7 @@ public enum CohortPlanner {
         seed: UInt64,
         roundId: Int
     ) -> CohortPlan {
-        var generator = SplitMixGenerator(seed: seed ^ (UInt64(truncatingIfNeeded: roundId) &* 0x9E37_79B9_7F4A_7C15))
+        var generator = SeededGenerator(seed: seed, stream: UInt64(truncatingIfNeeded: roundId))
         let eligible = candidates.filter(\.eligible).sorted { $0.workerId < $1.workerId }
         let selected: [Candidate]
         switch sampling {
@@ -100,18 +102,5 @@ public enum CohortPlanner {
             hash &*= 0x0000_0100_0000_01b3
         }
         return hash
-    }
-}
-
-/// SplitMix64: a tiny seeded generator for sampling decisions that must replay exactly.
-struct SplitMixGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

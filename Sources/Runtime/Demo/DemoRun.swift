@@ -70,46 +70,13 @@ public struct DemoRun: Sendable {
         )
         config.progress(Self.header)
 
-        let codec = WireCodec()
-        var records: [RoundRecord] = []
-        var endReason = "stopped"
-        var peaks: [String: Int] = [:]
-        func samplePeaks() {
-            for child in children.all {
-                if let bytes = children.peakResidentBytes(child) { peaks[child.name] = max(peaks[child.name] ?? 0, bytes) }
-            }
-        }
         let clock = ContinuousClock()
         let limit = clock.now + .milliseconds(Int64(config.rounds) * (config.roundTimeoutMillis * 3) + 90_000)
-        following: while !control.shouldStop {
-            var items = [control.wakeup.pollItem(), observer.pollItem()]
-            try poll(&items, timeout: .milliseconds(500))
-            if items[0].isReadable { control.wakeup.drain() }
-            while let frames = try observer.receive(dontWait: true) {
-                switch codec.decode(frames) {
-                case .success(.roundSummary(let summary)):
-                    let record = summary.body
-                    guard !records.contains(where: { $0.round == record.round }) else { continue }
-                    records.append(record)
-                    samplePeaks()
-                    config.progress(Self.line(record))
-                case .success(.runEnd(let end)):
-                    samplePeaks()
-                    endReason = end.body.reason
-                    break following
-                default:
-                    continue
-                }
-            }
-            if !children.isRunning(coordinator) {
-                endReason = "coordinatorExited"
-                break
-            }
-            if clock.now > limit {
-                endReason = "timedOut"
-                break
-            }
-        }
+        let followed = try RunFollower.follow(
+            observer: observer, control: control, children: children, coordinator: coordinator, deadline: limit,
+            onRound: { config.progress(Self.line($0)) }
+        )
+        let records = followed.rounds
         children.stopAll()
         let processes = children.all.count
         let baseline = try? layout.centralizedAccuracy(config: config)
@@ -121,7 +88,7 @@ public struct DemoRun: Sendable {
         }
         let outcome = DemoOutcome(
             rounds: records, finalAccuracy: records.last?.accuracy, centralizedAccuracy: baseline,
-            processes: processes, peakMemoryBytes: peaks, endReason: endReason, reportDirectory: config.reportDirectory.path, privacy: spent
+            processes: processes, peakMemoryBytes: followed.peakMemoryBytes, endReason: followed.endReason, reportDirectory: config.reportDirectory.path, privacy: spent
         )
         try writeReport(outcome)
         return outcome
