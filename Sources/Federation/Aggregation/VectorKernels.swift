@@ -7,9 +7,15 @@ enum VectorKernels {
     /// loop free of bounds checks; the tail is scalar.
     @inline(__always)
     static func addScaled(_ x: UnsafeBufferPointer<Float>, scale: Float, into sum: UnsafeMutableBufferPointer<Float>) {
-        let n = min(x.count, sum.count)
-        guard n > 0, let source = x.baseAddress, let target = sum.baseAddress else { return }
-        let rawSource = UnsafeRawPointer(source)
+        guard let source = x.baseAddress else { return }
+        addScaled(raw: UnsafeRawPointer(source), count: x.count, scale: scale, into: sum)
+    }
+
+    /// The one SIMD loop: `count` native floats read (unaligned) from `raw`.
+    @inline(__always)
+    private static func addScaled(raw rawSource: UnsafeRawPointer, count: Int, scale: Float, into sum: UnsafeMutableBufferPointer<Float>) {
+        let n = min(count, sum.count)
+        guard n > 0, let target = sum.baseAddress else { return }
         let rawTarget = UnsafeMutableRawPointer(target)
         let lanes = 8
         let stride = MemoryLayout<SIMD8<Float>>.stride
@@ -22,7 +28,7 @@ enum VectorKernels {
             rawTarget.storeBytes(of: s + a * factor, toByteOffset: offset, as: SIMD8<Float>.self)
         }
         for i in (vectors * lanes)..<n {
-            target[i] += scale * source[i]
+            target[i] += scale * rawSource.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
         }
     }
 
@@ -33,11 +39,17 @@ enum VectorKernels {
         scale: Float,
         into sum: UnsafeMutableBufferPointer<Float>
     ) {
+        guard let source = bytes.baseAddress else { return }
+        #if _endian(little)
+        // f32le is the host's own layout here: the SIMD loop reads the frame as it is.
+        addScaled(raw: source, count: bytes.count / 4, scale: scale, into: sum)
+        #else
         let n = min(bytes.count / 4, sum.count)
-        guard n > 0, let source = bytes.baseAddress, let target = sum.baseAddress else { return }
+        guard n > 0, let target = sum.baseAddress else { return }
         for i in 0..<n {
             let bits = UInt32(littleEndian: source.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
             target[i] += scale * Float(bitPattern: bits)
         }
+        #endif
     }
 }

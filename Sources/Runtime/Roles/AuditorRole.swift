@@ -37,7 +37,8 @@ public final class AuditorRole: Sendable {
     }
 
     public func run(_ control: LoopControl) throws {
-        var auditor = try restoreOrStart()
+        let existing = try LedgerFile.existingLines(at: config.ledgerPath)
+        var auditor = try restoreOrStart(from: existing)
         let file = try LedgerFile(path: config.ledgerPath)
         if let header = auditor.headerLine { try file.append(header) }
         let context = try Context()
@@ -55,7 +56,7 @@ public final class AuditorRole: Sendable {
         var answered: [Int: (proposal: Wire.RoundProposal, verdict: RoundVerdict)] = [:]
         // The coordinator re-sends a completion until it sees its `complete` line; a repeat gets
         // that line again (it may have missed it on the PUB socket).
-        var completeLines = Self.completeLines(try LedgerFile.existingLines(at: config.ledgerPath))
+        var completeLines = Self.completeLines(existing)
         let epsilonGauge = Gauge(label: "fedpulse_privacy_epsilon", dimensions: [("accountant", "rdp")])
         logger.info(
             "auditor ready",
@@ -126,8 +127,7 @@ public final class AuditorRole: Sendable {
     }
 
     /// A restarted auditor rebuilds from its ledger, and refuses a ledger whose chain is broken.
-    private func restoreOrStart() throws -> (state: PrivacyAuditor, headerLine: String?, lineCount: Int) {
-        let lines = try LedgerFile.existingLines(at: config.ledgerPath)
+    private func restoreOrStart(from lines: [String]) throws -> (state: PrivacyAuditor, headerLine: String?, lineCount: Int) {
         if !lines.isEmpty {
             do {
                 let state = try PrivacyAuditor(replaying: lines)

@@ -49,6 +49,8 @@ struct CoordinatorState {
     var firstCheckinWaitStarted: Int64?
     var lastWaitLog: Int64 = 0
     var nextCompletionResend: Int64 = 0
+    /// Built once from the checkpoint's salt (decoding the salt per device and round was waste).
+    private var participationHasher: ParticipationCounter?
     private let roundsCounter = Counter(label: "fedpulse_rounds_total", dimensions: [("role", "coordinator")])
     private let participantsGauge = Gauge(label: "fedpulse_round_participants", dimensions: [("role", "coordinator")])
     private let roundTimer = Metrics.Timer(label: "fedpulse_round_duration_seconds", dimensions: [("role", "coordinator")])
@@ -72,6 +74,7 @@ struct CoordinatorState {
         if checkpoint.completedRounds >= config.rounds {
             endReason = "roundLimit"
         }
+        participationHasher = ParticipationCounter(saltHex: checkpoint.participationSalt)
     }
 
     var isFinished: Bool {
@@ -247,7 +250,7 @@ struct CoordinatorState {
 
     /// The salted hash under which a device's participation is counted and reported.
     private func participationKey(_ workerId: String) -> String {
-        ParticipationCounter(saltHex: checkpoint.participationSalt)?.key(for: workerId) ?? Digest.sha256Hex(Array(workerId.utf8))
+        participationHasher?.key(for: workerId) ?? Digest.sha256Hex(Array((checkpoint.participationSalt + workerId).utf8))
     }
 
     private func underParticipationCap(_ workerId: String) -> Bool {

@@ -76,7 +76,7 @@ final class DeviceRuntime {
                 return .runEnded
             case .success(.roundOpen(let open)) where open.body.roundId > lastRoundId:
                 lastRoundId = open.body.roundId
-                try roundOpened(open)
+                try roundOpened(open, cache: cache)
             default:
                 continue
             }
@@ -107,25 +107,24 @@ final class DeviceRuntime {
         return (built.train, built.holdOut)
     }
 
-    private func roundOpened(_ open: Message<RoundOpen>) throws {
+    private func roundOpened(_ open: Message<RoundOpen>, cache: BroadcastCache) throws {
         let round = open.body
         guard let assignment = round.shards.first(where: { $0.members.contains(device.id) }) else { return }
-        guard let weightsTensor = open.tensors.first(where: { $0.name == "weights" }) else {
-            messenger.reject(.frameCountMismatch, detail: "round.open without weights", sender: open.sender, roundId: round.roundId)
-            return
-        }
-        guard Digest.sha256Hex(weightsTensor.bytes) == round.modelDigest else {
-            messenger.reject(.digestMismatch, detail: "broadcast model does not match its digest", sender: open.sender, roundId: round.roundId)
+        let prepared: BroadcastCache.PreparedModel
+        switch try cache.prepare(open) {
+        case .success(let model): prepared = model
+        case .failure(let error):
+            messenger.reject(error.code, detail: error.detail, sender: open.sender, roundId: round.roundId)
             return
         }
         logger.debug("round received", metadata: ["round.id": "\(round.roundId)"])
-        let spec = try round.modelSpec.decoded(as: ModelSpec.self)
+        let spec = prepared.spec
         if round.kind == .statistics {
             try sendStatistics(round: round, assignment: assignment, spec: spec)
             return
         }
         let data = try data(for: spec)
-        let global = weightsTensor.floats()
+        let global = prepared.weights
         let evaluation = try Evaluator.evaluate(spec: spec, weights: global, data: data.holdOut)
         let settings = round.training
         let trainingConfig = TrainingConfig(

@@ -53,6 +53,32 @@ public final class EdgeRole: Sendable {
 final class BroadcastCache {
     private var lastFrames: [[UInt8]] = []
     private var lastResult: Result<AnyMessage, WireError>?
+    private var prepared: (roundId: Int, digest: String, result: Result<PreparedModel, WireError>)?
+
+    /// A round's model as every selected device needs it: digest checked, spec and weights decoded.
+    struct PreparedModel {
+        var spec: ModelSpec
+        var weights: [Float]
+    }
+
+    /// Checks and decodes a round's model once per process (SHA-256 and JSON are the edge's
+    /// main costs besides training), however many hosted devices were selected.
+    func prepare(_ open: Message<RoundOpen>) throws -> Result<PreparedModel, WireError> {
+        let round = open.body
+        if let prepared, prepared.roundId == round.roundId, prepared.digest == round.modelDigest { return prepared.result }
+        let result: Result<PreparedModel, WireError>
+        if let weights = open.tensor(named: "weights") {
+            if Digest.sha256Hex(weights.bytes) == round.modelDigest {
+                result = .success(PreparedModel(spec: try round.modelSpec.decoded(as: ModelSpec.self), weights: weights.floats()))
+            } else {
+                result = .failure(WireError(code: .digestMismatch, detail: "broadcast model does not match its digest"))
+            }
+        } else {
+            result = .failure(WireError(code: .frameCountMismatch, detail: "round.open without weights"))
+        }
+        prepared = (round.roundId, round.modelDigest, result)
+        return result
+    }
 
     func decode(_ frames: [[UInt8]], messenger: Messenger) -> Result<AnyMessage, WireError> {
         if let lastResult, frames == lastFrames { return lastResult }
