@@ -37,6 +37,9 @@ public struct ModelCandidate: MessageBody {
     public var rejected: [String: Int]?
     /// Noise std ÷ (C × sensitivity) achieved (≥ 0), forwarded to `round.completed`.
     public var effectiveNoiseMultiplier: Double?
+    /// The workers whose updates are in the sum, from the shards' partials. Travels only inside
+    /// the trusted aggregator (global → coordinator → auditor over PUSH), never on a broadcast.
+    public var contributorIds: [String]?
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.
     public init(
@@ -54,7 +57,8 @@ public struct ModelCandidate: MessageBody {
         clippedCount: Int,
         bytesUp: Int? = nil,
         rejected: [String: Int]? = nil,
-        effectiveNoiseMultiplier: Double? = nil
+        effectiveNoiseMultiplier: Double? = nil,
+        contributorIds: [String]? = nil
     ) {
         self.roundId = roundId
         self.modelVersion = modelVersion
@@ -71,6 +75,7 @@ public struct ModelCandidate: MessageBody {
         self.bytesUp = bytesUp
         self.rejected = rejected
         self.effectiveNoiseMultiplier = effectiveNoiseMultiplier
+        self.contributorIds = contributorIds
     }
 
     public func validate() throws(WireError) {
@@ -90,5 +95,6 @@ public struct ModelCandidate: MessageBody {
         if let bytesUp { try check.atLeast("bytesUp", bytesUp, 0) }
         if let rejected { try check.rejectCounts("rejected", rejected) }
         if let effectiveNoiseMultiplier { try check.nonNegative("effectiveNoiseMultiplier", effectiveNoiseMultiplier) }
+        if let contributorIds { try check.ids("contributorIds", contributorIds) }
     }
 }

@@ -19,7 +19,11 @@ public struct RoundOpen: MessageBody {
     public var training: TrainingSettings
     /// The approved privacy settings; workers clip and noise accordingly.
     public var privacy: PrivacySettings
-    /// Cohort member → region shard → endpoint.
+    /// How the round's contributors are chosen; says what `shards[].members` means.
+    public var selection: CohortSelection
+    /// q, each population member's probability of sampling itself; present iff `selection == .poisson`.
+    public var samplingRate: Double?
+    /// Region shard → endpoint → members: the cohort (`listed`) or the eligible population (`poisson`).
     public var shards: [ShardAssignment]
     /// Where the global aggregator PULLs partials.
     public var globalEndpoint: String
@@ -27,8 +31,9 @@ public struct RoundOpen: MessageBody {
     public var deadlineMillis: Int64
     /// Fewest contributors for the round to count (≥ 1).
     public var minParticipants: Int
-    /// The sampling seed (any 64-bit signed value), recorded so the cohort can be re-derived.
-    public var samplingSeed: Int
+    /// The sampling seed of a `listed` cohort (any 64-bit signed value), so it can be re-derived.
+    /// Never sent under `poisson` selection: a published seed would let anyone recompute who trained.
+    public var samplingSeed: Int?
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.
     public init(
@@ -39,11 +44,13 @@ public struct RoundOpen: MessageBody {
         modelSpec: JSONValue,
         training: TrainingSettings,
         privacy: PrivacySettings,
+        selection: CohortSelection = .listed,
+        samplingRate: Double? = nil,
         shards: [ShardAssignment],
         globalEndpoint: String,
         deadlineMillis: Int64,
         minParticipants: Int,
-        samplingSeed: Int
+        samplingSeed: Int?
     ) {
         self.roundId = roundId
         self.kind = kind
@@ -52,6 +59,8 @@ public struct RoundOpen: MessageBody {
         self.modelSpec = modelSpec
         self.training = training
         self.privacy = privacy
+        self.selection = selection
+        self.samplingRate = samplingRate
         self.shards = shards
         self.globalEndpoint = globalEndpoint
         self.deadlineMillis = deadlineMillis
@@ -88,7 +97,25 @@ public struct RoundOpen: MessageBody {
         try check.endpoint("globalEndpoint", globalEndpoint)
         try check.atLeast("deadlineMillis", deadlineMillis, 0)
         try check.atLeast("minParticipants", minParticipants, 1)
+        switch selection {
+        case .listed:
+            try check.require(samplingRate == nil, "samplingRate", "is only sent with poisson selection")
+        case .poisson:
+            let rate = samplingRate ?? 0
+            try check.require(rate.isFinite && rate > 0 && rate <= 1, "samplingRate", "\(rate) is outside (0, 1]")
+            try check.require(samplingSeed == nil, "samplingSeed", "must not be sent with poisson selection")
+        }
     }
+}
+
+/// Who contributes to a round, and so what a shard assignment's `members` are.
+public enum CohortSelection: String, Codable, Sendable, CaseIterable {
+    /// The coordinator drew the cohort; `members` are exactly the selected workers (no DP).
+    case listed
+    /// Each eligible worker samples itself with probability `samplingRate` from a local CSPRNG;
+    /// `members` are the shard's eligible population, each of which answers with an update or
+    /// a decline. Used under DP: nobody but the worker and its shard learns who was sampled.
+    case poisson
 }
 
 /// Local training hyper-parameters, the same for every worker of the round.

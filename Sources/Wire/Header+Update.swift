@@ -2,6 +2,10 @@
 ///
 /// Tensors: `delta` (w_local − w_global, clipped) in a train round, or `sum` and `sumSquares`
 /// (one element per feature) in a statistics round, where `weight` is the example count.
+///
+/// Under Poisson self-selection (`RoundOpen.selection == .poisson`) a member of the shard's
+/// population that did not sample itself sends `declined: true` and no tensors, so the shard can
+/// close as soon as everyone has answered without anyone outside the shard learning who trained.
 public struct Update: MessageBody {
     public static let topic = Topic.update
 
@@ -21,8 +25,10 @@ public struct Update: MessageBody {
     public var norm: Double
     /// Whether clipping changed the delta.
     public var clipped: Bool
-    /// Evaluation of the received global model on the local hold-out.
+    /// Evaluation of the received global model on the local hold-out (withheld under DP).
     public var metrics: MetricsSummary?
+    /// True for "not sampled this round": no tensors, `weight` and `norm` 0. Omitted means false.
+    public var declined: Bool?
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.
     public init(
@@ -34,7 +40,8 @@ public struct Update: MessageBody {
         weight: Double,
         norm: Double,
         clipped: Bool,
-        metrics: MetricsSummary? = nil
+        metrics: MetricsSummary? = nil,
+        declined: Bool? = nil
     ) {
         self.roundId = roundId
         self.modelVersion = modelVersion
@@ -45,7 +52,19 @@ public struct Update: MessageBody {
         self.norm = norm
         self.clipped = clipped
         self.metrics = metrics
+        self.declined = declined
     }
+
+    /// A population member's answer that it did not sample itself into this round.
+    public static func decline(roundId: Int, modelVersion: Int, workerId: String, deviceClass: DeviceClassName, shard: Int) -> Update {
+        Update(
+            roundId: roundId, modelVersion: modelVersion, workerId: workerId, deviceClass: deviceClass, shard: shard,
+            weight: 0, norm: 0, clipped: false, metrics: nil, declined: true
+        )
+    }
+
+    /// Whether this is a decline rather than a contribution.
+    public var isDecline: Bool { declined ?? false }
 
     public func validate() throws(WireError) {
         let check = FieldCheck()
@@ -56,5 +75,8 @@ public struct Update: MessageBody {
         try check.nonNegative("weight", weight)
         try check.nonNegative("norm", norm)
         try metrics?.validate(check.nested("metrics"))
+        if isDecline {
+            try check.require(weight == 0 && norm == 0 && metrics == nil, "declined", "a decline carries no weight, norm or metrics")
+        }
     }
 }

@@ -19,9 +19,21 @@ struct FieldCheck {
         guard condition else { throw .malformed("\(fullPath(key)): \(message())") }
     }
 
-    /// Ids (workers, aggregators, senders): 1…128 Unicode scalars, the schema's `maxLength`.
+    /// Ids (workers, aggregators, senders): 1…128 characters of `A-Z a-z 0-9 . _ : @ / + -`.
+    ///
+    /// A closed character set, not just a length: ids end up in log lines, metric labels and
+    /// file names, and a newline or a quote in one would let a sender forge a log entry.
     func id(_ key: String, _ value: String) throws(WireError) {
         try text(key, value, maxLength: 128)
+        try require(value.utf8.allSatisfy(Self.isIdByte), key, "contains a character outside A-Z a-z 0-9 . _ : @ / + -")
+    }
+
+    static func isIdByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true  // 0-9 A-Z a-z
+        case 0x2E, 0x5F, 0x3A, 0x40, 0x2F, 0x2B, 0x2D: true  // . _ : @ / + -
+        default: false
+        }
     }
 
     /// A non-empty string of at most `maxLength` Unicode scalars (JSON Schema counts code points).

@@ -48,8 +48,17 @@ public enum RejectReason: String, CaseIterable, Sendable, Codable, CodingKeyRepr
     case shapeMismatch
     /// The round's deadline passed or the shard already reported.
     case roundClosed
-    /// The update's norm is so far above the clip norm that a robust aggregator drops it.
+    /// The update's norm, recomputed by the receiver, is above the round's clip norm.
     case normTooLarge
+    /// The update names a device class other than the receiving shard's region.
+    case wrongDeviceClass
+    /// A count, weight or sum would overflow (integer) or become infinite (float) if taken.
+    case overflow
+    /// The sender may not send this message (only the coordinator proposes rounds, only the
+    /// global aggregator sends model candidates, …); its identity plugs in with transport auth.
+    case unauthorizedSender
+    /// A bounded buffer (early messages, registry) is full; the message is dropped, not queued.
+    case bufferFull
 
     /// The reasons `WireCodec` itself can produce; the rest come from role logic.
     static let codecReasons: [RejectReason] = [

@@ -97,7 +97,7 @@ extension Fixtures {
                         globalEndpoint: "tcp://127.0.0.1:7200",
                         deadlineMillis: 0,
                         minParticipants: 1,
-                        samplingSeed: 0
+                        samplingSeed: nil
                     )
                 )
             )
@@ -202,7 +202,8 @@ extension Fixtures {
                         clippedCount: 4,
                         bytesUp: 1_048_576,
                         rejected: ["duplicate": 2],
-                        effectiveNoiseMultiplier: 1.1
+                        effectiveNoiseMultiplier: 1.1,
+                        contributorIds: ["w-1", "w-2"]
                     ),
                     tensors: [weights()]
                 )
@@ -227,6 +228,40 @@ extension Fixtures {
                         clippedCount: 0
                     ),
                     tensors: [.f32le(name: "mean", [0.5]), .f32le(name: "std", [1])]
+                )
+            )
+        ),
+        Sample(
+            label: "round.open poisson",
+            message: .roundOpen(
+                Message(
+                    sender: "coordinator",
+                    body: RoundOpen(
+                        roundId: 4,
+                        kind: .train,
+                        modelVersion: 3,
+                        modelDigest: digest,
+                        modelSpec: .object([:]),
+                        training: .init(epochs: 1, batchSize: 8, learningRate: 0.1, l2: 0, proxMu: 0),
+                        privacy: .init(placement: .central, clipNorm: 0.5, noiseMultiplier: 1, expectedCohort: 20),
+                        selection: .poisson,
+                        samplingRate: 0.5,
+                        shards: [.init(region: .watch, shard: 0, endpoint: "tcp://127.0.0.1:7100", members: ["w-1", "w-2"])],
+                        globalEndpoint: "tcp://127.0.0.1:7200",
+                        deadlineMillis: 10,
+                        minParticipants: 1,
+                        samplingSeed: nil
+                    ),
+                    tensors: [weights()]
+                )
+            )
+        ),
+        Sample(
+            label: "update declined",
+            message: .update(
+                Message(
+                    sender: "w-1",
+                    body: .decline(roundId: 4, modelVersion: 3, workerId: "w-1", deviceClass: .watch, shard: 0)
                 )
             )
         ),

@@ -110,9 +110,11 @@ struct SchemaConformanceTests {
             ("body.privacy.clipNorm", .number(0)),
             ("body.samplingSeed", .number(1e19)), ("body.shards.0.members", .array([.string("w"), .string("w")])),
             ("body.modelDigest", .string(String(repeating: "A", count: 64))),
+            ("body.selection", .string("poisson")), ("body.samplingRate", .number(0.5)),
+            ("body.shards.0.members", .array([.string("w\n2026-12-01 forged log line")])),
         ],
         "update": [
-            ("body.weight", .number(-0.5)),
+            ("body.weight", .number(-0.5)), ("body.workerId", .string("w 1")), ("body.declined", .bool(true)),
             ("body.metrics", .object(["examples": .number(1), "loss": .number(0), "accuracy": .number(1.5)])),
         ],
         "partial": [("body.contributors", .number(-1)), ("body.rejected", .object(["bogus": .number(1)]))],
