@@ -21,13 +21,15 @@ let package = Package(
         .target(name: "Learning"),
         .target(name: "Federation", dependencies: ["Learning", "Wire"]),
         .target(name: "Privacy", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // Every role's round logic as pure state machines (events in, actions out).
+        .target(name: "Rounds", dependencies: ["Wire", "Learning", "Federation", "Privacy"]),
 
         // MARK: - Shells
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(
             name: "Runtime",
             dependencies: [
-                "ZeroMQ", "Wire", "Learning", "Federation", "Privacy",
+                "ZeroMQ", "Wire", "Learning", "Federation", "Privacy", "Rounds",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -64,6 +66,17 @@ let package = Package(
         .testTarget(name: "LearningTests", dependencies: ["Learning"]),
         .testTarget(name: "FederationTests", dependencies: ["Federation", "Learning", "Wire"]),
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], exclude: ["Fixtures"]),
+        .testTarget(name: "RoundsTests", dependencies: ["Rounds", "Wire", "Learning", "Federation", "Privacy"]),
+        .testTarget(
+            name: "RuntimeTests",
+            dependencies: [
+                "Runtime", "Wire", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         .target(name: "FedPulseTestSupport", dependencies: ["Runtime", "Wire", "ZeroMQ", "Learning"]),
         .testTarget(name: "EndToEndTests", dependencies: ["FedPulseTestSupport", "Runtime", "Wire", "Learning", "ZeroMQ"]),
         .testTarget(name: "PrivacyEndToEndTests", dependencies: ["FedPulseTestSupport", "Runtime", "Privacy", "Wire", "Learning", "ZeroMQ"]),

@@ -23,6 +23,10 @@ public struct RoundCompleted: MessageBody {
     public var effectiveNoiseMultiplier: Double
     /// Example-weighted evaluation of the previous model, when workers reported any.
     public var metrics: MetricsSummary?
+    /// The workers whose updates are in the released sum, so the auditor can record each
+    /// device's participation under its own salt. Sent over PUSH to the auditor only; the ledger
+    /// holds salted hashes, never these ids.
+    public var contributorIds: [String]?
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.
     public init(
@@ -34,7 +38,8 @@ public struct RoundCompleted: MessageBody {
         rejected: [String: Int] = [:],
         clippedCount: Int,
         effectiveNoiseMultiplier: Double,
-        metrics: MetricsSummary? = nil
+        metrics: MetricsSummary? = nil,
+        contributorIds: [String]? = nil
     ) {
         self.roundId = roundId
         self.modelVersion = modelVersion
@@ -45,6 +50,7 @@ public struct RoundCompleted: MessageBody {
         self.clippedCount = clippedCount
         self.effectiveNoiseMultiplier = effectiveNoiseMultiplier
         self.metrics = metrics
+        self.contributorIds = contributorIds
     }
 
     public func validate() throws(WireError) {
@@ -58,5 +64,6 @@ public struct RoundCompleted: MessageBody {
         try check.atLeast("clippedCount", clippedCount, 0)
         try check.nonNegative("effectiveNoiseMultiplier", effectiveNoiseMultiplier)
         try metrics?.validate(check.nested("metrics"))
+        if let contributorIds { try check.ids("contributorIds", contributorIds) }
     }
 }

@@ -8,6 +8,11 @@ extension Socket {
         try setInt32(ZMQ_LINGER, milliseconds, name: "ZMQ_LINGER")
     }
 
+    /// The linger in force, in milliseconds (-1: forever).
+    public func linger() throws(ZeroMQError) -> Int32 {
+        try int32Option(ZMQ_LINGER, name: "ZMQ_LINGER")
+    }
+
     /// The most messages queued for sending before PUSH blocks or PUB drops.
     public func setSendHighWaterMark(_ messages: Int32) throws(ZeroMQError) {
         try setInt32(ZMQ_SNDHWM, messages, name: "ZMQ_SNDHWM")

@@ -2,67 +2,6 @@ import Federation
 import Testing
 import Wire
 
-struct CohortPlannerTests {
-    let shards = [
-        LiveShard(region: "watch", shard: 0, endpoint: "tcp://a:1"),
-        LiveShard(region: "watch", shard: 1, endpoint: "tcp://a:2"),
-        LiveShard(region: "phone", shard: 0, endpoint: "tcp://b:1"),
-    ]
-
-    func candidates(_ count: Int, deviceClass: String = "watch") -> [Candidate] {
-        (0..<count).map { Candidate(workerId: "\(deviceClass)-\($0)", deviceClass: deviceClass, eligible: true) }
-    }
-
-    @Test func everyMemberGoesToAShardOfItsOwnClass() {
-        let plan = CohortPlanner.plan(
-            candidates: candidates(20) + candidates(5, deviceClass: "phone"), shards: shards,
-            sampling: .fixedSize(25), seed: 1, roundId: 1
-        )
-        #expect(plan.memberCount == 25)
-        for (shard, members) in plan.shards {
-            #expect(members.allSatisfy { $0.hasPrefix(shard.region + "-") })
-        }
-        let watchShards = plan.shards.filter { $0.shard.region == "watch" }
-        #expect(watchShards.count == 2)
-        #expect(watchShards.allSatisfy { !$0.members.isEmpty })
-    }
-
-    @Test func assignmentIsStableAndOnlyADeadShardsWorkersMove() {
-        let before = CohortPlanner.plan(candidates: candidates(30), shards: shards, sampling: .fixedSize(30), seed: 3, roundId: 4)
-        let again = CohortPlanner.plan(candidates: candidates(30), shards: shards, sampling: .fixedSize(30), seed: 3, roundId: 4)
-        #expect(before == again)
-        let survivors = shards.filter { !($0.region == "watch" && $0.shard == 1) }
-        let after = CohortPlanner.plan(candidates: candidates(30), shards: survivors, sampling: .fixedSize(30), seed: 3, roundId: 4)
-        let onlyShard = after.shards.first { $0.shard.region == "watch" }
-        #expect(onlyShard?.members.count == 30)
-    }
-
-    @Test func workersWithoutALiveShardAreLeftOutAndNamed() {
-        let plan = CohortPlanner.plan(
-            candidates: candidates(3, deviceClass: "tablet"), shards: shards, sampling: .fixedSize(3), seed: 1, roundId: 1
-        )
-        #expect(plan.memberCount == 0)
-        #expect(plan.unassignable.sorted() == ["tablet-0", "tablet-1", "tablet-2"])
-    }
-
-    @Test func poissonSamplingFollowsTheRateAndReplaysBySeed() {
-        let population = candidates(2_000)
-        let plan = CohortPlanner.plan(candidates: population, shards: shards, sampling: .poisson(rate: 0.25), seed: 9, roundId: 2)
-        #expect((400...600).contains(plan.memberCount))
-        let replay = CohortPlanner.plan(candidates: population, shards: shards, sampling: .poisson(rate: 0.25), seed: 9, roundId: 2)
-        #expect(plan == replay)
-        let nextRound = CohortPlanner.plan(candidates: population, shards: shards, sampling: .poisson(rate: 0.25), seed: 9, roundId: 3)
-        #expect(plan != nextRound)
-    }
-
-    @Test func ineligibleWorkersAreNeverSelected() {
-        let mixed = candidates(10) + [Candidate(workerId: "watch-x", deviceClass: "watch", eligible: false)]
-        let plan = CohortPlanner.plan(candidates: mixed, shards: shards, sampling: .fixedSize(11), seed: 1, roundId: 1)
-        #expect(!plan.shards.flatMap(\.members).contains("watch-x"))
-        #expect(plan.memberCount == 10)
-    }
-}
-
 struct ShardRoundTests {
     @Test func acceptsEachMemberOnceForTheOpenRoundAndModel() {
         var round = ShardRound(roundId: 5, modelVersion: 2, members: ["a", "b"], parameterCount: 10)

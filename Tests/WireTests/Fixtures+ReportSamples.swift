@@ -96,7 +96,8 @@ extension Fixtures {
                         rejected: ["staleRound": 3, "normTooLarge": 1],
                         clippedCount: 1,
                         effectiveNoiseMultiplier: 1.1,
-                        metrics: metrics
+                        metrics: metrics,
+                        contributorIds: ["w-1", "w-2"]
                     )
                 )
             )

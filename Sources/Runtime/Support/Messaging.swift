@@ -52,8 +52,12 @@ public struct Messenger: Sendable {
     /// A message that fails to decode comes back as `.failure` after it has been counted and logged.
     public func receive(from socket: borrowing Socket) throws -> Result<AnyMessage, WireError>? {
         guard let frames = try socket.receive(dontWait: true) else { return nil }
-        let size = frames.reduce(0) { $0 + $1.count }
-        bytesIn.increment(by: size)
+        return decode(frames, byteCount: frames.reduce(0) { $0 + $1.count })
+    }
+
+    /// Decodes received frames, counting their bytes; a refusal is counted and logged here.
+    public func decode(_ frames: [[UInt8]], byteCount: Int) -> Result<AnyMessage, WireError> {
+        bytesIn.increment(by: byteCount)
         let result = codec.decode(frames)
         if case .failure(let error) = result { reject(error.code, detail: error.description, sender: nil) }
         return result
