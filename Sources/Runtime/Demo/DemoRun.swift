@@ -35,6 +35,7 @@ public struct DemoRun: Sendable {
         let layout = try DemoLayout(config: config)
         var privacyArguments: [String] = []
         let ledgerPath = config.reportDirectory.appendingPathComponent("ledger.jsonl").path
+        let signingKeyPath = config.reportDirectory.appendingPathComponent("auditor-signing.key").path
         if let privacy = config.privacy {
             let events = "tcp://127.0.0.1:\(ports[2])"
             let ledger = "tcp://127.0.0.1:\(ports[3])"
@@ -44,7 +45,7 @@ public struct DemoRun: Sendable {
                 arguments: [
                     "auditor", "--events", events, "--ledger", ledger, "--ledger-file", ledgerPath,
                     "--epsilon-budget", "\(privacy.epsilonBudget)", "--delta", "\(privacy.delta)",
-                ]
+                ] + privacy.auditorArguments(keyPath: signingKeyPath, rounds: config.rounds)
             )
             privacyArguments = privacy.coordinatorArguments(events: events, ledger: ledger)
         }
@@ -82,7 +83,7 @@ public struct DemoRun: Sendable {
         let baseline = try? layout.centralizedAccuracy(config: config)
         var spent: PrivacySpent?
         if let privacy = config.privacy, FileManager.default.fileExists(atPath: ledgerPath) {
-            let report = try ComplianceReport(ledgerPath: ledgerPath)
+            let report = try ComplianceReport(ledgerPath: ledgerPath, publicKey: try? SigningKeyFile.publicKey(at: signingKeyPath + ".pub"))
             try report.write(to: config.reportDirectory)
             spent = report.spent(delta: privacy.delta, budget: privacy.epsilonBudget)
         }
