@@ -95,7 +95,7 @@ struct GaussianNoiseTests {
         #expect(noise.aggregatorNoiseStandardDeviation == 0)
         // A contributor is hidden by the other k − 1 shares only (its own leaves with it).
         #expect(abs(noise.effectiveNoiseMultiplier(reporting: 25) - 1.2 * (24.0 / 25).squareRoot()) < 1e-12)
-        #expect(abs(noise.effectiveNoiseMultiplier(reporting: 16) - 1.2 * 0.6) < 1e-12)
+        #expect(abs(noise.effectiveNoiseMultiplier(reporting: 16) - 1.2 * (15.0 / 25).squareRoot()) < 1e-12)
     }
 
     /// With k of m reporting, the noise hiding one contributor is the variance of the other k − 1
