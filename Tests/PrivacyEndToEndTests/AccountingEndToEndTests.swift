@@ -39,7 +39,8 @@ extension PrivacyEndToEndTests {
                 let reporting = (completion.participantsByClass ?? [:]).values.reduce(0, +)
                 let summary = try #require(run.summaries.first { $0.roundId == completion.round })
                 #expect(reporting == summary.contributors, "the ledger's participants are the round's contributors")
-                let expected = placement == "central" ? z : z * (Double(reporting) / mechanism.expectedCohort).squareRoot()
+                // Distributed: the other k − 1 shares protect a contributor, not its own.
+                let expected = placement == "central" ? z : z * (Double(reporting - 1) / mechanism.expectedCohort).squareRoot()
                 let effective = try #require(mechanism.effectiveNoiseMultiplier)
                 #expect(relativeDifference(effective, expected) < 1e-12, "round \(completion.round ?? 0): z_eff \(effective), expected \(expected)")
             }

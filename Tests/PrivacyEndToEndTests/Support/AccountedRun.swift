@@ -17,6 +17,8 @@ struct AccountedRun: Sendable {
     /// The ledger file (kept in the run's scratch folder) and its lines after the run.
     let ledgerFile: URL
     let ledgerLines: [String]
+    /// The auditor's public key file (`--signing-key` FILE.pub).
+    let publicKeyFile: URL
     let summaries: [RoundSummary]
     let openings: [Int]
     let end: RunEnd
@@ -51,6 +53,8 @@ struct AccountedRun: Sendable {
                     "--dp": placement, "--clip": "\(clipNorm)", "--noise-multiplier": "\(noiseMultiplier)",
                     "--sampling-rate": "\(samplingRate)", "--delta": "\(delta)",
                     "--auditor-events": setup.auditorEvents, "--auditor-ledger": setup.auditorLedger,
+                    // A lone distributed contributor is protected by no one's noise (ε = ∞): skip such rounds.
+                    "--min-participants": placement == "distributed" ? "2" : "1",
                 ]
             )
             let end = try await setup.observer.runEnd(within: .seconds(100))
@@ -59,7 +63,7 @@ struct AccountedRun: Sendable {
             try await setup.waitForCompletions(of: summaries.map(\.roundId), within: .seconds(20))
             let status = try await tail.waitForExit(within: .seconds(20))
             return AccountedRun(
-                placement: placement, ledgerFile: setup.ledgerFile, ledgerLines: try setup.ledgerLines(),
+                placement: placement, ledgerFile: setup.ledgerFile, ledgerLines: try setup.ledgerLines(), publicKeyFile: setup.publicKeyFile,
                 summaries: summaries, openings: setup.observer.openings.map(\.body.roundId), end: end, endSeenAt: endSeenAt,
                 tail: tail.lines.items, tailStatus: status, tailMaxEntries: maxEntries
             )

@@ -4,8 +4,9 @@ import Privacy
 /// Recomputes, with the public accountants alone, the ε every ledger entry should carry.
 ///
 /// The rule the auditor promises (DESIGN.md §4, `PrivacyAuditor`): a round is spent the moment it
-/// is approved, at its planned z; when it completes, its cost becomes that of the noise actually
-/// present (the entry's effective z). So after each entry the total is the composition of every
+/// is approved, at the noise protecting one contributor if the expected cohort m reports (z for
+/// central and local, z·√((m−1)/m) for distributed); when it completes, its cost becomes that of
+/// the noise actually present (the entry's effective z). So after each entry the total is the composition of every
 /// completed round at its effective z and every approved, not yet completed round at its planned z.
 struct LedgerReplay {
     struct Check: Sendable {
@@ -35,7 +36,10 @@ struct LedgerReplay {
             switch entry.kind {
             case .approve:
                 guard let round = entry.round, let mechanism = entry.mechanism else { continue }
-                let z = mechanism.placement == .off ? 0 : mechanism.noiseMultiplier
+                let z = DPFedAvgNoise(
+                    noiseMultiplier: mechanism.noiseMultiplier, clipNorm: mechanism.clipNorm, placement: mechanism.placement,
+                    expectedCohort: mechanism.expectedCohort
+                ).effectiveNoiseMultiplier(reporting: mechanism.expectedCohort)
                 pending.append((round, SubsampledGaussian(samplingRate: mechanism.samplingRate, noiseMultiplier: z)))
                 approved.append(round)
             case .complete:

@@ -16,6 +16,9 @@ final class PrivateHierarchy: Sendable {
     /// The auditor's ledger PUB (verdicts, ledger lines).
     let auditorLedger: String
     let ledgerFile: URL
+    /// The auditor's Ed25519 key (created by the first auditor) and its public half.
+    let signingKeyFile: URL
+    var publicKeyFile: URL { URL(fileURLWithPath: signingKeyFile.path + ".pub") }
 
     private init(hierarchy: Hierarchy, observer: BroadcastObserver, follower: LedgerFollower, events: String, ledger: String) {
         self.hierarchy = hierarchy
@@ -24,6 +27,7 @@ final class PrivateHierarchy: Sendable {
         auditorEvents = events
         auditorLedger = ledger
         ledgerFile = hierarchy.directory.appendingPathComponent("ledger.jsonl")
+        signingKeyFile = hierarchy.directory.appendingPathComponent("keys/auditor.key")
     }
 
     /// Builds the hierarchy, runs `body`, and always stops every process and follower; an error
@@ -60,22 +64,30 @@ final class PrivateHierarchy: Sendable {
 
     // MARK: Auditor
 
-    /// Starts `fedpulse auditor` on this hierarchy's endpoints and ledger file. `pld` 0 turns the
-    /// PLD accountant off (fast in debug builds); otherwise it is the PLD grid step.
+    /// Starts `fedpulse auditor` on this hierarchy's endpoints, ledger file and key. `pld` 0 turns
+    /// the PLD accountant off (fast in debug builds); otherwise it is the PLD grid step.
+    ///
+    /// `minNoiseMultiplier` defaults to 0, admitting any z: tests that do not exercise the policy
+    /// choose z for what they measure (the poisoned-update test runs z = 0.01 to keep noise out of
+    /// its measurement). `events`/`ledger` override the endpoints (a second auditor).
     @discardableResult
     func startAuditor(
         name: String = "auditor",
         budget: Double,
         delta: Double,
         accountant: String = "rdp",
-        pld: Double = 0
+        pld: Double = 0,
+        minNoiseMultiplier: Double = 0,
+        events: String? = nil,
+        ledger: String? = nil
     ) throws -> ChildProcesses.Child {
         try hierarchy.children.launch(
             name: name,
             arguments: [
-                "auditor", "--events", auditorEvents, "--ledger", auditorLedger, "--ledger-file", ledgerFile.path,
+                "auditor", "--events", events ?? auditorEvents, "--ledger", ledger ?? auditorLedger, "--ledger-file", ledgerFile.path,
                 "--epsilon-budget", "\(budget)", "--delta", "\(delta)", "--accountant", accountant,
-                "--pld-discretization", "\(pld)",
+                "--pld-discretization", "\(pld)", "--signing-key", signingKeyFile.path,
+                "--min-noise-multiplier", "\(minNoiseMultiplier)",
             ]
         )
     }
