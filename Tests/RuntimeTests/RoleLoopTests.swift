@@ -68,7 +68,10 @@ struct RoleLoopTests {
         try await runner.waitUntilFinished()
 
         #expect(delivered.withLock { $0 } == ["honest"])
-        #expect(try metrics.expectCounter("fedpulse_loop_failures_total", [("role", "test"), ("stage", "handler")]).values == [1])
+        #expect(
+            try metrics.expectCounter("fedpulse_loop_failures_total", [("role", "test"), ("stage", "handler")]).values
+                == [1]
+        )
         let rejected = metrics.counters.filter { $0.label == "fedpulse_rejected_total" }.flatMap(\.values).reduce(0, +)
         #expect(rejected == 2)
         #expect(logs.entries.contains { $0.metadata["loop.stage"] == "handler" })
@@ -82,7 +85,10 @@ struct RoleLoopTests {
         let started = AsyncStream<Void>.makeStream()
         runner.start(name: "linger-test") { control in
             let context = try Context()
-            let loop = RoleLoop<Name>(control: control, messenger: Messenger(role: "test", sender: "test", logger: Logger(label: "test")))
+            let loop = RoleLoop<Name>(
+                control: control,
+                messenger: Messenger(role: "test", sender: "test", logger: Logger(label: "test"))
+            )
             let push = try Socket(context, type: .push)
             try push.setLinger(60_000)
             try push.connect("tcp://127.0.0.1:1")  // nobody listens: a queued message could linger a minute

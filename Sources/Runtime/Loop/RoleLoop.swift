@@ -131,8 +131,13 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
     /// Counts and logs a failed action; always `false`, for `return failed(…)`.
     @discardableResult
     public func failed(_ stage: String, _ detail: String, level: Logger.Level = .warning) -> Bool {
-        Counter(label: "fedpulse_loop_failures_total", dimensions: [("role", messenger.role), ("stage", stage)]).increment()
-        logger.log(level: level, "loop action failed", metadata: ["loop.stage": "\(stage)", "loop.detail": "\(detail)"])
+        Counter(label: "fedpulse_loop_failures_total", dimensions: [("role", messenger.role), ("stage", stage)])
+            .increment()
+        logger.log(
+            level: level,
+            "loop action failed",
+            metadata: ["loop.stage": "\(stage)", "loop.detail": "\(detail)"]
+        )
         return false
     }
 
@@ -169,7 +174,8 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
         }
     }
 
-    private func drain(_ entry: (name: SocketName, socket: LoopSocket), received: (SocketName, Incoming) throws -> Void) {
+    private func drain(_ entry: (name: SocketName, socket: LoopSocket), received: (SocketName, Incoming) throws -> Void)
+    {
         for _ in 0..<batchLimit {
             let frames: [[UInt8]]
             do {
@@ -188,7 +194,10 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
                 if case .success(let value) = decoded { identity = PeerIdentity(claimed: value.sender) }
             }
             do {
-                try received(entry.name, Incoming(message: message, frames: frames, byteCount: size, identity: identity))
+                try received(
+                    entry.name,
+                    Incoming(message: message, frames: frames, byteCount: size, identity: identity)
+                )
             } catch {
                 failed("handler", "\(entry.name): \(error)")
             }
