@@ -31,7 +31,9 @@ public struct Incoming: Sendable {
     public let frames: [[UInt8]]
     /// Bytes in all frames.
     public let byteCount: Int
-    /// Who sent it: the header's claim, and the transport's proof once CURVE is on.
+    /// Who sent it: the header's claim, and the transport's proof when CURVE is on (a claim
+    /// that disagrees with the proof never reaches the role: it is refused `senderMismatch`).
+    /// For a socket added with `decodes: false`, the proven name alone (nil without CURVE).
     public let identity: PeerIdentity?
 }
 
@@ -178,9 +180,11 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
     {
         for _ in 0..<batchLimit {
             let frames: [[UInt8]]
+            let userId: String?
             do {
-                guard let next = try entry.socket.socket.receive(dontWait: true) else { return }
-                frames = next
+                guard let next = try entry.socket.socket.receiveWithUserId(dontWait: true) else { return }
+                frames = next.frames
+                userId = next.userId
             } catch {
                 failed("receive", "\(entry.name): \(error)")
                 return
@@ -189,9 +193,24 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
             var message: Result<AnyMessage, WireError>?
             var identity: PeerIdentity?
             if entry.socket.decodes {
-                let decoded = messenger.decode(frames, byteCount: size)
+                var decoded = messenger.decode(frames, byteCount: size)
+                if case .success(let value) = decoded {
+                    let claimed = PeerIdentity(claimed: value.sender, authenticated: userId)
+                    if claimed.isConsistent {
+                        identity = claimed
+                    } else {
+                        // One place for "a message's sender must be its connection's key".
+                        let error = WireError(
+                            code: .senderMismatch,
+                            detail: "claims \(value.sender), key enrolled as \(userId ?? "-")"
+                        )
+                        messenger.reject(error.code, detail: error.detail, sender: value.sender)
+                        decoded = .failure(error)
+                    }
+                }
                 message = decoded
-                if case .success(let value) = decoded { identity = PeerIdentity(claimed: value.sender) }
+            } else if let userId {
+                identity = PeerIdentity(claimed: userId, authenticated: userId)
             }
             do {
                 try received(
