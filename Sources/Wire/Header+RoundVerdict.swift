@@ -57,8 +57,14 @@ public struct RoundVerdict: MessageBody {
         detail: String? = nil
     ) {
         self.init(
-            roundId: roundId, approved: reason == nil, epsilon: epsilon, delta: delta, epsilonBudget: epsilonBudget,
-            accountant: accountant, reason: reason?.rawValue, detail: detail
+            roundId: roundId,
+            approved: reason == nil,
+            epsilon: epsilon,
+            delta: delta,
+            epsilonBudget: epsilonBudget,
+            accountant: accountant,
+            reason: reason?.rawValue,
+            detail: detail
         )
     }
 

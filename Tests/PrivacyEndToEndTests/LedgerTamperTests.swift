@@ -71,7 +71,9 @@ extension PrivacyEndToEndTests {
 
         @Test func verifyPassesOnAFreshLedgerFromARun() async throws {
             let run = try await AccountedRuns.shared.run(placement: "central")
-            let verified = try await PrivacyEndToEndTests.fedpulse(["audit", "verify", run.ledgerFile.path, "--public-key", run.publicKeyFile.path])
+            let verified = try await PrivacyEndToEndTests.fedpulse([
+                "audit", "verify", run.ledgerFile.path, "--public-key", run.publicKeyFile.path,
+            ])
             #expect(verified.status == 0, "\(verified.text)")
             #expect(verified.text.hasPrefix("ok: \(run.ledgerLines.count) entries"), "\(verified.text)")
             #expect(verified.text.contains("every entry signed by"), "\(verified.text)")
@@ -92,13 +94,20 @@ extension PrivacyEndToEndTests {
                 entry.signature = nil
                 lines.append(try chain.append(entry, signedWith: forgerSigns ? forgerKey : nil))
             }
-            let copy = run.ledgerFile.deletingLastPathComponent().appendingPathComponent("ledger-rechained-\(forgerSigns).jsonl")
+            let copy = run.ledgerFile.deletingLastPathComponent().appendingPathComponent(
+                "ledger-rechained-\(forgerSigns).jsonl"
+            )
             try Data(Tamper.file(lines).utf8).write(to: copy)
             let chainOnly = try await PrivacyEndToEndTests.fedpulse(["audit", "verify", copy.path])
             #expect(chainOnly.status == 0, "the re-chained ledger should pass the chain check alone: \(chainOnly.text)")
-            let signed = try await PrivacyEndToEndTests.fedpulse(["audit", "verify", copy.path, "--public-key", run.publicKeyFile.path])
+            let signed = try await PrivacyEndToEndTests.fedpulse([
+                "audit", "verify", copy.path, "--public-key", run.publicKeyFile.path,
+            ])
             #expect(signed.status != 0)
-            #expect(signed.text.contains("FAILED: entry \(victim) is \(forgerSigns ? "badSignature" : "unsigned")"), "\(signed.text)")
+            #expect(
+                signed.text.contains("FAILED: entry \(victim) is \(forgerSigns ? "badSignature" : "unsigned")"),
+                "\(signed.text)"
+            )
         }
 
         @Test(arguments: Tamper.allCases)
@@ -106,7 +115,9 @@ extension PrivacyEndToEndTests {
             let run = try await AccountedRuns.shared.run(placement: "central")
             try #require(run.ledgerLines.count >= 5, "a ledger long enough to tamper with")
             let (contents, index, reason) = try tamper.apply(to: run.ledgerLines)
-            let copy = run.ledgerFile.deletingLastPathComponent().appendingPathComponent("ledger-\(tamper.rawValue).jsonl")
+            let copy = run.ledgerFile.deletingLastPathComponent().appendingPathComponent(
+                "ledger-\(tamper.rawValue).jsonl"
+            )
             try Data(contents.utf8).write(to: copy)
             let verified = try await PrivacyEndToEndTests.fedpulse(["audit", "verify", copy.path])
             #expect(verified.status != 0)
@@ -120,14 +131,18 @@ extension PrivacyEndToEndTests {
             let copy = run.ledgerFile.deletingLastPathComponent().appendingPathComponent("ledger-restart-edited.jsonl")
             try Data(contents.utf8).write(to: copy)
             let ports = try FreePorts.pick(2)
-            let children = try ChildProcesses(executable: try PrivacyEndToEndTests.binary(), logDirectory: copy.deletingLastPathComponent())
+            let children = try ChildProcesses(
+                executable: try PrivacyEndToEndTests.binary(),
+                logDirectory: copy.deletingLastPathComponent()
+            )
             defer { children.stopAll(grace: .seconds(1)) }
             let key = URL(fileURLWithPath: String(run.publicKeyFile.path.dropLast(4)))
             let auditor = try children.launch(
                 name: "auditor-refusing",
                 arguments: [
                     "auditor", "--events", "tcp://127.0.0.1:\(ports[0])", "--ledger", "tcp://127.0.0.1:\(ports[1])",
-                    "--ledger-file", copy.path, "--epsilon-budget", "1000", "--accountant", "rdp", "--pld-discretization", "0",
+                    "--ledger-file", copy.path, "--epsilon-budget", "1000", "--accountant", "rdp",
+                    "--pld-discretization", "0",
                     "--signing-key", key.path,
                 ]
             )

@@ -89,7 +89,12 @@ struct LedgerChainTests {
         var chain = LedgerChain()
         var lines: [String] = []
         for round in 0...4 {
-            var entry = LedgerEntry(kind: round == 0 ? .header : .approve, round: round == 0 ? nil : round, delta: 1e-5, budget: 4)
+            var entry = LedgerEntry(
+                kind: round == 0 ? .header : .approve,
+                round: round == 0 ? nil : round,
+                delta: 1e-5,
+                budget: 4
+            )
             entry.epsilonRDP = 0.5 * Double(round)
             lines.append(try chain.append(entry, signedWith: auditor))
         }
@@ -105,12 +110,18 @@ struct LedgerChainTests {
             }
             #expect(LedgerChain.verify(lines: rechained).isValid, "the chain alone cannot tell")
             let reason: LedgerProblem.Reason = signer == nil ? .unsigned : .badSignature
-            #expect(LedgerChain.verify(lines: rechained, publicKey: auditor.publicKey).firstProblem == LedgerProblem(index: 2, reason: reason))
+            #expect(
+                LedgerChain.verify(lines: rechained, publicKey: auditor.publicKey).firstProblem
+                    == LedgerProblem(index: 2, reason: reason)
+            )
         }
         // Keeping the auditor's signature of the old digest does not help either.
         var edited = lines
         edited[3] = edited[3].replacingOccurrences(of: #""epsilonRDP":1.5"#, with: #""epsilonRDP":0.1"#)
-        #expect(LedgerChain.verify(lines: edited, publicKey: auditor.publicKey).firstProblem == LedgerProblem(index: 3, reason: .edited))
+        #expect(
+            LedgerChain.verify(lines: edited, publicKey: auditor.publicKey).firstProblem
+                == LedgerProblem(index: 3, reason: .edited)
+        )
     }
 
     @Test func garbageInTheMiddleIsUnparseable() throws {

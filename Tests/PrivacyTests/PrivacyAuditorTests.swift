@@ -6,8 +6,12 @@ struct PrivacyAuditorTests {
     static let salt = String(repeating: "ab", count: 32)
     static let key = LedgerSigningKey(rawRepresentation: Array(repeating: 7, count: 32))
     static let permissive = AuditorPolicy(
-        maxSamplingRate: 1, minNoiseMultiplier: 0, maxClipNorm: 100, placements: Set(NoisePlacement.allCases),
-        maxExpectedCohort: 1e6, maxRoundGap: 1_000_000
+        maxSamplingRate: 1,
+        minNoiseMultiplier: 0,
+        maxClipNorm: 100,
+        placements: Set(NoisePlacement.allCases),
+        maxExpectedCohort: 1e6,
+        maxRoundGap: 1_000_000
     )
 
     static func proposal(
@@ -19,14 +23,23 @@ struct PrivacyAuditorTests {
         bound: Int = 100
     ) -> RoundProposal {
         RoundProposal(
-            roundID: round, samplingRate: q, noiseMultiplier: z, clipNorm: 1, placement: placement,
-            expectedCohort: cohort, cohortBound: bound
+            roundID: round,
+            samplingRate: q,
+            noiseMultiplier: z,
+            clipNorm: 1,
+            placement: placement,
+            expectedCohort: cohort,
+            cohortBound: bound
         )
     }
 
     static func signingKey() throws -> LedgerSigningKey { try #require(key) }
 
-    static func start(budget: Double, pld: Bool = false, policy: AuditorPolicy = permissive) throws -> (PrivacyAuditor, [String]) {
+    static func start(
+        budget: Double,
+        pld: Bool = false,
+        policy: AuditorPolicy = permissive
+    ) throws -> (PrivacyAuditor, [String]) {
         let configuration = AuditorConfiguration(
             epsilonBudget: budget,
             delta: 1e-5,
@@ -34,7 +47,10 @@ struct PrivacyAuditorTests {
             pldDiscretization: pld ? 1e-4 : nil
         )
         let (auditor, header) = try PrivacyAuditor.start(
-            configuration: configuration, policy: policy, participationSalt: salt, signingKey: try signingKey()
+            configuration: configuration,
+            policy: policy,
+            participationSalt: salt,
+            signingKey: try signingKey()
         )
         return (auditor, [header])
     }
@@ -90,9 +106,14 @@ struct PrivacyAuditorTests {
     @Test func onlyTheNextRoundIdIsApproved() throws {
         var (auditor, _) = try Self.start(budget: 100, policy: AuditorPolicy.standard)
         #expect(auditor.proposalReceived(Self.proposal(5)).isApproved)
-        #expect(auditor.roundCompleted(RoundReport(roundID: 5, participantsByClass: ["watch": 5], modelHash: "m")).isRecord)
+        #expect(
+            auditor.roundCompleted(RoundReport(roundID: 5, participantsByClass: ["watch": 5], modelHash: "m")).isRecord
+        )
         let spent = auditor.spent
-        #expect(auditor.proposalReceived(Self.proposal(5)).denyReason == .replayedRound, "a completed id is never approved again")
+        #expect(
+            auditor.proposalReceived(Self.proposal(5)).denyReason == .replayedRound,
+            "a completed id is never approved again"
+        )
         #expect(auditor.proposalReceived(Self.proposal(3)).denyReason == .notNextRound, "below the last recorded id")
         #expect(auditor.proposalReceived(Self.proposal(777_777)).denyReason == .notNextRound, "too far ahead")
         #expect(auditor.spent == spent)
@@ -116,12 +137,22 @@ struct PrivacyAuditorTests {
         var (auditor, _) = try Self.start(budget: 100)
         _ = auditor.proposalReceived(Self.proposal(1, placement: .distributed, cohort: 4, bound: 4))
         let tooMany = auditor.roundCompleted(
-            RoundReport(roundID: 1, participantsByClass: ["watch": 5], modelHash: "m", contributorIDs: ["a", "b", "c", "d", "e"])
+            RoundReport(
+                roundID: 1,
+                participantsByClass: ["watch": 5],
+                modelHash: "m",
+                contributorIDs: ["a", "b", "c", "d", "e"]
+            )
         )
         #expect(tooMany.rejection == .tooManyContributors)
         // Forged class counts near Int.max neither trap nor count beyond the bound.
         let action = auditor.roundCompleted(
-            RoundReport(roundID: 1, participantsByClass: ["watch": .max, "phone": .max], modelHash: "m", contributorIDs: ["w-1", "w-2", "w-3"])
+            RoundReport(
+                roundID: 1,
+                participantsByClass: ["watch": .max, "phone": .max],
+                modelHash: "m",
+                contributorIDs: ["w-1", "w-2", "w-3"]
+            )
         )
         guard case .record(let line, let effective, _, _) = action else {
             Issue.record("expected a record, got \(action)")
@@ -132,15 +163,23 @@ struct PrivacyAuditorTests {
         let hasher = try #require(ParticipationCounter(saltHex: Self.salt))
         #expect(entry.participantHashes == ["w-1", "w-2", "w-3"].map(hasher.key(for:)).sorted())
         #expect(!line.contains("w-1"))
-        #expect(auditor.roundCompleted(RoundReport(roundID: 1, participantsByClass: [:], modelHash: "m")) == .alreadyRecorded(ledgerLine: line))
-        #expect(auditor.roundCompleted(RoundReport(roundID: 9, participantsByClass: [:], modelHash: "m")).rejection == .notApproved)
+        #expect(
+            auditor.roundCompleted(RoundReport(roundID: 1, participantsByClass: [:], modelHash: "m"))
+                == .alreadyRecorded(ledgerLine: line)
+        )
+        #expect(
+            auditor.roundCompleted(RoundReport(roundID: 9, participantsByClass: [:], modelHash: "m")).rejection
+                == .notApproved
+        )
     }
 
     @Test func distributedNoiseWithDropoutsIsAccountedAtTheNoiseProtectingOneContributor() throws {
         var (auditor, _) = try Self.start(budget: 100)
         _ = auditor.proposalReceived(Self.proposal(1, placement: .distributed))
         let planned = auditor.spent.rdp
-        let action = auditor.roundCompleted(RoundReport(roundID: 1, participantsByClass: ["watch": 3, "phone": 2], modelHash: "m1"))
+        let action = auditor.roundCompleted(
+            RoundReport(roundID: 1, participantsByClass: ["watch": 3, "phone": 2], modelHash: "m1")
+        )
         guard case .record(_, let effective, let epsilonRDP, _) = action else {
             Issue.record("expected a ledger record, got \(action)")
             return
@@ -155,9 +194,16 @@ struct PrivacyAuditorTests {
         for round in 1...3 {
             _ = auditor.proposalReceived(Self.proposal(round, q: 0.1, z: 2, placement: .local))
             let ids = round == 3 ? ["d-1", "d-2"] : ["d-1"]
-            guard case .record(let line, _, _, _) = auditor.roundCompleted(
-                RoundReport(roundID: round, participantsByClass: ["watch": ids.count], modelHash: "m", contributorIDs: ids)
-            ) else {
+            guard
+                case .record(let line, _, _, _) = auditor.roundCompleted(
+                    RoundReport(
+                        roundID: round,
+                        participantsByClass: ["watch": ids.count],
+                        modelHash: "m",
+                        contributorIDs: ids
+                    )
+                )
+            else {
                 Issue.record("round \(round) not recorded")
                 return
             }
@@ -166,7 +212,9 @@ struct PrivacyAuditorTests {
         let last = try LedgerChain.decode(try #require(lines.last))
         #expect(last.localRoundsWorstDevice == 3)
         // Three Gaussian rounds at z = 2 are one at 1/z² = 3/4, with no sampling: q = 1.
-        let expected = RDPAccountant().composing(SubsampledGaussian(samplingRate: 1, noiseMultiplier: 2 / 3.0.squareRoot())).epsilon(delta: 1e-5).epsilon
+        let expected = RDPAccountant().composing(
+            SubsampledGaussian(samplingRate: 1, noiseMultiplier: 2 / 3.0.squareRoot())
+        ).epsilon(delta: 1e-5).epsilon
         let worst = try #require(last.epsilonLocalWorstDevice)
         #expect(abs(worst - expected) / expected < 1e-9)
         let amplified = try #require(last.epsilonRDP)
@@ -176,13 +224,18 @@ struct PrivacyAuditorTests {
     @Test func rebuildingFromTheLedgerGivesTheSameState() throws {
         var (auditor, lines) = try Self.start(budget: 5, pld: true)
         for round in 1...4 {
-            let verdict = auditor.proposalReceived(Self.proposal(round, q: 0.1, z: round == 3 ? 2 : 1.5, placement: round == 2 ? .local : .central))
+            let verdict = auditor.proposalReceived(
+                Self.proposal(round, q: 0.1, z: round == 3 ? 2 : 1.5, placement: round == 2 ? .local : .central)
+            )
             lines.append(try #require(verdict.ledgerLine))
             if round != 4 {
                 let action = auditor.roundCompleted(
                     RoundReport(
-                        roundID: round, participantsByClass: ["watch": 6, "phone": 4], rejectedByReason: ["normTooLarge": 1],
-                        modelHash: "model-\(round)", contributorIDs: (0..<10).map { "w-\($0)" }
+                        roundID: round,
+                        participantsByClass: ["watch": 6, "phone": 4],
+                        rejectedByReason: ["normTooLarge": 1],
+                        modelHash: "model-\(round)",
+                        contributorIDs: (0..<10).map { "w-\($0)" }
                     )
                 )
                 guard case .record(let line, _, _, _) = action else {

@@ -11,18 +11,37 @@ struct AuditorRoundTests {
 
     static func machine() throws -> AuditorRound {
         let (auditor, _) = try PrivacyAuditor.start(
-            configuration: AuditorConfiguration(epsilonBudget: 1_000, delta: 1e-5, enforcement: .rdp, pldDiscretization: nil),
-            policy: .standard, participationSalt: String(repeating: "cd", count: 32), signingKey: try #require(key)
+            configuration: AuditorConfiguration(
+                epsilonBudget: 1_000,
+                delta: 1e-5,
+                enforcement: .rdp,
+                pldDiscretization: nil
+            ),
+            policy: .standard,
+            participationSalt: String(repeating: "cd", count: 32),
+            signingKey: try #require(key)
         )
         return AuditorRound(auditor: auditor, coordinatorID: "coordinator")
     }
 
-    static func proposal(_ round: Int, q: Double = 0.5, z: Double = 1.1, selected: [String] = [], population: Int = 6) -> Message<Wire.RoundProposal> {
+    static func proposal(
+        _ round: Int,
+        q: Double = 0.5,
+        z: Double = 1.1,
+        selected: [String] = [],
+        population: Int = 6
+    ) -> Message<Wire.RoundProposal> {
         Message(
             sender: "coordinator",
             body: Wire.RoundProposal(
-                roundId: round, samplingRate: q, noiseMultiplier: z, clipNorm: 1, placement: .distributed,
-                expectedCohort: max(1, Int((q * Double(population)).rounded())), population: population, selected: selected
+                roundId: round,
+                samplingRate: q,
+                noiseMultiplier: z,
+                clipNorm: 1,
+                placement: .distributed,
+                expectedCohort: max(1, Int((q * Double(population)).rounded())),
+                population: population,
+                selected: selected
             )
         )
     }
@@ -31,9 +50,14 @@ struct AuditorRoundTests {
         Message(
             sender: "coordinator",
             body: RoundCompleted(
-                roundId: round, modelVersion: round, modelDigest: String(repeating: "a", count: 64),
-                participants: ParticipantCounts(watch: ids.count), contributors: ids.count, clippedCount: 0,
-                effectiveNoiseMultiplier: 99, contributorIds: ids
+                roundId: round,
+                modelVersion: round,
+                modelDigest: String(repeating: "a", count: 64),
+                participants: ParticipantCounts(watch: ids.count),
+                contributors: ids.count,
+                clippedCount: 0,
+                effectiveNoiseMultiplier: 99,
+                contributorIds: ids
             )
         )
     }
@@ -52,41 +76,58 @@ struct AuditorRoundTests {
 
     static let attacks: [Attack] = [
         Attack(
-            name: "forged round.completed from a device id", message: .roundCompleted(completion(2, ids: ["w-1"])),
-            sender: PeerIdentity(claimed: "watch-3"), rejected: .unauthorizedSender
+            name: "forged round.completed from a device id",
+            message: .roundCompleted(completion(2, ids: ["w-1"])),
+            sender: PeerIdentity(claimed: "watch-3"),
+            rejected: .unauthorizedSender
         ),
         Attack(
-            name: "forged proposal from a device id", message: .roundProposal(proposal(2)),
-            sender: PeerIdentity(claimed: "watch-3"), rejected: .unauthorizedSender
+            name: "forged proposal from a device id",
+            message: .roundProposal(proposal(2)),
+            sender: PeerIdentity(claimed: "watch-3"),
+            rejected: .unauthorizedSender
         ),
         Attack(
-            name: "claim disagreeing with the transport's proof", message: .roundProposal(proposal(2)),
-            sender: PeerIdentity(claimed: "coordinator", authenticated: "watch-3"), rejected: .unauthorizedSender
+            name: "claim disagreeing with the transport's proof",
+            message: .roundProposal(proposal(2)),
+            sender: PeerIdentity(claimed: "coordinator", authenticated: "watch-3"),
+            rejected: .unauthorizedSender
         ),
         Attack(
-            name: "proposal for round 777777 with q = 1, z = 0.5", message: .roundProposal(proposal(777_777, q: 1, z: 0.5)),
-            sender: coordinator, denied: .notNextRound
+            name: "proposal for round 777777 with q = 1, z = 0.5",
+            message: .roundProposal(proposal(777_777, q: 1, z: 0.5)),
+            sender: coordinator,
+            denied: .notNextRound
         ),
         Attack(
-            name: "proposal for the next id with q = 1, z = 0.5", message: .roundProposal(proposal(3, q: 1, z: 0.5)),
-            sender: coordinator, denied: .outsidePolicy
+            name: "proposal for the next id with q = 1, z = 0.5",
+            message: .roundProposal(proposal(3, q: 1, z: 0.5)),
+            sender: coordinator,
+            denied: .outsidePolicy
         ),
         Attack(
-            name: "replay of the completed round 1", message: .roundProposal(proposal(1)), sender: coordinator,
+            name: "replay of the completed round 1",
+            message: .roundProposal(proposal(1)),
+            sender: coordinator,
             denied: .replayedRound
         ),
         Attack(
-            name: "completion of a round never approved", message: .roundCompleted(completion(5, ids: ["w-1", "w-2"])),
-            sender: coordinator, rejected: .staleRound
+            name: "completion of a round never approved",
+            message: .roundCompleted(completion(5, ids: ["w-1", "w-2"])),
+            sender: coordinator,
+            rejected: .staleRound
         ),
         Attack(
             name: "completion naming more contributors than the approved bound",
-            message: .roundCompleted(completion(2, ids: (0..<7).map { "w-\($0)" })), sender: coordinator, rejected: .overflow
+            message: .roundCompleted(completion(2, ids: (0..<7).map { "w-\($0)" })),
+            sender: coordinator,
+            rejected: .overflow
         ),
         Attack(
             name: "forged ledger entry on the events socket",
             message: .ledgerEntry(Message(sender: "coordinator", body: LedgerEntryMessage(sequence: 0, line: "{}"))),
-            sender: coordinator, rejected: .topicMismatch
+            sender: coordinator,
+            rejected: .topicMismatch
         ),
     ]
 
@@ -96,7 +137,10 @@ struct AuditorRoundTests {
         let approved = round.messageReceived(.roundProposal(Self.proposal(1)), from: Self.coordinator)
         #expect(approved.contains { if case .appendToLedger = $0 { true } else { false } })
         _ = round.messageReceived(.roundProposal(Self.proposal(2)), from: Self.coordinator)
-        _ = round.messageReceived(.roundCompleted(Self.completion(1, ids: ["w-1", "w-2", "w-3"])), from: Self.coordinator)
+        _ = round.messageReceived(
+            .roundCompleted(Self.completion(1, ids: ["w-1", "w-2", "w-3"])),
+            from: Self.coordinator
+        )
         let before = round.auditor
         let actions = round.messageReceived(attack.message, from: attack.sender)
         #expect(round.auditor.spent == before.spent, "ε unchanged")
@@ -123,7 +167,8 @@ struct AuditorRoundTests {
     @Test func approvalIsAppendedBeforeItIsPublishedAndARetransmissionWritesNothing() throws {
         var round = try Self.machine()
         let actions = round.messageReceived(.roundProposal(Self.proposal(1)), from: Self.coordinator)
-        guard actions.count == 4, case .appendToLedger(let line) = actions[0], case .publishEntry(let entry) = actions[1],
+        guard actions.count == 4, case .appendToLedger(let line) = actions[0],
+            case .publishEntry(let entry) = actions[1],
             case .publishVerdict(let verdict) = actions[2], case .spent = actions[3]
         else {
             Issue.record("expected append, publish entry, publish verdict, spent; got \(actions)")
@@ -138,7 +183,10 @@ struct AuditorRoundTests {
     @Test func repeatedCompletionRepublishesItsLineAndTheCoordinatorsEffectiveNoiseIsIgnored() throws {
         var round = try Self.machine()
         _ = round.messageReceived(.roundProposal(Self.proposal(1)), from: Self.coordinator)
-        let first = round.messageReceived(.roundCompleted(Self.completion(1, ids: ["w-1", "w-2", "w-3"])), from: Self.coordinator)
+        let first = round.messageReceived(
+            .roundCompleted(Self.completion(1, ids: ["w-1", "w-2", "w-3"])),
+            from: Self.coordinator
+        )
         guard case .appendToLedger(let line)? = first.first else {
             Issue.record("expected an append, got \(first)")
             return
@@ -148,7 +196,10 @@ struct AuditorRoundTests {
         let effective = try #require(entry.mechanism?.effectiveNoiseMultiplier)
         #expect(abs(effective - 1.1 * (2.0 / 3).squareRoot()) < 1e-12)
         #expect(entry.participantHashes?.count == 3 && !line.contains("w-1"))
-        let again = round.messageReceived(.roundCompleted(Self.completion(1, ids: ["w-1", "w-2", "w-3"])), from: Self.coordinator)
+        let again = round.messageReceived(
+            .roundCompleted(Self.completion(1, ids: ["w-1", "w-2", "w-3"])),
+            from: Self.coordinator
+        )
         #expect(again == [.publishEntry(LedgerEntryMessage(sequence: entry.sequence, line: line))])
     }
 
@@ -163,9 +214,17 @@ struct AuditorRoundTests {
         var round = try Self.machine()
         let kinds = ["update.rejected", "noise.added", "kind-\(UInt64.random(in: 0...UInt64.max))", "other"]
         let counted = kinds.flatMap { kind in
-            round.messageReceived(.auditEvent(Message(sender: "x", body: AuditEvent(role: "region", kind: kind))), from: PeerIdentity(claimed: "x"))
+            round.messageReceived(
+                .auditEvent(Message(sender: "x", body: AuditEvent(role: "region", kind: kind))),
+                from: PeerIdentity(claimed: "x")
+            )
         }
-        #expect(counted == [.countAuditEvent(.updateRejected), .countAuditEvent(.noiseAdded), .countAuditEvent(.other), .countAuditEvent(.other)])
+        #expect(
+            counted == [
+                .countAuditEvent(.updateRejected), .countAuditEvent(.noiseAdded), .countAuditEvent(.other),
+                .countAuditEvent(.other),
+            ]
+        )
     }
 
     @Test(arguments: Wire.NoisePlacement.allCases)

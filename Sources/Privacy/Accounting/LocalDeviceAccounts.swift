@@ -45,7 +45,10 @@ public struct LocalDeviceAccounts: Hashable, Sendable {
     /// The device with the largest precision sum (plus the unattributed rounds).
     public var worst: Account {
         let device = accounts.values.max { $0.precision < $1.precision } ?? Account(rounds: 0, precision: 0)
-        return Account(rounds: device.rounds + unattributed.rounds, precision: device.precision + unattributed.precision)
+        return Account(
+            rounds: device.rounds + unattributed.rounds,
+            precision: device.precision + unattributed.precision
+        )
     }
 
     /// Whether any local-noise round was recorded.

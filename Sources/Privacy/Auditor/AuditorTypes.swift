@@ -68,13 +68,21 @@ public struct RoundProposal: Hashable, Codable, Sendable {
 
     /// The arithmetic of the round's noise.
     public var noise: DPFedAvgNoise {
-        DPFedAvgNoise(noiseMultiplier: noiseMultiplier, clipNorm: clipNorm, placement: placement, expectedCohort: expectedCohort)
+        DPFedAvgNoise(
+            noiseMultiplier: noiseMultiplier,
+            clipNorm: clipNorm,
+            placement: placement,
+            expectedCohort: expectedCohort
+        )
     }
 
     /// The mechanism composed while the round is pending: the noise protecting one contributor
     /// when exactly the expected cohort reports (distributed: z·√((m−1)/m), see `DPFedAvgNoise`).
     public var mechanism: SubsampledGaussian {
-        SubsampledGaussian(samplingRate: samplingRate, noiseMultiplier: noise.effectiveNoiseMultiplier(reporting: expectedCohort))
+        SubsampledGaussian(
+            samplingRate: samplingRate,
+            noiseMultiplier: noise.effectiveNoiseMultiplier(reporting: expectedCohort)
+        )
     }
 
     var isWellFormed: Bool {
@@ -145,9 +153,13 @@ public struct AuditorPolicy: Hashable, Sendable {
             return "placement \(proposal.placement.rawValue) is not one of \(placements.map(\.rawValue).sorted())"
         }
         if proposal.samplingRate > maxSamplingRate { return "q = \(proposal.samplingRate) > \(maxSamplingRate)" }
-        if proposal.noiseMultiplier < minNoiseMultiplier { return "z = \(proposal.noiseMultiplier) < \(minNoiseMultiplier)" }
+        if proposal.noiseMultiplier < minNoiseMultiplier {
+            return "z = \(proposal.noiseMultiplier) < \(minNoiseMultiplier)"
+        }
         if proposal.clipNorm > maxClipNorm { return "C = \(proposal.clipNorm) > \(maxClipNorm)" }
-        if proposal.expectedCohort > maxExpectedCohort { return "m = \(proposal.expectedCohort) > \(maxExpectedCohort)" }
+        if proposal.expectedCohort > maxExpectedCohort {
+            return "m = \(proposal.expectedCohort) > \(maxExpectedCohort)"
+        }
         return nil
     }
 }

@@ -11,7 +11,12 @@ extension PrivacyAuditor {
         case .approved(let decided, let answered), .denied(let decided, let answered):
             if decided == proposal { return repeated(answered) }
             if case .approved = rounds[id] {
-                return verdict(id, .conflictingProposal, detail: "round \(id) is approved with other parameters", current)
+                return verdict(
+                    id,
+                    .conflictingProposal,
+                    detail: "round \(id) is approved with other parameters",
+                    current
+                )
             }
             return verdict(id, .replayedRound, detail: "round \(id) was denied; its id is never approved", current)
         case .completed:
@@ -20,18 +25,30 @@ extension PrivacyAuditor {
             break
         }
         guard id > lastRoundID else {
-            return verdict(id, .notNextRound, detail: "round \(id) is not above the last recorded round \(lastRoundID)", current)
+            return verdict(
+                id,
+                .notNextRound,
+                detail: "round \(id) is not above the last recorded round \(lastRoundID)",
+                current
+            )
         }
         // id > lastRoundID ≥ 0, so the difference cannot overflow.
         guard id - lastRoundID <= policy.maxRoundGap else {
             return verdict(
-                id, .notNextRound,
-                detail: "round \(id) is more than \(policy.maxRoundGap) ids past the last recorded round \(lastRoundID)",
+                id,
+                .notNextRound,
+                detail:
+                    "round \(id) is more than \(policy.maxRoundGap) ids past the last recorded round \(lastRoundID)",
                 current
             )
         }
         guard proposal.isWellFormed else {
-            return recordDenial(proposal, .invalidParameters, detail: "q, z, C, m or the cohort bound is out of range", current: current)
+            return recordDenial(
+                proposal,
+                .invalidParameters,
+                detail: "q, z, C, m or the cohort bound is out of range",
+                current: current
+            )
         }
         if let violation = policy.violation(proposal) {
             return recordDenial(proposal, .outsidePolicy, detail: violation, current: current)
@@ -40,8 +57,10 @@ extension PrivacyAuditor {
         let epsilon = enforced(rdp: projected.rdp, pld: projected.pld)
         guard epsilon.isFinite, epsilon <= configuration.epsilonBudget else {
             return recordDenial(
-                proposal, .budgetExceeded,
-                detail: "ε would reach \(epsilon) > budget \(configuration.epsilonBudget)", current: current
+                proposal,
+                .budgetExceeded,
+                detail: "ε would reach \(epsilon) > budget \(configuration.epsilonBudget)",
+                current: current
             )
         }
         var entry = entry(.approve, round: id, totals: projected)
@@ -87,7 +106,13 @@ extension PrivacyAuditor {
         let deviceKeys = named.map { Set($0.map(hasher.key(for:))) }
 
         var after = self
-        after.applyCompletion(proposal, effectiveNoiseMultiplier: effective, deviceKeys: deviceKeys, line: "", totals: nil)
+        after.applyCompletion(
+            proposal,
+            effectiveNoiseMultiplier: effective,
+            deviceKeys: deviceKeys,
+            line: "",
+            totals: nil
+        )
         var entry = entry(.complete, round: id, totals: after.spent)
         var mechanism = proposal.ledgerMechanism
         mechanism.effectiveNoiseMultiplier = effective
@@ -106,7 +131,12 @@ extension PrivacyAuditor {
         }
         after.rounds[id] = .completed(proposal, effectiveNoiseMultiplier: effective, line: line)
         self = after
-        return .record(ledgerLine: line, effectiveNoiseMultiplier: effective, epsilonRDP: spent.rdp, epsilonPLD: spent.pld)
+        return .record(
+            ledgerLine: line,
+            effectiveNoiseMultiplier: effective,
+            epsilonRDP: spent.rdp,
+            epsilonPLD: spent.pld
+        )
     }
 
     // MARK: - Helpers

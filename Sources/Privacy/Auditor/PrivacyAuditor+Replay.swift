@@ -5,7 +5,11 @@ extension PrivacyAuditor {
     /// decision, so nothing spent can be forgotten and nothing needs a second file. The chain and
     /// every signature are verified first, against `signingKey`'s public key: a tampered,
     /// re-chained or foreign ledger is refused (fail closed), since budget could hide in it.
-    public init(replaying lines: [String], policy: AuditorPolicy = .standard, signingKey: LedgerSigningKey) throws(LedgerError) {
+    public init(
+        replaying lines: [String],
+        policy: AuditorPolicy = .standard,
+        signingKey: LedgerSigningKey
+    ) throws(LedgerError) {
         let verification = LedgerChain.verify(lines: lines, publicKey: signingKey.publicKey)
         if let problem = verification.firstProblem {
             throw LedgerError(
@@ -57,7 +61,10 @@ extension PrivacyAuditor {
             guard let round = entry.round, let effective = entry.mechanism?.effectiveNoiseMultiplier,
                 case .approved(let proposal, _) = rounds[round]
             else {
-                throw LedgerError(code: .inconsistent, detail: "complete entry \(entry.sequence) has no pending approved round")
+                throw LedgerError(
+                    code: .inconsistent,
+                    detail: "complete entry \(entry.sequence) has no pending approved round"
+                )
             }
             applyCompletion(
                 proposal,
@@ -74,7 +81,10 @@ extension PrivacyAuditor {
 
     private static func proposal(of entry: LedgerEntry) throws(LedgerError) -> RoundProposal {
         guard let round = entry.round, let mechanism = entry.mechanism, let bound = entry.cohortBound else {
-            throw LedgerError(code: .inconsistent, detail: "\(entry.kind) entry \(entry.sequence) lacks its round, mechanism or cohort bound")
+            throw LedgerError(
+                code: .inconsistent,
+                detail: "\(entry.kind) entry \(entry.sequence) lacks its round, mechanism or cohort bound"
+            )
         }
         return RoundProposal(
             roundID: round,

@@ -173,7 +173,10 @@ public struct PrivacyAuditor: Hashable, Sendable {
         rounds[proposal.roundID] = .completed(proposal, effectiveNoiseMultiplier: effectiveNoiseMultiplier, line: line)
         pending.removeAll { $0 == proposal.roundID }
         lastRoundID = max(lastRoundID, proposal.roundID)
-        let mechanism = SubsampledGaussian(samplingRate: proposal.samplingRate, noiseMultiplier: effectiveNoiseMultiplier)
+        let mechanism = SubsampledGaussian(
+            samplingRate: proposal.samplingRate,
+            noiseMultiplier: effectiveNoiseMultiplier
+        )
         settledRDP.compose(mechanism)
         settledPLD?.compose(mechanism)
         if proposal.placement == .local {

@@ -103,7 +103,10 @@ public struct LedgerChain: Hashable, Sendable {
     /// The digest is the SHA-256 of the canonical line with `digest` and `signature` empty; the
     /// signature is Ed25519 over that digest's 32 bytes; the next entry links to the SHA-256 of
     /// the whole line, signature included.
-    public mutating func append(_ entry: LedgerEntry, signedWith key: LedgerSigningKey? = nil) throws(LedgerError) -> String {
+    public mutating func append(
+        _ entry: LedgerEntry,
+        signedWith key: LedgerSigningKey? = nil
+    ) throws(LedgerError) -> String {
         var entry = entry
         entry.sequence = nextSequence
         entry.previousHash = headHash
@@ -122,7 +125,8 @@ public struct LedgerChain: Hashable, Sendable {
         }
         var line = unsigned.replacingCharacters(in: range, with: Self.field("digest", Hex.encode(digestBytes)))
         if let key {
-            guard let signature = key.signature(ofDigest: digestBytes), let slot = line.range(of: Self.emptyField("signature"))
+            guard let signature = key.signature(ofDigest: digestBytes),
+                let slot = line.range(of: Self.emptyField("signature"))
             else {
                 throw LedgerError(code: .encoding, detail: "the entry could not be signed")
             }

@@ -54,7 +54,9 @@ public struct AuditorRound: Sendable {
         default:
             return [
                 .reject(
-                    .topicMismatch, sender: identity.name, roundId: nil,
+                    .topicMismatch,
+                    sender: identity.name,
+                    roundId: nil,
                     detail: "\(message.topic) does not belong on the auditor's events socket"
                 )
             ]
@@ -62,7 +64,10 @@ public struct AuditorRound: Sendable {
     }
 
     /// A `round.proposal`: approve, deny, or refuse the sender.
-    public mutating func proposalReceived(_ message: Message<Wire.RoundProposal>, from identity: PeerIdentity) -> [AuditorAction] {
+    public mutating func proposalReceived(
+        _ message: Message<Wire.RoundProposal>,
+        from identity: PeerIdentity
+    ) -> [AuditorAction] {
         let body = message.body
         if let refusal = unauthorized(identity, topic: message.topic, roundId: body.roundId) { return [refusal] }
         let verdict = auditor.proposalReceived(Self.proposal(body))
@@ -74,12 +79,19 @@ public struct AuditorRound: Sendable {
     }
 
     /// A `round.completed`: record it once, publish its line again on a repeat, or refuse it.
-    public mutating func completionReceived(_ message: Message<RoundCompleted>, from identity: PeerIdentity) -> [AuditorAction] {
+    public mutating func completionReceived(
+        _ message: Message<RoundCompleted>,
+        from identity: PeerIdentity
+    ) -> [AuditorAction] {
         let body = message.body
         if let refusal = unauthorized(identity, topic: message.topic, roundId: body.roundId) { return [refusal] }
         let report = RoundReport(
-            roundID: body.roundId, participantsByClass: body.participants.counts, rejectedByReason: body.rejected,
-            modelHash: body.modelDigest, clippedUpdates: body.clippedCount, contributorIDs: body.contributorIds
+            roundID: body.roundId,
+            participantsByClass: body.participants.counts,
+            rejectedByReason: body.rejected,
+            modelHash: body.modelDigest,
+            clippedUpdates: body.clippedCount,
+            contributorIDs: body.contributorIds
         )
         switch auditor.roundCompleted(report) {
         case .record(let line, _, _, _):
@@ -101,7 +113,9 @@ public struct AuditorRound: Sendable {
     private func unauthorized(_ identity: PeerIdentity, topic: Topic, roundId: Int) -> AuditorAction? {
         if identity.name == coordinatorID && identity.isConsistent { return nil }
         return .reject(
-            .unauthorizedSender, sender: identity.description, roundId: roundId,
+            .unauthorizedSender,
+            sender: identity.description,
+            roundId: roundId,
             detail: "only \(coordinatorID) may send \(topic.rawValue)"
         )
     }
@@ -119,8 +133,11 @@ public struct AuditorRound: Sendable {
     /// population when devices sample themselves (`selected` is then empty).
     static func proposal(_ body: Wire.RoundProposal) -> Privacy.RoundProposal {
         Privacy.RoundProposal(
-            roundID: body.roundId, samplingRate: body.samplingRate, noiseMultiplier: body.noiseMultiplier,
-            clipNorm: body.clipNorm, placement: Privacy.NoisePlacement(body.placement),
+            roundID: body.roundId,
+            samplingRate: body.samplingRate,
+            noiseMultiplier: body.noiseMultiplier,
+            clipNorm: body.clipNorm,
+            placement: Privacy.NoisePlacement(body.placement),
             expectedCohort: Double(body.expectedCohort),
             cohortBound: body.selected.isEmpty ? body.population : body.selected.count
         )
@@ -130,12 +147,16 @@ public struct AuditorRound: Sendable {
     func verdictBody(_ verdict: Verdict) -> RoundVerdict {
         let enforcement = auditor.configuration.enforcement
         let usesPLD =
-            enforcement == .pld || (enforcement == .tightest && (verdict.epsilonPLD.map { $0 <= verdict.epsilonRDP } ?? false))
+            enforcement == .pld
+            || (enforcement == .tightest && (verdict.epsilonPLD.map { $0 <= verdict.epsilonRDP } ?? false))
         return RoundVerdict(
             roundId: verdict.roundID,
-            epsilon: verdict.epsilon.isFinite ? verdict.epsilon : .greatestFiniteMagnitude, delta: verdict.delta,
-            epsilonBudget: verdict.budget, accountant: usesPLD ? .pld : .rdp,
-            denied: verdict.denyReason.map(RoundVerdict.DenyReason.init), detail: verdict.detail.map { String($0.prefix(1024)) }
+            epsilon: verdict.epsilon.isFinite ? verdict.epsilon : .greatestFiniteMagnitude,
+            delta: verdict.delta,
+            epsilonBudget: verdict.budget,
+            accountant: usesPLD ? .pld : .rdp,
+            denied: verdict.denyReason.map(RoundVerdict.DenyReason.init),
+            detail: verdict.detail.map { String($0.prefix(1024)) }
         )
     }
 }

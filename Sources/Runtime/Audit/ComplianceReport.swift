@@ -34,8 +34,14 @@ public struct ComplianceReport: Sendable {
         guard let last = headline, let epsilon = last.epsilon else { return nil }
         let accountant = (last.epsilonPLD.map { $0 <= (last.epsilonRDP ?? .infinity) } ?? false) ? "pld" : "rdp"
         return PrivacySpent(
-            epsilon: epsilon, epsilonRDP: last.epsilonRDP, epsilonPLD: last.epsilonPLD, delta: delta, budget: budget,
-            accountant: accountant, ledger: ledgerPath, ledgerVerified: verification.isValid
+            epsilon: epsilon,
+            epsilonRDP: last.epsilonRDP,
+            epsilonPLD: last.epsilonPLD,
+            delta: delta,
+            budget: budget,
+            accountant: accountant,
+            ledger: ledgerPath,
+            ledgerVerified: verification.isValid
         )
     }
 
@@ -49,8 +55,11 @@ public struct ComplianceReport: Sendable {
         if let problem = verification.firstProblem {
             return "FAILED — entry \(problem.index) is \(problem.reason.rawValue); the figures below cannot be trusted."
         }
-        let signatures = signaturesChecked ? "every entry signed by the auditor's key" : "signatures NOT checked (no public key given)"
-        return "verified — \(verification.entryCount) entries, hash chain intact, \(signatures), head \(verification.headHash)."
+        let signatures =
+            signaturesChecked
+            ? "every entry signed by the auditor's key" : "signatures NOT checked (no public key given)"
+        return
+            "verified — \(verification.entryCount) entries, hash chain intact, \(signatures), head \(verification.headHash)."
     }
 
     private var safeguards: [String] {
@@ -73,31 +82,45 @@ public struct ComplianceReport: Sendable {
         text += "- Ledger: `\(ledgerPath)`\n- Integrity: \(integrity)\n"
         if let header { text += "- Budget: ε ≤ \(header.budget) at δ = \(header.delta)\n" }
         if let headline, let epsilon = headline.epsilon {
-            text += "- Spent: ε = \(String(format: "%.4f", epsilon)) over \(approvedCount) approved rounds (\(completed.count) completed), against observers of the model\n"
+            text +=
+                "- Spent: ε = \(String(format: "%.4f", epsilon)) over \(approvedCount) approved rounds (\(completed.count) completed), against observers of the model\n"
         }
-        if let local = completed.last(where: { $0.epsilonLocalWorstDevice != nil }), let worst = local.epsilonLocalWorstDevice {
-            text += "- Against the aggregator (local noise): the worst device's ε = \(String(format: "%.4f", worst)) over its \(local.localRoundsWorstDevice ?? 0) rounds, no amplification by sampling\n"
+        if let local = completed.last(where: { $0.epsilonLocalWorstDevice != nil }),
+            let worst = local.epsilonLocalWorstDevice
+        {
+            text +=
+                "- Against the aggregator (local noise): the worst device's ε = \(String(format: "%.4f", worst)) over its \(local.localRoundsWorstDevice ?? 0) rounds, no amplification by sampling\n"
         }
         var participation: [String: Int] = [:]
         for row in completed { for hash in row.participantHashes ?? [] { participation[hash, default: 0] += 1 } }
         if let most = participation.values.max() {
-            text += "- Participation: \(participation.count) distinct devices (salted hashes); the most any device contributed to is \(most) completed rounds\n"
+            text +=
+                "- Participation: \(participation.count) distinct devices (salted hashes); the most any device contributed to is \(most) completed rounds\n"
         }
         text += "\n## Safeguards in force\n\n" + safeguards.map { "- \($0)" }.joined(separator: "\n") + "\n"
-        text += "\n## Rounds\n\n| seq | kind | round | participants (w/p/t) | q | z | z effective | C | placement | ε (RDP) | ε (PLD) | clipped | rejected |\n"
+        text +=
+            "\n## Rounds\n\n| seq | kind | round | participants (w/p/t) | q | z | z effective | C | placement | ε (RDP) | ε (PLD) | clipped | rejected |\n"
         text += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         for row in rows where row.kind != "header" {
-            let classes = ["watch", "phone", "tablet"].map { "\(row.participantsByClass?[$0] ?? 0)" }.joined(separator: "/")
-            let rejected = (row.rejectedByReason ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            text += "| \(row.sequence) | \(row.kind) | \(row.round.map { "\($0)" } ?? "") | \(row.participantsByClass == nil ? "" : classes) "
-            text += "| \(format(row.samplingRate)) | \(format(row.noiseMultiplier)) | \(format(row.effectiveNoiseMultiplier)) | \(format(row.clipNorm)) "
-            text += "| \(row.placement ?? "") | \(format(row.epsilonRDP)) | \(format(row.epsilonPLD)) | \(row.clippedUpdates.map { "\($0)" } ?? "") | \(rejected) |\n"
+            let classes = ["watch", "phone", "tablet"].map { "\(row.participantsByClass?[$0] ?? 0)" }.joined(
+                separator: "/"
+            )
+            let rejected = (row.rejectedByReason ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                .joined(separator: ", ")
+            text +=
+                "| \(row.sequence) | \(row.kind) | \(row.round.map { "\($0)" } ?? "") | \(row.participantsByClass == nil ? "" : classes) "
+            text +=
+                "| \(format(row.samplingRate)) | \(format(row.noiseMultiplier)) | \(format(row.effectiveNoiseMultiplier)) | \(format(row.clipNorm)) "
+            text +=
+                "| \(row.placement ?? "") | \(format(row.epsilonRDP)) | \(format(row.epsilonPLD)) | \(row.clippedUpdates.map { "\($0)" } ?? "") | \(rejected) |\n"
         }
         return text
     }
 
     func html() -> String {
-        let points = completed.compactMap { row in row.epsilon.flatMap { epsilon in row.round.map { (Double($0), epsilon) } } }
+        let points = completed.compactMap { row in
+            row.epsilon.flatMap { epsilon in row.round.map { (Double($0), epsilon) } }
+        }
         let body = markdown()
             .replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
         return """

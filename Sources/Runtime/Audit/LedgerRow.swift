@@ -56,12 +56,14 @@ public struct LedgerRow: Sendable, Encodable {
         switch entry.kind {
         case .approve: status = "approved"
         case .deny: status = "denied: \(entry.reason ?? "-")"
-        case .complete: status = (entry.clippedUpdates ?? 0) > 0 ? "completed, \(entry.clippedUpdates ?? 0) clipped" : "completed"
+        case .complete:
+            status = (entry.clippedUpdates ?? 0) > 0 ? "completed, \(entry.clippedUpdates ?? 0) clipped" : "completed"
         default: status = entry.kind.rawValue
         }
     }
 
-    public static let tableHeader = "  seq  round  participants      q        z        C    ε spent  budget left  status"
+    public static let tableHeader =
+        "  seq  round  participants      q        z        C    ε spent  budget left  status"
 
     /// A fixed-width table row (the `audit tail` output).
     public var tableLine: String {

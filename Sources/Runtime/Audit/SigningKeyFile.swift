@@ -40,7 +40,9 @@ public enum SigningKeyFile {
             try AtomicFile.write(Data(publicText.utf8), to: URL(fileURLWithPath: publicPath))
         }
         var warning: String?
-        if let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+        if let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
+            mode & 0o077 != 0
+        {
             warning = "the signing key \(path) is readable by others (mode \(String(mode, radix: 8))); chmod 600 it"
         }
         return (key, created, warning)

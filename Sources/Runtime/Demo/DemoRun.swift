@@ -83,7 +83,8 @@ public struct DemoRun: Sendable {
         let baseline = try? layout.centralizedAccuracy(config: config)
         var spent: PrivacySpent?
         if let privacy = config.privacy, FileManager.default.fileExists(atPath: ledgerPath) {
-            let report = try ComplianceReport(ledgerPath: ledgerPath, publicKey: try? SigningKeyFile.publicKey(at: signingKeyPath + ".pub"))
+            let publicKey = try? SigningKeyFile.publicKey(at: signingKeyPath + ".pub")
+            let report = try ComplianceReport(ledgerPath: ledgerPath, publicKey: publicKey)
             try report.write(to: config.reportDirectory)
             spent = report.spent(delta: privacy.delta, budget: privacy.epsilonBudget)
         }

@@ -56,9 +56,17 @@ public final class AuditorRole: Sendable {
         let file = try LedgerFile(path: config.ledgerPath)
         let keyPath = config.resolvedSigningKeyPath
         let (key, created, warning) = try SigningKeyFile.loadOrCreate(path: keyPath)
-        if created { logger.notice("auditor signing key created", metadata: ["key.path": "\(keyPath)", "key.public": "\(key.publicKey)"]) }
+        if created {
+            logger.notice(
+                "auditor signing key created",
+                metadata: ["key.path": "\(keyPath)", "key.public": "\(key.publicKey)"]
+            )
+        }
         if let warning { logger.warning("\(warning)") }
-        var round = AuditorRound(auditor: try restoreOrStart(file, key: key, keyCreated: created), coordinatorID: config.coordinatorID)
+        var round = AuditorRound(
+            auditor: try restoreOrStart(file, key: key, keyCreated: created),
+            coordinatorID: config.coordinatorID
+        )
 
         let context = try Context()
         let messenger = Messenger(role: "auditor", sender: "auditor", logger: logger)
@@ -93,7 +101,9 @@ public final class AuditorRole: Sendable {
             isFinished: { performer.ledgerFailure != nil }
         )
         if let failure = performer.ledgerFailure {
-            throw RoleError("auditor stopped: the ledger \(config.ledgerPath) could not be written (\(failure)); nothing unwritten was published")
+            throw RoleError(
+                "auditor stopped: the ledger \(config.ledgerPath) could not be written (\(failure)); nothing unwritten was published"
+            )
         }
         logger.info("auditor stopping", metadata: ["privacy.spent": "\(round.auditor.spent.rdp)"])
     }
@@ -105,10 +115,15 @@ public final class AuditorRole: Sendable {
         if !lines.isEmpty {
             do {
                 let state = try PrivacyAuditor(replaying: lines, policy: config.policy, signingKey: key)
-                logger.info("auditor restored from ledger", metadata: ["ledger.entries": "\(lines.count)", "privacy.spent": "\(state.spent.rdp)"])
+                logger.info(
+                    "auditor restored from ledger",
+                    metadata: ["ledger.entries": "\(lines.count)", "privacy.spent": "\(state.spent.rdp)"]
+                )
                 return state
             } catch {
-                let hint = keyCreated ? " (the key was just created: give the auditor the --signing-key that signed this ledger)" : ""
+                let hint =
+                    keyCreated
+                    ? " (the key was just created: give the auditor the --signing-key that signed this ledger)" : ""
                 throw RoleError(
                     "refusing to start: the ledger \(config.ledgerPath) does not verify with the key \(config.resolvedSigningKeyPath) (\(error))\(hint); keep it for investigation and start a new run with another --ledger-file"
                 )
@@ -117,7 +132,9 @@ public final class AuditorRole: Sendable {
         var generator = SystemRandomNumberGenerator()
         let (state, header) = try PrivacyAuditor.start(
             configuration: AuditorConfiguration(
-                epsilonBudget: config.epsilonBudget, delta: config.delta, enforcement: config.enforcement,
+                epsilonBudget: config.epsilonBudget,
+                delta: config.delta,
+                enforcement: config.enforcement,
                 pldDiscretization: config.pldDiscretization
             ),
             policy: config.policy,
@@ -160,7 +177,10 @@ final class AuditorActions {
                     try file.append(line)
                 } catch {
                     ledgerFailure = error
-                    logger.critical("ledger append failed; stopping", metadata: ["ledger.path": "\(file.path)", "error": "\(error)"])
+                    logger.critical(
+                        "ledger append failed; stopping",
+                        metadata: ["ledger.path": "\(file.path)", "error": "\(error)"]
+                    )
                     return
                 }
             case .publishEntry(let entry):
@@ -175,7 +195,10 @@ final class AuditorActions {
             case .countAuditEvent(let kind):
                 Counter(label: "fedpulse_audit_events_total", dimensions: [("kind", kind.rawValue)]).increment()
             case .fault(let roundId, let detail):
-                logger.error("auditor could not record", metadata: ["round.id": "\(roundId)", "auditor.detail": "\(detail)"])
+                logger.error(
+                    "auditor could not record",
+                    metadata: ["round.id": "\(roundId)", "auditor.detail": "\(detail)"]
+                )
             }
         }
     }

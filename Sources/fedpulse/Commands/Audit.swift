@@ -40,7 +40,10 @@ extension FedPulse {
                 } catch {
                     throw ValidationError("cannot read \(ledger): \(error.localizedDescription)")
                 }
-                let verification = LedgerChain.verify(lines: LedgerChain.lines(fromFileContents: contents), publicKey: key)
+                let verification = LedgerChain.verify(
+                    lines: LedgerChain.lines(fromFileContents: contents),
+                    publicKey: key
+                )
                 if let problem = verification.firstProblem {
                     print("FAILED: entry \(problem.index) is \(problem.reason.rawValue) (\(ledger))")
                     throw ExitCode(1)
@@ -52,7 +55,8 @@ extension FedPulse {
 
         struct Tail: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Follow the auditor's ledger live: one row per entry (round, participants, q, z, C, ε spent, budget left, status)."
+                abstract:
+                    "Follow the auditor's ledger live: one row per entry (round, participants, q, z, C, ε spent, budget left, status)."
             )
 
             @Option(help: "The auditor's ledger PUB endpoint.")
@@ -105,10 +109,15 @@ extension FedPulse {
             var publicKey: String?
 
             func run() throws {
-                let report = try ComplianceReport(ledgerPath: ledger, publicKey: publicKey.map(SigningKeyFile.publicKey(at:)))
+                let report = try ComplianceReport(
+                    ledgerPath: ledger,
+                    publicKey: publicKey.map(SigningKeyFile.publicKey(at:))
+                )
                 let directory = URL(fileURLWithPath: out, isDirectory: true)
                 try report.write(to: directory)
-                print("wrote \(directory.appendingPathComponent("compliance-report.md").path) and compliance-report.html")
+                print(
+                    "wrote \(directory.appendingPathComponent("compliance-report.md").path) and compliance-report.html"
+                )
             }
         }
     }

@@ -39,13 +39,19 @@ extension FedPulse {
         @Option(help: "Which accountant enforces the budget: rdp, pld or tightest.")
         var accountant: String = "tightest"
 
-        @Option(help: "Grid step of the PLD accountant (smaller: tighter and slower; always an upper bound). 0 turns PLD off.")
+        @Option(
+            help:
+                "Grid step of the PLD accountant (smaller: tighter and slower; always an upper bound). 0 turns PLD off."
+        )
         var pldDiscretization: Double = 1e-4
 
         @Option(help: "The only sender whose round.proposal and round.completed count.")
         var coordinatorId: String = "coordinator"
 
-        @Option(help: "Ed25519 key that signs every ledger entry (default: LEDGER-FILE.key); created with mode 0600 if missing, public key in FILE.pub.")
+        @Option(
+            help:
+                "Ed25519 key that signs every ledger entry (default: LEDGER-FILE.key); created with mode 0600 if missing, public key in FILE.pub."
+        )
         var signingKey: String?
 
         @Option(help: "Policy: the largest sampling rate q a round may have.")
@@ -75,10 +81,16 @@ extension FedPulse {
             guard AuditorConfiguration.Enforcement(rawValue: accountant) != nil else {
                 throw ValidationError("--accountant must be rdp, pld or tightest")
             }
-            guard maxSamplingRate > 0, maxSamplingRate <= 1 else { throw ValidationError("--max-sampling-rate must be in (0, 1]") }
-            guard minNoiseMultiplier >= 0, minNoiseMultiplier.isFinite else { throw ValidationError("--min-noise-multiplier must be ≥ 0") }
+            guard maxSamplingRate > 0, maxSamplingRate <= 1 else {
+                throw ValidationError("--max-sampling-rate must be in (0, 1]")
+            }
+            guard minNoiseMultiplier >= 0, minNoiseMultiplier.isFinite else {
+                throw ValidationError("--min-noise-multiplier must be ≥ 0")
+            }
             guard maxClipNorm > 0, maxExpectedCohort >= 1, maxRoundGap >= 1 else {
-                throw ValidationError("--max-clip-norm must be > 0, --max-expected-cohort and --max-round-gap at least 1")
+                throw ValidationError(
+                    "--max-clip-norm must be > 0, --max-expected-cohort and --max-round-gap at least 1"
+                )
             }
             _ = try parsedPlacements()
         }
@@ -108,8 +120,12 @@ extension FedPulse {
             config.coordinatorID = coordinatorId
             config.signingKeyPath = signingKey
             config.policy = AuditorPolicy(
-                maxSamplingRate: maxSamplingRate, minNoiseMultiplier: minNoiseMultiplier, maxClipNorm: maxClipNorm,
-                placements: try parsedPlacements(), maxExpectedCohort: maxExpectedCohort, maxRoundGap: maxRoundGap
+                maxSamplingRate: maxSamplingRate,
+                minNoiseMultiplier: minNoiseMultiplier,
+                maxClipNorm: maxClipNorm,
+                placements: try parsedPlacements(),
+                maxExpectedCohort: maxExpectedCohort,
+                maxRoundGap: maxRoundGap
             )
             let frozen = config
             try await common.run(role: "auditor") { control, logger in

@@ -21,7 +21,9 @@ struct AuditorForger {
         for message in messages {
             var items = [socket.pollItem(readable: false, writable: true)]
             try poll(&items, timeout: .seconds(10))
-            guard items[0].isWritable else { throw TimedOut(waitingFor: "a connection to the auditor at \(endpoint)", seen: "") }
+            guard items[0].isWritable else {
+                throw TimedOut(waitingFor: "a connection to the auditor at \(endpoint)", seen: "")
+            }
             guard try socket.send(try message.frames(codec, message.sender), dontWait: true) else {
                 throw TimedOut(waitingFor: "room in the PUSH queue to \(endpoint)", seen: "")
             }
@@ -29,7 +31,10 @@ struct AuditorForger {
     }
 
     /// One body as `sender` claims to send it.
-    static func message<Body: MessageBody>(_ body: Body, from sender: String) -> (sender: String, frames: (WireCodec, String) throws -> [[UInt8]]) {
+    static func message<Body: MessageBody>(
+        _ body: Body,
+        from sender: String
+    ) -> (sender: String, frames: (WireCodec, String) throws -> [[UInt8]]) {
         (sender, { codec, sender in try codec.encode(body, sender: sender, sentAtMillis: nil, tensors: []) })
     }
 }

@@ -20,7 +20,13 @@ final class PrivateHierarchy: Sendable {
     let signingKeyFile: URL
     var publicKeyFile: URL { URL(fileURLWithPath: signingKeyFile.path + ".pub") }
 
-    private init(hierarchy: Hierarchy, observer: BroadcastObserver, follower: LedgerFollower, events: String, ledger: String) {
+    private init(
+        hierarchy: Hierarchy,
+        observer: BroadcastObserver,
+        follower: LedgerFollower,
+        events: String,
+        ledger: String
+    ) {
         self.hierarchy = hierarchy
         self.observer = observer
         self.follower = follower
@@ -45,7 +51,13 @@ final class PrivateHierarchy: Sendable {
             await observer.stop()
             throw error
         }
-        let setup = PrivateHierarchy(hierarchy: hierarchy, observer: observer, follower: follower, events: events, ledger: ledger)
+        let setup = PrivateHierarchy(
+            hierarchy: hierarchy,
+            observer: observer,
+            follower: follower,
+            events: events,
+            ledger: ledger
+        )
         do {
             let result = try await hierarchy.diagnosing { try await body(setup) }
             await setup.stop()
@@ -84,7 +96,8 @@ final class PrivateHierarchy: Sendable {
         try hierarchy.children.launch(
             name: name,
             arguments: [
-                "auditor", "--events", events ?? auditorEvents, "--ledger", ledger ?? auditorLedger, "--ledger-file", ledgerFile.path,
+                "auditor", "--events", events ?? auditorEvents, "--ledger", ledger ?? auditorLedger, "--ledger-file",
+                ledgerFile.path,
                 "--epsilon-budget", "\(budget)", "--delta", "\(delta)", "--accountant", accountant,
                 "--pld-discretization", "\(pld)", "--signing-key", signingKeyFile.path,
                 "--min-noise-multiplier", "\(minNoiseMultiplier)",
@@ -114,7 +127,10 @@ final class PrivateHierarchy: Sendable {
     func waitForCompletions(of roundIds: [Int], within timeout: Duration) async throws {
         let file = ledgerFile
         let wanted = Set(roundIds)
-        _ = try await follower.log.first(within: timeout, "complete entries of rounds \(roundIds.sorted()) in \(file.path)") { _ -> Bool? in
+        _ = try await follower.log.first(
+            within: timeout,
+            "complete entries of rounds \(roundIds.sorted()) in \(file.path)"
+        ) { _ -> Bool? in
             guard let contents = try? String(contentsOf: file, encoding: .utf8) else { return nil }
             let completed = LedgerChain.lines(fromFileContents: contents).compactMap { try? LedgerChain.decode($0) }
                 .filter { $0.kind == .complete }.compactMap(\.round)
@@ -135,7 +151,12 @@ final class PrivateHierarchy: Sendable {
     /// A log line is the only outward sign of some states (the coordinator waiting for a verdict),
     /// so this re-reads the log every 50 ms until the line appears or `timeout` passes: a bounded
     /// wait on a condition, not a sleep standing in for one.
-    func waitForLog(_ text: String, in child: ChildProcesses.Child, moreThan count: Int, within timeout: Duration) async throws {
+    func waitForLog(
+        _ text: String,
+        in child: ChildProcesses.Child,
+        moreThan count: Int,
+        within timeout: Duration
+    ) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while occurrences(of: text, in: child) <= count {
