@@ -50,7 +50,10 @@ extension PrivacyEndToEndTests {
             while true {
                 try forger.send([AuditorForger.message(proposal, from: "coordinator")])
                 do {
-                    return try await setup.follower.log.first(within: .milliseconds(250), "the verdict of round \(proposal.roundId)") {
+                    return try await setup.follower.log.first(
+                        within: .milliseconds(250),
+                        "the verdict of round \(proposal.roundId)"
+                    ) {
                         events in events.lazy.compactMap(\.verdict).first { $0.roundId == proposal.roundId }
                     }
                 } catch let error as TimedOut {
@@ -112,6 +115,13 @@ extension PrivacyEndToEndTests {
                 try forger.send([AuditorForger.message(Self.completion(1, contributors: 5), from: "coordinator")])
                 let complete = try await setup.follower.completion(of: 1, within: .seconds(20))
                 #expect(complete.participantHashes?.count == 5)
+                // The salt behind those hashes stays in the file: the PUB never carries the header.
+                let published = setup.follower.log.items.compactMap { event -> String? in
+                    if case .entry(_, let line, _) = event { return line }
+                    return nil
+                }
+                #expect(!published.isEmpty && !published.contains { $0.contains("participationSalt") })
+                #expect(try setup.ledgerLines().first?.contains("participationSalt") == true)
                 #expect(
                     LedgerChain.verify(
                         lines: try setup.ledgerLines(),
