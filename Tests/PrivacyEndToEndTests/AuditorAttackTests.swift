@@ -70,11 +70,8 @@ extension PrivacyEndToEndTests {
                     minNoiseMultiplier: 0.7
                 )
                 let forger = AuditorForger(endpoint: setup.auditorEvents)
-                try forger.send([AuditorForger.message(Self.proposal(1), from: "coordinator")])
-                let approval = try await setup.follower.log.first(within: .seconds(20), "the approval of round 1") {
-                    events in
-                    events.lazy.compactMap(\.entry).first { $0.kind == .approve && $0.round == 1 }
-                }
+                try await Self.proposeUntilHeard(Self.proposal(1), by: forger, on: setup)
+                let approval = try #require(try setup.ledgerEntries().first { $0.kind == .approve && $0.round == 1 })
                 // A device claims the open round finished with 5 contributors (distributed noise: more
                 // contributors would mean more noise and a smaller ε), then the coordinator asks for
                 // round 2 on the same socket: once its verdict is out, the forgery was processed.
@@ -135,19 +132,20 @@ extension PrivacyEndToEndTests {
             try await PrivateHierarchy.run("forged-proposal") { setup in
                 try setup.startAuditor(budget: 100, delta: PrivacyEndToEndTests.delta, minNoiseMultiplier: 0.7)
                 let forger = AuditorForger(endpoint: setup.auditorEvents)
+                let first = try await Self.proposeUntilHeard(Self.proposal(1), by: forger, on: setup)
                 try forger.send([
                     AuditorForger.message(Self.proposal(777_777, q: 1, z: 0.5), from: "watch-3"),
                     AuditorForger.message(Self.proposal(777_777, q: 1, z: 0.5), from: "coordinator"),
-                    AuditorForger.message(Self.proposal(1, q: 1, z: 0.5), from: "coordinator"),
-                    AuditorForger.message(Self.proposal(2), from: "coordinator"),
+                    AuditorForger.message(Self.proposal(2, q: 1, z: 0.5), from: "coordinator"),
+                    AuditorForger.message(Self.proposal(3), from: "coordinator"),
                 ])
-                let verdicts = try await setup.follower.log.first(within: .seconds(20), "the verdict of round 2") {
+                let verdicts = try await setup.follower.log.first(within: .seconds(20), "the verdict of round 3") {
                     events -> [Wire.RoundVerdict]? in
-                    let verdicts = events.compactMap(\.verdict)
-                    return verdicts.contains { $0.roundId == 2 } ? verdicts : nil
+                    let verdicts = events.compactMap(\.verdict).filter { $0.roundId != 1 }
+                    return verdicts.contains { $0.roundId == 3 } ? verdicts : nil
                 }
                 // The device's claim gets no verdict at all; the coordinator's claims are denied with a reason.
-                #expect(verdicts.map(\.roundId) == [777_777, 1, 2], "\(verdicts)")
+                #expect(verdicts.map(\.roundId) == [777_777, 2, 3], "\(verdicts)")
                 #expect(verdicts.first?.approved == false && verdicts.first?.denyReason == .notNextRound)
                 #expect(
                     verdicts.dropFirst().first?.approved == false
@@ -155,10 +153,12 @@ extension PrivacyEndToEndTests {
                 )
                 #expect(verdicts.last?.approved == true, "the forgery must not lock the coordinator out")
                 let entries = try setup.ledgerEntries()
-                #expect(entries.map(\.kind) == [.header, .deny, .approve], "\(entries.map(\.kind.rawValue))")
+                #expect(entries.map(\.kind) == [.header, .approve, .deny, .approve], "\(entries.map(\.kind.rawValue))")
                 #expect(!entries.contains { $0.round == 777_777 })
                 let deny = try #require(entries.first { $0.kind == .deny })
-                #expect(deny.reason == "outsidePolicy" && deny.epsilonRDP == 0, "a deny spends nothing")
+                let spentBefore = try #require(entries.first { $0.kind == .approve }?.epsilonRDP)
+                #expect(deny.reason == "outsidePolicy" && deny.epsilonRDP == spentBefore, "a deny spends nothing")
+                #expect(relativeDifference(first.epsilon, spentBefore) < 1e-12)
             }
         }
 
