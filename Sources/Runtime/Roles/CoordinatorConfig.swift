@@ -1,4 +1,5 @@
 public import Learning
+import Rounds
 public import Wire
 
 /// Everything a coordinator needs to run, gathered by the CLI from flags and `FEDPULSE_*` variables.
@@ -40,9 +41,63 @@ public struct CoordinatorConfig: Sendable {
     /// ranges are not known in advance).
     public var featureStatistics = false
     public var targetAccuracy: Double?
+    /// Most workers the registry holds; new ids past it are refused (`bufferFull`).
+    public var maxWorkers = 100_000
+    /// Consecutive auditor denies (not for the budget) after which the run ends.
+    public var maxDenies = 5
 
     public init(spec: ModelSpec) {
         self.spec = spec
+    }
+
+    /// Why this configuration must not run, in a sentence a user can act on; nil when it may.
+    ///
+    /// Under DP a coordinator without a state directory would start again at round 1 after a
+    /// restart and re-run rounds against the same ledger; fixed-size cohorts are sampling without
+    /// replacement, which the auditor's Poisson accountant does not cover.
+    public var misconfiguration: String? {
+        guard privacy.placement != .off else { return nil }
+        if stateDirectory == nil {
+            return "--dp \(privacy.placement.rawValue) needs --state-dir: without a checkpoint a restarted coordinator would re-run rounds against the same privacy ledger"
+        }
+        if case .fixedSize = sampling {
+            return "--cohort-size is refused under --dp: a fixed-size cohort is sampling without replacement, which needs another accountant than the auditor's Poisson one; use --sampling-rate"
+        }
+        if auditorEvents == nil || auditorLedger == nil {
+            return "--dp \(privacy.placement.rawValue) needs an auditor: --auditor-events and --auditor-ledger"
+        }
+        return nil
+    }
+
+    /// The round state machine's share of the configuration.
+    var settings: CoordinatorSettings {
+        var settings = CoordinatorSettings()
+        settings.id = id
+        settings.rounds = rounds
+        settings.seed = seed
+        switch sampling {
+        case .all: settings.cohort = .all
+        case .fixedSize(let size): settings.cohort = .fixedSize(size)
+        case .poisson(let rate): settings.cohort = .poisson(rate: rate)
+        }
+        settings.minParticipants = minParticipants
+        settings.waitForWorkers = waitForWorkers
+        settings.roundTimeoutMillis = roundTimeoutMillis
+        settings.republishIntervalMillis = republishIntervalMillis
+        settings.workerTimeoutMillis = workerTimeoutMillis
+        settings.aggregatorTimeoutMillis = aggregatorTimeoutMillis
+        settings.training = training
+        settings.privacy = privacy
+        settings.targetEpsilon = targetEpsilon
+        settings.delta = delta
+        settings.participationCap = participationCap
+        settings.hasAuditor = auditorEvents != nil && auditorLedger != nil
+        settings.holdout = holdout
+        settings.featureStatistics = featureStatistics
+        settings.targetAccuracy = targetAccuracy
+        settings.maxWorkers = maxWorkers
+        settings.maxDenies = maxDenies
+        return settings
     }
 }
 
