@@ -57,7 +57,9 @@ extension FedPulse {
         }
 
         func run() async throws {
-            let deviceClass = DeviceClass(rawValue: self.deviceClass) ?? .watch
+            guard let deviceClass = DeviceClass(rawValue: self.deviceClass) else {
+                throw ValidationError("--device-class must be watch, phone or tablet")
+            }
             // In a scaled container service every replica runs the same command line; "{host}"
             // gives each replica its own ids and its own synthetic users.
             let host = ProcessInfo.processInfo.hostName
