@@ -22,7 +22,8 @@ extension EndToEndTests {
                     arguments: [
                         "auditor", "--events", events, "--ledger", ledger,
                         "--ledger-file", hierarchy.directory.appendingPathComponent("ledger.jsonl").path,
-                        "--epsilon-budget", "1000", "--delta", "1e-5", "--accountant", "rdp", "--pld-discretization", "0",
+                        "--epsilon-budget", "1000", "--delta", "1e-5", "--accountant", "rdp", "--pld-discretization",
+                        "0",
                     ]
                 )
                 try hierarchy.startGlobal()
@@ -31,7 +32,9 @@ extension EndToEndTests {
                 let population = Set(Hierarchy.deviceIds(deviceClass: "watch", devices: 4, firstUser: 0))
                 let rounds = 2
                 try hierarchy.startCoordinator(
-                    rounds: rounds, waitForWorkers: 4, roundTimeoutMillis: 3_000,
+                    rounds: rounds,
+                    waitForWorkers: 4,
+                    roundTimeoutMillis: 3_000,
                     overrides: [
                         "--dp": "central", "--clip": "1", "--noise-multiplier": "1.1", "--sampling-rate": "0.5",
                         "--auditor-events": events, "--auditor-ledger": ledger,
@@ -46,9 +49,15 @@ extension EndToEndTests {
                     #expect(open.body.selection == .poisson, "round \(open.body.roundId) is \(open.body.selection)")
                     #expect(open.body.samplingSeed == nil, "round \(open.body.roundId) publishes a seed")
                     #expect(open.body.samplingRate == 0.5)
-                    #expect(open.body.allMembers == population, "round \(open.body.roundId) lists \(open.body.allMembers), not the population")
+                    #expect(
+                        open.body.allMembers == population,
+                        "round \(open.body.roundId) lists \(open.body.allMembers), not the population"
+                    )
                 }
-                #expect(observer.summaries.allSatisfy { $0.federatedAccuracy == nil }, "a per-device metric was broadcast under DP")
+                #expect(
+                    observer.summaries.allSatisfy { $0.federatedAccuracy == nil },
+                    "a per-device metric was broadcast under DP"
+                )
             }
         }
 
@@ -62,10 +71,19 @@ extension EndToEndTests {
                 try hierarchy.startGlobal()
                 try hierarchy.startShard(region: "watch")
                 // The slow device keeps the first round open while the forgeries arrive.
-                try hierarchy.startEdge(name: "edge-watch", deviceClass: "watch", devices: 2, firstUser: 0, overrides: ["--send-delay-ms": "1500"])
+                try hierarchy.startEdge(
+                    name: "edge-watch",
+                    deviceClass: "watch",
+                    devices: 2,
+                    firstUser: 0,
+                    overrides: ["--send-delay-ms": "1500"]
+                )
                 let rounds = 2
                 let coordinator = try hierarchy.startCoordinator(
-                    rounds: rounds, waitForWorkers: 2, roundTimeoutMillis: 4_000, overrides: ["--metrics-port": "\(metricsPort)"]
+                    rounds: rounds,
+                    waitForWorkers: 2,
+                    roundTimeoutMillis: 4_000,
+                    overrides: ["--metrics-port": "\(metricsPort)"]
                 )
                 let (open, _) = try await observer.roundOpen(within: .seconds(30), "the first round.open")
                 let count = try #require(open.tensor(named: "weights")).elementCount
@@ -74,28 +92,46 @@ extension EndToEndTests {
                     var tensor = Tensor.f32le(name: "weights", weights)
                     tensor.sha256 = Digest.sha256Hex(tensor.bytes)
                     let body = ModelCandidate(
-                        roundId: open.body.roundId, modelVersion: open.body.modelVersion + 1, modelDigest: tensor.sha256 ?? "",
-                        participants: ParticipantCounts(watch: 2), contributors: 2, weightSum: 2, denominator: 2, noiseStd: 0,
-                        shardsReported: ["watch/0"], shardsMissing: [], clippedCount: 0
+                        roundId: open.body.roundId,
+                        modelVersion: open.body.modelVersion + 1,
+                        modelDigest: tensor.sha256 ?? "",
+                        participants: ParticipantCounts(watch: 2),
+                        contributors: 2,
+                        weightSum: 2,
+                        denominator: 2,
+                        noiseStd: 0,
+                        shardsReported: ["watch/0"],
+                        shardsMissing: [],
+                        clippedCount: 0
                     )
                     return try codec.encode(body, sender: sender, tensors: [tensor])
                 }
                 let huge = (0..<count).map { $0 % 2 == 0 ? Float(3e38) : Float(-3e38) }
                 try await RawPush.send(
-                    [try candidate(huge, sender: "global"), try candidate([Float](repeating: 0, count: count), sender: "mallory")],
+                    [
+                        try candidate(huge, sender: "global"),
+                        try candidate([Float](repeating: 0, count: count), sender: "mallory"),
+                    ],
                     to: hierarchy.control
                 )
                 let refused = try await metrics.waitUntil("both forged candidates refused", within: .seconds(10)) {
                     $0.rejected(role: "coordinator") == ["overflow": 1, "unauthorizedSender": 1]
                 }
-                #expect(refused.value("fedpulse_rounds_total", ["role": "coordinator"]) == 0, "a forged candidate completed the round")
+                #expect(
+                    refused.value("fedpulse_rounds_total", ["role": "coordinator"]) == 0,
+                    "a forged candidate completed the round"
+                )
                 let end = try await observer.runEnd(within: .seconds(60))
                 #expect(end.reason == "roundLimit")
                 #expect(observer.summaries.count == rounds)
                 let logs = try String(contentsOf: coordinator.logFile, encoding: .utf8)
-                #expect(logs.contains("reject.reason=overflow") || logs.contains("\"reject.reason\":\"overflow\"") || logs.contains("overflow"))
+                #expect(
+                    logs.contains("reject.reason=overflow") || logs.contains("\"reject.reason\":\"overflow\"")
+                        || logs.contains("overflow")
+                )
                 let checkpoint = try JSONDecoder().decode(
-                    CoordinatorCheckpoint.self, from: Data(contentsOf: hierarchy.stateDirectory.appendingPathComponent("checkpoint.json"))
+                    CoordinatorCheckpoint.self,
+                    from: Data(contentsOf: hierarchy.stateDirectory.appendingPathComponent("checkpoint.json"))
                 )
                 #expect(checkpoint.weights.contains { $0 != 0 }, "the model is the stranger's all-zero one")
                 #expect(checkpoint.weights.allSatisfy { abs($0) < 1e6 })
@@ -109,19 +145,27 @@ extension EndToEndTests {
             try await EndToEndTests.withHierarchy("coordinator-checkin-flood") { hierarchy, observer in
                 try hierarchy.startGlobal()
                 try hierarchy.startShard(region: "watch")
-                let coordinator = try hierarchy.startCoordinator(rounds: 1, waitForWorkers: 8_000, roundTimeoutMillis: 1_000)
+                let coordinator = try hierarchy.startCoordinator(
+                    rounds: 1,
+                    waitForWorkers: 8_000,
+                    roundTimeoutMillis: 1_000
+                )
                 let flood = try (0..<8_300).map { index -> [[UInt8]] in
                     let stem = "flood\(index)-"
                     let id = stem + String(repeating: "x", count: 128 - stem.count)
                     let checkin = Checkin(
-                        workerId: id, deviceClass: .watch,
+                        workerId: id,
+                        deviceClass: .watch,
                         eligibility: Eligibility(consent: true, charging: true, unmetered: true, batteryPercent: 90),
-                        trainExamples: 10, holdoutExamples: 2
+                        trainExamples: 10,
+                        holdoutExamples: 2
                     )
                     return try WireCodec().encode(checkin, sender: id)
                 }
                 try await RawPush.send(flood, to: hierarchy.control, lingerMillis: 10_000)
-                let (open, _) = try await observer.roundOpen(within: .seconds(30), "a round.open for the flood") { $0.body.allMembers.count > 1_000 }
+                let (open, _) = try await observer.roundOpen(within: .seconds(30), "a round.open for the flood") {
+                    $0.body.allMembers.count > 1_000
+                }
                 #expect(open.body.allMembers.count < 8_300, "the announcement was cut to fit the header")
                 #expect(hierarchy.isRunning(coordinator))
                 // Honest devices arrive; the flood stops checking in and expires; the run completes.

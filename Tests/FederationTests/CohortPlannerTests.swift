@@ -15,8 +15,11 @@ struct CohortPlannerTests {
 
     @Test func everyMemberGoesToAShardOfItsOwnClass() {
         let plan = CohortPlanner.plan(
-            candidates: candidates(20) + candidates(5, deviceClass: "phone"), shards: shards,
-            sampling: .fixedSize(25), seed: 1, roundId: 1
+            candidates: candidates(20) + candidates(5, deviceClass: "phone"),
+            shards: shards,
+            sampling: .fixedSize(25),
+            seed: 1,
+            roundId: 1
         )
         #expect(plan.memberCount == 25)
         for (shard, members) in plan.shards {
@@ -36,11 +39,21 @@ struct CohortPlannerTests {
         let again = CohortPlanner.plan(candidates: workers, shards: three, sampling: .all, seed: 3, roundId: 4)
         #expect(before == again)
         let shardOf = { (plan: CohortPlan) in
-            Dictionary(uniqueKeysWithValues: plan.shards.flatMap { entry in entry.members.map { ($0, entry.shard.shard) } })
+            Dictionary(
+                uniqueKeysWithValues: plan.shards.flatMap { entry in entry.members.map { ($0, entry.shard.shard) } }
+            )
         }
         let assignedBefore = shardOf(before)
         #expect(Set(assignedBefore.values) == [0, 1, 2], "every shard gets workers")
-        let after = shardOf(CohortPlanner.plan(candidates: workers, shards: three.filter { $0.shard != 1 }, sampling: .all, seed: 3, roundId: 4))
+        let after = shardOf(
+            CohortPlanner.plan(
+                candidates: workers,
+                shards: three.filter { $0.shard != 1 },
+                sampling: .all,
+                seed: 3,
+                roundId: 4
+            )
+        )
         #expect(after.count == workers.count)
         let moved = workers.map(\.workerId).filter { assignedBefore[$0] != 1 && after[$0] != assignedBefore[$0] }
         #expect(moved.isEmpty, "workers of live shards moved: \(moved)")
@@ -49,7 +62,11 @@ struct CohortPlannerTests {
 
     @Test func workersWithoutALiveShardAreLeftOutAndNamed() {
         let plan = CohortPlanner.plan(
-            candidates: candidates(3, deviceClass: "tablet"), shards: shards, sampling: .fixedSize(3), seed: 1, roundId: 1
+            candidates: candidates(3, deviceClass: "tablet"),
+            shards: shards,
+            sampling: .fixedSize(3),
+            seed: 1,
+            roundId: 1
         )
         #expect(plan.memberCount == 0)
         #expect(plan.unassignable.sorted() == ["tablet-0", "tablet-1", "tablet-2"])
@@ -57,11 +74,29 @@ struct CohortPlannerTests {
 
     @Test func poissonSamplingFollowsTheRateAndReplaysBySeed() {
         let population = candidates(2_000)
-        let plan = CohortPlanner.plan(candidates: population, shards: shards, sampling: .poisson(rate: 0.25), seed: 9, roundId: 2)
+        let plan = CohortPlanner.plan(
+            candidates: population,
+            shards: shards,
+            sampling: .poisson(rate: 0.25),
+            seed: 9,
+            roundId: 2
+        )
         #expect((400...600).contains(plan.memberCount))
-        let replay = CohortPlanner.plan(candidates: population, shards: shards, sampling: .poisson(rate: 0.25), seed: 9, roundId: 2)
+        let replay = CohortPlanner.plan(
+            candidates: population,
+            shards: shards,
+            sampling: .poisson(rate: 0.25),
+            seed: 9,
+            roundId: 2
+        )
         #expect(plan == replay)
-        let nextRound = CohortPlanner.plan(candidates: population, shards: shards, sampling: .poisson(rate: 0.25), seed: 9, roundId: 3)
+        let nextRound = CohortPlanner.plan(
+            candidates: population,
+            shards: shards,
+            sampling: .poisson(rate: 0.25),
+            seed: 9,
+            roundId: 3
+        )
         #expect(plan != nextRound)
     }
 

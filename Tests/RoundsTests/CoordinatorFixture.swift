@@ -12,7 +12,6 @@ struct CoordinatorFixture {
     let spec: ModelSpec
     let codec = WireCodec()
 
-
     /// A stand-in for SHA-256: 64 hex digits that change with every byte (only consistency matters).
     static let digest: @Sendable ([UInt8]) -> String = { bytes in
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -32,7 +31,12 @@ struct CoordinatorFixture {
         settings.waitForWorkers = 1
         settings.roundTimeoutMillis = 1_000
         if dp {
-            settings.privacy = PrivacySettings(placement: .central, clipNorm: 1, noiseMultiplier: 1.1, expectedCohort: 1)
+            settings.privacy = PrivacySettings(
+                placement: .central,
+                clipNorm: 1,
+                noiseMultiplier: 1.1,
+                expectedCohort: 1
+            )
             settings.cohort = .poisson(rate: rate)
             settings.hasAuditor = true
         }
@@ -47,9 +51,11 @@ struct CoordinatorFixture {
 
     static func checkin(_ id: String, deviceClass: DeviceClassName = .watch) -> Checkin {
         Checkin(
-            workerId: id, deviceClass: deviceClass,
+            workerId: id,
+            deviceClass: deviceClass,
             eligibility: Eligibility(consent: true, charging: true, unmetered: true, batteryPercent: 90),
-            trainExamples: 10, holdoutExamples: 2
+            trainExamples: 10,
+            holdoutExamples: 2
         )
     }
 
@@ -57,15 +63,35 @@ struct CoordinatorFixture {
 
     @discardableResult
     mutating func checkIn(_ ids: [String], deviceClass: DeviceClassName = .watch) -> [CoordinatorAction] {
-        ids.flatMap { round.checkinReceived(Self.checkin($0, deviceClass: deviceClass), from: PeerIdentity(claimed: $0), now: now) }
+        ids.flatMap {
+            round.checkinReceived(Self.checkin($0, deviceClass: deviceClass), from: PeerIdentity(claimed: $0), now: now)
+        }
     }
 
     static func globalHello(_ id: String = "global") -> AggregatorHello {
-        AggregatorHello(aggregatorId: id, tier: .global, endpoint: "tcp://127.0.0.1:7200", sequence: 0, intervalMillis: 200)
+        AggregatorHello(
+            aggregatorId: id,
+            tier: .global,
+            endpoint: "tcp://127.0.0.1:7200",
+            sequence: 0,
+            intervalMillis: 200
+        )
     }
 
-    static func shardHello(_ id: String = "region-watch-0", shard: Int = 0, endpoint: String = "tcp://127.0.0.1:7100") -> AggregatorHello {
-        AggregatorHello(aggregatorId: id, tier: .region, region: .watch, shard: shard, endpoint: endpoint, sequence: 0, intervalMillis: 200)
+    static func shardHello(
+        _ id: String = "region-watch-0",
+        shard: Int = 0,
+        endpoint: String = "tcp://127.0.0.1:7100"
+    ) -> AggregatorHello {
+        AggregatorHello(
+            aggregatorId: id,
+            tier: .region,
+            region: .watch,
+            shard: shard,
+            endpoint: endpoint,
+            sequence: 0,
+            intervalMillis: 200
+        )
     }
 
     /// A global aggregator and one watch shard, registered.
@@ -87,12 +113,31 @@ struct CoordinatorFixture {
     }
 
     mutating func approve(_ roundId: Int, epsilon: Double = 0.5) -> [CoordinatorAction] {
-        round.verdictReceived(RoundVerdict(roundId: roundId, approved: true, epsilon: epsilon, delta: 1e-5, epsilonBudget: 8, accountant: .rdp), now: now)
+        round.verdictReceived(
+            RoundVerdict(
+                roundId: roundId,
+                approved: true,
+                epsilon: epsilon,
+                delta: 1e-5,
+                epsilonBudget: 8,
+                accountant: .rdp
+            ),
+            now: now
+        )
     }
 
     mutating func deny(_ roundId: Int, reason: String?) -> [CoordinatorAction] {
         round.verdictReceived(
-            RoundVerdict(roundId: roundId, approved: false, epsilon: 9, delta: 1e-5, epsilonBudget: 8, accountant: .rdp, reason: reason), now: now
+            RoundVerdict(
+                roundId: roundId,
+                approved: false,
+                epsilon: 9,
+                delta: 1e-5,
+                epsilonBudget: 8,
+                accountant: .rdp,
+                reason: reason
+            ),
+            now: now
         )
     }
 
@@ -112,7 +157,13 @@ struct CoordinatorFixture {
         contributorIds: [String]? = nil,
         rejected: [String: Int]? = nil
     ) -> Message<ModelCandidate> {
-        candidate(roundId: roundId, weights: [Float](repeating: value, count: spec.parameterCount), contributors: contributors, contributorIds: contributorIds, rejected: rejected)
+        candidate(
+            roundId: roundId,
+            weights: [Float](repeating: value, count: spec.parameterCount),
+            contributors: contributors,
+            contributorIds: contributorIds,
+            rejected: rejected
+        )
     }
 
     func candidate(
@@ -127,10 +178,20 @@ struct CoordinatorFixture {
         let computed = Self.digest(tensor.bytes)
         tensor.sha256 = computed
         let body = ModelCandidate(
-            roundId: roundId, modelVersion: 1, modelDigest: digest ?? computed, participants: ParticipantCounts(watch: contributors),
-            contributors: contributors, weightSum: Double(contributors), denominator: Double(contributors), noiseStd: 0,
-            metrics: MetricsSummary(examples: 30, loss: 0.5, accuracy: 0.7), shardsReported: ["watch/0"], shardsMissing: [],
-            clippedCount: 0, rejected: rejected, contributorIds: contributorIds
+            roundId: roundId,
+            modelVersion: 1,
+            modelDigest: digest ?? computed,
+            participants: ParticipantCounts(watch: contributors),
+            contributors: contributors,
+            weightSum: Double(contributors),
+            denominator: Double(contributors),
+            noiseStd: 0,
+            metrics: MetricsSummary(examples: 30, loss: 0.5, accuracy: 0.7),
+            shardsReported: ["watch/0"],
+            shardsMissing: [],
+            clippedCount: 0,
+            rejected: rejected,
+            contributorIds: contributorIds
         )
         return Message(sender: "global", body: body, tensors: [tensor])
     }

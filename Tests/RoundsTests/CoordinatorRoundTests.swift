@@ -45,7 +45,9 @@ struct CoordinatorRoundTests {
         let opened = fixture.openFirstRound(workers: CoordinatorFixture.ids(10))
         let first = try #require(opened)
         let short = fixture.round.candidateReceived(
-            fixture.candidate(roundId: first.body.roundId, contributors: 2), from: PeerIdentity(claimed: "global"), now: fixture.now
+            fixture.candidate(roundId: first.body.roundId, contributors: 2),
+            from: PeerIdentity(claimed: "global"),
+            now: fixture.now
         )
         #expect(short.summaries.isEmpty)
         #expect(fixture.round.progress.completedRounds == 0)
@@ -64,7 +66,8 @@ struct CoordinatorRoundTests {
         let contributors = ["watch-1", "watch-4"]
         let done = fixture.round.candidateReceived(
             fixture.candidate(roundId: open.body.roundId, contributors: 2, contributorIds: contributors),
-            from: PeerIdentity(claimed: "global"), now: fixture.now
+            from: PeerIdentity(claimed: "global"),
+            now: fixture.now
         )
         #expect(done.completions.first?.contributorIds == contributors)
         #expect(done.summaries.count == 1)
@@ -81,7 +84,9 @@ struct CoordinatorRoundTests {
         let open = try #require(opened)
         let before = fixture.round.progress.weights
         let actions = fixture.round.candidateReceived(
-            fixture.candidate(roundId: open.body.roundId), from: PeerIdentity(claimed: "mallory"), now: fixture.now
+            fixture.candidate(roundId: open.body.roundId),
+            from: PeerIdentity(claimed: "mallory"),
+            now: fixture.now
         )
         #expect(actions.rejections == [.unauthorizedSender])
         #expect(fixture.round.progress.weights == before)
@@ -92,18 +97,26 @@ struct CoordinatorRoundTests {
         var settings = CoordinatorFixture.settings()
         let spec = try ModelSpec.wearable(task: .sleepQuality, architecture: nil)
         // With a hold-out, an unchecked candidate would be evaluated (and ±3e38 traps there).
-        settings.holdout = try SyntheticWearables(task: .sleepQuality, seed: 3).centralHoldOutRecords(users: 2, recordsPerUser: 5, spec: spec)
+        settings.holdout = try SyntheticWearables(task: .sleepQuality, seed: 3).centralHoldOutRecords(
+            users: 2,
+            recordsPerUser: 5,
+            spec: spec
+        )
         var fixture = try CoordinatorFixture(settings: settings)
         let opened = fixture.openFirstRound(workers: CoordinatorFixture.ids(3))
         let open = try #require(opened)
         let huge = (0..<spec.parameterCount).map { $0 % 2 == 0 ? Float(3e38) : Float(-3e38) }
         let actions = fixture.round.candidateReceived(
-            fixture.candidate(roundId: open.body.roundId, weights: huge), from: PeerIdentity(claimed: "global"), now: fixture.now
+            fixture.candidate(roundId: open.body.roundId, weights: huge),
+            from: PeerIdentity(claimed: "global"),
+            now: fixture.now
         )
         #expect(actions.rejections == [.overflow])
         #expect(fixture.round.progress.completedRounds == 0)
         let honest = fixture.round.candidateReceived(
-            fixture.candidate(roundId: open.body.roundId, value: 0.01), from: PeerIdentity(claimed: "global"), now: fixture.now
+            fixture.candidate(roundId: open.body.roundId, value: 0.01),
+            from: PeerIdentity(claimed: "global"),
+            now: fixture.now
         )
         let summary = try #require(honest.summaries.first)
         #expect(summary.accuracy != nil, "the honest model is evaluated on the hold-out")
@@ -125,9 +138,14 @@ struct CoordinatorRoundTests {
         switch broken {
         case .staleRound: (message, expected) = (fixture.candidate(roundId: roundId + 5), .staleRound)
         case .wrongDigest:
-            message = fixture.candidate(roundId: roundId, weights: fixture.round.progress.weights, digest: String(repeating: "0", count: 64))
+            message = fixture.candidate(
+                roundId: roundId,
+                weights: fixture.round.progress.weights,
+                digest: String(repeating: "0", count: 64)
+            )
             expected = .digestMismatch
-        case .wrongShape: (message, expected) = (fixture.candidate(roundId: roundId, weights: [0, 0, 0]), .shapeMismatch)
+        case .wrongShape:
+            (message, expected) = (fixture.candidate(roundId: roundId, weights: [0, 0, 0]), .shapeMismatch)
         }
         let actions = fixture.round.candidateReceived(message, from: PeerIdentity(claimed: "global"), now: fixture.now)
         #expect(actions.rejections == [expected])
@@ -139,11 +157,17 @@ struct CoordinatorRoundTests {
     @Test func aSecondHelloForALiveSlotIsRefused() throws {
         var fixture = try CoordinatorFixture()
         fixture.registerTopology()
-        let global = fixture.round.helloReceived(CoordinatorFixture.globalHello("rogue"), from: PeerIdentity(claimed: "rogue"), now: fixture.now)
+        let global = fixture.round.helloReceived(
+            CoordinatorFixture.globalHello("rogue"),
+            from: PeerIdentity(claimed: "rogue"),
+            now: fixture.now
+        )
         #expect(global.rejections == [.unauthorizedSender])
         #expect(fixture.round.aggregators.global?.id == "global")
         let shard = fixture.round.helloReceived(
-            CoordinatorFixture.shardHello("rogue-shard", endpoint: "tcp://10.0.0.66:1"), from: PeerIdentity(claimed: "rogue-shard"), now: fixture.now
+            CoordinatorFixture.shardHello("rogue-shard", endpoint: "tcp://10.0.0.66:1"),
+            from: PeerIdentity(claimed: "rogue-shard"),
+            now: fixture.now
         )
         #expect(shard.rejections == [.unauthorizedSender])
         #expect(fixture.round.aggregators.aggregators["rogue-shard"] == nil)
@@ -152,10 +176,18 @@ struct CoordinatorRoundTests {
 
     @Test func aCheckinOrHelloInAnotherPeersNameIsRefused() throws {
         var fixture = try CoordinatorFixture()
-        let checkin = fixture.round.checkinReceived(CoordinatorFixture.checkin("watch-1"), from: PeerIdentity(claimed: "mallory"), now: fixture.now)
+        let checkin = fixture.round.checkinReceived(
+            CoordinatorFixture.checkin("watch-1"),
+            from: PeerIdentity(claimed: "mallory"),
+            now: fixture.now
+        )
         #expect(checkin.rejections == [.unauthorizedSender])
         #expect(fixture.round.workers.count == 0)
-        let hello = fixture.round.helloReceived(CoordinatorFixture.globalHello(), from: PeerIdentity(claimed: "mallory"), now: fixture.now)
+        let hello = fixture.round.helloReceived(
+            CoordinatorFixture.globalHello(),
+            from: PeerIdentity(claimed: "mallory"),
+            now: fixture.now
+        )
         #expect(hello.rejections == [.unauthorizedSender])
         #expect(fixture.round.aggregators.global == nil)
     }
@@ -180,7 +212,9 @@ struct CoordinatorRoundTests {
         }
         let actions = fixture.start(workers: longIds)
         let open = try #require(fixture.roundOpen(in: actions), "the round opens")
-        let frames = try #require(actions.compactMap { if case .broadcast(_, let frames) = $0 { frames } else { nil } }.first)
+        let frames = try #require(
+            actions.compactMap { if case .broadcast(_, let frames) = $0 { frames } else { nil } }.first
+        )
         #expect(frames[1].count <= 64 << 10)
         let announced = open.body.shards.flatMap(\.members).count
         #expect(announced > 0 && announced < longIds.count)
@@ -235,7 +269,9 @@ struct CoordinatorRoundTests {
         let opened = fixture.openFirstRound(workers: CoordinatorFixture.ids(4))
         let open = try #require(opened)
         let done = fixture.round.candidateReceived(
-            fixture.candidate(roundId: open.body.roundId, rejected: ["normTooLarge": 2]), from: PeerIdentity(claimed: "global"), now: fixture.now
+            fixture.candidate(roundId: open.body.roundId, rejected: ["normTooLarge": 2]),
+            from: PeerIdentity(claimed: "global"),
+            now: fixture.now
         )
         let summary = try #require(done.summaries.first)
         #expect(summary.federatedAccuracy == nil && summary.accuracy == nil && summary.loss == nil)
@@ -247,7 +283,11 @@ struct CoordinatorRoundTests {
         var fixture = try CoordinatorFixture()
         let opened = fixture.openFirstRound(workers: CoordinatorFixture.ids(3))
         let open = try #require(opened)
-        let done = fixture.round.candidateReceived(fixture.candidate(roundId: open.body.roundId), from: PeerIdentity(claimed: "global"), now: fixture.now)
+        let done = fixture.round.candidateReceived(
+            fixture.candidate(roundId: open.body.roundId),
+            from: PeerIdentity(claimed: "global"),
+            now: fixture.now
+        )
         #expect(done.summaries.first?.federatedAccuracy == 0.7)
     }
 }

@@ -105,7 +105,11 @@ public enum CohortPlanner {
         var best: (shard: LiveShard, weight: UInt64)?
         for shard in shards {
             let weight = mix(stableHash("\(workerId)\u{0}\(shard.shard)"))
-            if let current = best, current.weight > weight || (current.weight == weight && current.shard.shard < shard.shard) { continue }
+            if let current = best,
+                current.weight > weight || (current.weight == weight && current.shard.shard < shard.shard)
+            {
+                continue
+            }
             best = (shard, weight)
         }
         return best?.shard

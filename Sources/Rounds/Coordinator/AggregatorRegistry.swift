@@ -25,7 +25,9 @@ public struct AggregatorRegistry: Sendable, Equatable {
     /// Records a hello (registration or heartbeat).
     public mutating func helloReceived(_ hello: AggregatorHello, now: Int64) -> Admission {
         let slot = Self.slot(of: hello)
-        if let holder = aggregators.first(where: { $0.key != hello.aggregatorId && Self.slot(of: $0.value.hello) == slot }) {
+        if let holder = aggregators.first(where: {
+            $0.key != hello.aggregatorId && Self.slot(of: $0.value.hello) == slot
+        }) {
             return .slotTaken(holder: holder.key)
         }
         let known = aggregators[hello.aggregatorId] != nil
@@ -52,7 +54,9 @@ public struct AggregatorRegistry: Sendable, Equatable {
     public var shards: [LiveShard] {
         aggregators.values.compactMap { aggregator in
             let hello = aggregator.hello
-            guard hello.tier == .region, let region = hello.region, let shard = hello.shard, let endpoint = hello.endpoint else { return nil }
+            guard hello.tier == .region, let region = hello.region, let shard = hello.shard,
+                let endpoint = hello.endpoint
+            else { return nil }
             return LiveShard(region: region.rawValue, shard: shard, endpoint: endpoint)
         }
         .sorted { ($0.region, $0.shard) < ($1.region, $1.shard) }

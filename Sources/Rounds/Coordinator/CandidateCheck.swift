@@ -36,16 +36,30 @@ public struct CandidateCheck: Sendable {
     ) -> Result<[Float], Refusal> {
         let candidate = message.body
         guard let globalId, identity.name == globalId else {
-            return .failure(Refusal(reason: .unauthorizedSender, detail: "model candidate from \(identity), not the registered global aggregator"))
+            return .failure(
+                Refusal(
+                    reason: .unauthorizedSender,
+                    detail: "model candidate from \(identity), not the registered global aggregator"
+                )
+            )
         }
         guard let openRoundId, candidate.roundId == openRoundId else {
-            return .failure(Refusal(reason: .staleRound, detail: "model for round \(candidate.roundId) arrived when it was not open"))
+            return .failure(
+                Refusal(
+                    reason: .staleRound,
+                    detail: "model for round \(candidate.roundId) arrived when it was not open"
+                )
+            )
         }
         guard let tensor = message.tensor(named: "weights"), tensor.elementCount == parameterCount else {
-            return .failure(Refusal(reason: .shapeMismatch, detail: "model candidate without a weights tensor of the model's size"))
+            return .failure(
+                Refusal(reason: .shapeMismatch, detail: "model candidate without a weights tensor of the model's size")
+            )
         }
         guard digest(tensor.bytes) == candidate.modelDigest else {
-            return .failure(Refusal(reason: .digestMismatch, detail: "model candidate digest does not match its weights"))
+            return .failure(
+                Refusal(reason: .digestMismatch, detail: "model candidate digest does not match its weights")
+            )
         }
         let weights = tensor.floats()
         guard weights.allSatisfy(\.isFinite) else {
@@ -53,7 +67,10 @@ public struct CandidateCheck: Sendable {
         }
         if let index = weights.firstIndex(where: { abs($0) > maxWeightMagnitude }) {
             return .failure(
-                Refusal(reason: .overflow, detail: "model candidate weight \(index) is \(weights[index]), beyond ±\(maxWeightMagnitude)")
+                Refusal(
+                    reason: .overflow,
+                    detail: "model candidate weight \(index) is \(weights[index]), beyond ±\(maxWeightMagnitude)"
+                )
             )
         }
         return .success(weights)

@@ -41,8 +41,16 @@ public struct CoordinatorLogLine: Sendable, Equatable {
 }
 
 extension CoordinatorAction {
-    static func info(_ message: String, _ metadata: [String: String] = [:]) -> Self { .log(.init(.info, message, metadata)) }
-    static func warning(_ message: String, _ metadata: [String: String] = [:]) -> Self { .log(.init(.warning, message, metadata)) }
-    static func notice(_ message: String, _ metadata: [String: String] = [:]) -> Self { .log(.init(.notice, message, metadata)) }
-    static func debug(_ message: String, _ metadata: [String: String] = [:]) -> Self { .log(.init(.debug, message, metadata)) }
+    static func info(_ message: String, _ metadata: [String: String] = [:]) -> Self {
+        .log(.init(.info, message, metadata))
+    }
+    static func warning(_ message: String, _ metadata: [String: String] = [:]) -> Self {
+        .log(.init(.warning, message, metadata))
+    }
+    static func notice(_ message: String, _ metadata: [String: String] = [:]) -> Self {
+        .log(.init(.notice, message, metadata))
+    }
+    static func debug(_ message: String, _ metadata: [String: String] = [:]) -> Self {
+        .log(.init(.debug, message, metadata))
+    }
 }

@@ -4,10 +4,15 @@ public import Wire
 extension CoordinatorRound {
     /// The global aggregator's model for the open round: checked, evaluated, checkpointed,
     /// reported to the auditor and summarised on the broadcast.
-    public mutating func candidateReceived(_ message: Message<ModelCandidate>, from identity: PeerIdentity, now: Int64) -> [CoordinatorAction] {
+    public mutating func candidateReceived(
+        _ message: Message<ModelCandidate>,
+        from identity: PeerIdentity,
+        now: Int64
+    ) -> [CoordinatorAction] {
         let candidate = message.body
         let weights: [Float]
-        switch candidateCheck.check(message, from: identity, globalId: aggregators.global?.id, openRoundId: openRoundId) {
+        switch candidateCheck.check(message, from: identity, globalId: aggregators.global?.id, openRoundId: openRoundId)
+        {
         case .success(let checked): weights = checked
         case .failure(let refusal):
             if case .open(var round) = phase {
@@ -26,7 +31,10 @@ extension CoordinatorRound {
             return [
                 .warning(
                     "round closed with too few contributors; retrying",
-                    ["round.id": "\(round.draft.roundId)", "round.contributors": "\(candidate.contributors)", "round.minimum": "\(settings.minParticipants)"]
+                    [
+                        "round.id": "\(round.draft.roundId)", "round.contributors": "\(candidate.contributors)",
+                        "round.minimum": "\(settings.minParticipants)",
+                    ]
                 )
             ]
         }
@@ -35,14 +43,24 @@ extension CoordinatorRound {
 
     /// Takes the model: participation from the ids in the sum, hold-out evaluation, checkpoint
     /// (before anything is announced), completion for the auditor, summary for everyone.
-    mutating func completed(_ round: OpenRound, candidate: ModelCandidate, weights: [Float], now: Int64) -> [CoordinatorAction] {
+    mutating func completed(
+        _ round: OpenRound,
+        candidate: ModelCandidate,
+        weights: [Float],
+        now: Int64
+    ) -> [CoordinatorAction] {
         var actions: [CoordinatorAction] = []
         progress.weights = weights
         progress.modelVersion = candidate.modelVersion
         progress.completedRounds += 1
         let contributorIds = candidate.contributorIds ?? (round.draft.selection == .listed ? round.draft.members : [])
         if candidate.contributorIds == nil && round.draft.selection == .poisson && settings.participationCap != nil {
-            actions.append(.warning("model candidate names no contributors; participation is not counted", ["round.id": "\(round.draft.roundId)"]))
+            actions.append(
+                .warning(
+                    "model candidate names no contributors; participation is not counted",
+                    ["round.id": "\(round.draft.roundId)"]
+                )
+            )
         }
         for id in Set(contributorIds) { progress.participation[participationKey(id), default: 0] += 1 }
         var rejected = candidate.rejected ?? [:]
@@ -51,10 +69,18 @@ extension CoordinatorRound {
         // No per-device metric under DP: the workers' federated evaluation is withheld there.
         let federated = settings.isPrivate ? nil : candidate.metrics
         var record = RoundSummary(
-            round: progress.completedRounds, roundId: round.draft.roundId, modelVersion: candidate.modelVersion,
-            participants: candidate.participants, contributors: candidate.contributors,
-            accuracy: federated?.accuracy, loss: federated?.loss, federatedAccuracy: federated?.accuracy, seconds: seconds,
-            bytesUp: candidate.bytesUp ?? 0, bytesDown: round.bytesDown, epsilon: round.epsilon,
+            round: progress.completedRounds,
+            roundId: round.draft.roundId,
+            modelVersion: candidate.modelVersion,
+            participants: candidate.participants,
+            contributors: candidate.contributors,
+            accuracy: federated?.accuracy,
+            loss: federated?.loss,
+            federatedAccuracy: federated?.accuracy,
+            seconds: seconds,
+            bytesUp: candidate.bytesUp ?? 0,
+            bytesDown: round.bytesDown,
+            epsilon: round.epsilon,
             rejected: rejected.isEmpty ? nil : rejected
         )
         if let holdout = settings.holdout, let data = try? holdout.dataset(spec: progress.spec),
@@ -67,10 +93,16 @@ extension CoordinatorRound {
         if settings.hasAuditor {
             progress.unacknowledgedCompletions.append(
                 RoundCompleted(
-                    roundId: round.draft.roundId, modelVersion: candidate.modelVersion, modelDigest: candidate.modelDigest,
-                    participants: candidate.participants, contributors: candidate.contributors, rejected: candidate.rejected ?? [:],
-                    clippedCount: candidate.clippedCount, effectiveNoiseMultiplier: candidate.effectiveNoiseMultiplier ?? 0,
-                    metrics: settings.isPrivate ? nil : candidate.metrics, contributorIds: candidate.contributorIds
+                    roundId: round.draft.roundId,
+                    modelVersion: candidate.modelVersion,
+                    modelDigest: candidate.modelDigest,
+                    participants: candidate.participants,
+                    contributors: candidate.contributors,
+                    rejected: candidate.rejected ?? [:],
+                    clippedCount: candidate.clippedCount,
+                    effectiveNoiseMultiplier: candidate.effectiveNoiseMultiplier ?? 0,
+                    metrics: settings.isPrivate ? nil : candidate.metrics,
+                    contributorIds: candidate.contributorIds
                 )
             )
         }
@@ -79,7 +111,8 @@ extension CoordinatorRound {
             .info(
                 "round completed",
                 [
-                    "round.number": "\(record.round)", "round.id": "\(round.draft.roundId)", "round.contributors": "\(candidate.contributors)",
+                    "round.number": "\(record.round)", "round.id": "\(round.draft.roundId)",
+                    "round.contributors": "\(candidate.contributors)",
                     "model.accuracy": record.accuracy.map { "\($0)" } ?? "-", "round.seconds": "\(seconds)",
                 ]
             )
@@ -118,14 +151,18 @@ extension CoordinatorRound {
             .persist(progress),
             .info(
                 "feature statistics folded into the spec",
-                roundId.merging(["round.contributors": "\(message.body.contributors)", "examples": "\(values[2].max() ?? 0)"]) { $1 }
+                roundId.merging([
+                    "round.contributors": "\(message.body.contributors)", "examples": "\(values[2].max() ?? 0)",
+                ]) { $1 }
             ),
         ]
     }
 
     /// Every completion the auditor has not recorded yet, at most every 3 s.
     mutating func resendCompletions(now: Int64) -> [CoordinatorAction] {
-        guard settings.hasAuditor, !progress.unacknowledgedCompletions.isEmpty, now >= nextCompletionResend else { return [] }
+        guard settings.hasAuditor, !progress.unacknowledgedCompletions.isEmpty, now >= nextCompletionResend else {
+            return []
+        }
         nextCompletionResend = now + 3_000
         return progress.unacknowledgedCompletions.map { .sendCompletion($0) }
     }

@@ -11,7 +11,11 @@ extension CoordinatorRound {
     mutating func startRound(now: Int64) -> [CoordinatorAction] {
         if progress.completedRounds >= settings.rounds { return finish(.roundLimit) }
         let candidates = workers.workers.map { id, worker in
-            Candidate(workerId: id, deviceClass: worker.deviceClass.rawValue, eligible: worker.eligible && underParticipationCap(id))
+            Candidate(
+                workerId: id,
+                deviceClass: worker.deviceClass.rawValue,
+                eligible: worker.eligible && underParticipationCap(id)
+            )
         }
         if !openedAnyRound {
             let start = firstCheckinWaitStarted ?? now
@@ -19,7 +23,9 @@ extension CoordinatorRound {
             if candidates.count < settings.waitForWorkers && now - start < 60_000 {
                 phase = .idle(nextAttempt: now + 100)
                 return waiting(
-                    now: now, "waiting for workers to check in", ["workers.live": "\(candidates.count)", "workers.expected": "\(settings.waitForWorkers)"]
+                    now: now,
+                    "waiting for workers to check in",
+                    ["workers.live": "\(candidates.count)", "workers.expected": "\(settings.waitForWorkers)"]
                 )
             }
         }
@@ -36,7 +42,11 @@ extension CoordinatorRound {
                 progress.nextRoundId += 1
             }
             phase = .idle(nextAttempt: now + 250)
-            return waiting(now: now, "too few assignable workers for a round", ["round.members": "\(draft.memberCount)", "shards.live": "\(shards.count)"])
+            return waiting(
+                now: now,
+                "too few assignable workers for a round",
+                ["round.members": "\(draft.memberCount)", "shards.live": "\(shards.count)"]
+            )
         }
         var actions: [CoordinatorAction] = []
         switch fit(draft, globalEndpoint: global.endpoint, now: now) {
@@ -45,20 +55,31 @@ extension CoordinatorRound {
                 actions.append(
                     .warning(
                         "round.open would exceed the header limit; announcing part of the workers",
-                        ["round.members": "\(fitted.memberCount)", "workers.left_out": "\(draft.memberCount - fitted.memberCount)"]
+                        [
+                            "round.members": "\(fitted.memberCount)",
+                            "workers.left_out": "\(draft.memberCount - fitted.memberCount)",
+                        ]
                     )
                 )
             }
             draft = fitted
         case .failure(let error):
             phase = .idle(nextAttempt: now + 1_000)
-            return [.encodeFailed(topic: .roundOpen, detail: error.description), .warning("round.open cannot be built; no round opened", ["error": error.description])]
+            return [
+                .encodeFailed(topic: .roundOpen, detail: error.description),
+                .warning("round.open cannot be built; no round opened", ["error": error.description]),
+            ]
         }
         if settings.isPrivate {
             draft.population = draft.memberCount
             draft.privacy.expectedCohort = max(1, Int((draft.samplingRate * Double(draft.population)).rounded()))
             guard let z = noiseMultiplier(samplingRate: draft.samplingRate, actions: &actions) else {
-                return actions + [.warning("no noise multiplier reaches the target ε; the run cannot go on", ["privacy.q": "\(draft.samplingRate)"])]
+                return actions + [
+                    .warning(
+                        "no noise multiplier reaches the target ε; the run cannot go on",
+                        ["privacy.q": "\(draft.samplingRate)"]
+                    )
+                ]
                     + finish(.calibrationFailed)
             }
             draft.privacy.noiseMultiplier = z
@@ -69,9 +90,14 @@ extension CoordinatorRound {
         actions.append(.persist(progress))
         guard settings.hasAuditor else { return actions + open(draft, epsilon: nil, now: now) }
         let proposal = Wire.RoundProposal(
-            roundId: draft.roundId, samplingRate: draft.samplingRate, noiseMultiplier: draft.privacy.noiseMultiplier,
-            clipNorm: draft.privacy.clipNorm ?? 1, placement: draft.privacy.placement, expectedCohort: draft.privacy.expectedCohort,
-            population: max(1, draft.population), selected: draft.selection == .poisson ? [] : draft.members.map(participationKey)
+            roundId: draft.roundId,
+            samplingRate: draft.samplingRate,
+            noiseMultiplier: draft.privacy.noiseMultiplier,
+            clipNorm: draft.privacy.clipNorm ?? 1,
+            placement: draft.privacy.placement,
+            expectedCohort: draft.privacy.expectedCohort,
+            population: max(1, draft.population),
+            selected: draft.selection == .poisson ? [] : draft.members.map(participationKey)
         )
         phase = .awaitingVerdict(Pending(draft: draft, proposal: proposal, resendAt: now + 3_000))
         actions.append(.sendProposal(proposal))
@@ -104,14 +130,30 @@ extension CoordinatorRound {
                 rate = q
             }
         }
-        let plan = CohortPlanner.plan(candidates: candidates, shards: shards, sampling: sampling, seed: settings.seed, roundId: roundId)
+        let plan = CohortPlanner.plan(
+            candidates: candidates,
+            shards: shards,
+            sampling: sampling,
+            seed: settings.seed,
+            roundId: roundId
+        )
         let assignments = plan.shards.compactMap { entry -> ShardAssignment? in
             guard let region = DeviceClassName(rawValue: entry.shard.region) else { return nil }
-            return ShardAssignment(region: region, shard: entry.shard.shard, endpoint: entry.shard.endpoint, members: entry.members)
+            return ShardAssignment(
+                region: region,
+                shard: entry.shard.shard,
+                endpoint: entry.shard.endpoint,
+                members: entry.members
+            )
         }
         return RoundDraft(
-            roundId: roundId, kind: kind, selection: selection, samplingRate: rate, assignments: assignments,
-            population: max(1, eligible), privacy: settings.privacy
+            roundId: roundId,
+            kind: kind,
+            selection: selection,
+            samplingRate: rate,
+            assignments: assignments,
+            population: max(1, eligible),
+            privacy: settings.privacy
         )
     }
 
@@ -119,10 +161,21 @@ extension CoordinatorRound {
     mutating func noiseMultiplier(samplingRate: Double, actions: inout [CoordinatorAction]) -> Double? {
         guard let target = settings.targetEpsilon else { return settings.privacy.noiseMultiplier }
         if let calibrated = progress.calibratedNoiseMultiplier { return calibrated }
-        guard samplingRate > 0, samplingRate <= 1, settings.delta > 0, settings.delta < 1, target > 0, settings.rounds > 0,
-            let z = NoiseCalibration.noiseMultiplier(targetEpsilon: target, delta: settings.delta, samplingRate: samplingRate, rounds: settings.rounds)
+        guard samplingRate > 0, samplingRate <= 1, settings.delta > 0, settings.delta < 1, target > 0,
+            settings.rounds > 0,
+            let z = NoiseCalibration.noiseMultiplier(
+                targetEpsilon: target,
+                delta: settings.delta,
+                samplingRate: samplingRate,
+                rounds: settings.rounds
+            )
         else { return nil }
-        actions.append(.info("noise multiplier calibrated", ["privacy.z": "\(z)", "privacy.target_epsilon": "\(target)", "privacy.q": "\(samplingRate)"]))
+        actions.append(
+            .info(
+                "noise multiplier calibrated",
+                ["privacy.z": "\(z)", "privacy.target_epsilon": "\(target)", "privacy.q": "\(samplingRate)"]
+            )
+        )
         progress.calibratedNoiseMultiplier = z
         return z
     }
@@ -130,16 +183,29 @@ extension CoordinatorRound {
     // MARK: The broadcast
 
     /// The `round.open` body of a draft.
-    func roundOpen(_ draft: RoundDraft, globalEndpoint: String, deadline: Int64) throws(WireError) -> (body: RoundOpen, weights: Tensor) {
+    func roundOpen(
+        _ draft: RoundDraft,
+        globalEndpoint: String,
+        deadline: Int64
+    ) throws(WireError) -> (body: RoundOpen, weights: Tensor) {
         var weights = Tensor.f32le(name: "weights", progress.weights)
         let digest = candidateCheck.digest(weights.bytes)
         weights.sha256 = digest
         let poisson = draft.selection == .poisson
         let body = RoundOpen(
-            roundId: draft.roundId, kind: draft.kind, modelVersion: progress.modelVersion, modelDigest: digest,
-            modelSpec: try JSONValue(encoding: progress.spec), training: settings.training, privacy: draft.privacy,
-            selection: draft.selection, samplingRate: poisson ? draft.samplingRate : nil, shards: draft.assignments,
-            globalEndpoint: globalEndpoint, deadlineMillis: deadline, minParticipants: settings.minParticipants,
+            roundId: draft.roundId,
+            kind: draft.kind,
+            modelVersion: progress.modelVersion,
+            modelDigest: digest,
+            modelSpec: try JSONValue(encoding: progress.spec),
+            training: settings.training,
+            privacy: draft.privacy,
+            selection: draft.selection,
+            samplingRate: poisson ? draft.samplingRate : nil,
+            shards: draft.assignments,
+            globalEndpoint: globalEndpoint,
+            deadlineMillis: deadline,
+            minParticipants: settings.minParticipants,
             samplingSeed: poisson ? nil : Int(truncatingIfNeeded: settings.seed)
         )
         return (body, weights)
@@ -154,7 +220,11 @@ extension CoordinatorRound {
     func fit(_ draft: RoundDraft, globalEndpoint: String, now: Int64) -> Result<RoundDraft, WireError> {
         let measuring = WireCodec(limits: WireLimits(maxHeaderBytes: 1 << 30, maxTotalBytes: Int.max))
         func headerBytes(_ candidate: RoundDraft) throws(WireError) -> Int {
-            let (body, weights) = try roundOpen(candidate, globalEndpoint: globalEndpoint, deadline: now + settings.roundTimeoutMillis)
+            let (body, weights) = try roundOpen(
+                candidate,
+                globalEndpoint: globalEndpoint,
+                deadline: now + settings.roundTimeoutMillis
+            )
             return try measuring.encode(body, sender: settings.id, sentAtMillis: now, tensors: [weights])[1].count
         }
         let budget = settings.limits.maxHeaderBytes - Self.headerSlack
@@ -165,10 +235,17 @@ extension CoordinatorRound {
             for index in empty.assignments.indices { empty.assignments[index].members = [] }
             let base = try headerBytes(empty)
             guard base < budget else {
-                return .failure(WireError(code: .oversized, detail: "round.open without members is \(base) bytes, over \(budget)"))
+                return .failure(
+                    WireError(code: .oversized, detail: "round.open without members is \(base) bytes, over \(budget)")
+                )
             }
-            var generator = SeededGenerator(seed: settings.seed, stream: UInt64(truncatingIfNeeded: draft.roundId) ^ 0x6669_74)
-            var order = draft.assignments.indices.flatMap { shard in draft.assignments[shard].members.map { (shard, $0) } }
+            var generator = SeededGenerator(
+                seed: settings.seed,
+                stream: UInt64(truncatingIfNeeded: draft.roundId) ^ 0x6669_74
+            )
+            var order = draft.assignments.indices.flatMap { shard in
+                draft.assignments[shard].members.map { (shard, $0) }
+            }
             order.shuffle(using: &generator)
             var keep = Int(Double(order.count) * Double(budget - base) / Double(full - base) * 0.98)
             for _ in 0..<8 {
@@ -189,7 +266,12 @@ extension CoordinatorRound {
     mutating func open(_ draft: RoundDraft, epsilon: Double?, now: Int64) -> [CoordinatorAction] {
         guard let global = aggregators.global else {
             phase = .idle(nextAttempt: now + 100)
-            return [.warning("the global aggregator left before the round opened; retrying", ["round.id": "\(draft.roundId)"])]
+            return [
+                .warning(
+                    "the global aggregator left before the round opened; retrying",
+                    ["round.id": "\(draft.roundId)"]
+                )
+            ]
         }
         let frames: [[UInt8]]
         let deadline = now + settings.roundTimeoutMillis
@@ -200,15 +282,23 @@ extension CoordinatorRound {
             phase = .idle(nextAttempt: now + 1_000)
             return [
                 .encodeFailed(topic: .roundOpen, detail: error.description),
-                .warning("round.open could not be encoded; the round is not opened", ["round.id": "\(draft.roundId)", "error": error.description]),
+                .warning(
+                    "round.open could not be encoded; the round is not opened",
+                    ["round.id": "\(draft.roundId)", "error": error.description]
+                ),
             ]
         }
         openedAnyRound = true
         let size = frames.reduce(0) { $0 + $1.count }
         phase = .open(
             OpenRound(
-                draft: draft, frames: frames, deadline: deadline, nextPublish: now + settings.republishIntervalMillis,
-                openedAt: now, bytesDown: size * draft.memberCount, epsilon: epsilon
+                draft: draft,
+                frames: frames,
+                deadline: deadline,
+                nextPublish: now + settings.republishIntervalMillis,
+                openedAt: now,
+                bytesDown: size * draft.memberCount,
+                epsilon: epsilon
             )
         )
         return [
@@ -216,7 +306,8 @@ extension CoordinatorRound {
             .info(
                 "round opened",
                 [
-                    "round.id": "\(draft.roundId)", "round.selection": draft.selection.rawValue, "round.members": "\(draft.memberCount)",
+                    "round.id": "\(draft.roundId)", "round.selection": draft.selection.rawValue,
+                    "round.members": "\(draft.memberCount)",
                     "model.version": "\(progress.modelVersion)",
                 ]
             ),

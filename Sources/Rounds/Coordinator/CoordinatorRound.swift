@@ -56,19 +56,27 @@ public struct CoordinatorRound: Sendable {
     var lastWaitLog: Int64 = .min
     var nextCompletionResend: Int64 = 0
     var consecutiveDenies = 0
+    /// Expiry scans every worker, and the loop ticks after every batch: at most every 250 ms.
+    var nextExpiry: Int64 = .min
     let participation: ParticipationCounter?
     let candidateCheck: CandidateCheck
     let codec: WireCodec
 
     /// Starts from `progress` (a fresh run or a checkpoint); `digest` is the SHA-256 hex of a
     /// frame, as every role computes model digests.
-    public init(settings: CoordinatorSettings, progress: CoordinatorProgress, digest: @escaping @Sendable ([UInt8]) -> String) {
+    public init(
+        settings: CoordinatorSettings,
+        progress: CoordinatorProgress,
+        digest: @escaping @Sendable ([UInt8]) -> String
+    ) {
         self.settings = settings
         self.progress = progress
         workers = WorkerRegistry(capacity: settings.maxWorkers)
         participation = ParticipationCounter(saltHex: progress.participationSalt)
         candidateCheck = CandidateCheck(
-            parameterCount: progress.spec.parameterCount, maxWeightMagnitude: settings.maxWeightMagnitude, digest: digest
+            parameterCount: progress.spec.parameterCount,
+            maxWeightMagnitude: settings.maxWeightMagnitude,
+            digest: digest
         )
         codec = WireCodec(limits: settings.limits)
     }
@@ -107,45 +115,98 @@ public struct CoordinatorRound: Sendable {
     // MARK: Control messages
 
     /// One message from the control PULL socket.
-    public mutating func controlReceived(_ message: AnyMessage, from identity: PeerIdentity, now: Int64) -> [CoordinatorAction] {
+    public mutating func controlReceived(
+        _ message: AnyMessage,
+        from identity: PeerIdentity,
+        now: Int64
+    ) -> [CoordinatorAction] {
         switch message {
         case .checkin(let checkin): return checkinReceived(checkin.body, from: identity, now: now)
         case .aggregatorHello(let hello): return helloReceived(hello.body, from: identity, now: now)
         case .modelCandidate(let candidate): return candidateReceived(candidate, from: identity, now: now)
         default:
-            return [.reject(.topicMismatch, sender: identity.name, roundId: nil, detail: "\(message.topic) does not belong on the control socket")]
+            return [
+                .reject(
+                    .topicMismatch,
+                    sender: identity.name,
+                    roundId: nil,
+                    detail: "\(message.topic) does not belong on the control socket"
+                )
+            ]
         }
     }
 
     /// A worker offers itself; only in its own name, and only while the registry has room.
-    public mutating func checkinReceived(_ checkin: Checkin, from identity: PeerIdentity, now: Int64) -> [CoordinatorAction] {
+    public mutating func checkinReceived(
+        _ checkin: Checkin,
+        from identity: PeerIdentity,
+        now: Int64
+    ) -> [CoordinatorAction] {
         guard identity.name == checkin.workerId else {
-            return [.reject(.unauthorizedSender, sender: identity.name, roundId: nil, detail: "check-in for \(checkin.workerId) sent by another peer")]
+            return [
+                .reject(
+                    .unauthorizedSender,
+                    sender: identity.name,
+                    roundId: nil,
+                    detail: "check-in for \(checkin.workerId) sent by another peer"
+                )
+            ]
         }
         switch workers.checkedIn(checkin, now: now) {
         case .known: return []
         case .new:
-            return [.debug("worker checked in", ["worker.id": checkin.workerId, "worker.class": checkin.deviceClass.rawValue])]
+            return [
+                .debug(
+                    "worker checked in",
+                    ["worker.id": checkin.workerId, "worker.class": checkin.deviceClass.rawValue]
+                )
+            ]
         case .full:
-            return [.reject(.bufferFull, sender: identity.name, roundId: nil, detail: "worker registry is full (\(workers.capacity) workers)")]
+            return [
+                .reject(
+                    .bufferFull,
+                    sender: identity.name,
+                    roundId: nil,
+                    detail: "worker registry is full (\(workers.capacity) workers)"
+                )
+            ]
         }
     }
 
     /// An aggregator registers or heartbeats; a live slot is not handed to another id.
-    public mutating func helloReceived(_ hello: AggregatorHello, from identity: PeerIdentity, now: Int64) -> [CoordinatorAction] {
+    public mutating func helloReceived(
+        _ hello: AggregatorHello,
+        from identity: PeerIdentity,
+        now: Int64
+    ) -> [CoordinatorAction] {
         guard identity.name == hello.aggregatorId else {
             return [
-                .reject(.unauthorizedSender, sender: identity.name, roundId: nil, detail: "aggregator.hello for \(hello.aggregatorId) sent by another peer")
+                .reject(
+                    .unauthorizedSender,
+                    sender: identity.name,
+                    roundId: nil,
+                    detail: "aggregator.hello for \(hello.aggregatorId) sent by another peer"
+                )
             ]
         }
         switch aggregators.helloReceived(hello, now: now) {
         case .known: return []
         case .new:
-            return [.info("aggregator registered", ["aggregator.id": hello.aggregatorId, "aggregator.endpoint": hello.endpoint ?? "-"])]
+            return [
+                .info(
+                    "aggregator registered",
+                    ["aggregator.id": hello.aggregatorId, "aggregator.endpoint": hello.endpoint ?? "-"]
+                )
+            ]
         case .slotTaken(let holder):
             let slot = hello.tier == .global ? "global" : "\(hello.region?.rawValue ?? "-")/\(hello.shard ?? 0)"
             return [
-                .reject(.unauthorizedSender, sender: identity.name, roundId: nil, detail: "aggregator slot \(slot) is held by \(holder), which is still live")
+                .reject(
+                    .unauthorizedSender,
+                    sender: identity.name,
+                    roundId: nil,
+                    detail: "aggregator slot \(slot) is held by \(holder), which is still live"
+                )
             ]
         }
     }
@@ -158,13 +219,20 @@ public struct CoordinatorRound: Sendable {
         guard case .awaitingVerdict(let pending) = phase, verdict.roundId == pending.draft.roundId else { return [] }
         if verdict.approved {
             consecutiveDenies = 0
-            var actions: [CoordinatorAction] = [.info("round approved", ["round.id": "\(verdict.roundId)", "privacy.epsilon": "\(verdict.epsilon)"])]
+            var actions: [CoordinatorAction] = [
+                .info("round approved", ["round.id": "\(verdict.roundId)", "privacy.epsilon": "\(verdict.epsilon)"])
+            ]
             actions += open(pending.draft, epsilon: verdict.epsilon, now: now)
             return actions
         }
         let reason = verdict.reason ?? "-"
         if reason == "budgetExceeded" {
-            return [.notice("round denied: the privacy budget is spent", ["round.id": "\(verdict.roundId)", "deny.reason": reason])]
+            return [
+                .notice(
+                    "round denied: the privacy budget is spent",
+                    ["round.id": "\(verdict.roundId)", "deny.reason": reason]
+                )
+            ]
                 + finish(.budgetExhausted)
         }
         consecutiveDenies += 1
@@ -178,7 +246,9 @@ public struct CoordinatorRound: Sendable {
 
     /// A ledger line: a `complete` entry acknowledges that round's completion.
     public mutating func ledgerEntryReceived(_ message: LedgerEntryMessage) -> [CoordinatorAction] {
-        guard let entry = try? LedgerChain.decode(message.line), entry.kind == .complete, let round = entry.round else { return [] }
+        guard let entry = try? LedgerChain.decode(message.line), entry.kind == .complete, let round = entry.round else {
+            return []
+        }
         let before = progress.unacknowledgedCompletions.count
         progress.unacknowledgedCompletions.removeAll { $0.roundId == round }
         return progress.unacknowledgedCompletions.count == before ? [] : [.persist(progress)]
@@ -194,13 +264,20 @@ public struct CoordinatorRound: Sendable {
         case .idle(let attempt) where now >= attempt:
             actions += startRound(now: now)
         case .awaitingVerdict(var pending) where now >= pending.resendAt:
-            actions.append(.warning("no verdict from the auditor yet; training waits and asks again", ["round.id": "\(pending.draft.roundId)"]))
+            actions.append(
+                .warning(
+                    "no verdict from the auditor yet; training waits and asks again",
+                    ["round.id": "\(pending.draft.roundId)"]
+                )
+            )
             actions.append(.sendProposal(pending.proposal))
             pending.resendAt = now + 3_000
             phase = .awaitingVerdict(pending)
         case .open(var round):
             if now >= round.deadline + settings.candidateGraceMillis {
-                actions.append(.warning("round produced no model in time; retrying", ["round.id": "\(round.draft.roundId)"]))
+                actions.append(
+                    .warning("round produced no model in time; retrying", ["round.id": "\(round.draft.roundId)"])
+                )
                 phase = .idle(nextAttempt: now)
             } else if now >= round.nextPublish && now < round.deadline {
                 actions.append(.broadcast(topic: .roundOpen, frames: round.frames))
@@ -221,18 +298,25 @@ public struct CoordinatorRound: Sendable {
     /// Drops silent workers and aggregators, saying so: a worker that stopped checking in leaves
     /// the next cohort, a shard that stopped heartbeating leaves the next assignment.
     mutating func expire(now: Int64) -> [CoordinatorAction] {
+        guard nextExpiry == .min || now >= nextExpiry else { return [] }
+        nextExpiry = now + 250
         var actions: [CoordinatorAction] = []
         let goneWorkers = workers.expire(now: now, timeoutMillis: settings.workerTimeoutMillis)
         if !goneWorkers.isEmpty {
             actions.append(
                 .info(
                     "workers stopped checking in; dropped from the next cohort",
-                    ["workers.dropped": "\(goneWorkers.count)", "worker.ids": goneWorkers.prefix(10).joined(separator: ","), "workers.live": "\(workers.count)"]
+                    [
+                        "workers.dropped": "\(goneWorkers.count)",
+                        "worker.ids": goneWorkers.prefix(10).joined(separator: ","), "workers.live": "\(workers.count)",
+                    ]
                 )
             )
         }
         for id in aggregators.expire(now: now, timeoutMillis: settings.aggregatorTimeoutMillis) {
-            actions.append(.warning("aggregator stopped heartbeating; dropped from the next assignment", ["aggregator.id": id]))
+            actions.append(
+                .warning("aggregator stopped heartbeating; dropped from the next assignment", ["aggregator.id": id])
+            )
         }
         return actions
     }
@@ -241,7 +325,13 @@ public struct CoordinatorRound: Sendable {
         phase = .finished(reason)
         return [
             .info("run ended", ["run.reason": reason.rawValue, "round.completed": "\(progress.completedRounds)"]),
-            .announceEnd(RunEnd(reason: reason.rawValue, finalRound: progress.completedRounds, modelVersion: progress.modelVersion)),
+            .announceEnd(
+                RunEnd(
+                    reason: reason.rawValue,
+                    finalRound: progress.completedRounds,
+                    modelVersion: progress.modelVersion
+                )
+            ),
         ]
     }
 

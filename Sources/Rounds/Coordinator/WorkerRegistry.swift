@@ -29,7 +29,9 @@ public struct WorkerRegistry: Sendable, Equatable {
     /// Records a check-in: the device's facts decide eligibility, with one policy for everyone.
     public mutating func checkedIn(_ checkin: Checkin, now: Int64) -> Admission {
         let facts = checkin.eligibility
-        let eligible = facts.consent && facts.charging && facts.unmetered && facts.batteryPercent >= 20 && checkin.trainExamples > 0
+        let eligible =
+            facts.consent && facts.charging && facts.unmetered && facts.batteryPercent >= 20
+            && checkin.trainExamples > 0
         let worker = Worker(deviceClass: checkin.deviceClass, eligible: eligible, lastSeen: now)
         if workers[checkin.workerId] != nil {
             workers[checkin.workerId] = worker

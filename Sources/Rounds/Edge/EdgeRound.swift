@@ -24,7 +24,9 @@ public enum EdgeRound {
         deviceClass: DeviceClassName,
         using generator: inout some RandomNumberGenerator
     ) -> Participation {
-        guard let assignment = round.shards.first(where: { $0.members.contains(workerId) }), assignment.region == deviceClass else {
+        guard let assignment = round.shards.first(where: { $0.members.contains(workerId) }),
+            assignment.region == deviceClass
+        else {
             return .notInvited
         }
         switch round.selection {
@@ -36,7 +38,11 @@ public enum EdgeRound {
             let draw = Double(generator.next() >> 11) * 0x1p-53
             if draw < rate { return .selected(assignment) }
             let decline = Update.decline(
-                roundId: round.roundId, modelVersion: round.modelVersion, workerId: workerId, deviceClass: deviceClass, shard: assignment.shard
+                roundId: round.roundId,
+                modelVersion: round.modelVersion,
+                workerId: workerId,
+                deviceClass: deviceClass,
+                shard: assignment.shard
             )
             return .declined(decline, endpoint: assignment.endpoint)
         }
@@ -60,19 +66,32 @@ public enum EdgeRound {
 
     /// The update header. Under DP it says nothing about the device beyond its clipped, noised
     /// delta: weight 1 (every client weighs the same), no metrics, norm 0, not clipped.
-    public static func update(round: RoundOpen, assignment: ShardAssignment, workerId: String, outcome: Outcome) -> Update {
+    public static func update(
+        round: RoundOpen,
+        assignment: ShardAssignment,
+        workerId: String,
+        outcome: Outcome
+    ) -> Update {
         let isPrivate = round.privacy.placement != .off
         return Update(
-            roundId: round.roundId, modelVersion: round.modelVersion, workerId: workerId, deviceClass: assignment.region,
-            shard: assignment.shard, weight: isPrivate ? 1 : Double(outcome.examples), norm: isPrivate ? 0 : outcome.preClipNorm,
-            clipped: isPrivate ? false : outcome.clipped, metrics: isPrivate ? nil : outcome.evaluation
+            roundId: round.roundId,
+            modelVersion: round.modelVersion,
+            workerId: workerId,
+            deviceClass: assignment.region,
+            shard: assignment.shard,
+            weight: isPrivate ? 1 : Double(outcome.examples),
+            norm: isPrivate ? 0 : outcome.preClipNorm,
+            clipped: isPrivate ? false : outcome.clipped,
+            metrics: isPrivate ? nil : outcome.evaluation
         )
     }
 
     /// Why a locally trained model must not be sent (NaN or ∞ in the weights or the delta's
     /// norm: the training diverged), or nil when it may.
     public static func divergence(localWeights: [Float], deltaNorm: Double) -> String? {
-        if let index = localWeights.firstIndex(where: { !$0.isFinite }) { return "local weight \(index) is \(localWeights[index])" }
+        if let index = localWeights.firstIndex(where: { !$0.isFinite }) {
+            return "local weight \(index) is \(localWeights[index])"
+        }
         if !deltaNorm.isFinite { return "delta norm is \(deltaNorm)" }
         return nil
     }

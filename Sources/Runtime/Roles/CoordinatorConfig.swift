@@ -58,10 +58,12 @@ public struct CoordinatorConfig: Sendable {
     public var misconfiguration: String? {
         guard privacy.placement != .off else { return nil }
         if stateDirectory == nil {
-            return "--dp \(privacy.placement.rawValue) needs --state-dir: without a checkpoint a restarted coordinator would re-run rounds against the same privacy ledger"
+            return
+                "--dp \(privacy.placement.rawValue) needs --state-dir: without a checkpoint a restarted coordinator would re-run rounds against the same privacy ledger"
         }
         if case .fixedSize = sampling {
-            return "--cohort-size is refused under --dp: a fixed-size cohort is sampling without replacement, which needs another accountant than the auditor's Poisson one; use --sampling-rate"
+            return
+                "--cohort-size is refused under --dp: a fixed-size cohort is sampling without replacement, which needs another accountant than the auditor's Poisson one; use --sampling-rate"
         }
         if auditorEvents == nil || auditorLedger == nil {
             return "--dp \(privacy.placement.rawValue) needs an auditor: --auditor-events and --auditor-ledger"

@@ -71,7 +71,8 @@ public final class CoordinatorRole: Sendable {
                 let now = Clock.nowMillis()
                 switch (name, message) {
                 case (.control, _): effects.perform(round.controlReceived(message, from: identity, now: now))
-                case (.auditorLedger, .roundVerdict(let verdict)): effects.perform(round.verdictReceived(verdict.body, now: now))
+                case (.auditorLedger, .roundVerdict(let verdict)):
+                    effects.perform(round.verdictReceived(verdict.body, now: now))
                 case (.auditorLedger, .ledgerEntry(let entry)): effects.perform(round.ledgerEntryReceived(entry.body))
                 default: break
                 }
@@ -88,11 +89,18 @@ public final class CoordinatorRole: Sendable {
             guard saved.spec.hasSameShape(as: config.spec) else {
                 throw RoleError("the checkpoint in \(directory) is for another model spec; use a new --state-dir")
             }
-            logger.info("resumed from checkpoint", metadata: ["round.completed": "\(saved.completedRounds)", "model.version": "\(saved.modelVersion)"])
+            logger.info(
+                "resumed from checkpoint",
+                metadata: ["round.completed": "\(saved.completedRounds)", "model.version": "\(saved.modelVersion)"]
+            )
             return saved
         }
         var generator = SystemRandomNumberGenerator()
-        return CoordinatorProgress(spec: config.spec, seed: config.seed, participationSalt: ParticipationCounter.makeSalt(using: &generator))
+        return CoordinatorProgress(
+            spec: config.spec,
+            seed: config.seed,
+            participationSalt: ParticipationCounter.makeSalt(using: &generator)
+        )
     }
 }
 
@@ -104,7 +112,10 @@ struct CoordinatorEffects {
     let logger: Logger
     private let roundsCounter = Counter(label: "fedpulse_rounds_total", dimensions: [("role", "coordinator")])
     private let participantsGauge = Gauge(label: "fedpulse_round_participants", dimensions: [("role", "coordinator")])
-    private let roundTimer = Metrics.Timer(label: "fedpulse_round_duration_seconds", dimensions: [("role", "coordinator")])
+    private let roundTimer = Metrics.Timer(
+        label: "fedpulse_round_duration_seconds",
+        dimensions: [("role", "coordinator")]
+    )
 
     init(loop: RoleLoop<CoordinatorRole.SocketName>, stateDirectory: String?, logger: Logger) {
         self.loop = loop

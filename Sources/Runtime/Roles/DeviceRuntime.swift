@@ -33,7 +33,10 @@ final class DeviceRuntime {
     /// Noise and self-sampling: a CSPRNG (getrandom on Linux), never the seeded generator, so
     /// nobody who knows the seed can predict the noise or who sampled themselves.
     var secureRNG = SystemRandomNumberGenerator()
-    private let skippedDiverged = Counter(label: "fedpulse_updates_skipped_total", dimensions: [("role", "edge"), ("reason", "diverged")])
+    private let skippedDiverged = Counter(
+        label: "fedpulse_updates_skipped_total",
+        dimensions: [("role", "edge"), ("reason", "diverged")]
+    )
 
     /// Creates the device's PUSH sockets and returns its broadcast SUB for the loop.
     init(device: VirtualDevice, index: Int, config: EdgeConfig, context: Context, logger: Logger) throws {
@@ -69,12 +72,16 @@ final class DeviceRuntime {
     func checkInIfDue(now: Int64, loop: RoleLoop<Int>) {
         guard now >= nextCheckin else { return }
         let checkin = Checkin(
-            workerId: device.id, deviceClass: wireClass,
+            workerId: device.id,
+            deviceClass: wireClass,
             eligibility: Eligibility(
-                consent: device.eligibility.consent, charging: device.eligibility.charging,
-                unmetered: device.eligibility.unmetered, batteryPercent: device.eligibility.batteryPercent
+                consent: device.eligibility.consent,
+                charging: device.eligibility.charging,
+                unmetered: device.eligibility.unmetered,
+                batteryPercent: device.eligibility.batteryPercent
             ),
-            trainExamples: records.train.count, holdoutExamples: records.holdOut.count
+            trainExamples: records.train.count,
+            holdoutExamples: records.holdOut.count
         )
         send(loop) { try messenger.send(checkin, on: control, dontWait: true) }
         nextCheckin = now + config.checkinIntervalMillis
@@ -121,7 +128,9 @@ final class DeviceRuntime {
         guard spec.hasSameShape(as: config.spec) else {
             throw RoleError("the round's model (\(spec.featureNames)) is not the one this device's data was loaded for")
         }
-        let built = (spec: spec, train: try records.train.dataset(spec: spec), holdOut: try records.holdOut.dataset(spec: spec))
+        let built = (
+            spec: spec, train: try records.train.dataset(spec: spec), holdOut: try records.holdOut.dataset(spec: spec)
+        )
         datasets = built
         return (built.train, built.holdOut)
     }
@@ -157,39 +166,73 @@ final class DeviceRuntime {
         let evaluation = isPrivate ? nil : try Evaluator.evaluate(spec: spec, weights: global, data: data.holdOut)
         let settings = round.training
         let trainingConfig = TrainingConfig(
-            learningRate: Float(settings.learningRate), localEpochs: settings.epochs, batchSize: settings.batchSize,
-            l2: Float(settings.l2), proximalMu: Float(settings.proxMu)
+            learningRate: Float(settings.learningRate),
+            localEpochs: settings.epochs,
+            batchSize: settings.batchSize,
+            l2: Float(settings.l2),
+            proximalMu: Float(settings.proxMu)
         )
-        let local = try LocalTrainer.train(spec: spec, globalWeights: global, data: data.train, config: trainingConfig, rng: &rng)
+        let local = try LocalTrainer.train(
+            spec: spec,
+            globalWeights: global,
+            data: data.train,
+            config: trainingConfig,
+            rng: &rng
+        )
         var delta = zip(local, global).map { $0 - $1 }
         if config.poisonScale != 1 { delta = delta.map { $0 * Float(config.poisonScale) } }
         if let why = EdgeRound.divergence(localWeights: local, deltaNorm: Clipping.l2Norm(delta)) {
             skippedDiverged.increment()
-            logger.warning("local training diverged; this round's update is skipped", metadata: ["round.id": "\(round.roundId)", "skip.detail": "\(why)"])
+            logger.warning(
+                "local training diverged; this round's update is skipped",
+                metadata: ["round.id": "\(round.roundId)", "skip.detail": "\(why)"]
+            )
             return
         }
         let shaped = UpdateShaping.apply(to: &delta, privacy: round.privacy, rng: &secureRNG)
         let outcome = EdgeRound.Outcome(
-            examples: data.train.count, preClipNorm: shaped.preClipNorm, clipped: shaped.clipped,
+            examples: data.train.count,
+            preClipNorm: shaped.preClipNorm,
+            clipped: shaped.clipped,
             evaluation: evaluation.flatMap { metrics in
-                metrics.accuracy.map { MetricsSummary(examples: metrics.count, loss: metrics.logLoss ?? 0, accuracy: $0) }
+                metrics.accuracy.map {
+                    MetricsSummary(examples: metrics.count, loss: metrics.logLoss ?? 0, accuracy: $0)
+                }
             }
         )
         let update = EdgeRound.update(round: round, assignment: assignment, workerId: device.id, outcome: outcome)
-        logger.debug("update ready", metadata: ["round.id": "\(round.roundId)", "update.norm": "\(shaped.preClipNorm)", "update.clipped": "\(shaped.clipped)"])
+        logger.debug(
+            "update ready",
+            metadata: [
+                "round.id": "\(round.roundId)", "update.norm": "\(shaped.preClipNorm)",
+                "update.clipped": "\(shaped.clipped)",
+            ]
+        )
         try queue(update, tensors: [.f32le(name: "delta", delta)], to: assignment.endpoint, loop: loop)
     }
 
     /// A statistics round: this device's feature moments (sums, never records) instead of a delta.
-    private func sendStatistics(round: RoundOpen, assignment: ShardAssignment, spec: ModelSpec, loop: RoleLoop<Int>) throws {
+    private func sendStatistics(
+        round: RoundOpen,
+        assignment: ShardAssignment,
+        spec: ModelSpec,
+        loop: RoleLoop<Int>
+    ) throws {
         let moments = FeatureMoments(records: records.train, relativeTo: spec.features.map(\.scaling))
         let update = Update(
-            roundId: round.roundId, modelVersion: round.modelVersion, workerId: device.id,
-            deviceClass: wireClass, shard: assignment.shard,
-            weight: Double(records.train.count), norm: 0, clipped: false, metrics: nil
+            roundId: round.roundId,
+            modelVersion: round.modelVersion,
+            workerId: device.id,
+            deviceClass: wireClass,
+            shard: assignment.shard,
+            weight: Double(records.train.count),
+            norm: 0,
+            clipped: false,
+            metrics: nil
         )
         let tensors: [Tensor] = [
-            .f32le(name: "sum", moments.sums.map(Float.init)), .f32le(name: "sumSquares", moments.sumSquares.map(Float.init)),
+            .f32le(name: "sum", moments.sums.map(Float.init)),
+            .f32le(name: "sumSquares", moments.sumSquares.map(Float.init)),
             .f32le(name: "count", moments.counts.map(Float.init)),
         ]
         try queue(update, tensors: tensors, to: assignment.endpoint, loop: loop)
@@ -201,7 +244,12 @@ final class DeviceRuntime {
             try shardSocket.connect(endpoint)
             shardEndpoint = endpoint
         }
-        let frames = try messenger.codec.encode(update, sender: device.id, sentAtMillis: Clock.nowMillis(), tensors: tensors)
+        let frames = try messenger.codec.encode(
+            update,
+            sender: device.id,
+            sentAtMillis: Clock.nowMillis(),
+            tensors: tensors
+        )
         pending = (frames, Clock.nowMillis() + config.sendDelayMillis)
         sendIfDue(now: Clock.nowMillis(), loop: loop)
     }

@@ -24,7 +24,9 @@ public final class EdgeRole: Sendable {
         let loop = RoleLoop<Int>(control: control, messenger: Messenger(role: "edge", sender: "edge", logger: logger))
         var devices: [DeviceRuntime] = []
         for (index, device) in config.devices.enumerated() {
-            devices.append(try DeviceRuntime(device: device, index: index, config: config, context: context, logger: logger))
+            devices.append(
+                try DeviceRuntime(device: device, index: index, config: config, context: context, logger: logger)
+            )
             loop.add(index, try DeviceRuntime.broadcastSocket(context: context, config: config), decodes: false)
         }
         logger.info("edge ready", metadata: ["devices": "\(devices.count)"])
@@ -36,7 +38,9 @@ public final class EdgeRole: Sendable {
             nextTimer: { devices.map(\.nextDue).min() ?? Clock.nowMillis() + 1_000 },
             received: { index, incoming in
                 guard devices.indices.contains(index) else { return }
-                if try devices[index].broadcastReceived(incoming.frames, cache: cache, loop: loop) == .runEnded { running = false }
+                if try devices[index].broadcastReceived(incoming.frames, cache: cache, loop: loop) == .runEnded {
+                    running = false
+                }
             },
             timer: { now in
                 for device in devices {
@@ -71,11 +75,15 @@ final class BroadcastCache {
     /// main costs besides training), however many hosted devices were selected.
     func prepare(_ open: Message<RoundOpen>) throws -> Result<PreparedModel, WireError> {
         let round = open.body
-        if let prepared, prepared.roundId == round.roundId, prepared.digest == round.modelDigest { return prepared.result }
+        if let prepared, prepared.roundId == round.roundId, prepared.digest == round.modelDigest {
+            return prepared.result
+        }
         let result: Result<PreparedModel, WireError>
         if let weights = open.tensor(named: "weights") {
             if Digest.sha256Hex(weights.bytes) == round.modelDigest {
-                result = .success(PreparedModel(spec: try round.modelSpec.decoded(as: ModelSpec.self), weights: weights.floats()))
+                result = .success(
+                    PreparedModel(spec: try round.modelSpec.decoded(as: ModelSpec.self), weights: weights.floats())
+                )
             } else {
                 result = .failure(WireError(code: .digestMismatch, detail: "broadcast model does not match its digest"))
             }

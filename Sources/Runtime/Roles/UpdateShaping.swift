@@ -9,13 +9,19 @@ enum UpdateShaping {
         var clipped: Bool
     }
 
-    static func apply(to delta: inout [Float], privacy: PrivacySettings, rng: inout some RandomNumberGenerator) -> Outcome {
+    static func apply(
+        to delta: inout [Float],
+        privacy: PrivacySettings,
+        rng: inout some RandomNumberGenerator
+    ) -> Outcome {
         guard let clipNorm = privacy.clipNorm else {
             return Outcome(preClipNorm: Clipping.l2Norm(delta), clipped: false)
         }
         let report = Clipping.clip(&delta, to: clipNorm)
         let noise = DPFedAvgNoise(
-            noiseMultiplier: privacy.noiseMultiplier, clipNorm: clipNorm, placement: privacy.placement.privacyPlacement,
+            noiseMultiplier: privacy.noiseMultiplier,
+            clipNorm: clipNorm,
+            placement: privacy.placement.privacyPlacement,
             expectedCohort: Double(privacy.expectedCohort)
         )
         let deviation = noise.workerNoiseStandardDeviation

@@ -80,7 +80,10 @@ extension FedPulse {
         @Option(help: "Synthetic users in the central hold-out.")
         var holdoutUsers: Int = 60
 
-        @Option(help: "Feature scaling: fixed (documented physiological ranges) or federated (a statistics round first: means and variances from per-device sums, never records).")
+        @Option(
+            help:
+                "Feature scaling: fixed (documented physiological ranges) or federated (a statistics round first: means and variances from per-device sums, never records)."
+        )
         var featureStatistics: String = "fixed"
 
         @Option(help: "Stop early once the hold-out accuracy reaches this value.")
@@ -108,7 +111,9 @@ extension FedPulse {
                 throw ValidationError("--feature-statistics must be fixed or federated")
             }
             if featureStatistics == "federated" && privacy.placement != .off {
-                throw ValidationError("--feature-statistics federated is not differentially private yet; use fixed ranges with --dp")
+                throw ValidationError(
+                    "--feature-statistics federated is not differentially private yet; use fixed ranges with --dp"
+                )
             }
             if privacy.placement != .off {
                 guard cohortSize == nil else {
@@ -122,11 +127,15 @@ extension FedPulse {
                     )
                 }
             }
-            guard maxWorkers >= 1, maxDenies >= 1 else { throw ValidationError("--max-workers and --max-denies must be at least 1") }
+            guard maxWorkers >= 1, maxDenies >= 1 else {
+                throw ValidationError("--max-workers and --max-denies must be at least 1")
+            }
             guard minParticipants >= 1 else { throw ValidationError("--min-participants must be at least 1") }
             guard roundTimeoutMs >= 100 else { throw ValidationError("--round-timeout-ms must be at least 100") }
             guard epochs >= 1, batchSize >= 1, learningRate > 0, l2 >= 0, proxMu >= 0 else {
-                throw ValidationError("--epochs and --batch-size must be ≥ 1, --learning-rate > 0, --l2 and --prox-mu ≥ 0")
+                throw ValidationError(
+                    "--epochs and --batch-size must be ≥ 1, --learning-rate > 0, --l2 and --prox-mu ≥ 0"
+                )
             }
         }
 
@@ -144,7 +153,13 @@ extension FedPulse {
             config.workerTimeoutMillis = workerTimeoutMs
             config.aggregatorTimeoutMillis = aggregatorTimeoutMs
             config.republishIntervalMillis = republishMs
-            config.training = TrainingSettings(epochs: epochs, batchSize: batchSize, learningRate: learningRate, l2: l2, proxMu: proxMu)
+            config.training = TrainingSettings(
+                epochs: epochs,
+                batchSize: batchSize,
+                learningRate: learningRate,
+                l2: l2,
+                proxMu: proxMu
+            )
             config.stateDirectory = stateDir
             config.privacy = privacy.settings
             config.targetEpsilon = privacy.targetEpsilon
@@ -158,7 +173,12 @@ extension FedPulse {
             config.maxDenies = maxDenies
             switch holdout {
             case "none": config.holdout = nil
-            case "synthetic": config.holdout = try learning.generator().centralHoldOutRecords(users: holdoutUsers, recordsPerUser: 30, spec: spec)
+            case "synthetic":
+                config.holdout = try learning.generator().centralHoldOutRecords(
+                    users: holdoutUsers,
+                    recordsPerUser: 30,
+                    spec: spec
+                )
             default: config.holdout = try CSVDeviceData.load(path: holdout, spec: spec, holdOutFraction: 0).train
             }
             let frozen = config

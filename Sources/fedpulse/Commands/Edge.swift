@@ -1,6 +1,6 @@
-import Foundation
 import ArgumentParser
 import Federation
+import Foundation
 import Learning
 import Runtime
 
@@ -23,10 +23,15 @@ extension FedPulse {
         @Option(help: "Number of virtual devices to host (ignored with --data: one device per file).")
         var devices: Int = 1
 
-        @Option(help: "Synthetic user index of the first device; the others follow. Keep ranges disjoint across processes.")
+        @Option(
+            help: "Synthetic user index of the first device; the others follow. Keep ranges disjoint across processes."
+        )
         var firstUser: Int = 0
 
-        @Option(help: "Device ids are PREFIX-<user index> (default: the device class). {host} in PREFIX becomes this machine's host name and also offsets the synthetic users, for scaled container replicas.")
+        @Option(
+            help:
+                "Device ids are PREFIX-<user index> (default: the device class). {host} in PREFIX becomes this machine's host name and also offsets the synthetic users, for scaled container replicas."
+        )
         var idPrefix: String?
 
         @Option(parsing: .singleValue, help: "A CSV export to use as one device's data (repeatable).")
@@ -38,7 +43,12 @@ extension FedPulse {
         @Option(help: "Check-in (heartbeat) interval in milliseconds.")
         var checkinMs: Int64 = 1_000
 
-        @Option(help: ArgumentHelp("Test/red-team knob: multiply each local delta by S before clipping (a poisoned device).", visibility: .hidden))
+        @Option(
+            help: ArgumentHelp(
+                "Test/red-team knob: multiply each local delta by S before clipping (a poisoned device).",
+                visibility: .hidden
+            )
+        )
         var poisonScale: Double = 1
 
         @OptionGroup var learning: LearningOptions
@@ -53,7 +63,9 @@ extension FedPulse {
             guard firstUser >= 0, sendDelayMs >= 0, checkinMs >= 50 else {
                 throw ValidationError("--first-user and --send-delay-ms must be ≥ 0, --checkin-ms ≥ 50")
             }
-            guard poisonScale.isFinite, poisonScale >= 0 else { throw ValidationError("--poison-scale must be finite and ≥ 0") }
+            guard poisonScale.isFinite, poisonScale >= 0 else {
+                throw ValidationError("--poison-scale must be finite and ≥ 0")
+            }
         }
 
         func run() async throws {
@@ -65,16 +77,25 @@ extension FedPulse {
             let host = ProcessInfo.processInfo.hostName
             let replicated = idPrefix?.contains("{host}") ?? false
             let prefix = (idPrefix ?? deviceClass.rawValue).replacingOccurrences(of: "{host}", with: host)
-            let firstUser = replicated ? self.firstUser + Int(CohortPlanner.stableHash(host) % 100_000) * devices : self.firstUser
+            let firstUser =
+                replicated ? self.firstUser + Int(CohortPlanner.stableHash(host) % 100_000) * devices : self.firstUser
             let generator = learning.generator()
             let virtualDevices: [VirtualDevice] =
                 data.isEmpty
                 ? (0..<devices).map { offset in
                     let user = firstUser + offset
-                    return VirtualDevice(id: "\(prefix)-\(user)", deviceClass: deviceClass, data: .synthetic(generator: generator, userIndex: user))
+                    return VirtualDevice(
+                        id: "\(prefix)-\(user)",
+                        deviceClass: deviceClass,
+                        data: .synthetic(generator: generator, userIndex: user)
+                    )
                 }
                 : data.enumerated().map { offset, path in
-                    VirtualDevice(id: "\(prefix)-\(firstUser + offset)", deviceClass: deviceClass, data: .csv(path: path))
+                    VirtualDevice(
+                        id: "\(prefix)-\(firstUser + offset)",
+                        deviceClass: deviceClass,
+                        data: .csv(path: path)
+                    )
                 }
             var config = EdgeConfig(devices: virtualDevices, spec: try learning.spec())
             config.coordinatorBroadcast = coordinator.coordinatorBroadcast
@@ -90,4 +111,3 @@ extension FedPulse {
         }
     }
 }
-
