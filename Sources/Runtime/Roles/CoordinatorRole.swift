@@ -55,7 +55,7 @@ public final class CoordinatorRole: Sendable {
             loop.add(.auditorLedger, subscriber)
         }
 
-        var round = CoordinatorRound(settings: config.settings, progress: progress, digest: Digest.sha256Hex)
+        var round = CoordinatorRound(settings: config.roundSettings, progress: progress, digest: Digest.sha256Hex)
         let effects = CoordinatorEffects(loop: loop, stateDirectory: config.stateDirectory, logger: logger)
         logger.info(
             "coordinator ready",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Learning
+import Rounds
 import Runtime
 import Wire
 
