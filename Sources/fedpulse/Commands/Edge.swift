@@ -12,7 +12,11 @@ extension FedPulse {
             discussion: """
                 Each virtual device has its own identity, local data and sockets: it checks in \
                 with the coordinator, and when selected trains from the broadcast model and \
-                PUSHes one update (its model delta, never its data) to its assigned shard. Data is \
+                PUSHes one update (its model delta, never its data) to its assigned shard. Under \
+                DP a round lists each shard's population: every member samples itself with the \
+                round's rate from the system CSPRNG and sends either its update (weight 1, no \
+                metrics or norm) or a decline. A device whose training diverges skips the round \
+                (fedpulse_updates_skipped_total{reason="diverged"}). Data is \
                 synthetic (--task, --seed, users --first-user …) or one CSV file per device (--data).
                 """
         )
