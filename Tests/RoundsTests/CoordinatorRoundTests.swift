@@ -231,6 +231,16 @@ struct CoordinatorRoundTests {
         #expect(actions.logLines.contains { $0.metadata["worker.ids"] == "watch-0" })
     }
 
+    @Test func afterTheDeadlineTheNextTimerIsTheCandidateGraceNotThePast() throws {
+        var fixture = try CoordinatorFixture()
+        let opened = fixture.openFirstRound(workers: CoordinatorFixture.ids(3))
+        let open = try #require(opened)
+        fixture.now = open.body.deadlineMillis + 10
+        _ = fixture.tick()
+        let grace = fixture.round.settings.candidateGraceMillis
+        #expect(fixture.round.nextTimer(now: fixture.now) == open.body.deadlineMillis + grace)
+    }
+
     // MARK: Verdicts (issue 8 §3)
 
     @Test func onlyABudgetDenyEndsTheRun() throws {

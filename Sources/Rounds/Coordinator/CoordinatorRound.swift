@@ -105,7 +105,12 @@ public struct CoordinatorRound: Sendable {
         switch phase {
         case .idle(let attempt): next = attempt
         case .awaitingVerdict(let pending): next = pending.resendAt
-        case .open(let round): next = min(round.nextPublish, round.deadline + settings.candidateGraceMillis)
+        case .open(let round):
+            // Re-publication stops at the deadline; after it only the candidate grace is left
+            // (a stale `nextPublish` there would make the loop spin).
+            next =
+                now < round.deadline
+                ? min(round.nextPublish, round.deadline) : round.deadline + settings.candidateGraceMillis
         case .finished: next = now
         }
         if settings.hasAuditor && !progress.unacknowledgedCompletions.isEmpty { next = min(next, nextCompletionResend) }
