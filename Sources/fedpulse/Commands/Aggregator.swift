@@ -50,6 +50,9 @@ extension FedPulse {
         @Option(help: "Largest update message a regional shard accepts, in bytes (ZMQ_MAXMSGSIZE per frame and the decoder's total).")
         var maxMessageBytes: Int?
 
+        @Option(help: "Bytes of messages for a round not yet announced (updates at a shard, partials at the global tier) kept at most; past it they are refused bufferFull.")
+        var earlyBufferBytes: Int = 64 << 20
+
         @OptionGroup var common: CommonOptions
 
         func validate() throws {
@@ -62,6 +65,7 @@ extension FedPulse {
             if let maxMessageBytes, maxMessageBytes < 4_096 {
                 throw ValidationError("--max-message-bytes must be at least 4096")
             }
+            guard earlyBufferBytes >= 0 else { throw ValidationError("--early-buffer-bytes must be 0 or more") }
             guard ["fedavg", "fedavgm", "fedadam", "fedyogi", "fedadagrad"].contains(optimizer) else {
                 throw ValidationError("--optimizer must be one of fedavg, fedavgm, fedadam, fedyogi, fedadagrad")
             }
@@ -77,6 +81,7 @@ extension FedPulse {
                 config.coordinatorControl = coordinator.coordinatorControl
                 config.heartbeatMillis = heartbeatMs
                 if let maxMessageBytes { config.maxMessageBytes = maxMessageBytes }
+                config.earlyBufferBytes = earlyBufferBytes
                 let frozen = config
                 try await common.run(role: "region-\(frozen.region)-\(frozen.shard)") { control, logger in
                     try RegionalAggregatorRole(config: frozen, logger: logger).run(control)
@@ -91,6 +96,7 @@ extension FedPulse {
                 config.serverLearningRate = serverLearningRate
                 config.graceMillis = graceMs
                 config.heartbeatMillis = heartbeatMs
+                config.earlyBufferBytes = earlyBufferBytes
                 let frozen = config
                 try await common.run(role: "global") { control, logger in
                     try GlobalAggregatorRole(config: frozen, logger: logger).run(control)
