@@ -153,9 +153,14 @@ struct AggregationRefusalTests {
             #expect(strategy.refusal(ofLittleEndian: raw, weight: 1, in: accumulator)?.code == .overflow)
         }
         #expect(accumulator.sum == [Float](repeating: 3.4e38, count: 9))
-        Self.bytes([1, 2]).withUnsafeBytes { #expect(strategy.refusal(ofLittleEndian: $0, weight: 1, in: accumulator)?.code == .shapeMismatch) }
+        Self.bytes([1, 2]).withUnsafeBytes {
+            #expect(strategy.refusal(ofLittleEndian: $0, weight: 1, in: accumulator)?.code == .shapeMismatch)
+        }
         Self.bytes([Float](repeating: 0, count: 9)).withUnsafeBytes { raw in
-            #expect(strategy.refusal(ofLittleEndian: raw, weight: .greatestFiniteMagnitude, in: accumulator)?.code == .overflow)
+            #expect(
+                strategy.refusal(ofLittleEndian: raw, weight: .greatestFiniteMagnitude, in: accumulator)?.code
+                    == .overflow
+            )
         }
     }
 
@@ -163,7 +168,10 @@ struct AggregationRefusalTests {
         let strategy = FedAvg()
         var accumulator = strategy.makeAccumulator(parameterCount: 2)
         strategy.combine(PartialAggregate(sum: [1, 1], weightSum: 1, count: Int.max), into: &accumulator)
-        #expect(strategy.refusal(of: PartialAggregate(sum: [1, 1], weightSum: 1, count: 1), in: accumulator)?.code == .overflow)
+        #expect(
+            strategy.refusal(of: PartialAggregate(sum: [1, 1], weightSum: 1, count: 1), in: accumulator)?.code
+                == .overflow
+        )
     }
 
     /// DP-FedAvg's server side: weight 1 whatever is claimed, the norm recomputed against the bound.
@@ -172,7 +180,9 @@ struct AggregationRefusalTests {
         var accumulator = strategy.makeAccumulator(parameterCount: 4)
         let atC = Self.bytes([0.5, 0.5, 0.5, 0.5])
         let above = Self.bytes([0.5, 0.5, 0.5, 0.5001])
-        above.withUnsafeBytes { #expect(strategy.refusal(ofLittleEndian: $0, weight: 1, in: accumulator)?.code == .normTooLarge) }
+        above.withUnsafeBytes {
+            #expect(strategy.refusal(ofLittleEndian: $0, weight: 1, in: accumulator)?.code == .normTooLarge)
+        }
         atC.withUnsafeBytes { raw in
             #expect(strategy.refusal(ofLittleEndian: raw, weight: 1_000, in: accumulator) == nil)
             strategy.accumulate(littleEndianBytes: raw, weight: 1_000, into: &accumulator)
@@ -180,7 +190,13 @@ struct AggregationRefusalTests {
         #expect(accumulator.weightSum == 1)
         #expect(strategy.average(of: accumulator.sum) == [0.05, 0.05, 0.05, 0.05])
         // A worker's own noise share widens the bound by σ(√d + 10).
-        let noised = DPFixedClipping(FedAvg(), clipNorm: 1, denominator: 10, workerNoiseStandardDeviation: 0.1, parameterCount: 4)
+        let noised = DPFixedClipping(
+            FedAvg(),
+            clipNorm: 1,
+            denominator: 10,
+            workerNoiseStandardDeviation: 0.1,
+            parameterCount: 4
+        )
         #expect(abs(noised.normBound - (1 + 1e-5 + 1e-6 + 0.1 * 12)) < 1e-12)
     }
 }

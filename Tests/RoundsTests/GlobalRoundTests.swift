@@ -33,11 +33,18 @@ enum GlobalFixtures {
     ) -> Message<Partial> {
         let ids = members ?? (shard == 0 ? shard0 : shard1)
         let body = Partial(
-            roundId: F.roundId, modelVersion: F.modelVersion, region: .watch, shard: shard,
-            contributors: contributors ?? ids.count, weightSum: Double(ids.count), members: ids, clippedCount: clipped
+            roundId: F.roundId,
+            modelVersion: F.modelVersion,
+            region: .watch,
+            shard: shard,
+            contributors: contributors ?? ids.count,
+            weightSum: Double(ids.count),
+            members: ids,
+            clippedCount: clipped
         )
         return Message(
-            sender: sender ?? "region-watch-\(shard)", body: body,
+            sender: sender ?? "region-watch-\(shard)",
+            body: body,
             tensors: [.f32le(name: "sum", [Float](repeating: value, count: elements))]
         )
     }
@@ -57,22 +64,42 @@ struct GlobalAttack: Sendable, CustomTestStringConvertible {
     typealias G = GlobalFixtures
 
     static let all: [GlobalAttack] = [
-        GlobalAttack(name: "a stranger's partial", reason: .unauthorizedSender, message: G.partial(shard: 0, value: 100, sender: "watch-0")),
-        GlobalAttack(name: "shard 1's aggregator sending for shard 0", reason: .unauthorizedSender, message: G.partial(shard: 0, sender: "region-watch-1")),
+        GlobalAttack(
+            name: "a stranger's partial",
+            reason: .unauthorizedSender,
+            message: G.partial(shard: 0, value: 100, sender: "watch-0")
+        ),
+        GlobalAttack(
+            name: "shard 1's aggregator sending for shard 0",
+            reason: .unauthorizedSender,
+            message: G.partial(shard: 0, sender: "region-watch-1")
+        ),
         GlobalAttack(name: "wrong length", reason: .shapeMismatch, message: G.partial(shard: 0, elements: 5)),
         GlobalAttack(
-            name: "2^62 contributors", reason: .overflow, message: G.partial(shard: 0, contributors: 1 << 62)
+            name: "2^62 contributors",
+            reason: .overflow,
+            message: G.partial(shard: 0, contributors: 1 << 62)
         ),
-        GlobalAttack(name: "contributors disagree with members", reason: .malformedHeader, message: G.partial(shard: 0, contributors: 2)),
         GlobalAttack(
-            name: "members outside the assignment", reason: .notInCohort,
+            name: "contributors disagree with members",
+            reason: .malformedHeader,
+            message: G.partial(shard: 0, contributors: 2)
+        ),
+        GlobalAttack(
+            name: "members outside the assignment",
+            reason: .notInCohort,
             message: G.partial(shard: 0, members: ["watch-0", "watch-9"])
         ),
         GlobalAttack(
-            name: "the same member twice", reason: .malformedHeader,
+            name: "the same member twice",
+            reason: .malformedHeader,
             message: G.partial(shard: 0, members: ["watch-0", "watch-0"])
         ),
-        GlobalAttack(name: "a sum of 3.4e38 on top of another", reason: .overflow, message: G.partial(shard: 0, value: 3.4e38)),
+        GlobalAttack(
+            name: "a sum of 3.4e38 on top of another",
+            reason: .overflow,
+            message: G.partial(shard: 0, value: 3.4e38)
+        ),
     ]
 }
 
@@ -88,18 +115,28 @@ struct GlobalRoundTests {
         var generator = SeededGenerator(seed: 1)
         _ = global.roundOpened(G.open(), now: 0, using: &generator)
         let first = global.partialReceived(
-            G.partial(shard: 1, value: attack.reason == .overflow ? 3.4e38 : 0.3), from: .init(claimed: "region-watch-1"),
-            byteCount: 10, now: 1, using: &generator
+            G.partial(shard: 1, value: attack.reason == .overflow ? 3.4e38 : 0.3),
+            from: .init(claimed: "region-watch-1"),
+            byteCount: 10,
+            now: 1,
+            using: &generator
         )
         #expect(first.rejections.isEmpty)
         let refused = global.partialReceived(
-            attack.message, from: .init(claimed: attack.message.sender), byteCount: 10, now: 1, using: &generator
+            attack.message,
+            from: .init(claimed: attack.message.sender),
+            byteCount: 10,
+            now: 1,
+            using: &generator
         )
         #expect(refused.rejections == [attack.reason])
         global._checkInvariants()
         let real = global.partialReceived(
-            G.partial(shard: 0, value: attack.reason == .overflow ? -1 : 0.3), from: .init(claimed: "region-watch-0"),
-            byteCount: 10, now: 2, using: &generator
+            G.partial(shard: 0, value: attack.reason == .overflow ? -1 : 0.3),
+            from: .init(claimed: "region-watch-0"),
+            byteCount: 10,
+            now: 2,
+            using: &generator
         )
         #expect(real.rejections.isEmpty)
         let candidate = try #require(real.candidate)
@@ -114,11 +151,23 @@ struct GlobalRoundTests {
         var generator = SeededGenerator(seed: 1)
         _ = global.roundOpened(G.open(), now: 0, using: &generator)
         let identity = PeerIdentity(claimed: "region-watch-0")
-        #expect(global.partialReceived(G.partial(shard: 0), from: identity, byteCount: 1, now: 1, using: &generator).rejections.isEmpty)
-        #expect(global.partialReceived(G.partial(shard: 0), from: identity, byteCount: 1, now: 1, using: &generator).rejections == [.duplicate])
+        #expect(
+            global.partialReceived(G.partial(shard: 0), from: identity, byteCount: 1, now: 1, using: &generator)
+                .rejections.isEmpty
+        )
+        #expect(
+            global.partialReceived(G.partial(shard: 0), from: identity, byteCount: 1, now: 1, using: &generator)
+                .rejections == [.duplicate]
+        )
         let stranger = G.partial(shard: 2, sender: "region-watch-2")
         #expect(
-            global.partialReceived(stranger, from: .init(claimed: "region-watch-2"), byteCount: 1, now: 1, using: &generator).rejections
+            global.partialReceived(
+                stranger,
+                from: .init(claimed: "region-watch-2"),
+                byteCount: 1,
+                now: 1,
+                using: &generator
+            ).rejections
                 == [.unknownSender]
         )
     }
@@ -130,7 +179,13 @@ struct GlobalRoundTests {
         var generator = SeededGenerator(seed: 7)
         let privacy = F.privacy(.central, noise: 0.5, cohort: 10)
         _ = global.roundOpened(G.open(privacy: privacy), now: 0, using: &generator)
-        _ = global.partialReceived(G.partial(shard: 0), from: .init(claimed: "region-watch-0"), byteCount: 1, now: 1, using: &generator)
+        _ = global.partialReceived(
+            G.partial(shard: 0),
+            from: .init(claimed: "region-watch-0"),
+            byteCount: 1,
+            now: 1,
+            using: &generator
+        )
         let actions = global.timerFired(now: F.deadline + 1_000, using: &generator)
         let candidate = try #require(actions.candidate)
         #expect(candidate.body.denominator == 10)
@@ -150,8 +205,20 @@ struct GlobalRoundTests {
         var global = G.global()
         var generator = SeededGenerator(seed: 1)
         _ = global.roundOpened(G.open(), now: 0, using: &generator)
-        _ = global.partialReceived(G.partial(shard: 0), from: .init(claimed: "region-watch-0"), byteCount: 1, now: 1, using: &generator)
-        let actions = global.partialReceived(G.partial(shard: 1), from: .init(claimed: "region-watch-1"), byteCount: 1, now: 1, using: &generator)
+        _ = global.partialReceived(
+            G.partial(shard: 0),
+            from: .init(claimed: "region-watch-0"),
+            byteCount: 1,
+            now: 1,
+            using: &generator
+        )
+        let actions = global.partialReceived(
+            G.partial(shard: 1),
+            from: .init(claimed: "region-watch-1"),
+            byteCount: 1,
+            now: 1,
+            using: &generator
+        )
         let candidate = try #require(actions.candidate)
         #expect(candidate.body.denominator == 6)
         #expect(try #require(candidate.tensors.first).floats().allSatisfy { abs($0 - 0.1) < 1e-6 })
@@ -171,8 +238,19 @@ struct GlobalRoundTests {
         )
         var generator = SeededGenerator(seed: 1)
         let identity = PeerIdentity(claimed: "region-watch-0")
-        #expect(global.partialReceived(G.partial(shard: 0), from: identity, byteCount: 800, now: 0, using: &generator).rejections.isEmpty)
-        #expect(global.partialReceived(G.partial(shard: 1), from: .init(claimed: "region-watch-1"), byteCount: 800, now: 0, using: &generator).rejections == [.bufferFull])
+        #expect(
+            global.partialReceived(G.partial(shard: 0), from: identity, byteCount: 800, now: 0, using: &generator)
+                .rejections.isEmpty
+        )
+        #expect(
+            global.partialReceived(
+                G.partial(shard: 1),
+                from: .init(claimed: "region-watch-1"),
+                byteCount: 800,
+                now: 0,
+                using: &generator
+            ).rejections == [.bufferFull]
+        )
         let opened = global.roundOpened(G.open(), now: 1, using: &generator)
         #expect(opened.contains(.note(.partialAccepted(shard: "watch/0", roundId: F.roundId, contributors: 3))))
         #expect(global.earlyBufferedBytes == 0)

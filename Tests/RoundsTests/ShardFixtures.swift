@@ -24,7 +24,9 @@ enum ShardFixtures {
 
     static func privacy(_ placement: NoisePlacement, noise: Double = 0.5, cohort: Int = 3) -> PrivacySettings {
         PrivacySettings(
-            placement: placement, clipNorm: placement == .off ? nil : clipNorm, noiseMultiplier: placement == .off ? 0 : noise,
+            placement: placement,
+            clipNorm: placement == .off ? nil : clipNorm,
+            noiseMultiplier: placement == .off ? 0 : noise,
             expectedCohort: cohort
         )
     }
@@ -33,17 +35,27 @@ enum ShardFixtures {
         roundId: Int = roundId,
         privacy: PrivacySettings = privacy(.central),
         selection: CohortSelection = .listed,
-        shards: [ShardAssignment] = [ShardAssignment(region: .watch, shard: 0, endpoint: "tcp://127.0.0.1:7100", members: members)],
+        shards: [ShardAssignment] = [
+            ShardAssignment(region: .watch, shard: 0, endpoint: "tcp://127.0.0.1:7100", members: members)
+        ],
         weights: [Float] = [Float](repeating: 0, count: parameters)
     ) -> Message<RoundOpen> {
         var tensor = Tensor.f32le(name: "weights", weights)
         tensor.sha256 = digest(tensor.bytes)
         let body = RoundOpen(
-            roundId: roundId, kind: .train, modelVersion: modelVersion, modelDigest: digest(tensor.bytes),
+            roundId: roundId,
+            kind: .train,
+            modelVersion: modelVersion,
+            modelDigest: digest(tensor.bytes),
             modelSpec: .object([:]),
-            training: TrainingSettings(epochs: 1, batchSize: 8, learningRate: 0.1, l2: 0, proxMu: 0), privacy: privacy,
-            selection: selection, samplingRate: selection == .poisson ? 0.5 : nil, shards: shards,
-            globalEndpoint: "tcp://127.0.0.1:7200", deadlineMillis: deadline, minParticipants: 1,
+            training: TrainingSettings(epochs: 1, batchSize: 8, learningRate: 0.1, l2: 0, proxMu: 0),
+            privacy: privacy,
+            selection: selection,
+            samplingRate: selection == .poisson ? 0.5 : nil,
+            shards: shards,
+            globalEndpoint: "tcp://127.0.0.1:7200",
+            deadlineMillis: deadline,
+            minParticipants: 1,
             samplingSeed: selection == .poisson ? nil : 1
         )
         return Message(sender: "coordinator", body: body, tensors: [tensor])
@@ -64,8 +76,15 @@ enum ShardFixtures {
         var delta = Tensor.f32le(name: "delta", [Float](repeating: value, count: elements))
         delta.sha256 = digest(delta.bytes)
         let body = Update(
-            roundId: roundId, modelVersion: modelVersion, workerId: worker, deviceClass: deviceClass, shard: shard,
-            weight: weight, norm: 0, clipped: false, metrics: metrics
+            roundId: roundId,
+            modelVersion: modelVersion,
+            workerId: worker,
+            deviceClass: deviceClass,
+            shard: shard,
+            weight: weight,
+            norm: 0,
+            clipped: false,
+            metrics: metrics
         )
         return Message(sender: worker, body: body, tensors: [delta])
     }
@@ -73,7 +92,13 @@ enum ShardFixtures {
     static func decline(_ worker: String) -> Message<Update> {
         Message(
             sender: worker,
-            body: .decline(roundId: roundId, modelVersion: modelVersion, workerId: worker, deviceClass: .watch, shard: 0)
+            body: .decline(
+                roundId: roundId,
+                modelVersion: modelVersion,
+                workerId: worker,
+                deviceClass: .watch,
+                shard: 0
+            )
         )
     }
 

@@ -11,7 +11,13 @@ struct ShardAttack: Sendable, CustomTestStringConvertible {
     var identity: PeerIdentity
     var placement: NoisePlacement = .central
 
-    init(_ name: String, _ reason: RejectReason, _ message: Message<Update>, as sender: String? = nil, placement: NoisePlacement = .central) {
+    init(
+        _ name: String,
+        _ reason: RejectReason,
+        _ message: Message<Update>,
+        as sender: String? = nil,
+        placement: NoisePlacement = .central
+    ) {
         self.name = name
         self.reason = reason
         self.message = message
@@ -25,12 +31,21 @@ struct ShardAttack: Sendable, CustomTestStringConvertible {
 
     static let all: [ShardAttack] = [
         ShardAttack("norm 1000·C under central DP", .normTooLarge, F.update("watch-0", value: 500)),
-        ShardAttack("norm 1000·C under distributed DP", .normTooLarge, F.update("watch-0", value: 500), placement: .distributed),
-        ShardAttack("wrong digest", .digestMismatch, {
-            var forged = F.update("watch-0")
-            forged.tensors[0].sha256 = F.digest([1, 2, 3])
-            return forged
-        }()),
+        ShardAttack(
+            "norm 1000·C under distributed DP",
+            .normTooLarge,
+            F.update("watch-0", value: 500),
+            placement: .distributed
+        ),
+        ShardAttack(
+            "wrong digest",
+            .digestMismatch,
+            {
+                var forged = F.update("watch-0")
+                forged.tensors[0].sha256 = F.digest([1, 2, 3])
+                return forged
+            }()
+        ),
         ShardAttack("shard 7", .wrongShard, F.update("watch-0", shard: 7)),
         ShardAttack("device class phone", .wrongDeviceClass, F.update("watch-0", deviceClass: .phone)),
         ShardAttack("previous round", .staleRound, F.update("watch-0", roundId: F.roundId - 1)),
@@ -38,13 +53,27 @@ struct ShardAttack: Sendable, CustomTestStringConvertible {
         ShardAttack("another sender's name", .unauthorizedSender, F.update("watch-0"), as: "watch-1"),
         ShardAttack("one element too many", .shapeMismatch, F.update("watch-0", elements: F.parameters + 1)),
         ShardAttack("no delta tensor", .frameCountMismatch, Message(sender: "watch-0", body: F.update("watch-0").body)),
-        ShardAttack("a decline with a tensor", .frameCountMismatch, {
-            var forged = F.decline("watch-0")
-            forged.tensors = F.update("watch-0").tensors
-            return forged
-        }()),
-        ShardAttack("examples 2^62 twice over", .overflow, F.update("watch-0", metrics: MetricsSummary(examples: 1 << 62, loss: 1, accuracy: 0.5)), placement: .off),
-        ShardAttack("delta of 3.4e38 weighted 10", .overflow, F.update("watch-0", value: 3.4e38, weight: 10), placement: .off),
+        ShardAttack(
+            "a decline with a tensor",
+            .frameCountMismatch,
+            {
+                var forged = F.decline("watch-0")
+                forged.tensors = F.update("watch-0").tensors
+                return forged
+            }()
+        ),
+        ShardAttack(
+            "examples 2^62 twice over",
+            .overflow,
+            F.update("watch-0", metrics: MetricsSummary(examples: 1 << 62, loss: 1, accuracy: 0.5)),
+            placement: .off
+        ),
+        ShardAttack(
+            "delta of 3.4e38 weighted 10",
+            .overflow,
+            F.update("watch-0", value: 3.4e38, weight: 10),
+            placement: .off
+        ),
     ]
 }
 
@@ -60,8 +89,10 @@ struct ShardRoundTests {
         if attack.reason == .overflow {
             // Something already summed, so the overflow is a sum's, not a lone value's.
             let primed = shard.updateReceived(
-                F.update("watch-1", metrics: MetricsSummary(examples: 1 << 62, loss: 1, accuracy: 1)), from: .init(claimed: "watch-1"),
-                byteCount: 100, now: 1
+                F.update("watch-1", metrics: MetricsSummary(examples: 1 << 62, loss: 1, accuracy: 1)),
+                from: .init(claimed: "watch-1"),
+                byteCount: 100,
+                now: 1
             )
             #expect(primed.accepted == ["watch-1"])
         }
@@ -89,9 +120,19 @@ struct ShardRoundTests {
         var shard = F.shard()
         _ = shard.roundOpened(F.open(privacy: F.privacy(.central)), now: 0)
         // ‖(v, v, v, v)‖ = 2v; the bound is C(1 + 1e-5) + 1e-6.
-        let above = shard.updateReceived(F.update("watch-0", value: 0.5 * (1 + 1e-4)), from: .init(claimed: "watch-0"), byteCount: 1, now: 1)
+        let above = shard.updateReceived(
+            F.update("watch-0", value: 0.5 * (1 + 1e-4)),
+            from: .init(claimed: "watch-0"),
+            byteCount: 1,
+            now: 1
+        )
         #expect(above.rejections == [.normTooLarge])
-        let atC = shard.updateReceived(F.update("watch-0", value: 0.5), from: .init(claimed: "watch-0"), byteCount: 1, now: 1)
+        let atC = shard.updateReceived(
+            F.update("watch-0", value: 0.5),
+            from: .init(claimed: "watch-0"),
+            byteCount: 1,
+            now: 1
+        )
         #expect(atC.accepted == ["watch-0"])
     }
 
@@ -105,8 +146,10 @@ struct ShardRoundTests {
         for (index, worker) in F.members.enumerated() {
             let metrics = MetricsSummary(examples: 10, loss: 0.5, accuracy: 0.5)
             actions = shard.updateReceived(
-                F.update(worker, value: 0.1, weight: Double(index + 1) * 10, metrics: metrics), from: .init(claimed: worker),
-                byteCount: 10, now: 1
+                F.update(worker, value: 0.1, weight: Double(index + 1) * 10, metrics: metrics),
+                from: .init(claimed: worker),
+                byteCount: 10,
+                now: 1
             )
         }
         let partial = try #require(actions.partial)
@@ -128,9 +171,26 @@ struct ShardRoundTests {
     @Test func aSumThatWouldBecomeInfiniteIsRefusedBeforeItIsAdded() throws {
         var shard = F.shard()
         _ = shard.roundOpened(F.open(privacy: F.privacy(.off)), now: 0)
-        #expect(shard.updateReceived(F.update("watch-0", value: 3.4e38), from: .init(claimed: "watch-0"), byteCount: 1, now: 1).accepted == ["watch-0"])
-        #expect(shard.updateReceived(F.update("watch-1", value: 3.4e38), from: .init(claimed: "watch-1"), byteCount: 1, now: 1).rejections == [.overflow])
-        #expect(shard.updateReceived(F.update("watch-1", value: -1), from: .init(claimed: "watch-1"), byteCount: 1, now: 1).accepted == ["watch-1"])
+        #expect(
+            shard.updateReceived(
+                F.update("watch-0", value: 3.4e38),
+                from: .init(claimed: "watch-0"),
+                byteCount: 1,
+                now: 1
+            ).accepted == ["watch-0"]
+        )
+        #expect(
+            shard.updateReceived(
+                F.update("watch-1", value: 3.4e38),
+                from: .init(claimed: "watch-1"),
+                byteCount: 1,
+                now: 1
+            ).rejections == [.overflow]
+        )
+        #expect(
+            shard.updateReceived(F.update("watch-1", value: -1), from: .init(claimed: "watch-1"), byteCount: 1, now: 1)
+                .accepted == ["watch-1"]
+        )
         let partial = try #require(shard.timerFired(now: F.deadline).partial)
         #expect(partial.body.contributors == 2)
         #expect(try #require(partial.tensors.first).floats() == [Float](repeating: 3.4e38 - 1, count: F.parameters))
@@ -141,15 +201,27 @@ struct ShardRoundTests {
     @Test func declinesCountAsAnswersAndTheShardClosesEarly() throws {
         var shard = F.shard()
         _ = shard.roundOpened(F.open(selection: .poisson), now: 0)
-        #expect(shard.updateReceived(F.decline("watch-0"), from: .init(claimed: "watch-0"), byteCount: 1, now: 1).partial == nil)
-        #expect(shard.updateReceived(F.update("watch-1"), from: .init(claimed: "watch-1"), byteCount: 1, now: 1).partial == nil)
-        #expect(shard.updateReceived(F.update("watch-0"), from: .init(claimed: "watch-0"), byteCount: 1, now: 1).rejections == [.duplicate])
+        #expect(
+            shard.updateReceived(F.decline("watch-0"), from: .init(claimed: "watch-0"), byteCount: 1, now: 1).partial
+                == nil
+        )
+        #expect(
+            shard.updateReceived(F.update("watch-1"), from: .init(claimed: "watch-1"), byteCount: 1, now: 1).partial
+                == nil
+        )
+        #expect(
+            shard.updateReceived(F.update("watch-0"), from: .init(claimed: "watch-0"), byteCount: 1, now: 1).rejections
+                == [.duplicate]
+        )
         let last = shard.updateReceived(F.decline("watch-2"), from: .init(claimed: "watch-2"), byteCount: 1, now: 2)
         shard._checkInvariants()
         let partial = try #require(last.partial)
         #expect(partial.body.contributors == 1 && partial.body.members == ["watch-1"])
         #expect(shard.nextDeadline == nil)
-        #expect(shard.updateReceived(F.update("watch-2"), from: .init(claimed: "watch-2"), byteCount: 1, now: 3).rejections == [.roundClosed])
+        #expect(
+            shard.updateReceived(F.update("watch-2"), from: .init(claimed: "watch-2"), byteCount: 1, now: 3).rejections
+                == [.roundClosed]
+        )
     }
 
     /// At the deadline the partial goes with whoever answered; before it, nothing.
@@ -169,9 +241,18 @@ struct ShardRoundTests {
     /// refused `bufferFull`; the ones kept are summed when their round opens.
     @Test func earlyUpdatesAreBoundedInBytesAndAdmittedWhenTheirRoundOpens() throws {
         var shard = F.shard(earlyBytes: 1_000)
-        #expect(shard.updateReceived(F.update("watch-0"), from: .init(claimed: "watch-0"), byteCount: 600, now: 0).rejections.isEmpty)
-        #expect(shard.updateReceived(F.update("watch-1"), from: .init(claimed: "watch-1"), byteCount: 600, now: 0).rejections == [.bufferFull])
-        #expect(shard.updateReceived(F.update("watch-1"), from: .init(claimed: "watch-1"), byteCount: .max, now: 0).rejections == [.bufferFull])
+        #expect(
+            shard.updateReceived(F.update("watch-0"), from: .init(claimed: "watch-0"), byteCount: 600, now: 0)
+                .rejections.isEmpty
+        )
+        #expect(
+            shard.updateReceived(F.update("watch-1"), from: .init(claimed: "watch-1"), byteCount: 600, now: 0)
+                .rejections == [.bufferFull]
+        )
+        #expect(
+            shard.updateReceived(F.update("watch-1"), from: .init(claimed: "watch-1"), byteCount: .max, now: 0)
+                .rejections == [.bufferFull]
+        )
         #expect(shard.earlyBufferedBytes == 600)
         shard._checkInvariants()
         let opened = shard.roundOpened(F.open(), now: 1)

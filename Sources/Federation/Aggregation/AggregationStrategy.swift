@@ -37,10 +37,18 @@ public protocol AggregationStrategy<Accumulator>: Sendable {
     func accumulate(_ update: UnsafeBufferPointer<Float>, weight: Double, into accumulator: inout Accumulator)
 
     /// Folds in an update straight from a little-endian `f32le` frame (possibly misaligned).
-    func accumulate(littleEndianBytes bytes: UnsafeRawBufferPointer, weight: Double, into accumulator: inout Accumulator)
+    func accumulate(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        into accumulator: inout Accumulator
+    )
 
     /// Why folding this `f32le` update in would be wrong, or nil when it may be folded.
-    func refusal(ofLittleEndian bytes: UnsafeRawBufferPointer, weight: Double, in accumulator: Accumulator) -> WireError?
+    func refusal(
+        ofLittleEndian bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        in accumulator: Accumulator
+    ) -> WireError?
 
     /// Folds in a partial aggregate from a lower tier (a regional shard).
     func combine(_ partial: PartialAggregate, into accumulator: inout Accumulator)

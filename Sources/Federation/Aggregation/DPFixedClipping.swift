@@ -56,16 +56,27 @@ public struct DPFixedClipping<Inner: AggregationStrategy>: AggregationStrategy {
         inner.accumulate(update, weight: 1, into: &accumulator)
     }
 
-    public func accumulate(littleEndianBytes bytes: UnsafeRawBufferPointer, weight: Double, into accumulator: inout Accumulator) {
+    public func accumulate(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        into accumulator: inout Accumulator
+    ) {
         inner.accumulate(littleEndianBytes: bytes, weight: 1, into: &accumulator)
     }
 
     /// `normTooLarge` above ``normBound`` (norm recomputed here), else the inner strategy's
     /// checks at weight 1.
-    public func refusal(ofLittleEndian bytes: UnsafeRawBufferPointer, weight: Double, in accumulator: Accumulator) -> WireError? {
+    public func refusal(
+        ofLittleEndian bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        in accumulator: Accumulator
+    ) -> WireError? {
         let norm = Self.l2Norm(littleEndianBytes: bytes)
         guard norm <= normBound else {
-            return WireError(code: .normTooLarge, detail: "L2 norm \(norm) is above the bound \(normBound) (clip norm \(clipNorm))")
+            return WireError(
+                code: .normTooLarge,
+                detail: "L2 norm \(norm) is above the bound \(normBound) (clip norm \(clipNorm))"
+            )
         }
         return inner.refusal(ofLittleEndian: bytes, weight: 1, in: accumulator)
     }

@@ -13,7 +13,12 @@ enum VectorKernels {
 
     /// The one SIMD loop: `count` native floats read (unaligned) from `raw`.
     @inline(__always)
-    private static func addScaled(raw rawSource: UnsafeRawPointer, count: Int, scale: Float, into sum: UnsafeMutableBufferPointer<Float>) {
+    private static func addScaled(
+        raw rawSource: UnsafeRawPointer,
+        count: Int,
+        scale: Float,
+        into sum: UnsafeMutableBufferPointer<Float>
+    ) {
         let n = min(count, sum.count)
         guard n > 0, let target = sum.baseAddress else { return }
         let rawTarget = UnsafeMutableRawPointer(target)
@@ -56,7 +61,11 @@ enum VectorKernels {
     /// Whether sum[i] + scale · f32le(bytes)[i] is finite for every i, computed exactly as
     /// ``addScaled(littleEndianBytes:scale:into:)`` would compute it, so "check, then add" can never
     /// disagree with the addition. A NaN or infinity already in the frame also answers false.
-    static func sumStaysFinite(adding bytes: UnsafeRawBufferPointer, scale: Float, to sum: UnsafeBufferPointer<Float>) -> Bool {
+    static func sumStaysFinite(
+        adding bytes: UnsafeRawBufferPointer,
+        scale: Float,
+        to sum: UnsafeBufferPointer<Float>
+    ) -> Bool {
         let n = min(bytes.count / 4, sum.count)
         guard n > 0, let source = bytes.baseAddress, let target = sum.baseAddress else { return true }
         let lanes = 8

@@ -11,14 +11,28 @@ extension GlobalRound {
     ) -> [GlobalAction] {
         let partial = message.body
         guard var round = current.take() else {
-            return [.reject(.staleRound, sender: identity.name, roundId: partial.roundId, detail: "no round open at the global aggregator")]
+            return [
+                .reject(
+                    .staleRound,
+                    sender: identity.name,
+                    roundId: partial.roundId,
+                    detail: "no round open at the global aggregator"
+                )
+            ]
         }
         defer { current = round }
         let shard = "\(partial.region.rawValue)/\(partial.shard)"
         switch check(message, from: identity, shard: shard, against: round) {
         case .failure(let error):
             if !round.sent { round.totals.rejected[error.code.rawValue, default: 0] &+= 1 }
-            return [.reject(error.code, sender: identity.name, roundId: partial.roundId, detail: "partial from \(shard) refused: \(error.detail)")]
+            return [
+                .reject(
+                    error.code,
+                    sender: identity.name,
+                    roundId: partial.roundId,
+                    detail: "partial from \(shard) refused: \(error.detail)"
+                )
+            ]
         case .success(let admitted):
             for (index, sum) in admitted.sums.enumerated() {
                 round.strategy.combine(sum, into: &round.sums[index])
@@ -26,7 +40,9 @@ extension GlobalRound {
             round.totals = admitted.totals
             round.reported.append(shard)
         }
-        var actions: [GlobalAction] = [.note(.partialAccepted(shard: shard, roundId: partial.roundId, contributors: partial.contributors))]
+        var actions: [GlobalAction] = [
+            .note(.partialAccepted(shard: shard, roundId: partial.roundId, contributors: partial.contributors))
+        ]
         if round.everyoneReported { actions += candidate(&round, using: &generator) }
         return actions
     }
@@ -49,24 +65,39 @@ extension GlobalRound {
             return .failure(WireError(code: reason, detail: "round \(round.roundId) already sent its candidate"))
         }
         guard partial.roundId == round.roundId else {
-            return .failure(WireError(code: .staleRound, detail: "for round \(partial.roundId), round \(round.roundId) is open"))
+            return .failure(
+                WireError(code: .staleRound, detail: "for round \(partial.roundId), round \(round.roundId) is open")
+            )
         }
         guard partial.modelVersion == round.open.modelVersion else {
-            return .failure(WireError(code: .wrongModelVersion, detail: "model \(partial.modelVersion), the round's is \(round.open.modelVersion)"))
+            return .failure(
+                WireError(
+                    code: .wrongModelVersion,
+                    detail: "model \(partial.modelVersion), the round's is \(round.open.modelVersion)"
+                )
+            )
         }
         guard let members = round.assigned[shard] else {
             return .failure(WireError(code: .unknownSender, detail: "\(shard) is not in the round's assignment"))
         }
         let expectedSender = Self.aggregatorId(region: partial.region, shard: partial.shard)
         guard identity.name == expectedSender else {
-            return .failure(WireError(code: .unauthorizedSender, detail: "\(identity.name) may not send \(expectedSender)'s partial"))
+            return .failure(
+                WireError(
+                    code: .unauthorizedSender,
+                    detail: "\(identity.name) may not send \(expectedSender)'s partial"
+                )
+            )
         }
         guard !round.reported.contains(shard) else {
             return .failure(WireError(code: .duplicate, detail: "\(shard) already reported round \(round.roundId)"))
         }
         guard partial.contributors <= members.count, partial.members.count <= members.count else {
             return .failure(
-                WireError(code: .overflow, detail: "\(partial.contributors) contributors, the shard was assigned \(members.count)")
+                WireError(
+                    code: .overflow,
+                    detail: "\(partial.contributors) contributors, the shard was assigned \(members.count)"
+                )
             )
         }
         let claimed = Set(partial.members)
@@ -74,7 +105,8 @@ extension GlobalRound {
             return .failure(
                 WireError(
                     code: .malformedHeader,
-                    detail: "contributors \(partial.contributors) but \(claimed.count) distinct of \(partial.members.count) members"
+                    detail:
+                        "contributors \(partial.contributors) but \(claimed.count) distinct of \(partial.members.count) members"
                 )
             )
         }
@@ -84,10 +116,21 @@ extension GlobalRound {
         var sums: [PartialAggregate] = []
         for (index, name) in round.layout.partialNames.enumerated() {
             guard let tensor = message.tensor(named: name) else {
-                return .failure(WireError(code: .frameCountMismatch, detail: "no \(name) tensor (expected \(round.layout.partialNames))"))
+                return .failure(
+                    WireError(
+                        code: .frameCountMismatch,
+                        detail: "no \(name) tensor (expected \(round.layout.partialNames))"
+                    )
+                )
             }
             guard tensor.encoding == .f32le, tensor.elementCount == round.layout.elementCount else {
-                return .failure(WireError(code: .shapeMismatch, detail: "\(name) has \(tensor.elementCount) elements, the round has \(round.layout.elementCount)"))
+                return .failure(
+                    WireError(
+                        code: .shapeMismatch,
+                        detail:
+                            "\(name) has \(tensor.elementCount) elements, the round has \(round.layout.elementCount)"
+                    )
+                )
             }
             if let claimedDigest = tensor.sha256, configuration.digest(tensor.bytes) != claimedDigest {
                 return .failure(WireError(code: .digestMismatch, detail: "\(name) does not hash to its sha256"))
@@ -97,7 +140,12 @@ extension GlobalRound {
             sums.append(sum)
         }
         guard message.tensors.count == round.layout.partialNames.count else {
-            return .failure(WireError(code: .frameCountMismatch, detail: "\(message.tensors.count) tensors, expected \(round.layout.partialNames)"))
+            return .failure(
+                WireError(
+                    code: .frameCountMismatch,
+                    detail: "\(message.tensors.count) tensors, expected \(round.layout.partialNames)"
+                )
+            )
         }
         switch round.totals.adding(partial) {
         case .failure(let error): return .failure(error)

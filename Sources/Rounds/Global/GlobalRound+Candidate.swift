@@ -8,7 +8,10 @@ extension GlobalRound {
     ///
     /// How much noise and what the accountant must compose both come from `Privacy.DPFedAvgNoise`,
     /// the one place that computes them. Marks the round sent.
-    mutating func candidate(_ round: inout OpenGlobalRound, using generator: inout some RandomNumberGenerator) -> [GlobalAction] {
+    mutating func candidate(
+        _ round: inout OpenGlobalRound,
+        using generator: inout some RandomNumberGenerator
+    ) -> [GlobalAction] {
         round.sent = true
         let open = round.open
         let totals = round.totals
@@ -47,16 +50,32 @@ extension GlobalRound {
         tensor.sha256 = digest
         let missing = round.missing
         let body = ModelCandidate(
-            roundId: open.roundId, modelVersion: version, modelDigest: digest,
-            participants: ParticipantCounts(totals.participants), contributors: totals.contributors,
-            weightSum: round.sums.first?.weightSum ?? 0, denominator: denominator, noiseStd: noiseStd,
+            roundId: open.roundId,
+            modelVersion: version,
+            modelDigest: digest,
+            participants: ParticipantCounts(totals.participants),
+            contributors: totals.contributors,
+            weightSum: round.sums.first?.weightSum ?? 0,
+            denominator: denominator,
+            noiseStd: noiseStd,
             metrics: round.dp == nil ? totals.metrics.summary : nil,
-            shardsReported: round.reported, shardsMissing: missing, clippedCount: totals.clipped,
-            bytesUp: totals.bytesUp, rejected: totals.rejected, effectiveNoiseMultiplier: effectiveNoise,
+            shardsReported: round.reported,
+            shardsMissing: missing,
+            clippedCount: totals.clipped,
+            bytesUp: totals.bytesUp,
+            rejected: totals.rejected,
+            effectiveNoiseMultiplier: effectiveNoise,
             contributorIds: totals.contributorIds
         )
         return [
-            .note(.candidateReady(roundId: open.roundId, contributors: totals.contributors, shardsMissing: missing, noiseStd: noiseStd)),
+            .note(
+                .candidateReady(
+                    roundId: open.roundId,
+                    contributors: totals.contributors,
+                    shardsMissing: missing,
+                    noiseStd: noiseStd
+                )
+            ),
             .sendCandidate(body, tensors: [tensor]),
         ]
     }
@@ -69,15 +88,33 @@ extension GlobalRound {
         weights.sha256 = digest
         let totals = round.totals
         let body = ModelCandidate(
-            roundId: round.open.roundId, modelVersion: round.open.modelVersion, modelDigest: digest,
-            participants: ParticipantCounts(totals.participants), contributors: totals.contributors,
-            weightSum: round.sums.first?.weightSum ?? 0, denominator: 0, noiseStd: 0, metrics: nil,
-            shardsReported: round.reported, shardsMissing: round.missing, clippedCount: 0, bytesUp: totals.bytesUp,
-            rejected: totals.rejected, effectiveNoiseMultiplier: 0, contributorIds: totals.contributorIds
+            roundId: round.open.roundId,
+            modelVersion: round.open.modelVersion,
+            modelDigest: digest,
+            participants: ParticipantCounts(totals.participants),
+            contributors: totals.contributors,
+            weightSum: round.sums.first?.weightSum ?? 0,
+            denominator: 0,
+            noiseStd: 0,
+            metrics: nil,
+            shardsReported: round.reported,
+            shardsMissing: round.missing,
+            clippedCount: 0,
+            bytesUp: totals.bytesUp,
+            rejected: totals.rejected,
+            effectiveNoiseMultiplier: 0,
+            contributorIds: totals.contributorIds
         )
         let moments = zip(round.layout.partialNames, round.sums).map { Tensor.f32le(name: $0, $1.sum) }
         return [
-            .note(.candidateReady(roundId: round.open.roundId, contributors: totals.contributors, shardsMissing: round.missing, noiseStd: 0)),
+            .note(
+                .candidateReady(
+                    roundId: round.open.roundId,
+                    contributors: totals.contributors,
+                    shardsMissing: round.missing,
+                    noiseStd: 0
+                )
+            ),
             .sendCandidate(body, tensors: [weights] + moments),
         ]
     }

@@ -69,12 +69,16 @@ public struct GlobalRound {
         case .success(let round):
             current = round
         }
-        var actions: [GlobalAction] = [.note(.roundOpened(roundId: open.roundId, shards: current?.assigned.keys.sorted() ?? []))]
+        var actions: [GlobalAction] = [
+            .note(.roundOpened(roundId: open.roundId, shards: current?.assigned.keys.sorted() ?? []))
+        ]
         let waiting = early.take(upTo: open.roundId)
         for stale in waiting.stale {
             actions.append(
                 .reject(
-                    .staleRound, sender: stale.identity.name, roundId: stale.message.body.roundId,
+                    .staleRound,
+                    sender: stale.identity.name,
+                    roundId: stale.message.body.roundId,
                     detail: "buffered partial for a round that was never announced here"
                 )
             )
@@ -99,8 +103,11 @@ public struct GlobalRound {
             guard early.insert((message, identity, byteCount), roundId: roundId, bytes: byteCount) else {
                 return [
                     .reject(
-                        .bufferFull, sender: identity.name, roundId: roundId,
-                        detail: "early-partial buffer holds \(early.count) partials, \(early.bytes) of \(early.byteLimit) bytes"
+                        .bufferFull,
+                        sender: identity.name,
+                        roundId: roundId,
+                        detail:
+                            "early-partial buffer holds \(early.count) partials, \(early.bytes) of \(early.byteLimit) bytes"
                     )
                 ]
             }
@@ -122,7 +129,11 @@ public struct GlobalRound {
         closeIfDue(now: now, force: false, using: &generator)
     }
 
-    mutating func closeIfDue(now: Int64, force: Bool, using generator: inout some RandomNumberGenerator) -> [GlobalAction] {
+    mutating func closeIfDue(
+        now: Int64,
+        force: Bool,
+        using generator: inout some RandomNumberGenerator
+    ) -> [GlobalAction] {
         guard var round = current.take() else { return [] }
         defer { current = round }
         guard !round.sent, force || now >= round.deadline || round.everyoneReported else { return [] }

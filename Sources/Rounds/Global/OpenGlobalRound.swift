@@ -26,7 +26,9 @@ struct OpenGlobalRound {
             return .failure(WireError(code: .malformedHeader, detail: "no weights tensor or unreadable model spec"))
         }
         guard let placement = Privacy.NoisePlacement(rawValue: open.privacy.placement.rawValue) else {
-            return .failure(WireError(code: .malformedHeader, detail: "noise placement \(open.privacy.placement) is unknown"))
+            return .failure(
+                WireError(code: .malformedHeader, detail: "noise placement \(open.privacy.placement) is unknown")
+            )
         }
         var assigned: [String: Set<String>] = [:]
         for shard in open.shards {
@@ -34,7 +36,9 @@ struct OpenGlobalRound {
         }
         let noise = open.privacy.clipNorm.map {
             DPFedAvgNoise(
-                noiseMultiplier: open.privacy.noiseMultiplier, clipNorm: $0, placement: placement,
+                noiseMultiplier: open.privacy.noiseMultiplier,
+                clipNorm: $0,
+                placement: placement,
                 expectedCohort: Double(open.privacy.expectedCohort)
             )
         }
@@ -42,7 +46,9 @@ struct OpenGlobalRound {
             placement == .off || open.kind != .train
                 ? nil
                 : DPFixedClipping(
-                    FedAvg(weighting: .uniform), clipNorm: noise.clipNorm, denominator: noise.fixedDenominator,
+                    FedAvg(weighting: .uniform),
+                    clipNorm: noise.clipNorm,
+                    denominator: noise.fixedDenominator,
                     parameterCount: layout.elementCount
                 )
         }
@@ -50,7 +56,12 @@ struct OpenGlobalRound {
         let (deadline, late) = open.deadlineMillis.addingReportingOverflow(max(0, graceMillis))
         return .success(
             OpenGlobalRound(
-                open: open, weights: weights.floats(), layout: layout, assigned: assigned, dp: dp, noise: noise,
+                open: open,
+                weights: weights.floats(),
+                layout: layout,
+                assigned: assigned,
+                dp: dp,
+                noise: noise,
                 strategy: strategy,
                 sums: layout.partialNames.map { _ in strategy.makeAccumulator(parameterCount: layout.elementCount) },
                 deadline: late ? .max : deadline
@@ -94,7 +105,9 @@ struct GlobalTotals: Equatable {
         do throws(WireError) {
             next.contributors = try add(contributors, partial.contributors, "contributors").get()
             next.participants[partial.region.rawValue] = try add(
-                participants[partial.region.rawValue] ?? 0, partial.contributors, "participants"
+                participants[partial.region.rawValue] ?? 0,
+                partial.contributors,
+                "participants"
             ).get()
             next.clipped = try add(clipped, partial.clippedCount, "clippedCount").get()
             next.bytesUp = try add(bytesUp, partial.bytesUp ?? 0, "bytesUp").get()

@@ -38,7 +38,9 @@ struct OpenShardRound {
             return .failure(WireError(code: .malformedHeader, detail: "no weights tensor or unreadable model spec"))
         }
         guard let placement = Privacy.NoisePlacement(rawValue: open.privacy.placement.rawValue) else {
-            return .failure(WireError(code: .malformedHeader, detail: "noise placement \(open.privacy.placement) is unknown"))
+            return .failure(
+                WireError(code: .malformedHeader, detail: "noise placement \(open.privacy.placement) is unknown")
+            )
         }
         let underDP = placement != .off && open.kind == .train
         let strategy: any AggregationStrategy<PartialAggregate>
@@ -50,20 +52,31 @@ struct OpenShardRound {
                 return .failure(WireError(code: .malformedHeader, detail: "DP round without a clip norm"))
             }
             let noise = DPFedAvgNoise(
-                noiseMultiplier: open.privacy.noiseMultiplier, clipNorm: clipNorm, placement: placement,
+                noiseMultiplier: open.privacy.noiseMultiplier,
+                clipNorm: clipNorm,
+                placement: placement,
                 expectedCohort: Double(open.privacy.expectedCohort)
             )
             strategy = DPFixedClipping(
-                FedAvg(weighting: .uniform), clipNorm: clipNorm, denominator: noise.fixedDenominator,
-                workerNoiseStandardDeviation: noise.workerNoiseStandardDeviation, parameterCount: layout.elementCount
+                FedAvg(weighting: .uniform),
+                clipNorm: clipNorm,
+                denominator: noise.fixedDenominator,
+                workerNoiseStandardDeviation: noise.workerNoiseStandardDeviation,
+                parameterCount: layout.elementCount
             )
         case .train:
             strategy = FedAvg(weighting: .byReportedWeight)
         }
         return .success(
             OpenShardRound(
-                roundId: open.roundId, modelVersion: open.modelVersion, kind: open.kind, selection: open.selection,
-                layout: layout, members: Set(members), underDP: underDP, strategy: strategy,
+                roundId: open.roundId,
+                modelVersion: open.modelVersion,
+                kind: open.kind,
+                selection: open.selection,
+                layout: layout,
+                members: Set(members),
+                underDP: underDP,
+                strategy: strategy,
                 sums: layout.updateNames.map { _ in strategy.makeAccumulator(parameterCount: layout.elementCount) },
                 deadline: open.deadlineMillis
             )
@@ -82,11 +95,17 @@ struct OpenShardRound {
     mutating func partial(region: DeviceClassName, shard: Int) -> ShardAction {
         sent = true
         let body = Partial(
-            roundId: roundId, modelVersion: modelVersion, region: region, shard: shard,
-            contributors: contributors.count, weightSum: sums.first?.weightSum ?? 0, members: contributors,
+            roundId: roundId,
+            modelVersion: modelVersion,
+            region: region,
+            shard: shard,
+            contributors: contributors.count,
+            weightSum: sums.first?.weightSum ?? 0,
+            members: contributors,
             metrics: underDP ? nil : metrics.summary,
             rejected: Dictionary(uniqueKeysWithValues: rejected.map { ($0.key.rawValue, $0.value) }),
-            clippedCount: normRefusals, bytesUp: bytes
+            clippedCount: normRefusals,
+            bytesUp: bytes
         )
         let tensors = zip(layout.partialNames, sums).map { Tensor.f32le(name: $0, $1.sum) }
         return .sendPartial(body, tensors: tensors)
@@ -119,13 +138,22 @@ struct MetricsTally: Equatable {
         let lossSum = self.lossSum + metrics.loss * Double(metrics.examples)
         let correct = self.correct + metrics.accuracy * Double(metrics.examples)
         guard !overflow, lossSum.isFinite, correct.isFinite else {
-            return .failure(WireError(code: .overflow, detail: "metrics.examples \(metrics.examples) overflows the round's example count"))
+            return .failure(
+                WireError(
+                    code: .overflow,
+                    detail: "metrics.examples \(metrics.examples) overflows the round's example count"
+                )
+            )
         }
         return .success(MetricsTally(examples: examples, lossSum: lossSum, correct: correct))
     }
 
     var summary: MetricsSummary? {
         guard examples > 0 else { return nil }
-        return MetricsSummary(examples: examples, loss: lossSum / Double(examples), accuracy: correct / Double(examples))
+        return MetricsSummary(
+            examples: examples,
+            loss: lossSum / Double(examples),
+            accuracy: correct / Double(examples)
+        )
     }
 }

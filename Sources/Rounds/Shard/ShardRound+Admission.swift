@@ -16,7 +16,14 @@ extension ShardRound {
     ) -> [ShardAction] {
         let body = message.body
         guard var round = current.take() else {
-            return [.reject(.staleRound, sender: identity.name, roundId: body.roundId, detail: "no round open at this shard")]
+            return [
+                .reject(
+                    .staleRound,
+                    sender: identity.name,
+                    roundId: body.roundId,
+                    detail: "no round open at this shard"
+                )
+            ]
         }
         defer { current = round }
         switch check(message, from: identity, byteCount: byteCount, against: round) {
@@ -25,7 +32,9 @@ extension ShardRound {
             if !round.sent { round.count(error.code) }
             return [
                 .reject(
-                    error.code, sender: identity.name, roundId: body.roundId,
+                    error.code,
+                    sender: identity.name,
+                    roundId: body.roundId,
                     detail: "update refused by shard \(configuration.name): \(error.detail)"
                 )
             ]
@@ -44,7 +53,9 @@ extension ShardRound {
                 round.declines += 1
             }
         }
-        var actions: [ShardAction] = [.note(.updateAccepted(workerId: body.workerId, roundId: body.roundId, declined: body.isDecline))]
+        var actions: [ShardAction] = [
+            .note(.updateAccepted(workerId: body.workerId, roundId: body.roundId, declined: body.isDecline))
+        ]
         if round.everyoneAnswered {
             actions.append(round.partial(region: configuration.region, shard: configuration.shard))
         }
@@ -71,26 +82,44 @@ extension ShardRound {
             return .failure(WireError(code: reason, detail: "round \(round.roundId) already sent its partial"))
         }
         guard body.roundId == round.roundId else {
-            return .failure(WireError(code: .staleRound, detail: "for round \(body.roundId), round \(round.roundId) is open"))
+            return .failure(
+                WireError(code: .staleRound, detail: "for round \(body.roundId), round \(round.roundId) is open")
+            )
         }
         guard body.modelVersion == round.modelVersion else {
-            return .failure(WireError(code: .wrongModelVersion, detail: "trained on \(body.modelVersion), the round's model is \(round.modelVersion)"))
+            return .failure(
+                WireError(
+                    code: .wrongModelVersion,
+                    detail: "trained on \(body.modelVersion), the round's model is \(round.modelVersion)"
+                )
+            )
         }
         // Today the name is the header's claim; with CURVE it is the enrolled key's name.
         guard identity.name == body.workerId else {
-            return .failure(WireError(code: .unauthorizedSender, detail: "\(identity.name) may not send \(body.workerId)'s update"))
+            return .failure(
+                WireError(code: .unauthorizedSender, detail: "\(identity.name) may not send \(body.workerId)'s update")
+            )
         }
         guard body.deviceClass == configuration.region else {
-            return .failure(WireError(code: .wrongDeviceClass, detail: "a \(body.deviceClass) update at a \(configuration.region) shard"))
+            return .failure(
+                WireError(
+                    code: .wrongDeviceClass,
+                    detail: "a \(body.deviceClass) update at a \(configuration.region) shard"
+                )
+            )
         }
         guard body.shard == configuration.shard else {
             return .failure(WireError(code: .wrongShard, detail: "addressed to shard \(body.shard)"))
         }
         guard round.members.contains(body.workerId) else {
-            return .failure(WireError(code: .notInCohort, detail: "\(body.workerId) is not a member of this round at this shard"))
+            return .failure(
+                WireError(code: .notInCohort, detail: "\(body.workerId) is not a member of this round at this shard")
+            )
         }
         guard !round.answered.contains(body.workerId) else {
-            return .failure(WireError(code: .duplicate, detail: "\(body.workerId) already answered round \(round.roundId)"))
+            return .failure(
+                WireError(code: .duplicate, detail: "\(body.workerId) already answered round \(round.roundId)")
+            )
         }
         let (bytes, bytesOverflow) = round.bytes.addingReportingOverflow(max(0, byteCount))
         guard !bytesOverflow else { return .failure(WireError(code: .overflow, detail: "byte count overflows")) }
@@ -101,7 +130,8 @@ extension ShardRound {
             return .success(Admitted(tensors: nil, metrics: round.metrics, bytes: bytes))
         }
         let tensors: [Tensor]
-        switch round.layout.tensors(named: round.layout.updateNames, in: message.tensors, digest: configuration.digest) {
+        switch round.layout.tensors(named: round.layout.updateNames, in: message.tensors, digest: configuration.digest)
+        {
         case .failure(let error): return .failure(error)
         case .success(let found): tensors = found
         }

@@ -81,7 +81,9 @@ public struct ShardRound {
         actions.append(
             .note(
                 .roundOpened(
-                    roundId: open.roundId, members: assignment.members.count, selection: open.selection,
+                    roundId: open.roundId,
+                    members: assignment.members.count,
+                    selection: open.selection,
                     underDP: current?.underDP ?? false
                 )
             )
@@ -90,7 +92,9 @@ public struct ShardRound {
         for stale in waiting.stale {
             actions.append(
                 .reject(
-                    .staleRound, sender: stale.identity.name, roundId: stale.message.body.roundId,
+                    .staleRound,
+                    sender: stale.identity.name,
+                    roundId: stale.message.body.roundId,
                     detail: "buffered update for a round that was never announced here"
                 )
             )
@@ -114,8 +118,11 @@ public struct ShardRound {
             guard early.insert((message, identity, byteCount), roundId: roundId, bytes: byteCount) else {
                 return [
                     .reject(
-                        .bufferFull, sender: identity.name, roundId: roundId,
-                        detail: "early-update buffer holds \(early.count) updates, \(early.bytes) of \(early.byteLimit) bytes"
+                        .bufferFull,
+                        sender: identity.name,
+                        roundId: roundId,
+                        detail:
+                            "early-update buffer holds \(early.count) updates, \(early.bytes) of \(early.byteLimit) bytes"
                     )
                 ]
             }

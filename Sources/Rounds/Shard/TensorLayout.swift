@@ -46,11 +46,16 @@ public struct TensorLayout: Sendable, Equatable {
                 return .failure(WireError(code: .frameCountMismatch, detail: "no \(name) tensor (expected \(names))"))
             }
             guard tensor.encoding == .f32le else {
-                return .failure(WireError(code: .unsupportedEncoding, detail: "\(name) is \(tensor.encoding), expected f32le"))
+                return .failure(
+                    WireError(code: .unsupportedEncoding, detail: "\(name) is \(tensor.encoding), expected f32le")
+                )
             }
             guard tensor.elementCount == elementCount, tensor.bytes.count == elementCount &* 4 else {
                 return .failure(
-                    WireError(code: .shapeMismatch, detail: "\(name) has \(tensor.elementCount) elements, the round has \(elementCount)")
+                    WireError(
+                        code: .shapeMismatch,
+                        detail: "\(name) has \(tensor.elementCount) elements, the round has \(elementCount)"
+                    )
                 )
             }
             if let claimed = tensor.sha256, digest(tensor.bytes) != claimed {

@@ -53,24 +53,42 @@ public final class GlobalAggregatorRole: Sendable {
         try partials.setMaxMessageSize(Int64(config.maxMessageBytes))
         let bound = try partials.bindResolved(config.bindEndpoint)
         loop.add(.partials, partials)
-        loop.add(.broadcast, try CoordinatorLink.subscriber(context, endpoint: config.coordinatorBroadcast, topics: [.roundOpen, .runEnd]))
+        loop.add(
+            .broadcast,
+            try CoordinatorLink.subscriber(
+                context,
+                endpoint: config.coordinatorBroadcast,
+                topics: [.roundOpen, .runEnd]
+            )
+        )
         loop.add(.control, try CoordinatorLink.control(context, endpoint: config.coordinatorControl), polled: false)
         var heartbeat = AggregatorHeartbeat(
             hello: AggregatorHello(
-                aggregatorId: "global", tier: .global, region: nil, shard: nil,
-                endpoint: config.advertisedEndpoint ?? bound, sequence: 0, intervalMillis: config.heartbeatMillis
+                aggregatorId: "global",
+                tier: .global,
+                region: nil,
+                shard: nil,
+                endpoint: config.advertisedEndpoint ?? bound,
+                sequence: 0,
+                intervalMillis: config.heartbeatMillis
             )
         )
         var configuration = GlobalRound.Configuration(digest: Digest.sha256Hex)
         configuration.graceMillis = config.graceMillis
         configuration.earlyBufferBytes = config.earlyBufferBytes
         configuration.earlyBufferCount = config.earlyPartialLimit
-        let optimizer = try ServerOptimizers.make(named: config.serverOptimizer, learningRate: config.serverLearningRate)
+        let optimizer = try ServerOptimizers.make(
+            named: config.serverOptimizer,
+            learningRate: config.serverLearningRate
+        )
         var global = GlobalRound(configuration: configuration, optimizer: optimizer)
         // DP noise must come from the OS CSPRNG: noise from a predictable generator can be subtracted.
         var generator = SystemRandomNumberGenerator()
         var runEnded = false
-        logger.info("global aggregator ready", metadata: ["endpoint.partials": "\(bound)", "optimizer": "\(config.serverOptimizer)"])
+        logger.info(
+            "global aggregator ready",
+            metadata: ["endpoint.partials": "\(bound)", "optimizer": "\(config.serverOptimizer)"]
+        )
 
         func perform(_ actions: [GlobalAction]) {
             for action in actions {
@@ -96,9 +114,21 @@ public final class GlobalAggregatorRole: Sendable {
                     runEnded = true
                 case (.partials, .success(.partial(let partial))?):
                     let identity = incoming.identity ?? PeerIdentity(claimed: partial.sender)
-                    perform(global.partialReceived(partial, from: identity, byteCount: incoming.byteCount, now: now, using: &generator))
+                    perform(
+                        global.partialReceived(
+                            partial,
+                            from: identity,
+                            byteCount: incoming.byteCount,
+                            now: now,
+                            using: &generator
+                        )
+                    )
                 case (.partials, .success(let other)?):
-                    messenger.reject(.topicMismatch, detail: "\(other.topic) does not belong on the partials socket", sender: other.sender)
+                    messenger.reject(
+                        .topicMismatch,
+                        detail: "\(other.topic) does not belong on the partials socket",
+                        sender: other.sender
+                    )
                     global.malformedReceived(WireError(code: .topicMismatch, detail: "\(other.topic)"))
                 case (.partials, .failure(let error)?):
                     global.malformedReceived(error)
@@ -118,13 +148,22 @@ public final class GlobalAggregatorRole: Sendable {
     private func log(_ note: GlobalNote) {
         switch note {
         case .roundOpened(let roundId, let shards):
-            logger.info("round opened", metadata: ["round.id": "\(roundId)", "round.shards": "\(shards.joined(separator: ","))"])
+            logger.info(
+                "round opened",
+                metadata: ["round.id": "\(roundId)", "round.shards": "\(shards.joined(separator: ","))"]
+            )
         case .roundUnreadable(let roundId, let detail):
             logger.warning("round not readable", metadata: ["round.id": "\(roundId)", "round.detail": "\(detail)"])
         case .partialAccepted(let shard, let roundId, let contributors):
-            logger.info("partial accepted", metadata: ["round.id": "\(roundId)", "shard": "\(shard)", "round.contributors": "\(contributors)"])
+            logger.info(
+                "partial accepted",
+                metadata: ["round.id": "\(roundId)", "shard": "\(shard)", "round.contributors": "\(contributors)"]
+            )
         case .partialBuffered(let sender, let roundId, let bytes):
-            logger.debug("partial buffered", metadata: ["round.id": "\(roundId)", "message.sender": "\(sender)", "buffer.bytes": "\(bytes)"])
+            logger.debug(
+                "partial buffered",
+                metadata: ["round.id": "\(roundId)", "message.sender": "\(sender)", "buffer.bytes": "\(bytes)"]
+            )
         case .candidateReady(let roundId, let contributors, let missing, let noiseStd):
             logger.info(
                 "model candidate sent",

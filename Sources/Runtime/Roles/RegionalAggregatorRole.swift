@@ -69,7 +69,14 @@ public final class RegionalAggregatorRole: Sendable {
         try updates.setReceiveHighWaterMark(Int32(max(8, min(1_000, (64 << 20) / max(1, config.maxMessageBytes)))))
         let bound = try updates.bindResolved(config.bindEndpoint)
         loop.add(.updates, updates)
-        loop.add(.broadcast, try CoordinatorLink.subscriber(context, endpoint: config.coordinatorBroadcast, topics: [.roundOpen, .runEnd]))
+        loop.add(
+            .broadcast,
+            try CoordinatorLink.subscriber(
+                context,
+                endpoint: config.coordinatorBroadcast,
+                topics: [.roundOpen, .runEnd]
+            )
+        )
         loop.add(.control, try CoordinatorLink.control(context, endpoint: config.coordinatorControl), polled: false)
         let upward = try Socket(context, type: .push)
         try upward.setLinger(5_000)
@@ -77,8 +84,13 @@ public final class RegionalAggregatorRole: Sendable {
 
         var heartbeat = AggregatorHeartbeat(
             hello: AggregatorHello(
-                aggregatorId: id, tier: .region, region: region, shard: config.shard,
-                endpoint: config.advertisedEndpoint ?? bound, sequence: 0, intervalMillis: config.heartbeatMillis
+                aggregatorId: id,
+                tier: .region,
+                region: region,
+                shard: config.shard,
+                endpoint: config.advertisedEndpoint ?? bound,
+                sequence: 0,
+                intervalMillis: config.heartbeatMillis
             )
         )
         var configuration = ShardRound.Configuration(region: region, shard: config.shard, digest: Digest.sha256Hex)
@@ -100,9 +112,15 @@ public final class RegionalAggregatorRole: Sendable {
                     runEnded = true
                 case (.updates, .success(.update(let update))?):
                     let identity = incoming.identity ?? PeerIdentity(claimed: update.sender)
-                    performer.perform(shard.updateReceived(update, from: identity, byteCount: incoming.byteCount, now: now))
+                    performer.perform(
+                        shard.updateReceived(update, from: identity, byteCount: incoming.byteCount, now: now)
+                    )
                 case (.updates, .success(let other)?):
-                    messenger.reject(.topicMismatch, detail: "\(other.topic) does not belong on the updates socket", sender: other.sender)
+                    messenger.reject(
+                        .topicMismatch,
+                        detail: "\(other.topic) does not belong on the updates socket",
+                        sender: other.sender
+                    )
                     shard.malformedReceived(WireError(code: .topicMismatch, detail: "\(other.topic)"))
                 case (.updates, .failure(let error)?):
                     shard.malformedReceived(error)
@@ -132,8 +150,14 @@ struct ShardPerformer {
         self.loop = loop
         self.logger = logger
         self.name = name
-        accepted = Counter(label: "fedpulse_updates_accepted_total", dimensions: [("role", "region"), ("region", region)])
-        declined = Counter(label: "fedpulse_updates_declined_total", dimensions: [("role", "region"), ("region", region)])
+        accepted = Counter(
+            label: "fedpulse_updates_accepted_total",
+            dimensions: [("role", "region"), ("region", region)]
+        )
+        declined = Counter(
+            label: "fedpulse_updates_declined_total",
+            dimensions: [("role", "region"), ("region", region)]
+        )
     }
 
     func perform(_ actions: [ShardAction]) {
@@ -148,7 +172,8 @@ struct ShardPerformer {
                 logger.info(
                     "partial sent",
                     metadata: [
-                        "round.id": "\(partial.roundId)", "shard": "\(name)", "round.contributors": "\(partial.contributors)",
+                        "round.id": "\(partial.roundId)", "shard": "\(name)",
+                        "round.contributors": "\(partial.contributors)",
                         "partial.clipped": "\(partial.clippedCount)",
                     ]
                 )
@@ -170,12 +195,21 @@ struct ShardPerformer {
                 ]
             )
         case .roundUnreadable(let roundId, let detail):
-            logger.warning("round not readable", metadata: ["round.id": "\(roundId)", "shard": "\(name)", "round.detail": "\(detail)"])
+            logger.warning(
+                "round not readable",
+                metadata: ["round.id": "\(roundId)", "shard": "\(name)", "round.detail": "\(detail)"]
+            )
         case .updateAccepted(let workerId, let roundId, let isDecline):
             (isDecline ? declined : accepted).increment()
-            logger.debug("update accepted", metadata: ["round.id": "\(roundId)", "update.worker": "\(workerId)", "update.declined": "\(isDecline)"])
+            logger.debug(
+                "update accepted",
+                metadata: ["round.id": "\(roundId)", "update.worker": "\(workerId)", "update.declined": "\(isDecline)"]
+            )
         case .updateBuffered(let sender, let roundId, let bytes):
-            logger.debug("update buffered", metadata: ["round.id": "\(roundId)", "message.sender": "\(sender)", "buffer.bytes": "\(bytes)"])
+            logger.debug(
+                "update buffered",
+                metadata: ["round.id": "\(roundId)", "message.sender": "\(sender)", "buffer.bytes": "\(bytes)"]
+            )
         }
     }
 }

@@ -38,7 +38,10 @@ extension FedPulse {
         @Option(help: "Server optimizer of the global tier: fedavg, fedavgm, fedadam, fedyogi, fedadagrad.")
         var optimizer: String = "fedavg"
 
-        @Option(help: "Server learning rate of the global tier (default: 1 for fedavg/fedavgm, 0.1 for the adaptive optimizers).")
+        @Option(
+            help:
+                "Server learning rate of the global tier (default: 1 for fedavg/fedavgm, 0.1 for the adaptive optimizers)."
+        )
         var serverLearningRate: Float?
 
         @Option(help: "Milliseconds after the round deadline the global tier still waits for partials.")
@@ -47,10 +50,16 @@ extension FedPulse {
         @Option(help: "Heartbeat interval to the coordinator in milliseconds.")
         var heartbeatMs: Int = 500
 
-        @Option(help: "Largest update message a regional shard accepts, in bytes (ZMQ_MAXMSGSIZE per frame and the decoder's total).")
+        @Option(
+            help:
+                "Largest update message a regional shard accepts, in bytes (ZMQ_MAXMSGSIZE per frame and the decoder's total)."
+        )
         var maxMessageBytes: Int?
 
-        @Option(help: "Bytes of messages for a round not yet announced (updates at a shard, partials at the global tier) kept at most; past it they are refused bufferFull.")
+        @Option(
+            help:
+                "Bytes of messages for a round not yet announced (updates at a shard, partials at the global tier) kept at most; past it they are refused bufferFull."
+        )
         var earlyBufferBytes: Int = 64 << 20
 
         @OptionGroup var common: CommonOptions
