@@ -60,22 +60,15 @@ extension GlobalRound {
         against round: OpenGlobalRound
     ) -> Result<Admitted, WireError> {
         let partial = message.body
-        if round.sent {
-            let reason: RejectReason = partial.roundId == round.roundId ? .roundClosed : .staleRound
-            return .failure(WireError(code: reason, detail: "round \(round.roundId) already sent its candidate"))
-        }
-        guard partial.roundId == round.roundId else {
-            return .failure(
-                WireError(code: .staleRound, detail: "for round \(partial.roundId), round \(round.roundId) is open")
-            )
-        }
-        guard partial.modelVersion == round.open.modelVersion else {
-            return .failure(
-                WireError(
-                    code: .wrongModelVersion,
-                    detail: "model \(partial.modelVersion), the round's is \(round.open.modelVersion)"
-                )
-            )
+        if let refusal = RoundGate.refusal(
+            roundId: partial.roundId,
+            modelVersion: partial.modelVersion,
+            openRoundId: round.roundId,
+            openModelVersion: round.open.modelVersion,
+            closed: round.sent,
+            sentWhat: "candidate"
+        ) {
+            return .failure(refusal)
         }
         guard let members = round.assigned[shard] else {
             return .failure(WireError(code: .unknownSender, detail: "\(shard) is not in the round's assignment"))
@@ -113,39 +106,17 @@ extension GlobalRound {
         guard claimed.isSubset(of: members) else {
             return .failure(WireError(code: .notInCohort, detail: "members outside \(shard)'s assignment"))
         }
+        let tensors: [Tensor]
+        switch round.layout.tensors(named: round.layout.partialNames, in: message.tensors, digest: configuration.digest)
+        {
+        case .failure(let error): return .failure(error)
+        case .success(let found): tensors = found
+        }
         var sums: [PartialAggregate] = []
-        for (index, name) in round.layout.partialNames.enumerated() {
-            guard let tensor = message.tensor(named: name) else {
-                return .failure(
-                    WireError(
-                        code: .frameCountMismatch,
-                        detail: "no \(name) tensor (expected \(round.layout.partialNames))"
-                    )
-                )
-            }
-            guard tensor.encoding == .f32le, tensor.elementCount == round.layout.elementCount else {
-                return .failure(
-                    WireError(
-                        code: .shapeMismatch,
-                        detail:
-                            "\(name) has \(tensor.elementCount) elements, the round has \(round.layout.elementCount)"
-                    )
-                )
-            }
-            if let claimedDigest = tensor.sha256, configuration.digest(tensor.bytes) != claimedDigest {
-                return .failure(WireError(code: .digestMismatch, detail: "\(name) does not hash to its sha256"))
-            }
+        for (index, tensor) in tensors.enumerated() {
             let sum = PartialAggregate(sum: tensor.floats(), weightSum: partial.weightSum, count: partial.contributors)
             if let refusal = round.strategy.refusal(of: sum, in: round.sums[index]) { return .failure(refusal) }
             sums.append(sum)
-        }
-        guard message.tensors.count == round.layout.partialNames.count else {
-            return .failure(
-                WireError(
-                    code: .frameCountMismatch,
-                    detail: "\(message.tensors.count) tensors, expected \(round.layout.partialNames)"
-                )
-            )
         }
         switch round.totals.adding(partial) {
         case .failure(let error): return .failure(error)

@@ -100,16 +100,13 @@ public struct GlobalRound {
     ) -> [GlobalAction] {
         let roundId = message.body.roundId
         if roundId > (current?.roundId ?? 0) {
-            guard early.insert((message, identity, byteCount), roundId: roundId, bytes: byteCount) else {
-                return [
-                    .reject(
-                        .bufferFull,
-                        sender: identity.name,
-                        roundId: roundId,
-                        detail:
-                            "early-partial buffer holds \(early.count) partials, \(early.bytes) of \(early.byteLimit) bytes"
-                    )
-                ]
+            if let full = early.keep(
+                (message, identity, byteCount),
+                roundId: roundId,
+                bytes: byteCount,
+                noun: "partial"
+            ) {
+                return [.reject(full.code, sender: identity.name, roundId: roundId, detail: full.detail)]
             }
             return [.note(.partialBuffered(sender: identity.name, roundId: roundId, bufferedBytes: early.bytes))]
         }

@@ -1,3 +1,5 @@
+import Wire
+
 /// Messages that overtook their round's announcement, bounded in bytes and in count.
 ///
 /// Why bytes: a count bound alone let 16 updates of 32 MiB for the next round grow a shard by
@@ -20,6 +22,15 @@ struct EarlyBuffer<Element> {
         entries.append((element, roundId, max(0, size)))
         bytes = total
         return true
+    }
+
+    /// Keeps `element` like ``insert(_:roundId:bytes:)``; the `bufferFull` refusal when it cannot.
+    mutating func keep(_ element: Element, roundId: Int, bytes size: Int, noun: String) -> WireError? {
+        guard !insert(element, roundId: roundId, bytes: size) else { return nil }
+        return WireError(
+            code: .bufferFull,
+            detail: "early-\(noun) buffer holds \(count) (\(bytes) of \(byteLimit) bytes)"
+        )
     }
 
     /// Removes and returns every entry for rounds up to `roundId`, oldest first: those for

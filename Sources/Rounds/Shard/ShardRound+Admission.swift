@@ -77,22 +77,15 @@ extension ShardRound {
         against round: OpenShardRound
     ) -> Result<Admitted, WireError> {
         let body = message.body
-        if round.sent {
-            let reason: RejectReason = body.roundId == round.roundId ? .roundClosed : .staleRound
-            return .failure(WireError(code: reason, detail: "round \(round.roundId) already sent its partial"))
-        }
-        guard body.roundId == round.roundId else {
-            return .failure(
-                WireError(code: .staleRound, detail: "for round \(body.roundId), round \(round.roundId) is open")
-            )
-        }
-        guard body.modelVersion == round.modelVersion else {
-            return .failure(
-                WireError(
-                    code: .wrongModelVersion,
-                    detail: "trained on \(body.modelVersion), the round's model is \(round.modelVersion)"
-                )
-            )
+        if let refusal = RoundGate.refusal(
+            roundId: body.roundId,
+            modelVersion: body.modelVersion,
+            openRoundId: round.roundId,
+            openModelVersion: round.modelVersion,
+            closed: round.sent,
+            sentWhat: "partial"
+        ) {
+            return .failure(refusal)
         }
         // Today the name is the header's claim; with CURVE it is the enrolled key's name.
         guard identity.name == body.workerId else {

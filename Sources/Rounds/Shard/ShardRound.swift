@@ -115,16 +115,9 @@ public struct ShardRound {
     ) -> [ShardAction] {
         let roundId = message.body.roundId
         if roundId > (current?.roundId ?? 0) {
-            guard early.insert((message, identity, byteCount), roundId: roundId, bytes: byteCount) else {
-                return [
-                    .reject(
-                        .bufferFull,
-                        sender: identity.name,
-                        roundId: roundId,
-                        detail:
-                            "early-update buffer holds \(early.count) updates, \(early.bytes) of \(early.byteLimit) bytes"
-                    )
-                ]
+            if let full = early.keep((message, identity, byteCount), roundId: roundId, bytes: byteCount, noun: "update")
+            {
+                return [.reject(full.code, sender: identity.name, roundId: roundId, detail: full.detail)]
             }
             return [.note(.updateBuffered(sender: identity.name, roundId: roundId, bufferedBytes: early.bytes))]
         }

@@ -19,6 +19,17 @@ struct AggregatorHeartbeat {
 
 /// The coordinator's broadcast and control sockets, as every aggregator connects them.
 enum CoordinatorLink {
+    /// Adds both to `loop`: the SUB (polled, for `round.open` and `run.end`) and the PUSH.
+    static func attach<Name>(
+        to loop: RoleLoop<Name>,
+        _ context: Context,
+        broadcast: (name: Name, endpoint: String),
+        control: (name: Name, endpoint: String)
+    ) throws {
+        loop.add(broadcast.name, try subscriber(context, endpoint: broadcast.endpoint, topics: [.roundOpen, .runEnd]))
+        loop.add(control.name, try Self.control(context, endpoint: control.endpoint), polled: false)
+    }
+
     /// A SUB on the coordinator's broadcast, subscribed to `topics`.
     static func subscriber(_ context: Context, endpoint: String, topics: [Topic]) throws -> Socket {
         let subscriber = try Socket(context, type: .sub)
@@ -34,5 +45,15 @@ enum CoordinatorLink {
         try pusher.setLinger(1_000)
         try pusher.connect(endpoint)
         return pusher
+    }
+}
+
+extension Messenger {
+    /// Refuses (counts and logs) a well-formed message of a topic that does not belong on
+    /// `socket`, and returns the error for the round's own count.
+    func refuseForeignTopic(_ message: AnyMessage, on socket: String) -> WireError {
+        let error = WireError(code: .topicMismatch, detail: "\(message.topic) does not belong on the \(socket) socket")
+        reject(error.code, detail: error.detail, sender: message.sender)
+        return error
     }
 }

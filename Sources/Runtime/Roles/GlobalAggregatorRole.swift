@@ -53,15 +53,12 @@ public final class GlobalAggregatorRole: Sendable {
         try partials.setMaxMessageSize(Int64(config.maxMessageBytes))
         let bound = try partials.bindResolved(config.bindEndpoint)
         loop.add(.partials, partials)
-        loop.add(
-            .broadcast,
-            try CoordinatorLink.subscriber(
-                context,
-                endpoint: config.coordinatorBroadcast,
-                topics: [.roundOpen, .runEnd]
-            )
+        try CoordinatorLink.attach(
+            to: loop,
+            context,
+            broadcast: (.broadcast, config.coordinatorBroadcast),
+            control: (.control, config.coordinatorControl)
         )
-        loop.add(.control, try CoordinatorLink.control(context, endpoint: config.coordinatorControl), polled: false)
         var heartbeat = AggregatorHeartbeat(
             hello: AggregatorHello(
                 aggregatorId: "global",
@@ -124,12 +121,7 @@ public final class GlobalAggregatorRole: Sendable {
                         )
                     )
                 case (.partials, .success(let other)?):
-                    messenger.reject(
-                        .topicMismatch,
-                        detail: "\(other.topic) does not belong on the partials socket",
-                        sender: other.sender
-                    )
-                    global.malformedReceived(WireError(code: .topicMismatch, detail: "\(other.topic)"))
+                    global.malformedReceived(messenger.refuseForeignTopic(other, on: "partials"))
                 case (.partials, .failure(let error)?):
                     global.malformedReceived(error)
                 default:

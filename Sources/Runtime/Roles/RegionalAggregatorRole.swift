@@ -69,15 +69,12 @@ public final class RegionalAggregatorRole: Sendable {
         try updates.setReceiveHighWaterMark(Int32(max(8, min(1_000, (64 << 20) / max(1, config.maxMessageBytes)))))
         let bound = try updates.bindResolved(config.bindEndpoint)
         loop.add(.updates, updates)
-        loop.add(
-            .broadcast,
-            try CoordinatorLink.subscriber(
-                context,
-                endpoint: config.coordinatorBroadcast,
-                topics: [.roundOpen, .runEnd]
-            )
+        try CoordinatorLink.attach(
+            to: loop,
+            context,
+            broadcast: (.broadcast, config.coordinatorBroadcast),
+            control: (.control, config.coordinatorControl)
         )
-        loop.add(.control, try CoordinatorLink.control(context, endpoint: config.coordinatorControl), polled: false)
         let upward = try Socket(context, type: .push)
         try upward.setLinger(5_000)
         loop.add(.upward, upward, polled: false)
@@ -116,12 +113,7 @@ public final class RegionalAggregatorRole: Sendable {
                         shard.updateReceived(update, from: identity, byteCount: incoming.byteCount, now: now)
                     )
                 case (.updates, .success(let other)?):
-                    messenger.reject(
-                        .topicMismatch,
-                        detail: "\(other.topic) does not belong on the updates socket",
-                        sender: other.sender
-                    )
-                    shard.malformedReceived(WireError(code: .topicMismatch, detail: "\(other.topic)"))
+                    shard.malformedReceived(messenger.refuseForeignTopic(other, on: "updates"))
                 case (.updates, .failure(let error)?):
                     shard.malformedReceived(error)
                 default:
