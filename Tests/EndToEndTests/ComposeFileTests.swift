@@ -11,15 +11,10 @@ import Testing
 struct ComposeFileTests {
     let root = FedPulseBinary.repositoryRoot()
 
-    /// The compose file as JSON, parsed by python3's PyYAML (which resolves anchors and `<<` merges).
+    /// The compose file as JSON.
     func composeDocument() async throws -> [String: Any] {
-        let script = "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))"
-        let output = try await ShortCommand.run(
-            URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, root.appendingPathComponent("docker-compose.yml").path]
-        )
-        try #require(output.status == 0, "python3 with PyYAML could not read docker-compose.yml: \(output.text)")
-        let object = try JSONSerialization.jsonObject(with: Data(output.text.utf8))
-        return try #require(object as? [String: Any])
+        let documents = try await YAMLDocuments.load(root.appendingPathComponent("docker-compose.yml"))
+        return try #require(documents.first as? [String: Any])
     }
 
     /// A service's command as an argument list (compose also allows one shell-style string).
@@ -27,18 +22,6 @@ struct ComposeFileTests {
         if let list = service["command"] as? [String] { return list }
         if let text = service["command"] as? String { return text.split(separator: " ").map(String.init) }
         return nil
-    }
-
-    /// The long flags a subcommand's `--help` lists.
-    static func flags(inHelp help: String) -> Set<String> {
-        var flags: Set<String> = []
-        var rest = help[...]
-        while let range = rest.range(of: "--") {
-            let name = rest[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "-" }
-            if !name.isEmpty { flags.insert("--" + name) }
-            rest = rest[range.upperBound...]
-        }
-        return flags
     }
 
     @Test func deployFilesExistAndTheImageRunsFedpulse() throws {
@@ -51,43 +34,24 @@ struct ComposeFileTests {
     @Test func everyServiceRunsARealSubcommandWithFlagsItHas() async throws {
         let document = try await composeDocument()
         let services = try #require(document["services"] as? [String: [String: Any]])
-        let binary = try FedPulseBinary.locate()
-        var helpBySubcommand: [String: Set<String>] = [:]
+        var commandLines = try DeploymentCommandLines()
         for (name, service) in services.sorted(by: { $0.key < $1.key }) {
             let command = try #require(Self.command(of: service), "service \(name) has no command")
-            let subcommand = try #require(command.first, "service \(name) has an empty command")
-            if helpBySubcommand[subcommand] == nil {
-                let help = try await ShortCommand.run(binary, [subcommand, "--help"])
-                #expect(help.status == 0, "service \(name): `fedpulse \(subcommand) --help` failed: \(help.text)")
-                // An unknown subcommand would print the root help instead, also with status 0.
-                #expect(help.text.contains("USAGE: fedpulse \(subcommand) "), "service \(name): \(subcommand) is not a fedpulse subcommand")
-                helpBySubcommand[subcommand] = Self.flags(inHelp: help.text)
-            }
-            let known = helpBySubcommand[subcommand] ?? []
-            for flag in command.dropFirst() where flag.hasPrefix("--") {
-                let name = String(flag.split(separator: "=", maxSplits: 1)[0])
-                #expect(known.contains(name), "service \(name): `fedpulse \(subcommand)` has no flag \(flag)")
-            }
-            // The same command with --help still parses (ArgumentParser checks flag names and arity first).
-            let parsed = try await ShortCommand.run(binary, command + ["--help"])
-            #expect(parsed.status == 0, "service \(name): `fedpulse \(command.joined(separator: " ")) --help` failed: \(parsed.text)")
+            try await commandLines.check(command, in: "service \(name)")
         }
     }
 
     @Test func environmentVariablesNameFlagsOfTheServicesThatGetThem() async throws {
         let document = try await composeDocument()
         let services = try #require(document["services"] as? [String: [String: Any]])
-        let binary = try FedPulseBinary.locate()
+        var commandLines = try DeploymentCommandLines()
         for (name, service) in services.sorted(by: { $0.key < $1.key }) {
-            guard let environment = service["environment"] as? [String: Any], let subcommand = Self.command(of: service)?.first else {
-                continue
-            }
-            let help = Self.flags(inHelp: try await ShortCommand.run(binary, [subcommand, "--help"]).text)
-            for key in environment.keys where key.hasPrefix("FEDPULSE_") && subcommand != "coordinator" {
-                // FEDPULSE_COORDINATOR_BROADCAST stands in for --coordinator-broadcast (EnvironmentDefaults).
-                let flag = "--" + key.dropFirst("FEDPULSE_".count).lowercased().replacingOccurrences(of: "_", with: "-")
-                #expect(help.contains(flag), "service \(name): \(key) names \(flag), which `fedpulse \(subcommand)` lacks")
-            }
+            guard let environment = service["environment"] as? [String: Any],
+                let subcommand = Self.command(of: service)?.first,
+                // The shared x-fedpulse block gives the coordinator its own endpoints' variables too; it ignores them.
+                subcommand != "coordinator"
+            else { continue }
+            try await commandLines.checkEnvironment(environment.keys, of: subcommand, in: "service \(name)")
         }
     }
 
@@ -111,7 +75,8 @@ struct ComposeFileTests {
 
     @Test func dockerfileCopiesEverythingThePackageManifestNeeds() throws {
         let dockerfile = try String(contentsOf: root.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
-        let copied = dockerfile.split(separator: "\n").filter { $0.hasPrefix("COPY ") && !$0.contains("--from=") }.joined(separator: "\n")
+        let copied = dockerfile.split(separator: "\n").filter { $0.hasPrefix("COPY ") && !$0.contains("--from=") }
+            .joined(separator: "\n")
         #expect(copied.contains("Package.swift") && copied.contains("Sources"))
         // SwiftPM refuses a manifest whose targets' folders are missing, test targets included.
         #expect(copied.contains("Tests"))

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the deployment tests need (Tests/EndToEndTests/{Kubernetes,Monitoring}*.swift),
+# called by scripts/install-deps.sh: Debian's prometheus (the monitoring test scrapes live roles
+# with it) and kubernetes-validate from PyPI (offline schema validation of the rendered
+# Kustomize manifests). kubectl (for `kubectl kustomize`) comes with the build machine; where it
+# is missing the Kubernetes test falls back to nothing and says so.
+set -euo pipefail
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if ! command -v prometheus >/dev/null 2>&1; then
+    echo "deploy-deps: prometheus is missing; installing Debian's package" >&2
+    as_root apt-get update -qq
+    # The package's maintainer scripts would start a system service where systemd runs; the
+    # tests start their own prometheus on loopback instead, so no service is needed.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
+if ! command -v kubernetes-validate >/dev/null 2>&1; then
+    echo "deploy-deps: kubernetes-validate is missing; installing it from PyPI" >&2
+    python3 -m pip install --quiet kubernetes-validate
+fi
