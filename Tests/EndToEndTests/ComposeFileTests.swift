@@ -17,6 +17,13 @@ struct ComposeFileTests {
         return try #require(documents.first as? [String: Any])
     }
 
+    /// The services that run the fedpulse image (the monitoring profile adds Prometheus and Grafana).
+    func fedpulseServices() async throws -> [String: [String: Any]] {
+        let document = try await composeDocument()
+        let services = try #require(document["services"] as? [String: [String: Any]])
+        return services.filter { $0.value["image"] as? String == "fedpulse:latest" }
+    }
+
     /// A service's command as an argument list (compose also allows one shell-style string).
     static func command(of service: [String: Any]) -> [String]? {
         if let list = service["command"] as? [String] { return list }
@@ -32,8 +39,8 @@ struct ComposeFileTests {
     }
 
     @Test func everyServiceRunsARealSubcommandWithFlagsItHas() async throws {
-        let document = try await composeDocument()
-        let services = try #require(document["services"] as? [String: [String: Any]])
+        let services = try await fedpulseServices()
+        #expect(services.count >= 9)
         var commandLines = try DeploymentCommandLines()
         for (name, service) in services.sorted(by: { $0.key < $1.key }) {
             let command = try #require(Self.command(of: service), "service \(name) has no command")
@@ -42,8 +49,7 @@ struct ComposeFileTests {
     }
 
     @Test func environmentVariablesNameFlagsOfTheServicesThatGetThem() async throws {
-        let document = try await composeDocument()
-        let services = try #require(document["services"] as? [String: [String: Any]])
+        let services = try await fedpulseServices()
         var commandLines = try DeploymentCommandLines()
         for (name, service) in services.sorted(by: { $0.key < $1.key }) {
             guard let environment = service["environment"] as? [String: Any],
@@ -80,5 +86,44 @@ struct ComposeFileTests {
         #expect(copied.contains("Package.swift") && copied.contains("Sources"))
         // SwiftPM refuses a manifest whose targets' folders are missing, test targets included.
         #expect(copied.contains("Tests"))
+    }
+
+    /// The monitoring profile's Prometheus scrapes every fedpulse service at the port it serves
+    /// metrics on, and the files it and Grafana mount exist.
+    @Test func theMonitoringProfileScrapesEveryRoleAtItsMetricsPort() async throws {
+        let document = try await composeDocument()
+        let services = try #require(document["services"] as? [String: [String: Any]])
+        for name in ["prometheus", "grafana"] {
+            let service = try #require(services[name], "no \(name) service")
+            #expect((service["profiles"] as? [String]) == ["monitoring"], "\(name) is not in the monitoring profile")
+            for volume in (service["volumes"] as? [String]) ?? [] where volume.hasPrefix("./") {
+                let hostPath = String(volume.dropFirst(2).split(separator: ":")[0])
+                #expect(
+                    FileManager.default.fileExists(atPath: root.appendingPathComponent(hostPath).path),
+                    "\(name) mounts missing \(hostPath)"
+                )
+            }
+        }
+        let config = try await YAMLDocuments.load(root.appendingPathComponent("deploy/monitoring/prometheus.yml"))
+        let jobs = try #require((config.first as? [String: Any])?["scrape_configs"] as? [[String: Any]])
+        var scraped: Set<String> = []
+        for job in jobs {
+            for group in (job["static_configs"] as? [[String: Any]]) ?? [] {
+                scraped.formUnion((group["targets"] as? [String]) ?? [])
+            }
+            for discovery in (job["dns_sd_configs"] as? [[String: Any]]) ?? [] {
+                let port = discovery["port"] as? Int ?? 0
+                scraped.formUnion(((discovery["names"] as? [String]) ?? []).map { "\($0):\(port)" })
+            }
+        }
+        for (name, service) in try await fedpulseServices().sorted(by: { $0.key < $1.key }) {
+            let command = Self.command(of: service) ?? []
+            let index = try #require(command.firstIndex(of: "--metrics-port"), "service \(name) serves no metrics")
+            let port = command.indices.contains(index + 1) ? command[index + 1] : "?"
+            #expect(
+                scraped.contains("\(name):\(port)"),
+                "Prometheus does not scrape \(name):\(port): \(scraped.sorted())"
+            )
+        }
     }
 }
