@@ -98,6 +98,7 @@ extension FedPulse {
 
         @OptionGroup var privacy: PrivacyOptions
         @OptionGroup var common: CommonOptions
+        @OptionGroup var security: SecurityOptions
 
         func validate() throws {
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
@@ -182,8 +183,9 @@ extension FedPulse {
                 )
             default: config.holdout = try CSVDeviceData.load(path: holdout, spec: spec, holdOutFraction: 0).train
             }
+            config.security = try security.make()
             let frozen = config
-            try await common.run(role: "coordinator") { control, logger in
+            try await common.run(role: "coordinator", transport: frozen.security) { control, logger in
                 try CoordinatorRole(config: frozen, logger: logger).run(control)
             }
         }

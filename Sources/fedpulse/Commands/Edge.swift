@@ -58,6 +58,7 @@ extension FedPulse {
         @OptionGroup var learning: LearningOptions
         @OptionGroup var coordinator: CoordinatorEndpoints
         @OptionGroup var common: CommonOptions
+        @OptionGroup var security: SecurityOptions
 
         func validate() throws {
             guard DeviceClass(rawValue: deviceClass) != nil else {
@@ -108,8 +109,10 @@ extension FedPulse {
             config.checkinIntervalMillis = checkinMs
             config.poisonScale = poisonScale
             config.seed = learning.seed &+ UInt64(firstUser)
+            config.security = try security.make()
+            config.deviceKeys = security.deviceKeys
             let frozen = config
-            try await common.run(role: "edge-\(prefix)") { control, logger in
+            try await common.run(role: "edge-\(prefix)", transport: frozen.security) { control, logger in
                 try EdgeRole(config: frozen, logger: logger).run(control)
             }
         }
