@@ -97,12 +97,12 @@ extension ModelSpec {
             throw LearningError(code: .invalidSpec, detail: "expected \(features.count) scalings, got \(scalings.count)")
         }
         let updated = zip(features, scalings).map { Feature(name: $0.name, scaling: $1, mayBeMissing: $0.mayBeMissing) }
-        return try ModelSpec(architecture: architecture, features: updated, labels: labels)
+        return try ModelSpec(architecture: architecture, features: updated, labels: labels, labelColumn: labelColumn)
     }
 
     /// Whether two specs describe the same model up to feature scaling (same parameters' meaning).
     public func hasSameShape(as other: ModelSpec) -> Bool {
         architecture == other.architecture && featureNames == other.featureNames && labels == other.labels
-            && features.map(\.mayBeMissing) == other.features.map(\.mayBeMissing)
+            && labelColumn == other.labelColumn && features.map(\.mayBeMissing) == other.features.map(\.mayBeMissing)
     }
 }
