@@ -59,6 +59,8 @@ public enum RejectReason: String, CaseIterable, Sendable, Codable, CodingKeyRepr
     case unauthorizedSender
     /// A bounded buffer (early messages, registry) is full; the message is dropped, not queued.
     case bufferFull
+    /// The header's sender differs from the enrolled name the connection's CURVE key proved.
+    case senderMismatch
 
     /// The reasons `WireCodec` itself can produce; the rest come from role logic.
     static let codecReasons: [RejectReason] = [

@@ -84,7 +84,17 @@ public struct Socket: ~Copyable {
     ///
     /// - Returns: `nil` when `dontWait` is set (or a receive timeout is set) and nothing arrived.
     public func receive(dontWait: Bool = false) throws(ZeroMQError) -> [[UInt8]]? {
+        try receiveWithUserId(dontWait: dontWait)?.frames
+    }
+
+    /// Receives one whole multipart message with the User-Id of the connection it came in on.
+    ///
+    /// The User-Id is what the process's ZAP handler returned for the peer's key (the enrolled
+    /// name); it is nil when the socket is not authenticated. It is read from the first frame
+    /// (`zmq_msg_gets`), which every frame of a message shares.
+    public func receiveWithUserId(dontWait: Bool = false) throws(ZeroMQError) -> (frames: [[UInt8]], userId: String?)? {
         var frames: [[UInt8]] = []
+        var userId: String?
         let flags = dontWait ? ZMQ_DONTWAIT : 0
         repeat {
             try zmqCheck("zmq_msg_init") { zmq_msg_init(message) }
@@ -93,6 +103,10 @@ public struct Socket: ~Copyable {
             guard case .done(let size) = result else {
                 // Only the first frame can be missing: later parts arrive with the first.
                 return nil
+            }
+            if frames.isEmpty, let property = zmq_msg_gets(message, "User-Id") {
+                let value = String(cString: property)
+                userId = value.isEmpty ? nil : value
             }
             let count = Int(size)
             if count == 0 {
@@ -103,7 +117,7 @@ public struct Socket: ~Copyable {
                 frames.append([])
             }
         } while try moreFramesFollow()
-        return frames
+        return (frames, userId)
     }
 
     /// Reads `ZMQ_RCVMORE`, which (unlike `zmq_msg_more`) stays valid after the message buffer

@@ -68,10 +68,69 @@ struct RoleLoopTests {
         try await runner.waitUntilFinished()
 
         #expect(delivered.withLock { $0 } == ["honest"])
-        #expect(try metrics.expectCounter("fedpulse_loop_failures_total", [("role", "test"), ("stage", "handler")]).values == [1])
+        #expect(
+            try metrics.expectCounter("fedpulse_loop_failures_total", [("role", "test"), ("stage", "handler")]).values
+                == [1]
+        )
         let rejected = metrics.counters.filter { $0.label == "fedpulse_rejected_total" }.flatMap(\.values).reduce(0, +)
         #expect(rejected == 2)
         #expect(logs.entries.contains { $0.metadata["loop.stage"] == "handler" })
+    }
+
+    /// Plays an enrolled device that claims to be another one: the loop refuses the claim
+    /// (`senderMismatch`) before the role sees it, and hands the honest claim over as proven.
+    @Test func aClaimThatDisagreesWithTheKeyIsRefusedBeforeTheRoleSeesIt() async throws {
+        let metrics = TestMetrics()
+        let serverKeys = try CurveKeyPair.generate()
+        let watch3 = try CurveKeyPair.generate()
+        let endpoint = Mutex<String?>(nil)
+        let delivered = Mutex<[PeerIdentity]>([])
+        let runner = try RoleRunner()
+        let ready = AsyncStream<Void>.makeStream()
+        let done = AsyncStream<Void>.makeStream()
+        let context = try Context()
+        let zap = ZAPHandler(context: context, allowlist: CurveAllowlist(names: [watch3.publicKey: "watch-3"]))
+        try zap.start()
+        defer { zap.stop() }
+        runner.start(name: "curve-loop-test") { control in
+            try withMetricsFactory(metrics) {
+                let loop = RoleLoop<Name>(
+                    control: control,
+                    messenger: Messenger(role: "test", sender: "test", logger: Logger(label: "test"))
+                )
+                let pull = try Socket(context, type: .pull)
+                try pull.setLinger(0)
+                try pull.makeCurveServer(secretKey: serverKeys.secretKey)
+                endpoint.withLock { $0 = try? pull.bindResolved("tcp://127.0.0.1:*") }
+                loop.add(.inbox, pull)
+                ready.continuation.yield()
+                try loop.run(
+                    nextTimer: { Clock.nowMillis() + 50 },
+                    received: { _, incoming in
+                        guard let identity = incoming.identity else { return }
+                        delivered.withLock { $0.append(identity) }
+                        done.continuation.yield()
+                    },
+                    timer: { _ in }
+                )
+            }
+        }
+        for await _ in ready.stream { break }
+        let push = try Socket(context, type: .push)
+        try push.setLinger(1_000)
+        try push.makeCurveClient(serverPublicKey: serverKeys.publicKey, keys: watch3)
+        try push.connect(try #require(endpoint.withLock { $0 }))
+        let end = RunEnd(reason: "roundLimit", finalRound: 1, modelVersion: 1)
+        try push.send(try WireCodec().encode(end, sender: "watch-4"))
+        try push.send(try WireCodec().encode(end, sender: "watch-3"))
+        for await _ in done.stream { break }
+        runner.requestStop()
+        try await runner.waitUntilFinished()
+        #expect(delivered.withLock { $0 } == [PeerIdentity(claimed: "watch-3", authenticated: "watch-3")])
+        #expect(
+            try metrics.expectCounter("fedpulse_rejected_total", [("role", "test"), ("reason", "senderMismatch")])
+                .values == [1]
+        )
     }
 
     /// A socket whose peer is gone would hold a stopping process for its whole linger; the loop
@@ -82,7 +141,10 @@ struct RoleLoopTests {
         let started = AsyncStream<Void>.makeStream()
         runner.start(name: "linger-test") { control in
             let context = try Context()
-            let loop = RoleLoop<Name>(control: control, messenger: Messenger(role: "test", sender: "test", logger: Logger(label: "test")))
+            let loop = RoleLoop<Name>(
+                control: control,
+                messenger: Messenger(role: "test", sender: "test", logger: Logger(label: "test"))
+            )
             let push = try Socket(context, type: .push)
             try push.setLinger(60_000)
             try push.connect("tcp://127.0.0.1:1")  // nobody listens: a queued message could linger a minute

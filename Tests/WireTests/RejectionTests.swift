@@ -228,7 +228,7 @@ struct RejectionTests {
         #expect(
             runtimeOnly == [
                 .digestMismatch, .staleRound, .wrongModelVersion, .duplicate, .notInCohort, .unknownSender, .wrongShard,
-                .shapeMismatch, .roundClosed, .normTooLarge, .wrongDeviceClass, .overflow, .unauthorizedSender, .bufferFull,
+                .shapeMismatch, .roundClosed, .normTooLarge, .wrongDeviceClass, .overflow, .unauthorizedSender, .bufferFull, .senderMismatch,
             ]
         )
     }

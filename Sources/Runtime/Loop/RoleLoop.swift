@@ -31,7 +31,9 @@ public struct Incoming: Sendable {
     public let frames: [[UInt8]]
     /// Bytes in all frames.
     public let byteCount: Int
-    /// Who sent it: the header's claim, and the transport's proof once CURVE is on.
+    /// Who sent it: the header's claim, and the transport's proof when CURVE is on (a claim
+    /// that disagrees with the proof never reaches the role: it is refused `senderMismatch`).
+    /// For a socket added with `decodes: false`, the proven name alone (nil without CURVE).
     public let identity: PeerIdentity?
 }
 
@@ -131,8 +133,13 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
     /// Counts and logs a failed action; always `false`, for `return failed(…)`.
     @discardableResult
     public func failed(_ stage: String, _ detail: String, level: Logger.Level = .warning) -> Bool {
-        Counter(label: "fedpulse_loop_failures_total", dimensions: [("role", messenger.role), ("stage", stage)]).increment()
-        logger.log(level: level, "loop action failed", metadata: ["loop.stage": "\(stage)", "loop.detail": "\(detail)"])
+        Counter(label: "fedpulse_loop_failures_total", dimensions: [("role", messenger.role), ("stage", stage)])
+            .increment()
+        logger.log(
+            level: level,
+            "loop action failed",
+            metadata: ["loop.stage": "\(stage)", "loop.detail": "\(detail)"]
+        )
         return false
     }
 
@@ -169,12 +176,15 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
         }
     }
 
-    private func drain(_ entry: (name: SocketName, socket: LoopSocket), received: (SocketName, Incoming) throws -> Void) {
+    private func drain(_ entry: (name: SocketName, socket: LoopSocket), received: (SocketName, Incoming) throws -> Void)
+    {
         for _ in 0..<batchLimit {
             let frames: [[UInt8]]
+            let userId: String?
             do {
-                guard let next = try entry.socket.socket.receive(dontWait: true) else { return }
-                frames = next
+                guard let next = try entry.socket.socket.receiveWithUserId(dontWait: true) else { return }
+                frames = next.frames
+                userId = next.userId
             } catch {
                 failed("receive", "\(entry.name): \(error)")
                 return
@@ -183,12 +193,30 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
             var message: Result<AnyMessage, WireError>?
             var identity: PeerIdentity?
             if entry.socket.decodes {
-                let decoded = messenger.decode(frames, byteCount: size)
+                var decoded = messenger.decode(frames, byteCount: size)
+                if case .success(let value) = decoded {
+                    let claimed = PeerIdentity(claimed: value.sender, authenticated: userId)
+                    if claimed.isConsistent {
+                        identity = claimed
+                    } else {
+                        // One place for "a message's sender must be its connection's key".
+                        let error = WireError(
+                            code: .senderMismatch,
+                            detail: "claims \(value.sender), key enrolled as \(userId ?? "-")"
+                        )
+                        messenger.reject(error.code, detail: error.detail, sender: value.sender)
+                        decoded = .failure(error)
+                    }
+                }
                 message = decoded
-                if case .success(let value) = decoded { identity = PeerIdentity(claimed: value.sender) }
+            } else if let userId {
+                identity = PeerIdentity(claimed: userId, authenticated: userId)
             }
             do {
-                try received(entry.name, Incoming(message: message, frames: frames, byteCount: size, identity: identity))
+                try received(
+                    entry.name,
+                    Incoming(message: message, frames: frames, byteCount: size, identity: identity)
+                )
             } catch {
                 failed("handler", "\(entry.name): \(error)")
             }

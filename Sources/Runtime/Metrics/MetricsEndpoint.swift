@@ -33,9 +33,11 @@ public final class MetricsEndpoint: Sendable {
             throw EndpointError(call: "inet_pton(\(host))", code: EINVAL)
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard bound == 0, listen(fd, 16) == 0 else {
+        guard bound == 0, listen(fd, 128) == 0, fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0 else {
             let code = errno
             close(fd)
             throw EndpointError(call: "bind(\(host):\(port))", code: code)
@@ -61,24 +63,71 @@ public final class MetricsEndpoint: Sendable {
     /// Stops serving within about 200 ms.
     public func stop() { stopped.store(true, ordering: .releasing) }
 
-    private func serve() {
-        while !stopped.load(ordering: .acquiring) {
-            var item = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-            guard poll(&item, 1, 200) > 0 else { continue }
-            let client = accept(listener, nil, nil)
-            guard client >= 0 else { continue }
-            respond(to: client)
-            close(client)
-        }
+    /// Connections waiting for their request line, with the time they were accepted.
+    private struct Pending {
+        var fd: Int32
+        var acceptedAt: ContinuousClock.Instant
+        var request: [UInt8] = []
     }
 
-    private func respond(to client: Int32) {
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var request = [UInt8](repeating: 0, count: 4096)
-        let count = read(client, &request, request.count)
-        guard count > 0 else { return }
-        let firstLine = String(decoding: request.prefix(count).prefix(while: { $0 != 13 && $0 != 10 }), as: UTF8.self)
+    /// At most this many connections wait for a request at once; the oldest is dropped past it.
+    static let maxPending = 32
+    /// A connection that has not sent its request line within this time is closed.
+    static let requestTimeout = Duration.seconds(2)
+
+    /// One poll over the listener and every waiting connection: an idle or slow client (or five
+    /// of them) never holds up a scrape, since no read blocks.
+    private func serve() {
+        var pending: [Pending] = []
+        while !stopped.load(ordering: .acquiring) {
+            var items = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+            items += pending.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            guard poll(&items, nfds_t(items.count), 200) >= 0 else { continue }
+            var keep: [Pending] = []
+            for (index, var client) in pending.enumerated() {
+                let events = items[index + 1].revents
+                if events & Int16(POLLIN | POLLHUP | POLLERR) != 0, !readRequest(into: &client) {
+                    close(client.fd)
+                    continue
+                }
+                if ContinuousClock.now - client.acceptedAt > Self.requestTimeout {
+                    close(client.fd)
+                    continue
+                }
+                keep.append(client)
+            }
+            pending = keep
+            if items[0].revents & Int16(POLLIN) != 0 {
+                // Take every waiting connection (the listener is non-blocking), so a flood
+                // cannot keep a scraper queued behind it in the backlog.
+                for _ in 0..<(Self.maxPending * 4) {
+                    let client = accept(listener, nil, nil)
+                    guard client >= 0 else { break }
+                    _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
+                    _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+                    if pending.count >= Self.maxPending { close(pending.removeFirst().fd) }
+                    pending.append(Pending(fd: client, acceptedAt: .now))
+                }
+            }
+        }
+        for client in pending { close(client.fd) }
+    }
+
+    /// Reads what is there; answers once the request line is complete. `false`: close it now
+    /// (answered, closed by the peer, or a request line that will not fit).
+    private func readRequest(into client: inout Pending) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = read(client.fd, &buffer, buffer.count)
+        guard count > 0 else { return count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) }
+        client.request += buffer.prefix(count)
+        guard let end = client.request.firstIndex(where: { $0 == 13 || $0 == 10 }) else {
+            return client.request.count < 4096
+        }
+        respond(to: client.fd, firstLine: String(decoding: client.request[..<end], as: UTF8.self))
+        return false
+    }
+
+    private func respond(to client: Int32, firstLine: String) {
         let response: [UInt8]
         if firstLine.hasPrefix("GET /metrics") {
             var body: [UInt8] = []
@@ -88,16 +137,26 @@ public final class MetricsEndpoint: Sendable {
             let body = Array("not found: try GET /metrics\n".utf8)
             response = header(status: "404 Not Found", type: "text/plain", length: body.count) + body
         }
+        // The socket is non-blocking; a response is small, so wait briefly for room if needed.
         var offset = 0
-        while offset < response.count {
+        let deadline = ContinuousClock.now + Self.requestTimeout
+        while offset < response.count, ContinuousClock.now < deadline {
             let written = response[offset...].withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
-            if written <= 0 { return }
-            offset += written
+            if written > 0 {
+                offset += written
+            } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                var item = pollfd(fd: client, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&item, 1, 100)
+            } else {
+                return
+            }
         }
     }
 
     private func header(status: String, type: String, length: Int) -> [UInt8] {
-        Array("HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(length)\r\nConnection: close\r\n\r\n".utf8)
+        Array(
+            "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(length)\r\nConnection: close\r\n\r\n".utf8
+        )
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Runtime
 import ZeroMQ
 
 extension FedPulse {
@@ -9,15 +10,38 @@ extension FedPulse {
             abstract: "Generate a CURVE key pair (Z85) for transport security.",
             discussion: """
                 Prints the pair as JSON, or writes NAME.key (secret, mode 0600) and NAME.pub \
-                into --out-dir. Put public keys in the allowlist of the roles that accept them.
+                into --out. With --enroll FILE --role ROLE it also appends `NAME ROLE PUBLIC-KEY` \
+                to the enrolment file every role reads as its allowlist (roles: coordinator, \
+                auditor, global, shard:<class>, device:<class>; NAME is the id the party sends \
+                as its sender, e.g. region-watch-0 or watch-3).
                 """
         )
 
-        @Option(help: "Write NAME.key and NAME.pub into this directory instead of printing JSON.")
+        @Option(
+            name: [.customLong("out"), .customLong("out-dir")],
+            help: "Write NAME.key and NAME.pub into this directory instead of printing JSON."
+        )
         var outDir: String?
 
-        @Option(help: "Base name of the key files written with --out-dir.")
+        @Option(help: "Base name of the key files, and the enrolled name with --enroll.")
         var name: String = "fedpulse"
+
+        @Option(help: "Append the new public key to this enrolment file (created if missing).")
+        var enroll: String?
+
+        @Option(help: "The role enrolled with --enroll.")
+        var role: String?
+
+        func validate() throws {
+            if enroll != nil {
+                guard let role, Enrolment(entries: []).validating(role: role) else {
+                    throw ValidationError(
+                        "--enroll needs --role coordinator|auditor|global|shard:<class>|device:<class>"
+                    )
+                }
+                guard outDir != nil else { throw ValidationError("--enroll needs --out DIR for the secret key") }
+            }
+        }
 
         func run() throws {
             let pair = try CurveKeyPair.generate()
@@ -35,6 +59,10 @@ extension FedPulse {
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secretURL.path)
             try Data((pair.publicKey + "\n").utf8).write(to: publicURL, options: .atomic)
             print("wrote \(secretURL.path) and \(publicURL.path)")
+            if let enroll, let role {
+                try Enrolment.append(name: name, role: role, publicKey: pair.publicKey, to: enroll)
+                print("enrolled \(name) as \(role) in \(enroll)")
+            }
         }
     }
 }
