@@ -275,7 +275,8 @@ public struct WireCodec: Sendable {
     /// non-integral or out-of-range numbers: each candidate is replaced by 0 in turn until the
     /// decoder's complaint goes away. Only the rejection path pays for this, and the probes are
     /// capped, so a forged header full of fractions cannot make a receiver decode it many times.
-    static func numberMisfit<B: MessageBody>(in document: JSONValue, as type: B.Type, _ error: DecodingError) -> String? {
+    static func numberMisfit<B: MessageBody>(in document: JSONValue, as type: B.Type, _ error: DecodingError) -> String?
+    {
         guard case .dataCorrupted(let context) = error, context.codingPath.isEmpty else { return nil }
         var candidates: [[String]] = []
         func collect(_ value: JSONValue, _ path: [String]) {
@@ -293,7 +294,9 @@ public struct WireCodec: Sendable {
         }
         collect(document, [])
         for path in candidates {
-            guard let probe = try? JSONEncoder().encode(document.replacing(at: path[...], with: .number(0))) else { continue }
+            guard let probe = try? JSONEncoder().encode(document.replacing(at: path[...], with: .number(0))) else {
+                continue
+            }
             do {
                 _ = try JSONDecoder().decode(Envelope<B>.self, from: probe)
             } catch let probeError as DecodingError {

@@ -66,7 +66,11 @@ struct CSVDatasetLoaderTests {
             code: .missingColumn,
             message: "export.csv:1: missing column 'hrv_rmssd' required by the model spec"
         ),
-        Case(text: "steps,hrv_rmssd\n1,2\n", code: .missingColumn, message: "export.csv:1: missing label column 'label'"),
+        Case(
+            text: "steps,hrv_rmssd\n1,2\n",
+            code: .missingColumn,
+            message: "export.csv:1: missing label column 'label'"
+        ),
         Case(
             text: "steps,hrv_rmssd,label,steps\n1,2,0,3\n",
             code: .duplicateColumn,

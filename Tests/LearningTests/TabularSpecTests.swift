@@ -33,7 +33,10 @@ struct TabularSpecTests {
     @Test func specTakesEveryNumericColumnButTheLabel() throws {
         let request = TabularSpecRequest(labelColumn: "outcome")
         let spec = try ModelSpec.tabular(
-            header: try profile().columns, source: "test.csv", request: request, profile: try profile()
+            header: try profile().columns,
+            source: "test.csv",
+            request: request,
+            profile: try profile()
         )
         #expect(spec.featureNames == ["age", "bmi", "glucose"])
         #expect(spec.labelColumn == "outcome")
@@ -52,7 +55,11 @@ struct TabularSpecTests {
     }
 
     @Test func listedFeaturesClassesAndModelAreHonoured() throws {
-        var request = TabularSpecRequest(labelColumn: "outcome", features: ["glucose", "age"], classes: ["sick", "healthy"])
+        var request = TabularSpecRequest(
+            labelColumn: "outcome",
+            features: ["glucose", "age"],
+            classes: ["sick", "healthy"]
+        )
         let header = try profile().columns
         let spec = try ModelSpec.tabular(header: header, source: "device-000.csv", request: request)
         #expect(spec.featureNames == ["glucose", "age"])
@@ -61,14 +68,19 @@ struct TabularSpecTests {
         #expect(spec.features.allSatisfy { $0.scaling == ModelSpec.unitScaling })
 
         request.architecture = .softmaxRegression
-        #expect(try ModelSpec.tabular(header: header, source: "x.csv", request: request).architecture == .softmaxRegression)
+        #expect(
+            try ModelSpec.tabular(header: header, source: "x.csv", request: request).architecture == .softmaxRegression
+        )
     }
 
     @Test func threeClassNamesMakeASoftmaxModel() throws {
         let text = "f1,f2,kind\n1,2,walk\n2,3,run\n3,4,sit\n"
         let profile = try profile(text, label: "kind")
         let spec = try ModelSpec.tabular(
-            header: profile.columns, source: "test.csv", request: .init(labelColumn: "kind"), profile: profile
+            header: profile.columns,
+            source: "test.csv",
+            request: .init(labelColumn: "kind"),
+            profile: profile
         )
         #expect(spec.labels == ["run", "sit", "walk"])
         #expect(spec.architecture == .softmaxRegression)
@@ -80,7 +92,9 @@ struct TabularSpecTests {
         #expect(ModelSpec.orderedClasses(["10", "2", "1"]) == ["1", "2", "10"])
         #expect(ModelSpec.orderedClasses(["yes", "no"]) == ["no", "yes"])
         let spec = try ModelSpec.tabular(
-            header: ["x", "label"], source: "a.csv", request: .init(classes: ["1", "2"])
+            header: ["x", "label"],
+            source: "a.csv",
+            request: .init(classes: ["1", "2"])
         )
         let data = try CSVDatasetLoader.load("x,label\n5,2\n6,1\n", fileName: "a.csv", spec: spec)
         #expect(data.labels == [1, 0])
@@ -99,7 +113,9 @@ struct TabularSpecTests {
             }
         }
         #expect(problem(.init(labelColumn: "y", classes: ["0", "1"]))?.contains("no label column 'y'") == true)
-        #expect(problem(.init(features: ["a", "zz"], classes: ["0", "1"]))?.contains("feature 'zz' is not a column") == true)
+        #expect(
+            problem(.init(features: ["a", "zz"], classes: ["0", "1"]))?.contains("feature 'zz' is not a column") == true
+        )
         #expect(problem(.init())?.contains("--classes") == true)
         #expect(problem(.init(classes: ["only"]))?.contains("2 labels") == true)
         let text = try CSVColumnProfile(text: "a,b,label\nx,1,0\n", fileName: "test.csv", labelColumn: "label")
@@ -120,12 +136,17 @@ struct TabularSpecTests {
     }
 
     @Test func specsWithANamedLabelColumnRoundTripAndOldSpecsDecode() throws {
-        let spec = try ModelSpec.tabular(header: ["x", "y"], source: "a.csv", request: .init(labelColumn: "y", classes: ["n", "p"]))
+        let spec = try ModelSpec.tabular(
+            header: ["x", "y"],
+            source: "a.csv",
+            request: .init(labelColumn: "y", classes: ["n", "p"])
+        )
         let decoded = try JSONDecoder().decode(ModelSpec.self, from: JSONEncoder().encode(spec))
         #expect(decoded == spec)
         #expect(decoded.labelColumn == "y")
         // A spec written before label columns could be named still means `label`.
-        let old = #"{"architecture":{"family":"logistic-regression","hiddenLayers":[]},"features":[{"name":"x","mayBeMissing":false,"scaling":{"method":"standardize","mean":0,"standardDeviation":1}}],"labels":["a","b"],"parameterCount":2}"#
+        let old =
+            #"{"architecture":{"family":"logistic-regression","hiddenLayers":[]},"features":[{"name":"x","mayBeMissing":false,"scaling":{"method":"standardize","mean":0,"standardDeviation":1}}],"labels":["a","b"],"parameterCount":2}"#
         #expect(try JSONDecoder().decode(ModelSpec.self, from: Data(old.utf8)).labelColumn == "label")
     }
 }

@@ -61,7 +61,8 @@ public struct CSVColumnProfile: Sendable, Hashable {
                     fileName: fileName,
                     line: line,
                     column: labelIndex + 1,
-                    detail: "label column '\(labelColumn)' has more than \(Self.maximumClasses) distinct values; it does not look like a class"
+                    detail:
+                        "label column '\(labelColumn)' has more than \(Self.maximumClasses) distinct values; it does not look like a class"
                 )
             }
         }

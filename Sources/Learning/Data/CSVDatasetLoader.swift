@@ -30,7 +30,9 @@ public enum CSVDatasetLoader {
     public static func load(_ text: String, fileName: String, spec: ModelSpec) throws(CSVError) -> Dataset {
         var dataset = Dataset(spec: spec)
         let encoder = FeatureEncoder(spec: spec)
-        try parse(text, fileName: fileName, spec: spec) { raw, label in dataset.append(encoded: encoder, raw: raw, label: label) }
+        try parse(text, fileName: fileName, spec: spec) { raw, label in
+            dataset.append(encoded: encoder, raw: raw, label: label)
+        }
         return dataset
     }
 
@@ -49,7 +51,10 @@ public enum CSVDatasetLoader {
     }
 
     private static func parse(
-        _ text: String, fileName: String, spec: ModelSpec, row accept: ([Double?], Int) -> Void
+        _ text: String,
+        fileName: String,
+        spec: ModelSpec,
+        row accept: ([Double?], Int) -> Void
     ) throws(CSVError) {
         let header = try CSVRows.header(of: text, fileName: fileName)
         let columns = try locate(spec: spec, in: header, fileName: fileName)
@@ -66,7 +71,12 @@ public enum CSVDatasetLoader {
                     column: columns.features[index] + 1
                 )
             }
-            let label = try labels.read(row[columns.label], fileName: fileName, line: lineNumber, column: columns.label + 1)
+            let label = try labels.read(
+                row[columns.label],
+                fileName: fileName,
+                line: lineNumber,
+                column: columns.label + 1
+            )
             if raw.allSatisfy({ $0 == nil }) { return }
             accept(raw, label)
             accepted += 1
@@ -171,7 +181,8 @@ struct LabelReader {
             fileName: fileName,
             line: line,
             column: column,
-            detail: "unknown label \(CSVError.quoted(text)) in column '\(spec.labelColumn)'; expected one of \(expected)"
+            detail:
+                "unknown label \(CSVError.quoted(text)) in column '\(spec.labelColumn)'; expected one of \(expected)"
                 + (acceptsIndices ? " or 0...\(spec.classCount - 1)" : "")
         )
     }

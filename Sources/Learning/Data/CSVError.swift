@@ -57,7 +57,8 @@ public struct CSVError: Error, Sendable, Hashable, CustomStringConvertible {
     static func quoted(_ text: String) -> String {
         var result = ""
         for scalar in text.unicodeScalars.prefix(40) {
-            result += scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+            result +=
+                scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
         }
         return "\"\(result)\(text.unicodeScalars.count > 40 ? "…" : "")\""
     }

@@ -44,7 +44,9 @@ extension ModelSpec {
         func invalid(_ detail: String) -> LearningError { LearningError(code: .invalidSpec, detail: detail) }
         let label = request.labelColumn
         guard header.contains(label) else {
-            throw invalid("\(source) has no label column '\(label)' (columns: \(listed(header))); name it with --label-column")
+            throw invalid(
+                "\(source) has no label column '\(label)' (columns: \(listed(header))); name it with --label-column"
+            )
         }
         let excluded = Set(profile?.nonNumeric ?? [])
         let names: [String]
@@ -62,7 +64,9 @@ extension ModelSpec {
         }
         guard !names.isEmpty else { throw invalid("\(source) has no numeric column besides the label '\(label)'") }
         guard let classes = request.classes ?? profile?.labelValues else {
-            throw invalid("the class names are unknown: give them with --classes (a device's export is never read for them)")
+            throw invalid(
+                "the class names are unknown: give them with --classes (a device's export is never read for them)"
+            )
         }
         let architecture = request.architecture ?? (classes.count == 2 ? .logisticRegression : .softmaxRegression)
         let features = names.map { name in

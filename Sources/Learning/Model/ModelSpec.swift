@@ -50,7 +50,12 @@ public struct ModelSpec: Codable, Sendable, Hashable {
         labels: [String],
         labelColumn: String = Self.defaultLabelColumn
     ) throws(LearningError) {
-        if let problem = Self.problem(architecture: architecture, features: features, labels: labels, labelColumn: labelColumn) {
+        if let problem = Self.problem(
+            architecture: architecture,
+            features: features,
+            labels: labels,
+            labelColumn: labelColumn
+        ) {
             throw LearningError(code: .invalidSpec, detail: problem)
         }
         self.architecture = architecture
@@ -95,13 +100,20 @@ public struct ModelSpec: Codable, Sendable, Hashable {
     /// The label column of the wearable exports and of a spec that does not name one.
     public static let defaultLabelColumn = "label"
 
-    private static func problem(architecture: Architecture, features: [Feature], labels: [String], labelColumn: String) -> String? {
+    private static func problem(
+        architecture: Architecture,
+        features: [Feature],
+        labels: [String],
+        labelColumn: String
+    ) -> String? {
         if let problem = architecture.problem(classCount: labels.count) { return problem }
         if features.isEmpty { return "a model needs at least one feature" }
         if features.count > 10_000 { return "too many features (\(features.count))" }
         if Set(features.map(\.name)).count != features.count { return "feature names must be unique" }
         if Set(labels).count != labels.count { return "label names must be unique" }
-        if labelColumn.isEmpty || labelColumn.count > 256 { return "the label column needs a name of 1...256 characters" }
+        if labelColumn.isEmpty || labelColumn.count > 256 {
+            return "the label column needs a name of 1...256 characters"
+        }
         if features.contains(where: { $0.name == labelColumn }) {
             return "'\(labelColumn)' is the label column and cannot also be a feature"
         }
