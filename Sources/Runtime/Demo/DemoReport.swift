@@ -57,6 +57,9 @@ struct DemoReport {
             var reportDirectory: String
             var privacy: PrivacySpent?
             var nonPrivateFinalAccuracy: Double?
+            var scaling: String?
+            var dataSource: DataSourceSummary?
+            var failure: ChildFailure?
         }
         let summary = Summary(
             rounds: outcome.rounds.map {
@@ -69,7 +72,8 @@ struct DemoReport {
             finalAccuracy: outcome.finalAccuracy, centralizedAccuracy: outcome.centralizedAccuracy,
             processes: outcome.processes, peakMemoryBytes: outcome.peakMemoryBytes,
             totalPeakMemoryBytes: outcome.totalPeakMemoryBytes, endReason: outcome.endReason, reportDirectory: outcome.reportDirectory,
-            privacy: outcome.privacy, nonPrivateFinalAccuracy: outcome.nonPrivateFinalAccuracy
+            privacy: outcome.privacy, nonPrivateFinalAccuracy: outcome.nonPrivateFinalAccuracy,
+            scaling: outcome.scaling, dataSource: outcome.dataSource, failure: outcome.failure
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -96,6 +100,7 @@ struct DemoReport {
             <h1>FedPulse demo</h1>
             <p>\(outcome.rounds.count) rounds over \(outcome.processes) processes; run ended: \(outcome.endReason).
             Final accuracy \(format(outcome.finalAccuracy)); centralised baseline \(baseline).</p>
+            \(dataParagraph())
             <h2>Accuracy on the central hold-out</h2>
             \(SVGChart(points: accuracy, reference: outcome.centralizedAccuracy, label: "accuracy").render())
             <h2>Log loss</h2>
@@ -110,6 +115,21 @@ struct DemoReport {
     }
 
     private func format(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "–" }
+
+    /// The data source, scaling and any failure, escaped: column names come from user files.
+    private func dataParagraph() -> String {
+        var lines = (outcome.dataSource?.lines ?? []) + ["scaling: " + (outcome.scaling ?? "unknown")]
+        if outcome.dataSource != nil {
+            lines.append("The centralised baseline trains on the union of the device files, for comparison only.")
+        }
+        if let failure = outcome.failure { lines.append("FAILED: \(failure)") }
+        return "<h2>Data</h2>\n<pre>" + lines.map(Self.escape).joined(separator: "\n") + "</pre>"
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
 }
 
 /// A line chart as inline SVG: rounds on x, the metric on y, an optional dashed reference line.

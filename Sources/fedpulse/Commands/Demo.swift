@@ -11,12 +11,17 @@ extension FedPulse {
     /// The whole hierarchy on this machine, as real processes over loopback.
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the whole hierarchy on this machine as separate processes, with synthetic wearable data.",
+            abstract: "Run the whole hierarchy on this machine as separate processes, with synthetic wearable data or your CSV exports.",
             discussion: """
                 Starts the coordinator, the global aggregator, one regional aggregator per device \
                 class and edge processes hosting the virtual devices, all over loopback; prints a \
                 line per round and a final table against the centralised baseline, and leaves a \
-                report folder (logs of every process, metrics.csv, summary.json, index.html).
+                report folder (logs of every process, metrics.csv, summary.json, index.html). \
+                With --data-dir the model is built from the exports' header: every numeric column \
+                but the label is a feature (or --features), the classes come from test.csv (or \
+                --classes), two classes train logistic regression and more softmax (or --model). \
+                If any process exits with an error, the demo stops the others and prints its last \
+                error line and log.
                 """
         )
 
@@ -33,6 +38,11 @@ extension FedPulse {
 
         @Option(help: "Use real data: every *.csv in DIR except test.csv is one device (classes in turn by sorted name); test.csv is the hold-out.")
         var dataDir: String?
+
+        @OptionGroup var dataSpec: DataSpecOptions
+
+        @Option(help: "Feature scaling with --data-dir: federated (a statistics round; the default without DP) or holdout (test.csv's means and deviations; the default under DP).")
+        var scaling: String?
 
         @Option(help: "Report folder: logs, metrics.csv, summary.json, index.html.")
         var reportDir: String = "./fedpulse-demo"
@@ -92,11 +102,20 @@ extension FedPulse {
                 guard FileManager.default.fileExists(atPath: dataDir, isDirectory: &isDirectory), isDirectory.boolValue else {
                     throw ValidationError("--data-dir \(dataDir) is not a directory")
                 }
+            } else if dataSpec.isGiven || scaling != nil {
+                throw ValidationError("--spec, --features, --label-column, --classes and --scaling describe CSV data: give --data-dir too")
+            }
+            if let scaling, !["federated", "holdout"].contains(scaling) {
+                throw ValidationError("--scaling must be federated or holdout")
+            }
+            if scaling == "federated" && dp != "off" {
+                throw ValidationError("--scaling federated is not differentially private yet; use --dp off or --scaling holdout")
             }
         }
 
         func run() async throws {
-            let spec = try learning.spec()
+            let data = try dataDir.map { try DemoData(directory: $0, options: dataSpec, learning: learning, scaling: scaling, dp: dp) }
+            let spec = try data?.spec ?? learning.spec()
             let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
             var config = DemoConfig(
                 executable: executable, reportDirectory: URL(fileURLWithPath: reportDir, isDirectory: true),
@@ -109,6 +128,8 @@ extension FedPulse {
             config.roundTimeoutMillis = roundTimeoutMs
             config.dataDirectory = dataDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
             config.summaryJSON = summaryJson.map { URL(fileURLWithPath: $0) }
+            config.scaling = data?.scaling
+            config.dataSource = data?.summary
             config.learningArguments = learning.passThrough
             config.training = TrainingConfig(learningRate: Float(learningRate), localEpochs: epochs, batchSize: batchSize)
             config.coordinatorArguments = ["--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)"]
@@ -120,14 +141,30 @@ extension FedPulse {
                 )
             }
             let privacyText = dp == "off" ? "no DP" : "DP \(dp), C = \(clip), q = \(samplingRate), budget ε = \(epsilonBudget) at δ = \(delta)"
-            print("FedPulse demo: \(devicesPerClass) devices per class × 3 classes, \(rounds) rounds, task \(learning.task), \(privacyText); report in \(reportDir)")
+            if let summary = data?.summary {
+                print("FedPulse demo: \(summary.deviceFiles) devices from \(dataDir ?? ""), \(rounds) rounds, \(privacyText); report in \(reportDir)")
+                summary.lines.forEach { print($0) }
+            } else {
+                print("FedPulse demo: \(devicesPerClass) devices per class × 3 classes, \(rounds) rounds, task \(learning.task), \(privacyText); report in \(reportDir)")
+            }
+            print("scaling     \(config.effectiveScaling.explanation)")
             guard var outcome = try await runUntilDone(config) else { throw ExitCode.failure }
+            if let failure = outcome.failure {
+                print("\nerror: \(failure)")
+                print("the demo stopped every other process; logs of all of them are in \(reportDir)/logs")
+                throw ExitCode(3)
+            }
             if config.privacy != nil && compareNonPrivate && outcome.endReason != "stopped" {
                 print("\nThe same federation without DP, for comparison:")
                 var plain = config
                 plain.privacy = nil
                 plain.reportDirectory = config.reportDirectory.appendingPathComponent("non-private")
-                outcome.nonPrivateFinalAccuracy = try await runUntilDone(plain)?.finalAccuracy
+                let comparison = try await runUntilDone(plain)
+                if let failure = comparison?.failure {
+                    print("\nerror: \(failure)")
+                    throw ExitCode(3)
+                }
+                outcome.nonPrivateFinalAccuracy = comparison?.finalAccuracy
                 try DemoRun(config: config).writeReport(outcome)
             }
             printTable(outcome)
@@ -166,7 +203,7 @@ extension FedPulse {
             if outcome.nonPrivateFinalAccuracy != nil {
                 print("federated without DP    " + percent(outcome.nonPrivateFinalAccuracy))
             }
-            print("centralised baseline    " + percent(outcome.centralizedAccuracy))
+            print("centralised baseline    " + percent(outcome.centralizedAccuracy) + (outcome.dataSource == nil ? "" : " (union of the device files, for comparison only)"))
             if let privacy = outcome.privacy {
                 print(String(format: "privacy spent           ε = %.4f at δ = %g, budget %.2f", privacy.epsilon, privacy.delta, privacy.budget) + " (\(privacy.accountant))")
                 print("ledger                  \(privacy.ledger) (\(privacy.ledgerVerified ? "chain verified" : "CHAIN BROKEN"))")
@@ -174,6 +211,10 @@ extension FedPulse {
             if let federated = outcome.finalAccuracy, let central = outcome.centralizedAccuracy {
                 print(String(format: "gap to centralised      %+6.2f points", (federated - central) * 100))
             }
+            if let rows = outcome.dataSource?.rowsPerDevice {
+                print("rows per device         min \(rows.minimum), median \(rows.median), max \(rows.maximum)")
+            }
+            print("scaling                 \(outcome.scaling ?? "?")")
             print("processes               \(outcome.processes + 1) (the demo itself included)")
             print("bytes moved             \(bytesUp) up, \(bytesDown) down")
             print("report                  \(outcome.reportDirectory)/index.html")

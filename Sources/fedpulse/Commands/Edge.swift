@@ -42,6 +42,7 @@ extension FedPulse {
         var poisonScale: Double = 1
 
         @OptionGroup var learning: LearningOptions
+        @OptionGroup var dataSpec: DataSpecOptions
         @OptionGroup var coordinator: CoordinatorEndpoints
         @OptionGroup var common: CommonOptions
 
@@ -74,7 +75,7 @@ extension FedPulse {
                 : data.enumerated().map { offset, path in
                     VirtualDevice(id: "\(prefix)-\(firstUser + offset)", deviceClass: deviceClass, data: .csv(path: path))
                 }
-            var config = EdgeConfig(devices: virtualDevices, spec: try learning.spec())
+            var config = EdgeConfig(devices: virtualDevices, spec: try dataSpec.spec(learning: learning))
             config.coordinatorBroadcast = coordinator.coordinatorBroadcast
             config.coordinatorControl = coordinator.coordinatorControl
             config.sendDelayMillis = sendDelayMs
