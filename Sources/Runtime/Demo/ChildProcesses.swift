@@ -37,7 +37,7 @@ public final class ChildProcesses: Sendable {
                 defer { state.waiters = [] }
                 return state.waiters
             }
-            waiters.forEach { $0(status) }
+            for waiter in waiters { waiter(status) }
         }
 
         /// Calls `waiter` once the process has exited (at once if it already has).
@@ -82,7 +82,12 @@ public final class ChildProcesses: Sendable {
         process.standardInput = FileHandle.nullDevice
         let box = ProcessBox(process)
         process.terminationHandler = { [weak self] finished in
-            self?.exited(name: name, pid: finished.processIdentifier, status: finished.terminationStatus, logFile: logFile)
+            self?.exited(
+                name: name,
+                pid: finished.processIdentifier,
+                status: finished.terminationStatus,
+                logFile: logFile
+            )
             box.exited(status: finished.terminationStatus)
         }
         try process.run()
@@ -102,7 +107,10 @@ public final class ChildProcesses: Sendable {
         guard status != 0, !stopping.withLock({ $0.contains(pid) }) else { return }
         let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
         let failure = ChildFailure(
-            child: name, status: status, lastErrorLine: ChildFailure.lastErrorLine(of: log), logFile: logFile.path
+            child: name,
+            status: status,
+            lastErrorLine: ChildFailure.lastErrorLine(of: log),
+            logFile: logFile.path
         )
         failures.withLock { $0.append(failure) }
     }
@@ -136,7 +144,9 @@ public final class ChildProcesses: Sendable {
             status.withLock { $0 = code }
             semaphore.signal()
         }
-        let milliseconds = Int(timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int(
+            timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        )
         _ = semaphore.wait(timeout: .now() + .milliseconds(milliseconds))
         return status.withLock { $0 }
     }
@@ -209,7 +219,7 @@ public struct ChildFailure: Sendable, Codable, Hashable, CustomStringConvertible
 public enum FreePorts {
     public static func pick(_ count: Int) throws -> [Int] {
         var sockets: [Int32] = []
-        defer { sockets.forEach { close($0) } }
+        defer { for descriptor in sockets { close(descriptor) } }
         var ports: [Int] = []
         for _ in 0..<count {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -15,12 +15,15 @@ public struct DataDirectory: Sendable {
     public let holdout: URL?
 
     public init(scanning url: URL) throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".csv") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".csv") }
+            .sorted()
         self.url = url
         holdout = names.contains("test.csv") ? url.appendingPathComponent("test.csv") : nil
         deviceFiles = names.filter { $0 != "test.csv" }.map { url.appendingPathComponent($0) }
         guard !deviceFiles.isEmpty else {
-            throw RoleError("--data-dir \(url.path) holds no device CSV files (every *.csv except test.csv is one device)")
+            throw RoleError(
+                "--data-dir \(url.path) holds no device CSV files (every *.csv except test.csv is one device)"
+            )
         }
     }
 
@@ -46,20 +49,32 @@ public struct DataDirectory: Sendable {
     public func spec(request: TabularSpecRequest) throws -> BuiltSpec {
         if let holdout {
             let text = try Self.read(holdout)
-            let profile = try CSVColumnProfile(text: text, fileName: holdout.lastPathComponent, labelColumn: request.labelColumn)
+            let profile = try CSVColumnProfile(
+                text: text,
+                fileName: holdout.lastPathComponent,
+                labelColumn: request.labelColumn
+            )
             let spec = try ModelSpec.tabular(
-                header: profile.columns, source: holdout.lastPathComponent, request: request, profile: profile
+                header: profile.columns,
+                source: holdout.lastPathComponent,
+                request: request,
+                profile: profile
             )
             return BuiltSpec(
-                spec: spec, source: "\(holdout.lastPathComponent) (header and values)",
-                skippedColumns: request.features == nil ? profile.nonNumeric : [], scaledByHoldout: true
+                spec: spec,
+                source: "\(holdout.lastPathComponent) (header and values)",
+                skippedColumns: request.features == nil ? profile.nonNumeric : [],
+                scaledByHoldout: true
             )
         }
         let first = deviceFiles[0]
         let header = try CSVDatasetLoader.header(of: try Self.readHeaderLine(first), fileName: first.lastPathComponent)
         let spec = try ModelSpec.tabular(header: header, source: first.lastPathComponent, request: request)
         return BuiltSpec(
-            spec: spec, source: "\(first.lastPathComponent) (header only)", skippedColumns: [], scaledByHoldout: false
+            spec: spec,
+            source: "\(first.lastPathComponent) (header only)",
+            skippedColumns: [],
+            scaledByHoldout: false
         )
     }
 
@@ -67,7 +82,9 @@ public struct DataDirectory: Sendable {
         guard let data = FileManager.default.contents(atPath: file.path) else {
             throw RoleError("cannot read \(file.path)")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw RoleError("\(file.lastPathComponent): not valid UTF-8") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw RoleError("\(file.lastPathComponent): not valid UTF-8")
+        }
         return text
     }
 

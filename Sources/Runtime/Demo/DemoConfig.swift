@@ -1,6 +1,6 @@
-public import Wire
 public import Foundation
 public import Learning
+public import Wire
 
 /// A whole hierarchy on this machine: what the demo (and the end-to-end tests) start.
 public struct DemoConfig: Sendable {
@@ -84,7 +84,15 @@ public struct DemoPrivacy: Sendable {
     public var epsilonBudget: Double
     public var delta: Double
 
-    public init(placement: String, clipNorm: Double, noiseMultiplier: Double?, targetEpsilon: Double?, samplingRate: Double, epsilonBudget: Double, delta: Double) {
+    public init(
+        placement: String,
+        clipNorm: Double,
+        noiseMultiplier: Double?,
+        targetEpsilon: Double?,
+        samplingRate: Double,
+        epsilonBudget: Double,
+        delta: Double
+    ) {
         self.placement = placement
         self.clipNorm = clipNorm
         self.noiseMultiplier = noiseMultiplier

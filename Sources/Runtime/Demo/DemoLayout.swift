@@ -70,7 +70,9 @@ struct DemoLayout {
 
     /// The same model trained on the union of every device's training data, on the same
     /// hold-out, for comparison only; and the records each device holds, for the report.
-    func centralizedAccuracy(config: DemoConfig) throws -> (accuracy: Double?, rowsPerDevice: DataSourceSummary.RowCounts?) {
+    func centralizedAccuracy(
+        config: DemoConfig
+    ) throws -> (accuracy: Double?, rowsPerDevice: DataSourceSummary.RowCounts?) {
         var records: [RawRecords] = []
         var rows: [Int] = []
         for edge in edges {

@@ -70,7 +70,8 @@ public struct DemoRun: Sendable {
         }
         for edge in layout.edges {
             _ = try launch(
-                edge.name, ["edge"] + edge.arguments + config.learningArguments + specArguments + coordinatorFlags
+                edge.name,
+                ["edge"] + edge.arguments + config.learningArguments + specArguments + coordinatorFlags
             )
         }
         let stateDirectory = config.reportDirectory.appendingPathComponent("state")
@@ -90,7 +91,11 @@ public struct DemoRun: Sendable {
         let clock = ContinuousClock()
         let limit = clock.now + .milliseconds(Int64(config.rounds) * (config.roundTimeoutMillis * 3) + 90_000)
         let followed = try RunFollower.follow(
-            observer: observer, control: control, children: children, coordinator: coordinator, deadline: limit,
+            observer: observer,
+            control: control,
+            children: children,
+            coordinator: coordinator,
+            deadline: limit,
             onRound: { config.progress(Self.line($0)) }
         )
         let records = followed.rounds
@@ -108,10 +113,17 @@ public struct DemoRun: Sendable {
             spent = report.spent(delta: privacy.delta, budget: privacy.epsilonBudget)
         }
         let outcome = DemoOutcome(
-            rounds: records, finalAccuracy: records.last?.accuracy, centralizedAccuracy: baseline?.accuracy,
-            processes: processes, peakMemoryBytes: followed.peakMemoryBytes, endReason: followed.endReason,
-            reportDirectory: config.reportDirectory.path, privacy: spent, scaling: config.effectiveScaling.rawValue,
-            dataSource: dataSource, failure: followed.failure
+            rounds: records,
+            finalAccuracy: records.last?.accuracy,
+            centralizedAccuracy: baseline?.accuracy,
+            processes: processes,
+            peakMemoryBytes: followed.peakMemoryBytes,
+            endReason: followed.endReason,
+            reportDirectory: config.reportDirectory.path,
+            privacy: spent,
+            scaling: config.effectiveScaling.rawValue,
+            dataSource: dataSource,
+            failure: followed.failure
         )
         try writeReport(outcome)
         return outcome
@@ -122,15 +134,20 @@ public struct DemoRun: Sendable {
         try DemoReport(outcome: outcome, config: config).write()
     }
 
-    static let header = "round  participants (w/p/t)  accuracy    loss  fed.acc  seconds   bytes up  bytes down        ε"
+    static let header =
+        "round  participants (w/p/t)  accuracy    loss  fed.acc  seconds   bytes up  bytes down        ε"
 
     static func line(_ record: RoundRecord) -> String {
-        let participants = ["watch", "phone", "tablet"].map { "\(record.participants.counts[$0] ?? 0)" }.joined(separator: "/")
+        let participants = ["watch", "phone", "tablet"].map { "\(record.participants.counts[$0] ?? 0)" }.joined(
+            separator: "/"
+        )
         func number(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
         return [
-            String(format: "%5d", record.round), participants.padding(toLength: 21, withPad: " ", startingAt: 0).leftPadded(21),
+            String(format: "%5d", record.round),
+            participants.padding(toLength: 21, withPad: " ", startingAt: 0).leftPadded(21),
             number(record.accuracy, "%8.4f"), number(record.loss, "%7.4f"), number(record.federatedAccuracy, "%8.4f"),
-            String(format: "%8.3f", record.seconds), "\(record.bytesUp)".leftPadded(10), "\(record.bytesDown)".leftPadded(11),
+            String(format: "%8.3f", record.seconds), "\(record.bytesUp)".leftPadded(10),
+            "\(record.bytesDown)".leftPadded(11),
             number(record.epsilon, "%8.4f"),
         ].joined(separator: "  ")
     }

@@ -11,10 +11,16 @@ import Learning
 /// cell that does not fit. The demo builds the spec from its data directory's headers and
 /// hands every role the same file.
 struct DataSpecOptions: ParsableArguments {
-    @Option(help: "A model spec JSON file (the demo writes one as REPORT/spec.json): architecture, features with scaling, label column, classes.")
+    @Option(
+        help:
+            "A model spec JSON file (the demo writes one as REPORT/spec.json): architecture, features with scaling, label column, classes."
+    )
     var spec: String?
 
-    @Option(help: "Feature columns of your CSV exports, comma-separated, in input order (instead of the wearable features; needs --classes outside the demo).")
+    @Option(
+        help:
+            "Feature columns of your CSV exports, comma-separated, in input order (instead of the wearable features; needs --classes outside the demo)."
+    )
     var features: String?
 
     @Option(help: "The CSV column holding the class (default: label).")
