@@ -64,3 +64,31 @@ struct CoordinatorEndpoints: ParsableArguments {
     @Option(help: "The coordinator's control PULL endpoint.")
     var coordinatorControl: String = "tcp://127.0.0.1:7002"
 }
+
+/// Transport security flags every role shares (DESIGN.md §5): CURVE on every socket with the
+/// enrolment file as allowlist, or none at all, said on every log line.
+struct SecurityOptions: ParsableArguments {
+    @Option(help: "This process's CURVE secret key file (Z85, from `fedpulse keygen --out DIR --name NAME`).")
+    var curveSecretKey: String?
+
+    @Option(help: "The enrolment file (`name role public-key` per line): who may connect, and the servers' public keys.")
+    var enrolment: String?
+
+    @Flag(help: "Run without transport security: nothing is encrypted or authenticated (every log line says transport=insecure).")
+    var insecure = false
+
+    func validate() throws {
+        if insecure && (curveSecretKey != nil || enrolment != nil) {
+            throw ValidationError("--insecure contradicts --curve-secret-key/--enrolment")
+        }
+        if (curveSecretKey == nil) != (enrolment == nil) {
+            throw ValidationError("CURVE needs both --curve-secret-key and --enrolment")
+        }
+    }
+
+    /// The transport security this process runs with.
+    func make() throws -> TransportSecurity {
+        guard let curveSecretKey, let enrolment else { return try TransportSecurity(mode: .insecure) }
+        return try TransportSecurity.curve(secretKeyFile: curveSecretKey, enrolmentFile: enrolment)
+    }
+}

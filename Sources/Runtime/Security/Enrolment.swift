@@ -22,7 +22,8 @@ public struct Enrolment: Sendable, Equatable {
     /// One enrolled party.
     public struct Entry: Sendable, Equatable {
         public var name: String
-        /// `coordinator`, `auditor`, `global`, `shard:<class>` or `device:<class>`.
+        /// `coordinator`, `auditor`, `global`, `shard:<class>`, `device:<class>`, or `observer`
+        /// (reads broadcasts and the ledger feed, e.g. `fedpulse audit tail`; sends nothing that counts).
         public var role: String
         public var publicKey: String
     }
@@ -56,7 +57,7 @@ public struct Enrolment: Sendable, Equatable {
             }
             guard Self.isValidRole(role) else {
                 throw EnrolmentError(
-                    "\(place): role \(role.debugDescription) is not coordinator, auditor, global, shard:<class> or device:<class>"
+                    "\(place): role \(role.debugDescription) is not coordinator, auditor, global, observer, shard:<class> or device:<class>"
                 )
             }
             guard key.utf8.count == 40, key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
@@ -119,7 +120,7 @@ public struct Enrolment: Sendable, Equatable {
     static let classes: Set<String> = ["watch", "phone", "tablet"]
 
     static func isValidRole(_ role: String) -> Bool {
-        if ["coordinator", "auditor", "global"].contains(role) { return true }
+        if ["coordinator", "auditor", "global", "observer"].contains(role) { return true }
         let parts = role.split(separator: ":", maxSplits: 1).map(String.init)
         return parts.count == 2 && ["shard", "device"].contains(parts[0]) && classes.contains(parts[1])
     }

@@ -36,7 +36,7 @@ extension FedPulse {
             if enroll != nil {
                 guard let role, Enrolment(entries: []).validating(role: role) else {
                     throw ValidationError(
-                        "--enroll needs --role coordinator|auditor|global|shard:<class>|device:<class>"
+                        "--enroll needs --role coordinator|auditor|global|observer|shard:<class>|device:<class>"
                     )
                 }
                 guard outDir != nil else { throw ValidationError("--enroll needs --out DIR for the secret key") }
