@@ -236,13 +236,17 @@ public struct SyntheticWearables: Sendable {
         guard spec.labels == task.labels else {
             throw LearningError(
                 code: .invalidSpec,
-                detail: "spec labels \(spec.labels) are not the \(task.rawValue) labels"
+                detail:
+                    "synthetic \(task.rawValue) data cannot fill this spec: its labels \(spec.labels) are not the task's \(task.labels) (a spec over your own columns needs a CSV hold-out or none)"
             )
         }
         var columns: [Int] = []
         for feature in spec.features {
             guard let column = WearableFeature.allCases.first(where: { $0.name == feature.name }) else {
-                throw LearningError(code: .invalidSpec, detail: "no synthetic feature named '\(feature.name)'")
+                throw LearningError(
+                    code: .invalidSpec,
+                    detail: "synthetic data has no feature named '\(feature.name)' (a spec over your own columns needs a CSV hold-out or none)"
+                )
             }
             columns.append(column.rawValue)
         }
