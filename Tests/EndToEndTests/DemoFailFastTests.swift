@@ -7,6 +7,18 @@ import Testing
 @testable import Runtime
 
 extension EndToEndTests {
+    /// Runs a demo hierarchy (real child processes) on its own thread, as `fedpulse demo` does.
+    static func runDemo(_ config: DemoConfig) async throws -> DemoOutcome {
+        let runner = try RoleRunner()
+        let result = Mutex<DemoOutcome?>(nil)
+        runner.start(name: "e2e-demo") { control in
+            let outcome = try DemoRun(config: config).run(stopWhen: control)
+            result.withLock { $0 = outcome }
+        }
+        try await runner.waitUntilFinished()
+        return try #require(result.withLock { $0 })
+    }
+
     /// A role that cannot start ends the demo at once, naming it, instead of a silent timeout.
     @Suite(.timeLimit(.minutes(1)))
     struct DemoFailFastTests {
@@ -28,16 +40,7 @@ extension EndToEndTests {
             config.roundTimeoutMillis = 120_000
             config.progress = { _ in }
             config.childArguments = ["region-phone": ["--no-such-flag"]]
-            let frozen = config
-
-            let runner = try RoleRunner()
-            let result = Mutex<DemoOutcome?>(nil)
-            runner.start(name: "e2e-failfast") { control in
-                let outcome = try DemoRun(config: frozen).run(stopWhen: control)
-                result.withLock { $0 = outcome }
-            }
-            try await runner.waitUntilFinished()
-            let outcome = try #require(result.withLock { $0 })
+            let outcome = try await EndToEndTests.runDemo(config)
 
             #expect(outcome.endReason == "childFailed")
             let failure = try #require(outcome.failure)

@@ -123,7 +123,9 @@ public struct SyntheticWearables: Sendable {
     /// The same user's records unscaled (in `spec`'s feature order), split as ``userData(userIndex:deviceClass:spec:)``
     /// splits them: what a device would compute federated feature statistics from.
     public func userRecords(
-        userIndex: Int, deviceClass: DeviceClass, spec: ModelSpec
+        userIndex: Int,
+        deviceClass: DeviceClass,
+        spec: ModelSpec
     ) throws(LearningError) -> (train: RawRecords, holdOut: RawRecords) {
         let columns = try columnMap(spec)
         let user = physiology(userIndex)
@@ -159,7 +161,9 @@ public struct SyntheticWearables: Sendable {
         mix: DeviceMix = .even,
         spec: ModelSpec
     ) throws(LearningError) -> Dataset {
-        try centralHoldOutRecords(users: users, recordsPerUser: recordsPerUser, mix: mix, spec: spec).dataset(spec: spec)
+        try centralHoldOutRecords(users: users, recordsPerUser: recordsPerUser, mix: mix, spec: spec).dataset(
+            spec: spec
+        )
     }
 
     /// The same hold-out unscaled, for a coordinator whose spec's scaling may change.
@@ -245,7 +249,8 @@ public struct SyntheticWearables: Sendable {
             guard let column = WearableFeature.allCases.first(where: { $0.name == feature.name }) else {
                 throw LearningError(
                     code: .invalidSpec,
-                    detail: "synthetic data has no feature named '\(feature.name)' (a spec over your own columns needs a CSV hold-out or none)"
+                    detail:
+                        "synthetic data has no feature named '\(feature.name)' (a spec over your own columns needs a CSV hold-out or none)"
                 )
             }
             columns.append(column.rawValue)
