@@ -52,6 +52,23 @@ extension EndToEndTests {
             #expect(spec.parameterCount == 3 * (20 + 20) + 3)
         }
 
+        @Test func withoutAHoldoutOnlyTheFirstDeviceHeaderIsReadAndClassesMustBeGiven() throws {
+            let data = try TabularExports(name: "headeronly")
+            // Past its header the first device file is not even CSV: reading it would fail.
+            try Data("m0,m1,label\n\"unterminated\n".utf8).write(to: data.directory.appendingPathComponent("a.csv"))
+            try Data("m0,m1,label\n1,2,0\n".utf8).write(to: data.directory.appendingPathComponent("b.csv"))
+            let directory = try DataDirectory(scanning: data.directory)
+            #expect(directory.holdout == nil)
+            #expect(directory.deviceFiles.map(\.lastPathComponent) == ["a.csv", "b.csv"])
+
+            let built = try directory.spec(request: TabularSpecRequest(classes: ["no", "yes"]))
+            #expect(built.source == "a.csv (header only)")
+            #expect(built.spec.featureNames == ["m0", "m1"])
+            #expect(built.spec.labels == ["no", "yes"])
+            #expect(!built.scaledByHoldout)
+            #expect(throws: LearningError.self) { try directory.spec(request: TabularSpecRequest()) }
+        }
+
         struct Broken: Sendable, CustomTestStringConvertible {
             var name: String
             var edit: @Sendable (inout [[String]]) -> Void
