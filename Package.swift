@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "fedpulse",
             dependencies: [
-                "Runtime", "ZeroMQ", "Wire", "Learning", "Federation", "Privacy",
+                "Runtime", "ZeroMQ", "Wire", "Learning", "Federation", "Privacy", "Rounds",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

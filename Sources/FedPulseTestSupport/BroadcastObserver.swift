@@ -36,10 +36,14 @@ public final class BroadcastObserver: Sendable {
         var line: String {
             switch self {
             case .roundOpen(let open):
-                let shards = open.body.shards.map { "\($0.region.rawValue)/\($0.shard)=\($0.members.count)" }.joined(separator: ",")
-                return "round.open id=\(open.body.roundId) version=\(open.body.modelVersion) shards=[\(shards)]"
+                let shards = open.body.shards.map { "\($0.region.rawValue)/\($0.shard)=\($0.members.count)" }.joined(
+                    separator: ","
+                )
+                return
+                    "round.open id=\(open.body.roundId) version=\(open.body.modelVersion) selection=\(open.body.selection.rawValue) shards=[\(shards)]"
             case .roundSummary(let summary):
-                return "round.summary round=\(summary.round) id=\(summary.roundId) contributors=\(summary.contributors) participants=\(summary.participants.counts)"
+                return
+                    "round.summary round=\(summary.round) id=\(summary.roundId) contributors=\(summary.contributors) participants=\(summary.participants.counts) rejected=\(summary.rejected ?? [:])"
             case .runEnd(let end):
                 return "run.end reason=\(end.reason) finalRound=\(end.finalRound)"
             }
@@ -134,7 +138,8 @@ public final class BroadcastObserver: Sendable {
 
     /// The event log as text, for failure messages.
     public var transcript: String {
-        log.mutex.withLock { state in state.entries.map { "  #\($0.sequence) \($0.event.line)" }.joined(separator: "\n") }
+        log.mutex.withLock { state in state.entries.map { "  #\($0.sequence) \($0.event.line)" }.joined(separator: "\n")
+        }
     }
 
     /// Waits for the first event after `mark` for which `match` returns a value.
@@ -146,7 +151,8 @@ public final class BroadcastObserver: Sendable {
     ) async throws -> (value: T, sequence: Int) {
         let once = ReadySignal.Once()
         let timer = Mutex<Task<Void, Never>?>(nil)
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(value: T, sequence: Int), any Error>) in
+        return try await withCheckedThrowingContinuation {
+            (continuation: CheckedContinuation<(value: T, sequence: Int), any Error>) in
             let check: @Sendable ([Entry]) -> Bool = { entries in
                 for entry in entries where entry.sequence > mark {
                     if let value = match(entry.event) {
@@ -172,7 +178,9 @@ public final class BroadcastObserver: Sendable {
                 log.mutex.withLock { _ = $0.waiters.removeValue(forKey: waiter) }
                 if once.claim() {
                     let seen = self?.transcript ?? ""
-                    continuation.resume(throwing: TimedOut(waitingFor: "\(description) (within \(timeout))", seen: seen))
+                    continuation.resume(
+                        throwing: TimedOut(waitingFor: "\(description) (within \(timeout))", seen: seen)
+                    )
                 }
             }
             timer.withLock { $0 = task }

@@ -29,6 +29,9 @@ public struct RoundSummary: MessageBody {
     public var bytesDown: Int
     /// Cumulative ε after this round, when DP is on (≥ 0).
     public var epsilon: Double?
+    /// Messages refused during the round (shards, global tier and coordinator), keyed by
+    /// `RejectReason` raw value, so a client can learn why updates did not count.
+    public var rejected: [String: Int]?
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.
     public init(
@@ -43,7 +46,8 @@ public struct RoundSummary: MessageBody {
         seconds: Double,
         bytesUp: Int,
         bytesDown: Int,
-        epsilon: Double? = nil
+        epsilon: Double? = nil,
+        rejected: [String: Int]? = nil
     ) {
         self.round = round
         self.roundId = roundId
@@ -57,6 +61,7 @@ public struct RoundSummary: MessageBody {
         self.bytesUp = bytesUp
         self.bytesDown = bytesDown
         self.epsilon = epsilon
+        self.rejected = rejected
     }
 
     public func validate() throws(WireError) {
@@ -81,5 +86,6 @@ public struct RoundSummary: MessageBody {
         try check.atLeast("bytesUp", bytesUp, 0)
         try check.atLeast("bytesDown", bytesDown, 0)
         if let epsilon { try check.nonNegative("epsilon", epsilon) }
+        if let rejected { try check.rejectCounts("rejected", rejected) }
     }
 }

@@ -15,8 +15,11 @@ struct CohortPlannerTests {
 
     @Test func everyMemberGoesToAShardOfItsOwnClass() {
         let plan = CohortPlanner.plan(
-            candidates: candidates(20) + candidates(5, deviceClass: "phone"), shards: shards,
-            sampling: .fixedSize(25), seed: 1, roundId: 1
+            candidates: candidates(20) + candidates(5, deviceClass: "phone"),
+            shards: shards,
+            sampling: .fixedSize(25),
+            seed: 1,
+            roundId: 1
         )
         #expect(plan.memberCount == 25)
         for (shard, members) in plan.shards {
@@ -27,19 +30,43 @@ struct CohortPlannerTests {
         #expect(watchShards.allSatisfy { !$0.members.isEmpty })
     }
 
+    /// With three shards, a hash modulo the shard count moves about two thirds of the survivors'
+    /// workers when one shard dies; rendezvous hashing moves only the dead shard's.
     @Test func assignmentIsStableAndOnlyADeadShardsWorkersMove() {
-        let before = CohortPlanner.plan(candidates: candidates(30), shards: shards, sampling: .fixedSize(30), seed: 3, roundId: 4)
-        let again = CohortPlanner.plan(candidates: candidates(30), shards: shards, sampling: .fixedSize(30), seed: 3, roundId: 4)
+        let three = (0..<3).map { LiveShard(region: "watch", shard: $0, endpoint: "tcp://a:\($0 + 1)") }
+        let workers = candidates(60)
+        let before = CohortPlanner.plan(candidates: workers, shards: three, sampling: .all, seed: 3, roundId: 4)
+        let again = CohortPlanner.plan(candidates: workers, shards: three, sampling: .all, seed: 3, roundId: 4)
         #expect(before == again)
-        let survivors = shards.filter { !($0.region == "watch" && $0.shard == 1) }
-        let after = CohortPlanner.plan(candidates: candidates(30), shards: survivors, sampling: .fixedSize(30), seed: 3, roundId: 4)
-        let onlyShard = after.shards.first { $0.shard.region == "watch" }
-        #expect(onlyShard?.members.count == 30)
+        let shardOf = { (plan: CohortPlan) in
+            Dictionary(
+                uniqueKeysWithValues: plan.shards.flatMap { entry in entry.members.map { ($0, entry.shard.shard) } }
+            )
+        }
+        let assignedBefore = shardOf(before)
+        #expect(Set(assignedBefore.values) == [0, 1, 2], "every shard gets workers")
+        let after = shardOf(
+            CohortPlanner.plan(
+                candidates: workers,
+                shards: three.filter { $0.shard != 1 },
+                sampling: .all,
+                seed: 3,
+                roundId: 4
+            )
+        )
+        #expect(after.count == workers.count)
+        let moved = workers.map(\.workerId).filter { assignedBefore[$0] != 1 && after[$0] != assignedBefore[$0] }
+        #expect(moved.isEmpty, "workers of live shards moved: \(moved)")
+        #expect(workers.allSatisfy { after[$0.workerId] != 1 })
     }
 
     @Test func workersWithoutALiveShardAreLeftOutAndNamed() {
         let plan = CohortPlanner.plan(
-            candidates: candidates(3, deviceClass: "tablet"), shards: shards, sampling: .fixedSize(3), seed: 1, roundId: 1
+            candidates: candidates(3, deviceClass: "tablet"),
+            shards: shards,
+            sampling: .fixedSize(3),
+            seed: 1,
+            roundId: 1
         )
         #expect(plan.memberCount == 0)
         #expect(plan.unassignable.sorted() == ["tablet-0", "tablet-1", "tablet-2"])
@@ -47,11 +74,29 @@ struct CohortPlannerTests {
 
     @Test func poissonSamplingFollowsTheRateAndReplaysBySeed() {
         let population = candidates(2_000)
-        let plan = CohortPlanner.plan(candidates: population, shards: shards, sampling: .poisson(rate: 0.25), seed: 9, roundId: 2)
+        let plan = CohortPlanner.plan(
+            candidates: population,
+            shards: shards,
+            sampling: .poisson(rate: 0.25),
+            seed: 9,
+            roundId: 2
+        )
         #expect((400...600).contains(plan.memberCount))
-        let replay = CohortPlanner.plan(candidates: population, shards: shards, sampling: .poisson(rate: 0.25), seed: 9, roundId: 2)
+        let replay = CohortPlanner.plan(
+            candidates: population,
+            shards: shards,
+            sampling: .poisson(rate: 0.25),
+            seed: 9,
+            roundId: 2
+        )
         #expect(plan == replay)
-        let nextRound = CohortPlanner.plan(candidates: population, shards: shards, sampling: .poisson(rate: 0.25), seed: 9, roundId: 3)
+        let nextRound = CohortPlanner.plan(
+            candidates: population,
+            shards: shards,
+            sampling: .poisson(rate: 0.25),
+            seed: 9,
+            roundId: 3
+        )
         #expect(plan != nextRound)
     }
 

@@ -136,7 +136,8 @@ extension Fixtures {
                         seconds: 2.5,
                         bytesUp: 1_000_000,
                         bytesDown: 2_000_000,
-                        epsilon: 1.25
+                        epsilon: 1.25,
+                        rejected: ["normTooLarge": 2, "unauthorizedSender": 1]
                     )
                 )
             )

@@ -129,6 +129,7 @@ struct SchemaConformanceTests {
         "round.completed": [("body.effectiveNoiseMultiplier", .number(-0.1)), ("body.clippedCount", .number(0.5))],
         "round.summary": [
             ("body.round", .number(0)), ("body.accuracy", .number(1.01)), ("body.bytesDown", .number(-1)),
+            ("body.rejected", .object(["bogus": .number(1)])),
         ],
         "ledger.entry": [("body.sequence", .number(-1)), ("body.line", .string(""))],
         "run.end": [("body.finalRound", .number(-1)), ("body.reason", .string(""))],

@@ -36,6 +36,8 @@ public enum CohortSampling: Sendable, Equatable {
     case poisson(rate: Double)
     /// Exactly `size` eligible workers (or all, if fewer), drawn uniformly without replacement.
     case fixedSize(Int)
+    /// Every eligible worker: the population a self-sampling (DP) round announces.
+    case all
 }
 
 /// One round's plan: the members, and which shard each one reports to.
@@ -54,9 +56,11 @@ public struct CohortPlan: Sendable, Equatable {
 
 /// Picks a round's cohort and assigns each member to a shard of its device class.
 ///
-/// The assignment is a stable hash of the worker id over the live shards of its class, sorted by
-/// shard index: every role derives the same answer, and when a shard dies only its own workers
-/// move. Sampling is seeded by (run seed, round id) so a round can be replayed and audited.
+/// The assignment is rendezvous (highest random weight) hashing of the worker id over the live
+/// shards of its class: each worker goes to the shard with the highest hash of (worker, shard),
+/// so every role derives the same answer, and when a shard dies only its own workers move (a
+/// hash modulo the shard count would reshuffle the survivors' workers too). Listed sampling is
+/// seeded by (run seed, round id) so a round without DP can be replayed and audited.
 public enum CohortPlanner {
     public static func plan(
         candidates: [Candidate],
@@ -78,20 +82,45 @@ public enum CohortPlanner {
                 pool.swapAt(index, pick)
             }
             selected = Array(pool.prefix(max(0, size))).sorted { $0.workerId < $1.workerId }
+        case .all:
+            selected = eligible
         }
-        let byRegion = Dictionary(grouping: shards, by: \.region).mapValues { $0.sorted { $0.shard < $1.shard } }
+        let byRegion = Dictionary(grouping: shards, by: \.region)
         var members: [LiveShard: [String]] = [:]
         var unassignable: [String] = []
         for candidate in selected {
-            guard let regionShards = byRegion[candidate.deviceClass], !regionShards.isEmpty else {
+            guard let shard = assign(candidate.workerId, among: byRegion[candidate.deviceClass] ?? []) else {
                 unassignable.append(candidate.workerId)
                 continue
             }
-            let shard = regionShards[Int(stableHash(candidate.workerId) % UInt64(regionShards.count))]
             members[shard, default: []].append(candidate.workerId)
         }
         let ordered = members.keys.sorted { ($0.region, $0.shard) < ($1.region, $1.shard) }
         return CohortPlan(shards: ordered.map { ($0, members[$0] ?? []) }, unassignable: unassignable)
+    }
+
+    /// The shard with the highest rendezvous weight for `workerId`; nil when there is none.
+    /// Ties (of 64-bit weights) go to the lower shard index, so the answer never depends on order.
+    public static func assign(_ workerId: String, among shards: [LiveShard]) -> LiveShard? {
+        var best: (shard: LiveShard, weight: UInt64)?
+        for shard in shards {
+            let weight = mix(stableHash("\(workerId)\u{0}\(shard.shard)"))
+            if let current = best,
+                current.weight > weight || (current.weight == weight && current.shard.shard < shard.shard)
+            {
+                continue
+            }
+            best = (shard, weight)
+        }
+        return best?.shard
+    }
+
+    /// SplitMix64's finaliser: FNV-1a's low bits are weak, and rendezvous compares whole words.
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9e37_79b9_7f4a_7c15
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
     }
 
     /// FNV-1a over the UTF-8 bytes: stable across processes and Swift versions, unlike `hashValue`.

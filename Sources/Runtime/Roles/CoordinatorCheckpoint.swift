@@ -1,14 +1,18 @@
 import Foundation
 public import Learning
+import Rounds
 public import Wire
 
-/// What a coordinator must remember across a restart: where the run is and the model it has.
+/// The coordinator's checkpoint file (`checkpoint.json`) as tools and tests read it.
 ///
-/// Written atomically after every completed round, so a coordinator killed at any moment resumes
-/// at the first round not yet completed, with that round's input model: no round repeated or skipped.
+/// The coordinator itself reads and writes ``Rounds/CoordinatorProgress``, the state its round
+/// machine owns; this type decodes the same JSON for readers outside the coordinator. Written
+/// atomically whenever a restart must not lose a change, so a coordinator killed at any moment
+/// resumes at the first round not yet completed, with that round's input model, and never
+/// reuses a round id.
 public struct CoordinatorCheckpoint: Codable, Sendable, Equatable {
     public var completedRounds: Int
-    /// The next round id to use; ids of failed or retried attempts are never reused.
+    /// The next round id to use; ids of failed, denied or retried attempts are never reused.
     public var nextRoundId: Int
     public var modelVersion: Int
     public var spec: ModelSpec
@@ -16,28 +20,32 @@ public struct CoordinatorCheckpoint: Codable, Sendable, Equatable {
     public var history: [RoundRecord]
     /// Per-run salt of the participant hashes sent to the auditor: ids never leave in clear.
     public var participationSalt: String
-    /// Selections per device, keyed by the salted hash of its id (for the participation cap).
+    /// Contributions per device, keyed by the salted hash of its id (for the participation cap).
     public var participation: [String: Int] = [:]
     /// The noise multiplier once calibrated from a target ε, so a restart keeps it.
     public var calibratedNoiseMultiplier: Double?
     /// Whether the federated feature statistics have been folded into `spec`.
     public var statisticsDone = false
-    /// Completions the auditor has not yet recorded (no `complete` ledger entry seen): re-sent
-    /// until it has, across auditor and coordinator restarts, so no spent round is forgotten.
+    /// Completions the auditor has not yet recorded, re-sent until it has.
     public var unacknowledgedCompletions: [RoundCompleted] = []
 
     static let fileName = "checkpoint.json"
 
-    static func load(from directory: String) throws -> CoordinatorCheckpoint? {
-        let url = URL(fileURLWithPath: directory).appendingPathComponent(fileName)
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        return try JSONDecoder().decode(CoordinatorCheckpoint.self, from: Data(contentsOf: url))
+    static func url(in directory: String) -> URL {
+        URL(fileURLWithPath: directory).appendingPathComponent(fileName)
     }
 
-    func save(to directory: String) throws {
+    /// The saved progress in `directory`, nil when there is none yet.
+    static func load(from directory: String) throws -> CoordinatorProgress? {
+        let url = url(in: directory)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        return try JSONDecoder().decode(CoordinatorProgress.self, from: Data(contentsOf: url))
+    }
+
+    static func save(_ progress: CoordinatorProgress, to directory: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try AtomicFile.write(try encoder.encode(self), to: URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName))
+        try AtomicFile.write(try encoder.encode(progress), to: url(in: directory))
     }
 }
 

@@ -1,14 +1,17 @@
-import Federation
 import Foundation
 import Learning
 public import Logging
 import Metrics
+import Privacy
+import Rounds
 import Wire
 import ZeroMQ
 
-/// The coordinator: checks workers in, learns the topology from aggregator heartbeats, opens each
-/// round (after the auditor approves it, when one is configured), takes the new model, evaluates
-/// and checkpoints it, and ends the run.
+/// The coordinator's shell: binds its sockets, loads the checkpoint, and runs
+/// ``Rounds/CoordinatorRound`` on the shared ``RoleLoop``, performing what it asks.
+///
+/// Every decision (who may send what, when a round opens, what a candidate must be) is in the
+/// state machine; here are only sockets, the checkpoint file, the clock, logs and metrics.
 public final class CoordinatorRole: Sendable {
     let config: CoordinatorConfig
     let logger: Logger
@@ -18,69 +21,158 @@ public final class CoordinatorRole: Sendable {
         self.logger = logger
     }
 
+    enum SocketName: Hashable, Sendable {
+        case broadcast, control, auditorEvents, auditorLedger
+    }
+
     public func run(_ control: LoopControl) throws {
+        if let problem = config.misconfiguration { throw RoleError(problem) }
+        let progress = try initialProgress()
         let context = try Context()
         let messenger = Messenger(role: "coordinator", sender: config.id, logger: logger)
+        let loop = RoleLoop<SocketName>(control: control, messenger: messenger)
         let broadcast = try Socket(context, type: .pub)
         try broadcast.setLinger(1_000)
         try broadcast.setSendHighWaterMark(10_000)
         try broadcast.bind(config.broadcastEndpoint)
+        loop.add(.broadcast, broadcast, polled: false)
         let controlSocket = try Socket(context, type: .pull)
         try controlSocket.setLinger(0)
         try controlSocket.setBacklog(2_048)
         try controlSocket.setMaxMessageSize(Int64(WireLimits.default.maxTotalBytes))
         try controlSocket.bind(config.controlEndpoint)
-        let auditor = try AuditorLink(context: context, events: config.auditorEvents, ledger: config.auditorLedger)
+        loop.add(.control, controlSocket)
+        if let events = config.auditorEvents, let ledger = config.auditorLedger {
+            let pusher = try Socket(context, type: .push)
+            try pusher.setLinger(2_000)
+            try pusher.connect(events)
+            loop.add(.auditorEvents, pusher, polled: false)
+            let subscriber = try Socket(context, type: .sub)
+            try subscriber.setLinger(0)
+            try subscriber.subscribe(Topic.roundVerdict.rawValue)
+            try subscriber.subscribe(Topic.ledgerEntry.rawValue)
+            try subscriber.connect(ledger)
+            loop.add(.auditorLedger, subscriber)
+        }
 
-        var state = try CoordinatorState(config: config, logger: logger)
+        var round = CoordinatorRound(settings: config.roundSettings, progress: progress, digest: Digest.sha256Hex)
+        let effects = CoordinatorEffects(loop: loop, stateDirectory: config.stateDirectory, logger: logger)
         logger.info(
             "coordinator ready",
             metadata: [
                 "endpoint.broadcast": "\(config.broadcastEndpoint)", "endpoint.control": "\(config.controlEndpoint)",
-                "round.next": "\(state.checkpoint.completedRounds + 1)", "model.version": "\(state.checkpoint.modelVersion)",
+                "round.next": "\(progress.completedRounds + 1)", "model.version": "\(progress.modelVersion)",
             ]
         )
-
-        while !control.shouldStop && !state.isFinished {
-            var items = [control.wakeup.pollItem(), controlSocket.pollItem(), auditor.ledger.pollItem()]
-            try poll(&items, timeout: .milliseconds(state.millisUntilNextTimer(now: Clock.nowMillis())))
-            if items[0].isReadable { control.wakeup.drain() }
-            while let received = try messenger.receive(from: controlSocket) {
-                guard case .success(let message) = received else { continue }
-                try state.handleControl(message, messenger: messenger, broadcast: broadcast, auditor: auditor)
-            }
-            while let received = try messenger.receive(from: auditor.ledger) {
-                switch received {
-                case .success(.roundVerdict(let verdict)): try state.verdictReceived(verdict.body, messenger: messenger, broadcast: broadcast)
-                case .success(.ledgerEntry(let entry)): try state.ledgerEntryReceived(entry.body)
-                default: continue
+        try loop.run(
+            nextTimer: { round.nextTimer(now: Clock.nowMillis()) },
+            received: { name, incoming in
+                guard case .success(let message)? = incoming.message, let identity = incoming.identity else { return }
+                let now = Clock.nowMillis()
+                switch (name, message) {
+                case (.control, _): effects.perform(round.controlReceived(message, from: identity, now: now))
+                case (.auditorLedger, .roundVerdict(let verdict)):
+                    effects.perform(round.verdictReceived(verdict.body, now: now))
+                case (.auditorLedger, .ledgerEntry(let entry)): effects.perform(round.ledgerEntryReceived(entry.body))
+                default: break
                 }
+            },
+            timer: { now in effects.perform(round.timerFired(now: now)) },
+            isFinished: { round.isFinished }
+        )
+        effects.perform(round.stopRequested())
+    }
+
+    /// The checkpoint in the state directory, or a fresh run with a random participation salt.
+    private func initialProgress() throws -> CoordinatorProgress {
+        if let directory = config.stateDirectory, let saved = try CoordinatorCheckpoint.load(from: directory) {
+            guard saved.spec.hasSameShape(as: config.spec) else {
+                throw RoleError("the checkpoint in \(directory) is for another model spec; use a new --state-dir")
             }
-            try state.timersFired(now: Clock.nowMillis(), messenger: messenger, broadcast: broadcast, auditor: auditor)
+            logger.info(
+                "resumed from checkpoint",
+                metadata: ["round.completed": "\(saved.completedRounds)", "model.version": "\(saved.modelVersion)"]
+            )
+            return saved
         }
-        try state.endRun(messenger: messenger, broadcast: broadcast, reason: control.shouldStop ? "stopped" : state.endReason)
+        var generator = SystemRandomNumberGenerator()
+        return CoordinatorProgress(
+            spec: config.spec,
+            seed: config.seed,
+            participationSalt: ParticipationCounter.makeSalt(using: &generator)
+        )
     }
 }
 
-/// The coordinator's sockets toward the privacy auditor; unconnected when none is configured.
-struct AuditorLink: ~Copyable {
-    let events: Socket
-    let ledger: Socket
-    let isConfigured: Bool
+/// Performs the coordinator's actions: sockets through the loop (failures counted there), the
+/// checkpoint file, logs and metrics.
+struct CoordinatorEffects {
+    let loop: RoleLoop<CoordinatorRole.SocketName>
+    let stateDirectory: String?
+    let logger: Logger
+    private let roundsCounter = Counter(label: "fedpulse_rounds_total", dimensions: [("role", "coordinator")])
+    private let participantsGauge = Gauge(label: "fedpulse_round_participants", dimensions: [("role", "coordinator")])
+    private let roundTimer = Metrics.Timer(
+        label: "fedpulse_round_duration_seconds",
+        dimensions: [("role", "coordinator")]
+    )
 
-    init(context: Context, events eventsEndpoint: String?, ledger ledgerEndpoint: String?) throws {
-        let pusher = try Socket(context, type: .push)
-        try pusher.setLinger(2_000)
-        let subscriber = try Socket(context, type: .sub)
-        try subscriber.setLinger(0)
-        try subscriber.subscribe(Topic.roundVerdict.rawValue)
-        try subscriber.subscribe(Topic.ledgerEntry.rawValue)
-        if let eventsEndpoint, let ledgerEndpoint {
-            try pusher.connect(eventsEndpoint)
-            try subscriber.connect(ledgerEndpoint)
+    init(loop: RoleLoop<CoordinatorRole.SocketName>, stateDirectory: String?, logger: Logger) {
+        self.loop = loop
+        self.stateDirectory = stateDirectory
+        self.logger = logger
+    }
+
+    func perform(_ actions: [CoordinatorAction]) {
+        for action in actions { perform(action) }
+    }
+
+    func perform(_ action: CoordinatorAction) {
+        switch action {
+        case .broadcast(_, let frames):
+            loop.send(frames: frames, on: .broadcast)
+        case .publishSummary(let summary):
+            roundsCounter.increment()
+            participantsGauge.record(summary.contributors)
+            roundTimer.recordNanoseconds(Int64(summary.seconds * 1e9))
+            loop.send(summary, on: .broadcast)
+        case .announceEnd(let end):
+            // PUB drops messages for subscribers still connecting: say it a few times.
+            for attempt in 0..<5 {
+                loop.send(end, on: .broadcast)
+                if attempt < 4 {
+                    var nothing: [PollItem] = []
+                    _ = try? poll(&nothing, timeout: .milliseconds(100))
+                }
+            }
+        case .sendProposal(let proposal):
+            loop.send(proposal, on: .auditorEvents, dontWait: true)
+        case .sendCompletion(let completed):
+            loop.send(completed, on: .auditorEvents, dontWait: true)
+        case .persist(let progress):
+            guard let stateDirectory else { return }
+            do {
+                try CoordinatorCheckpoint.save(progress, to: stateDirectory)
+            } catch {
+                loop.failed("persist", "checkpoint in \(stateDirectory): \(error)", level: .error)
+            }
+        case .reject(let reason, let sender, let roundId, let detail):
+            loop.messenger.reject(reason, detail: detail, sender: sender, roundId: roundId)
+        case .encodeFailed(let topic, let detail):
+            loop.failed("encode", "\(topic.rawValue): \(detail)")
+        case .log(let line):
+            logger.log(level: line.level.logLevel, "\(line.message)", metadata: line.metadata.mapValues { .string($0) })
         }
-        isConfigured = eventsEndpoint != nil && ledgerEndpoint != nil
-        events = pusher
-        ledger = subscriber
+    }
+}
+
+extension CoordinatorLogLine.Level {
+    var logLevel: Logger.Level {
+        switch self {
+        case .debug: .debug
+        case .info: .info
+        case .notice: .notice
+        case .warning: .warning
+        }
     }
 }

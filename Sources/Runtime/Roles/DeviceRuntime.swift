@@ -1,22 +1,25 @@
 import Foundation
 import Learning
 import Logging
+import Metrics
 import Privacy
+import Rounds
 import Wire
 import ZeroMQ
 
 /// One virtual device inside an edge process: its sockets, its data and its round memory.
 ///
 /// A class, not a struct: it owns non-copyable sockets and lives in an array of the edge loop,
-/// on the loop's thread only.
+/// on the loop's thread only. Its broadcast SUB socket belongs to the loop (added with
+/// `decodes: false`, so one decode serves every device through ``BroadcastCache``).
 final class DeviceRuntime {
     enum BroadcastOutcome { case continuing, runEnded }
 
     let device: VirtualDevice
+    let wireClass: DeviceClassName
     let config: EdgeConfig
     let logger: Logger
     let messenger: Messenger
-    let broadcast: Socket
     let control: Socket
     let shardSocket: Socket
     var shardEndpoint: String?
@@ -27,20 +30,23 @@ final class DeviceRuntime {
     var records: DeviceData
     var datasets: (spec: ModelSpec, train: Dataset, holdOut: Dataset)?
     var rng: SeededGenerator
-    var noiseRNG = SystemRandomNumberGenerator()
+    /// Noise and self-sampling: a CSPRNG (getrandom on Linux), never the seeded generator, so
+    /// nobody who knows the seed can predict the noise or who sampled themselves.
+    var secureRNG = SystemRandomNumberGenerator()
+    private let skippedDiverged = Counter(
+        label: "fedpulse_updates_skipped_total",
+        dimensions: [("role", "edge"), ("reason", "diverged")]
+    )
 
+    /// Creates the device's PUSH sockets and returns its broadcast SUB for the loop.
     init(device: VirtualDevice, index: Int, config: EdgeConfig, context: Context, logger: Logger) throws {
         self.device = device
+        wireClass = device.deviceClass.wireName
         self.config = config
         var deviceLogger = logger
         deviceLogger[metadataKey: "worker.id"] = "\(device.id)"
         self.logger = deviceLogger
         messenger = Messenger(role: "edge", sender: device.id, logger: deviceLogger)
-        broadcast = try Socket(context, type: .sub)
-        try broadcast.setLinger(0)
-        try broadcast.subscribe(Topic.roundOpen.rawValue)
-        try broadcast.subscribe(Topic.runEnd.rawValue)
-        try broadcast.connect(config.coordinatorBroadcast)
         control = try Socket(context, type: .push)
         try control.setLinger(0)
         try control.connect(config.coordinatorControl)
@@ -51,49 +57,69 @@ final class DeviceRuntime {
         records = try device.data.load(deviceClass: device.deviceClass, spec: config.spec)
     }
 
-    func pollItem() -> PollItem { broadcast.pollItem() }
+    /// The device's SUB socket on the coordinator's broadcast (`round.open`, `run.end`).
+    static func broadcastSocket(context: Context, config: EdgeConfig) throws -> Socket {
+        let broadcast = try Socket(context, type: .sub)
+        try broadcast.setLinger(0)
+        try broadcast.subscribe(Topic.roundOpen.rawValue)
+        try broadcast.subscribe(Topic.runEnd.rawValue)
+        try broadcast.connect(config.coordinatorBroadcast)
+        return broadcast
+    }
 
     var nextDue: Int64 { min(nextCheckin, pending?.due ?? .max) }
 
-    func checkInIfDue(now: Int64) throws {
+    func checkInIfDue(now: Int64, loop: RoleLoop<Int>) {
         guard now >= nextCheckin else { return }
         let checkin = Checkin(
-            workerId: device.id, deviceClass: DeviceClassName(rawValue: device.deviceClass.rawValue) ?? .watch,
+            workerId: device.id,
+            deviceClass: wireClass,
             eligibility: Eligibility(
-                consent: device.eligibility.consent, charging: device.eligibility.charging,
-                unmetered: device.eligibility.unmetered, batteryPercent: device.eligibility.batteryPercent
+                consent: device.eligibility.consent,
+                charging: device.eligibility.charging,
+                unmetered: device.eligibility.unmetered,
+                batteryPercent: device.eligibility.batteryPercent
             ),
-            trainExamples: records.train.count, holdoutExamples: records.holdOut.count
+            trainExamples: records.train.count,
+            holdoutExamples: records.holdOut.count
         )
-        try messenger.send(checkin, on: control, dontWait: true)
+        send(loop) { try messenger.send(checkin, on: control, dontWait: true) }
         nextCheckin = now + config.checkinIntervalMillis
     }
 
-    func handleBroadcasts(cache: BroadcastCache) throws -> BroadcastOutcome {
-        while let frames = try broadcast.receive(dontWait: true) {
-            switch cache.decode(frames, messenger: messenger) {
-            case .success(.runEnd):
-                return .runEnded
-            case .success(.roundOpen(let open)) where open.body.roundId > lastRoundId:
-                lastRoundId = open.body.roundId
-                try roundOpened(open, cache: cache)
-            default:
-                continue
-            }
+    /// One broadcast this device's SUB socket received.
+    func broadcastReceived(_ frames: [[UInt8]], cache: BroadcastCache, loop: RoleLoop<Int>) throws -> BroadcastOutcome {
+        switch cache.decode(frames, messenger: messenger) {
+        case .success(.runEnd):
+            return .runEnded
+        case .success(.roundOpen(let open)) where open.body.roundId > lastRoundId:
+            lastRoundId = open.body.roundId
+            try roundOpened(open, cache: cache, loop: loop)
+        default:
+            break
         }
         return .continuing
     }
 
-    func sendIfDue(now: Int64) throws {
+    func sendIfDue(now: Int64, loop: RoleLoop<Int>) {
         guard let pending, now >= pending.due else { return }
-        try messenger.send(frames: pending.frames, on: shardSocket)
+        send(loop) { try messenger.send(frames: pending.frames, on: shardSocket) }
         self.pending = nil
     }
 
     /// Sends a held-back update before exiting, so nothing trained is dropped by a clean stop.
-    func flushBeforeExit() throws {
-        if let pending { try messenger.send(frames: pending.frames, on: shardSocket, dontWait: true) }
+    func flushBeforeExit(loop: RoleLoop<Int>) {
+        if let pending { send(loop) { try messenger.send(frames: pending.frames, on: shardSocket, dontWait: true) } }
         pending = nil
+    }
+
+    /// A send on one of the device's own sockets; a failure is counted and logged by the loop.
+    private func send(_ loop: RoleLoop<Int>, _ body: () throws -> Int) {
+        do {
+            if try body() == 0 { loop.failed("send", "\(device.id): peer queue full", level: .notice) }
+        } catch {
+            loop.failed("send", "\(device.id): \(error)")
+        }
     }
 
     /// The device's data under the round's spec; generated or parsed once per spec.
@@ -102,14 +128,24 @@ final class DeviceRuntime {
         guard spec.hasSameShape(as: config.spec) else {
             throw RoleError("the round's model (\(spec.featureNames)) is not the one this device's data was loaded for")
         }
-        let built = (spec: spec, train: try records.train.dataset(spec: spec), holdOut: try records.holdOut.dataset(spec: spec))
+        let built = (
+            spec: spec, train: try records.train.dataset(spec: spec), holdOut: try records.holdOut.dataset(spec: spec)
+        )
         datasets = built
         return (built.train, built.holdOut)
     }
 
-    private func roundOpened(_ open: Message<RoundOpen>, cache: BroadcastCache) throws {
+    private func roundOpened(_ open: Message<RoundOpen>, cache: BroadcastCache, loop: RoleLoop<Int>) throws {
         let round = open.body
-        guard let assignment = round.shards.first(where: { $0.members.contains(device.id) }) else { return }
+        let assignment: ShardAssignment
+        switch EdgeRound.participation(in: round, workerId: device.id, deviceClass: wireClass, using: &secureRNG) {
+        case .notInvited: return
+        case .declined(let decline, let endpoint):
+            logger.debug("not sampled this round; declining", metadata: ["round.id": "\(round.roundId)"])
+            try queue(decline, tensors: [], to: endpoint, loop: loop)
+            return
+        case .selected(let selected): assignment = selected
+        }
         let prepared: BroadcastCache.PreparedModel
         switch try cache.prepare(open) {
         case .success(let model): prepared = model
@@ -120,54 +156,112 @@ final class DeviceRuntime {
         logger.debug("round received", metadata: ["round.id": "\(round.roundId)"])
         let spec = prepared.spec
         if round.kind == .statistics {
-            try sendStatistics(round: round, assignment: assignment, spec: spec)
+            try sendStatistics(round: round, assignment: assignment, spec: spec, loop: loop)
             return
         }
         let data = try data(for: spec)
         let global = prepared.weights
-        let evaluation = try Evaluator.evaluate(spec: spec, weights: global, data: data.holdOut)
+        let isPrivate = round.privacy.placement != .off
+        // Under DP the device's own evaluation never leaves it, so it is not computed.
+        let evaluation = isPrivate ? nil : try Evaluator.evaluate(spec: spec, weights: global, data: data.holdOut)
         let settings = round.training
         let trainingConfig = TrainingConfig(
-            learningRate: Float(settings.learningRate), localEpochs: settings.epochs, batchSize: settings.batchSize,
-            l2: Float(settings.l2), proximalMu: Float(settings.proxMu)
+            learningRate: Float(settings.learningRate),
+            localEpochs: settings.epochs,
+            batchSize: settings.batchSize,
+            l2: Float(settings.l2),
+            proximalMu: Float(settings.proxMu)
         )
-        let local = try LocalTrainer.train(spec: spec, globalWeights: global, data: data.train, config: trainingConfig, rng: &rng)
+        let local = try LocalTrainer.train(
+            spec: spec,
+            globalWeights: global,
+            data: data.train,
+            config: trainingConfig,
+            rng: &rng
+        )
         var delta = zip(local, global).map { $0 - $1 }
         if config.poisonScale != 1 { delta = delta.map { $0 * Float(config.poisonScale) } }
-        let shaped = UpdateShaping.apply(to: &delta, privacy: round.privacy, rng: &noiseRNG)
-        let update = Update(
-            roundId: round.roundId, modelVersion: round.modelVersion, workerId: device.id,
-            deviceClass: DeviceClassName(rawValue: device.deviceClass.rawValue) ?? .watch, shard: assignment.shard,
-            weight: Double(data.train.count), norm: shaped.preClipNorm, clipped: shaped.clipped,
-            metrics: evaluation.accuracy.map { MetricsSummary(examples: evaluation.count, loss: evaluation.logLoss ?? 0, accuracy: $0) }
+        if let why = EdgeRound.divergence(localWeights: local, deltaNorm: Clipping.l2Norm(delta)) {
+            skippedDiverged.increment()
+            logger.warning(
+                "local training diverged; this round's update is skipped",
+                metadata: ["round.id": "\(round.roundId)", "skip.detail": "\(why)"]
+            )
+            return
+        }
+        let shaped = UpdateShaping.apply(to: &delta, privacy: round.privacy, rng: &secureRNG)
+        let outcome = EdgeRound.Outcome(
+            examples: data.train.count,
+            preClipNorm: shaped.preClipNorm,
+            clipped: shaped.clipped,
+            evaluation: evaluation.flatMap { metrics in
+                metrics.accuracy.map {
+                    MetricsSummary(examples: metrics.count, loss: metrics.logLoss ?? 0, accuracy: $0)
+                }
+            }
         )
-        logger.debug("update ready", metadata: ["round.id": "\(round.roundId)", "update.norm": "\(shaped.preClipNorm)", "update.clipped": "\(shaped.clipped)"])
-        try queue(update, tensors: [.f32le(name: "delta", delta)], to: assignment.endpoint)
+        let update = EdgeRound.update(round: round, assignment: assignment, workerId: device.id, outcome: outcome)
+        logger.debug(
+            "update ready",
+            metadata: [
+                "round.id": "\(round.roundId)", "update.norm": "\(shaped.preClipNorm)",
+                "update.clipped": "\(shaped.clipped)",
+            ]
+        )
+        try queue(update, tensors: [.f32le(name: "delta", delta)], to: assignment.endpoint, loop: loop)
     }
 
     /// A statistics round: this device's feature moments (sums, never records) instead of a delta.
-    private func sendStatistics(round: RoundOpen, assignment: ShardAssignment, spec: ModelSpec) throws {
+    private func sendStatistics(
+        round: RoundOpen,
+        assignment: ShardAssignment,
+        spec: ModelSpec,
+        loop: RoleLoop<Int>
+    ) throws {
         let moments = FeatureMoments(records: records.train, relativeTo: spec.features.map(\.scaling))
         let update = Update(
-            roundId: round.roundId, modelVersion: round.modelVersion, workerId: device.id,
-            deviceClass: DeviceClassName(rawValue: device.deviceClass.rawValue) ?? .watch, shard: assignment.shard,
-            weight: Double(records.train.count), norm: 0, clipped: false, metrics: nil
+            roundId: round.roundId,
+            modelVersion: round.modelVersion,
+            workerId: device.id,
+            deviceClass: wireClass,
+            shard: assignment.shard,
+            weight: Double(records.train.count),
+            norm: 0,
+            clipped: false,
+            metrics: nil
         )
         let tensors: [Tensor] = [
-            .f32le(name: "sum", moments.sums.map(Float.init)), .f32le(name: "sumSquares", moments.sumSquares.map(Float.init)),
+            .f32le(name: "sum", moments.sums.map(Float.init)),
+            .f32le(name: "sumSquares", moments.sumSquares.map(Float.init)),
             .f32le(name: "count", moments.counts.map(Float.init)),
         ]
-        try queue(update, tensors: tensors, to: assignment.endpoint)
+        try queue(update, tensors: tensors, to: assignment.endpoint, loop: loop)
     }
 
-    private func queue(_ update: Update, tensors: [Tensor], to endpoint: String) throws {
+    private func queue(_ update: Update, tensors: [Tensor], to endpoint: String, loop: RoleLoop<Int>) throws {
         if shardEndpoint != endpoint {
             if let old = shardEndpoint { try? shardSocket.disconnect(old) }
             try shardSocket.connect(endpoint)
             shardEndpoint = endpoint
         }
-        let frames = try messenger.codec.encode(update, sender: device.id, sentAtMillis: Clock.nowMillis(), tensors: tensors)
+        let frames = try messenger.codec.encode(
+            update,
+            sender: device.id,
+            sentAtMillis: Clock.nowMillis(),
+            tensors: tensors
+        )
         pending = (frames, Clock.nowMillis() + config.sendDelayMillis)
-        try sendIfDue(now: Clock.nowMillis())
+        sendIfDue(now: Clock.nowMillis(), loop: loop)
+    }
+}
+
+extension DeviceClass {
+    /// The wire name of the class: total, one case for one case (no fallback).
+    var wireName: DeviceClassName {
+        switch self {
+        case .watch: .watch
+        case .phone: .phone
+        case .tablet: .tablet
+        }
     }
 }

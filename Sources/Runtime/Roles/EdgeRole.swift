@@ -21,26 +21,36 @@ public final class EdgeRole: Sendable {
 
     public func run(_ control: LoopControl) throws {
         let context = try Context(maxSockets: Int32(max(1_024, config.devices.count * 4 + 64)))
+        let loop = RoleLoop<Int>(control: control, messenger: Messenger(role: "edge", sender: "edge", logger: logger))
         var devices: [DeviceRuntime] = []
         for (index, device) in config.devices.enumerated() {
-            devices.append(try DeviceRuntime(device: device, index: index, config: config, context: context, logger: logger))
+            devices.append(
+                try DeviceRuntime(device: device, index: index, config: config, context: context, logger: logger)
+            )
+            loop.add(index, try DeviceRuntime.broadcastSocket(context: context, config: config), decodes: false)
         }
         logger.info("edge ready", metadata: ["devices": "\(devices.count)"])
         let cache = BroadcastCache()
         var running = true
-        while running && !control.shouldStop {
-            let now = Clock.nowMillis()
-            for index in devices.indices { try devices[index].checkInIfDue(now: now) }
-            var items = [control.wakeup.pollItem()] + devices.map { $0.pollItem() }
-            let nextDue = devices.map { $0.nextDue }.min() ?? now + 1_000
-            try poll(&items, timeout: .milliseconds(max(0, min(nextDue - now, 1_000))))
-            if items[0].isReadable { control.wakeup.drain() }
-            for index in devices.indices where items[index + 1].isReadable {
-                if try devices[index].handleBroadcasts(cache: cache) == .runEnded { running = false }
-            }
-            for index in devices.indices { try devices[index].sendIfDue(now: Clock.nowMillis()) }
-        }
-        for index in devices.indices { try devices[index].flushBeforeExit() }
+        // Check in at once, before the first poll.
+        for device in devices { device.checkInIfDue(now: Clock.nowMillis(), loop: loop) }
+        try loop.run(
+            nextTimer: { devices.map(\.nextDue).min() ?? Clock.nowMillis() + 1_000 },
+            received: { index, incoming in
+                guard devices.indices.contains(index) else { return }
+                if try devices[index].broadcastReceived(incoming.frames, cache: cache, loop: loop) == .runEnded {
+                    running = false
+                }
+            },
+            timer: { now in
+                for device in devices {
+                    device.checkInIfDue(now: now, loop: loop)
+                    device.sendIfDue(now: now, loop: loop)
+                }
+            },
+            isFinished: { !running }
+        )
+        for device in devices { device.flushBeforeExit(loop: loop) }
         logger.info("edge stopping")
     }
 }
@@ -65,11 +75,15 @@ final class BroadcastCache {
     /// main costs besides training), however many hosted devices were selected.
     func prepare(_ open: Message<RoundOpen>) throws -> Result<PreparedModel, WireError> {
         let round = open.body
-        if let prepared, prepared.roundId == round.roundId, prepared.digest == round.modelDigest { return prepared.result }
+        if let prepared, prepared.roundId == round.roundId, prepared.digest == round.modelDigest {
+            return prepared.result
+        }
         let result: Result<PreparedModel, WireError>
         if let weights = open.tensor(named: "weights") {
             if Digest.sha256Hex(weights.bytes) == round.modelDigest {
-                result = .success(PreparedModel(spec: try round.modelSpec.decoded(as: ModelSpec.self), weights: weights.floats()))
+                result = .success(
+                    PreparedModel(spec: try round.modelSpec.decoded(as: ModelSpec.self), weights: weights.floats())
+                )
             } else {
                 result = .failure(WireError(code: .digestMismatch, detail: "broadcast model does not match its digest"))
             }

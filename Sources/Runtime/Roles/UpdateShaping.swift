@@ -9,19 +9,23 @@ enum UpdateShaping {
         var clipped: Bool
     }
 
-    static func apply(to delta: inout [Float], privacy: PrivacySettings, rng: inout some RandomNumberGenerator) -> Outcome {
+    static func apply(
+        to delta: inout [Float],
+        privacy: PrivacySettings,
+        rng: inout some RandomNumberGenerator
+    ) -> Outcome {
         guard let clipNorm = privacy.clipNorm else {
             return Outcome(preClipNorm: Clipping.l2Norm(delta), clipped: false)
         }
         let report = Clipping.clip(&delta, to: clipNorm)
-        if let placement = Privacy.NoisePlacement(rawValue: privacy.placement.rawValue) {
-            let noise = DPFedAvgNoise(
-                noiseMultiplier: privacy.noiseMultiplier, clipNorm: clipNorm, placement: placement,
-                expectedCohort: Double(privacy.expectedCohort)
-            )
-            let deviation = noise.workerNoiseStandardDeviation
-            if deviation > 0 { GaussianSampler.addNoise(to: &delta, standardDeviation: deviation, using: &rng) }
-        }
+        let noise = DPFedAvgNoise(
+            noiseMultiplier: privacy.noiseMultiplier,
+            clipNorm: clipNorm,
+            placement: privacy.placement.privacyPlacement,
+            expectedCohort: Double(privacy.expectedCohort)
+        )
+        let deviation = noise.workerNoiseStandardDeviation
+        if deviation > 0 { GaussianSampler.addNoise(to: &delta, standardDeviation: deviation, using: &rng) }
         return Outcome(preClipNorm: report.preClipNorm, clipped: report.wasClipped)
     }
 }
@@ -31,5 +35,18 @@ enum CentralNoise {
     static func add(to sum: inout [Float], standardDeviation: Double) {
         var generator = SystemRandomNumberGenerator()
         GaussianSampler.addNoise(to: &sum, standardDeviation: standardDeviation, using: &generator)
+    }
+}
+
+extension Wire.NoisePlacement {
+    /// The privacy module's name of the placement: total, case for case (no silent fallback that
+    /// would drop a worker's noise share).
+    var privacyPlacement: Privacy.NoisePlacement {
+        switch self {
+        case .off: .off
+        case .central: .central
+        case .distributed: .distributed
+        case .local: .local
+        }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Learning
+import Rounds
 import Runtime
 import Wire
 
@@ -12,10 +13,12 @@ extension FedPulse {
             discussion: """
                 Binds the broadcast PUB (round.open, round.summary, run.end) and the control PULL \
                 (checkin, aggregator.hello, model.candidate). Each round it samples a cohort of \
-                eligible workers, assigns each to a live shard of its device class by a stable \
-                hash, publishes the model until the deadline, then evaluates and checkpoints the \
-                model the global aggregator returns. Restarted with the same --state-dir it \
-                resumes at the first round not yet completed.
+                eligible workers (under --dp the devices sample themselves with the sampling \
+                rate and round.open lists only each shard's eligible population), assigns each \
+                worker to a live shard of its device class by rendezvous hashing, publishes the \
+                model until the deadline, then evaluates and checkpoints the model the registered \
+                global aggregator returns. Restarted with the same --state-dir it resumes at the \
+                first round not yet completed; under --dp a --state-dir is required.
                 """
         )
 
@@ -79,11 +82,20 @@ extension FedPulse {
         @Option(help: "Synthetic users in the central hold-out.")
         var holdoutUsers: Int = 60
 
-        @Option(help: "Feature scaling: fixed (documented physiological ranges) or federated (a statistics round first: means and variances from per-device sums, never records).")
+        @Option(
+            help:
+                "Feature scaling: fixed (documented physiological ranges) or federated (a statistics round first: means and variances from per-device sums, never records)."
+        )
         var featureStatistics: String = "fixed"
 
         @Option(help: "Stop early once the hold-out accuracy reaches this value.")
         var targetAccuracy: Double?
+
+        @Option(help: "Most workers the coordinator keeps track of; check-ins from new ids past it are refused.")
+        var maxWorkers: Int = 100_000
+
+        @Option(help: "Auditor denies in a row (other than for the spent budget) after which the run ends.")
+        var maxDenies: Int = 5
 
         @OptionGroup var privacy: PrivacyOptions
         @OptionGroup var common: CommonOptions
@@ -101,12 +113,31 @@ extension FedPulse {
                 throw ValidationError("--feature-statistics must be fixed or federated")
             }
             if featureStatistics == "federated" && privacy.placement != .off {
-                throw ValidationError("--feature-statistics federated is not differentially private yet; use fixed ranges with --dp")
+                throw ValidationError(
+                    "--feature-statistics federated is not differentially private yet; use fixed ranges with --dp"
+                )
+            }
+            if privacy.placement != .off {
+                guard cohortSize == nil else {
+                    throw ValidationError(
+                        "--cohort-size is refused under --dp: a fixed-size cohort is sampling without replacement, which needs another accountant than the auditor's Poisson one; use --sampling-rate"
+                    )
+                }
+                guard stateDir != nil else {
+                    throw ValidationError(
+                        "--dp \(privacy.dp) needs --state-dir: without a checkpoint a restarted coordinator would re-run rounds against the same privacy ledger"
+                    )
+                }
+            }
+            guard maxWorkers >= 1, maxDenies >= 1 else {
+                throw ValidationError("--max-workers and --max-denies must be at least 1")
             }
             guard minParticipants >= 1 else { throw ValidationError("--min-participants must be at least 1") }
             guard roundTimeoutMs >= 100 else { throw ValidationError("--round-timeout-ms must be at least 100") }
             guard epochs >= 1, batchSize >= 1, learningRate > 0, l2 >= 0, proxMu >= 0 else {
-                throw ValidationError("--epochs and --batch-size must be ≥ 1, --learning-rate > 0, --l2 and --prox-mu ≥ 0")
+                throw ValidationError(
+                    "--epochs and --batch-size must be ≥ 1, --learning-rate > 0, --l2 and --prox-mu ≥ 0"
+                )
             }
         }
 
@@ -124,7 +155,13 @@ extension FedPulse {
             config.workerTimeoutMillis = workerTimeoutMs
             config.aggregatorTimeoutMillis = aggregatorTimeoutMs
             config.republishIntervalMillis = republishMs
-            config.training = TrainingSettings(epochs: epochs, batchSize: batchSize, learningRate: learningRate, l2: l2, proxMu: proxMu)
+            config.training = TrainingSettings(
+                epochs: epochs,
+                batchSize: batchSize,
+                learningRate: learningRate,
+                l2: l2,
+                proxMu: proxMu
+            )
             config.stateDirectory = stateDir
             config.privacy = privacy.settings
             config.targetEpsilon = privacy.targetEpsilon
@@ -133,10 +170,20 @@ extension FedPulse {
             config.auditorEvents = privacy.auditorEvents
             config.auditorLedger = privacy.auditorLedger
             config.targetAccuracy = targetAccuracy
-            config.featureStatistics = try dataSpec.federatedStatistics(requested: featureStatistics, privateRun: privacy.placement != .off)
+            config.featureStatistics = try dataSpec.federatedStatistics(
+                requested: featureStatistics,
+                privateRun: privacy.placement != .off
+            )
+            config.maxWorkers = maxWorkers
+            config.maxDenies = maxDenies
             switch holdout {
             case "none": config.holdout = nil
-            case "synthetic": config.holdout = try learning.generator().centralHoldOutRecords(users: holdoutUsers, recordsPerUser: 30, spec: spec)
+            case "synthetic":
+                config.holdout = try learning.generator().centralHoldOutRecords(
+                    users: holdoutUsers,
+                    recordsPerUser: 30,
+                    spec: spec
+                )
             default: config.holdout = try CSVDeviceData.load(path: holdout, spec: spec, holdOutFraction: 0).train
             }
             let frozen = config

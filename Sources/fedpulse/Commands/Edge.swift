@@ -1,6 +1,6 @@
-import Foundation
 import ArgumentParser
 import Federation
+import Foundation
 import Learning
 import Runtime
 
@@ -12,7 +12,11 @@ extension FedPulse {
             discussion: """
                 Each virtual device has its own identity, local data and sockets: it checks in \
                 with the coordinator, and when selected trains from the broadcast model and \
-                PUSHes one update (its model delta, never its data) to its assigned shard. Data is \
+                PUSHes one update (its model delta, never its data) to its assigned shard. Under \
+                DP a round lists each shard's population: every member samples itself with the \
+                round's rate from the system CSPRNG and sends either its update (weight 1, no \
+                metrics or norm) or a decline. A device whose training diverges skips the round \
+                (fedpulse_updates_skipped_total{reason="diverged"}). Data is \
                 synthetic (--task, --seed, users --first-user …) or one CSV file per device (--data).
                 """
         )
@@ -23,10 +27,15 @@ extension FedPulse {
         @Option(help: "Number of virtual devices to host (ignored with --data: one device per file).")
         var devices: Int = 1
 
-        @Option(help: "Synthetic user index of the first device; the others follow. Keep ranges disjoint across processes.")
+        @Option(
+            help: "Synthetic user index of the first device; the others follow. Keep ranges disjoint across processes."
+        )
         var firstUser: Int = 0
 
-        @Option(help: "Device ids are PREFIX-<user index> (default: the device class). {host} in PREFIX becomes this machine's host name and also offsets the synthetic users, for scaled container replicas.")
+        @Option(
+            help:
+                "Device ids are PREFIX-<user index> (default: the device class). {host} in PREFIX becomes this machine's host name and also offsets the synthetic users, for scaled container replicas."
+        )
         var idPrefix: String?
 
         @Option(parsing: .singleValue, help: "A CSV export to use as one device's data (repeatable).")
@@ -38,7 +47,12 @@ extension FedPulse {
         @Option(help: "Check-in (heartbeat) interval in milliseconds.")
         var checkinMs: Int64 = 1_000
 
-        @Option(help: ArgumentHelp("Test/red-team knob: multiply each local delta by S before clipping (a poisoned device).", visibility: .hidden))
+        @Option(
+            help: ArgumentHelp(
+                "Test/red-team knob: multiply each local delta by S before clipping (a poisoned device).",
+                visibility: .hidden
+            )
+        )
         var poisonScale: Double = 1
 
         @OptionGroup var learning: LearningOptions
@@ -54,26 +68,39 @@ extension FedPulse {
             guard firstUser >= 0, sendDelayMs >= 0, checkinMs >= 50 else {
                 throw ValidationError("--first-user and --send-delay-ms must be ≥ 0, --checkin-ms ≥ 50")
             }
-            guard poisonScale.isFinite, poisonScale >= 0 else { throw ValidationError("--poison-scale must be finite and ≥ 0") }
+            guard poisonScale.isFinite, poisonScale >= 0 else {
+                throw ValidationError("--poison-scale must be finite and ≥ 0")
+            }
         }
 
         func run() async throws {
-            let deviceClass = DeviceClass(rawValue: self.deviceClass) ?? .watch
+            guard let deviceClass = DeviceClass(rawValue: self.deviceClass) else {
+                throw ValidationError("--device-class must be watch, phone or tablet")
+            }
             // In a scaled container service every replica runs the same command line; "{host}"
             // gives each replica its own ids and its own synthetic users.
             let host = ProcessInfo.processInfo.hostName
             let replicated = idPrefix?.contains("{host}") ?? false
             let prefix = (idPrefix ?? deviceClass.rawValue).replacingOccurrences(of: "{host}", with: host)
-            let firstUser = replicated ? self.firstUser + Int(CohortPlanner.stableHash(host) % 100_000) * devices : self.firstUser
+            let firstUser =
+                replicated ? self.firstUser + Int(CohortPlanner.stableHash(host) % 100_000) * devices : self.firstUser
             let generator = learning.generator()
             let virtualDevices: [VirtualDevice] =
                 data.isEmpty
                 ? (0..<devices).map { offset in
                     let user = firstUser + offset
-                    return VirtualDevice(id: "\(prefix)-\(user)", deviceClass: deviceClass, data: .synthetic(generator: generator, userIndex: user))
+                    return VirtualDevice(
+                        id: "\(prefix)-\(user)",
+                        deviceClass: deviceClass,
+                        data: .synthetic(generator: generator, userIndex: user)
+                    )
                 }
                 : data.enumerated().map { offset, path in
-                    VirtualDevice(id: "\(prefix)-\(firstUser + offset)", deviceClass: deviceClass, data: .csv(path: path))
+                    VirtualDevice(
+                        id: "\(prefix)-\(firstUser + offset)",
+                        deviceClass: deviceClass,
+                        data: .csv(path: path)
+                    )
                 }
             var config = EdgeConfig(devices: virtualDevices, spec: try dataSpec.spec(learning: learning))
             config.coordinatorBroadcast = coordinator.coordinatorBroadcast
@@ -89,4 +116,3 @@ extension FedPulse {
         }
     }
 }
-
