@@ -64,12 +64,13 @@ struct CSVDatasetLoaderTests {
         Case(
             text: "steps,label\n1,0\n",
             code: .missingColumn,
-            message: "export.csv:1: missing column 'hrv_rmssd' required by the model spec"
+            message:
+                "export.csv:1: missing column 'hrv_rmssd' required by the model spec (the header has \"steps\", \"label\")"
         ),
         Case(
             text: "steps,hrv_rmssd\n1,2\n",
             code: .missingColumn,
-            message: "export.csv:1: missing label column 'label'"
+            message: "export.csv:1: missing label column 'label' (the header has \"steps\", \"hrv_rmssd\")"
         ),
         Case(
             text: "steps,hrv_rmssd,label,steps\n1,2,0,3\n",

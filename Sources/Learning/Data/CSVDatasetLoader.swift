@@ -98,8 +98,9 @@ public enum CSVDatasetLoader {
                     code: .missingColumn,
                     fileName: fileName,
                     line: 1,
-                    detail: name == spec.labelColumn
-                        ? "missing label column '\(name)'" : "missing column '\(name)' required by the model spec"
+                    detail: (name == spec.labelColumn
+                        ? "missing label column '\(name)'" : "missing column '\(name)' required by the model spec")
+                        + " (the header has \(CSVError.listed(header)))"
                 )
             }
             guard matches.count == 1 else {

@@ -63,6 +63,12 @@ public struct CSVError: Error, Sendable, Hashable, CustomStringConvertible {
         return "\"\(result)\(text.unicodeScalars.count > 40 ? "…" : "")\""
     }
 
+    /// Up to a dozen column names for a message (a wrong export is usually obvious from them).
+    static func listed(_ names: [String]) -> String {
+        let shown = names.prefix(12).map { quoted($0) }.joined(separator: ", ")
+        return names.isEmpty ? "no columns" : shown + (names.count > 12 ? ", … (\(names.count) columns)" : "")
+    }
+
     /// `file:line:column: detail`, the format compilers use, so editors can jump to it.
     public var description: String {
         var location = fileName
