@@ -99,14 +99,30 @@ public struct DPFedAvgNoise: Hashable, Codable, Sendable {
         placement == .central ? noiseMultiplier * clipNorm : 0
     }
 
-    /// The noise multiplier actually present in the released sum when `reporting` workers answered,
-    /// which is what the accountant must compose: z (central), z·√(k/m) (distributed: each missing
-    /// worker takes its share away), z (local: every update carries the full noise on its own), 0 (off).
+    /// The noise multiplier that protects one contributor in the released sum when `reporting`
+    /// workers answered: what the accountant must compose.
+    ///
+    /// - central: z — the aggregator adds N(0, z²C²) once, whoever reported.
+    /// - distributed: z·√((k−1)/m). Each of the k reporting workers adds N(0, z²C²/m), so the sum
+    ///   carries variance k·z²C²/m; but a target's own share does not protect it: under the
+    ///   add-or-remove relation the accountant uses, removing the target removes its share too, so
+    ///   what hides its contribution is the noise of the OTHER k−1 shares, variance
+    ///   (k−1)·z²C²/m = (z·√((k−1)/m))²·C². With one reporter nothing protects it (0, ε = ∞).
+    /// - local: z — each update carries N(0, z²C²) of its own; against observers of the model this
+    ///   is the conservative figure (it ignores the k−1 other devices' noise in the sum).
+    /// - off: 0.
     public func effectiveNoiseMultiplier(reporting: Int) -> Double {
+        effectiveNoiseMultiplier(reporting: Double(max(reporting, 0)))
+    }
+
+    /// ``effectiveNoiseMultiplier(reporting:)`` for a real-valued count: the planned cost of a
+    /// round in which exactly the expected cohort m reports.
+    public func effectiveNoiseMultiplier(reporting: Double) -> Double {
         switch placement {
         case .central, .local: noiseMultiplier
         case .distributed:
-            expectedCohort > 0 ? noiseMultiplier * (Double(max(reporting, 0)) / expectedCohort).squareRoot() : 0
+            expectedCohort > 0 && reporting > 1
+                ? noiseMultiplier * ((reporting - 1) / expectedCohort).squareRoot() : 0
         case .off: 0
         }
     }

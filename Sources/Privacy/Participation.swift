@@ -101,8 +101,12 @@ enum Hex {
     }
 
     static func sha256(_ bytes: some Sequence<UInt8>) -> String {
+        encode(sha256Bytes(bytes))
+    }
+
+    static func sha256Bytes(_ bytes: some Sequence<UInt8>) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(data: Array(bytes))
-        return encode(Array(hasher.finalize()))
+        return Array(hasher.finalize())
     }
 }

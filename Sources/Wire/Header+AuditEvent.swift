@@ -1,7 +1,9 @@
 /// `audit.event` (any role → auditor PULL 7300): a fact the privacy ledger should record.
 ///
 /// `kind` is an open vocabulary (`update.rejected`, `update.clipped`, `noise.added`, …) so a
-/// role can report something new without a schema change; `detail` carries its specifics.
+/// role can report something new without a schema change; `detail` carries its specifics. The
+/// auditor's metrics label it from the closed set ``Kind`` (anything else counts as `other`), so
+/// a sender inventing kinds cannot grow `/metrics`.
 public struct AuditEvent: MessageBody {
     public static let topic = Topic.auditEvent
 
@@ -34,6 +36,22 @@ public struct AuditEvent: MessageBody {
         self.count = count
         self.detail = detail
     }
+
+    /// The kinds the auditor counts under their own label.
+    public enum Kind: String, Sendable, CaseIterable {
+        case updateAccepted = "update.accepted"
+        case updateRejected = "update.rejected"
+        case updateClipped = "update.clipped"
+        case noiseAdded = "noise.added"
+        case partialSent = "partial.sent"
+        case partialRejected = "partial.rejected"
+        case roundClosed = "round.closed"
+        /// Every kind not listed above.
+        case other
+    }
+
+    /// `kind` in the closed set: itself when listed, else `.other`.
+    public var knownKind: Kind { Kind(rawValue: kind).flatMap { $0 == .other ? nil : $0 } ?? .other }
 
     public func validate() throws(WireError) {
         let check = FieldCheck()

@@ -1,7 +1,9 @@
 /// `round.completed` (coordinator → auditor PULL 7300): what a round actually did.
 ///
 /// The auditor appends it to the ledger next to the approval, so an approved round that ran
-/// with fewer contributors or less noise than proposed is on record.
+/// with fewer contributors or less noise than proposed is on record. Only the coordinator may
+/// send it; the auditor accepts one per approved round, refuses one naming more contributors
+/// than the approved bound, and computes the noise present itself.
 public struct RoundCompleted: MessageBody {
     public static let topic = Topic.roundCompleted
 
@@ -19,7 +21,8 @@ public struct RoundCompleted: MessageBody {
     public var rejected: [String: Int]
     /// ≥ 0.
     public var clippedCount: Int
-    /// Noise std ÷ (C × sensitivity) actually achieved (≥ 0), which the accountant should use.
+    /// Noise std ÷ (C × sensitivity) the global aggregator reports (≥ 0). Informative: the auditor
+    /// derives the noise protecting a contributor from the approved parameters and the count.
     public var effectiveNoiseMultiplier: Double
     /// Example-weighted evaluation of the previous model, when workers reported any.
     public var metrics: MetricsSummary?

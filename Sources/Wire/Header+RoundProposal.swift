@@ -1,6 +1,7 @@
 /// `round.proposal` (coordinator → auditor PULL 7300): the privacy cost of a round, before it runs.
 ///
-/// The auditor approves or denies from these numbers alone; no answer means no round.
+/// The auditor approves or denies from these numbers alone; no answer means no round. Only the
+/// coordinator (the auditor's `--coordinator-id`) may send it.
 public struct RoundProposal: MessageBody {
     public static let topic = Topic.roundProposal
 
@@ -18,7 +19,10 @@ public struct RoundProposal: MessageBody {
     public var expectedCohort: Int
     /// Eligible workers sampled from (≥ 1).
     public var population: Int
-    /// Salted hashes of the selected device ids (unique), so the ledger names no device.
+    /// Salted hashes of the listed cohort's device ids (unique); empty when devices sample
+    /// themselves. The auditor uses only their number, as the bound on the round's contributors
+    /// (the population under self-selection); the ledger records the contributors at completion,
+    /// hashed under the auditor's own salt.
     public var selected: [String]
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.

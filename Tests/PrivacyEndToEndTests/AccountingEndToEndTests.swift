@@ -11,7 +11,9 @@ extension PrivacyEndToEndTests {
     @Suite(.timeLimit(.minutes(2)))
     struct AccountingEndToEndTests {
         @Test(arguments: ["central", "distributed"])
-        func ledgerEpsilonEqualsTheAccountantsOverTheApprovedRoundsAndAuditTailShowsItLive(placement: String) async throws {
+        func ledgerEpsilonEqualsTheAccountantsOverTheApprovedRoundsAndAuditTailShowsItLive(
+            placement: String
+        ) async throws {
             let run = try await AccountedRuns.shared.run(placement: placement)
             let rounds = AccountedRun.rounds
             let z = AccountedRun.noiseMultiplier
@@ -39,9 +41,14 @@ extension PrivacyEndToEndTests {
                 let reporting = (completion.participantsByClass ?? [:]).values.reduce(0, +)
                 let summary = try #require(run.summaries.first { $0.roundId == completion.round })
                 #expect(reporting == summary.contributors, "the ledger's participants are the round's contributors")
-                let expected = placement == "central" ? z : z * (Double(reporting) / mechanism.expectedCohort).squareRoot()
+                // Distributed: the other k − 1 shares protect a contributor, not its own.
+                let expected =
+                    placement == "central" ? z : z * (Double(reporting - 1) / mechanism.expectedCohort).squareRoot()
                 let effective = try #require(mechanism.effectiveNoiseMultiplier)
-                #expect(relativeDifference(effective, expected) < 1e-12, "round \(completion.round ?? 0): z_eff \(effective), expected \(expected)")
+                #expect(
+                    relativeDifference(effective, expected) < 1e-12,
+                    "round \(completion.round ?? 0): z_eff \(effective), expected \(expected)"
+                )
             }
 
             // RDP after every entry, PLD after every completion, recomputed from the ledger's q and z.
@@ -57,32 +64,56 @@ extension PrivacyEndToEndTests {
             var rdp = RDPAccountant()
             for mechanism in replay.completed { rdp.compose(mechanism) }
             #expect(relativeDifference(finalRDP, rdp.epsilon(delta: delta).epsilon) < 1e-9)
-            let grouped = PLDAccountant.epsilon(rounds: replay.completed, delta: delta, discretization: AccountedRun.pldDiscretization).epsilon
-            #expect(relativeDifference(finalPLD, grouped) < 1e-3, "PLD composed in groups: \(grouped), ledger \(finalPLD)")
+            let grouped = PLDAccountant.epsilon(
+                rounds: replay.completed,
+                delta: delta,
+                discretization: AccountedRun.pldDiscretization
+            ).epsilon
+            #expect(
+                relativeDifference(finalPLD, grouped) < 1e-3,
+                "PLD composed in groups: \(grouped), ledger \(finalPLD)"
+            )
             #expect(finalPLD <= finalRDP, "PLD is the tighter bound")
             if placement == "central" {
-                let planned = RDPAccountant().composing(SubsampledGaussian(samplingRate: AccountedRun.samplingRate, noiseMultiplier: z), count: rounds)
+                let planned = RDPAccountant().composing(
+                    SubsampledGaussian(samplingRate: AccountedRun.samplingRate, noiseMultiplier: z),
+                    count: rounds
+                )
                 #expect(relativeDifference(finalRDP, planned.epsilon(delta: delta).epsilon) < 1e-9)
             }
             // The coordinator's per-round ε is the verdict's: the tighter total at approval.
             for summary in run.summaries {
                 let approval = try #require(approvals.first { $0.round == summary.roundId })
                 let enforced = min(approval.epsilonRDP ?? .infinity, approval.epsilonPLD ?? .infinity)
-                #expect(summary.epsilon.map { relativeDifference($0, enforced) < 1e-12 } == true, "round \(summary.roundId): \(String(describing: summary.epsilon)) vs \(enforced)")
+                #expect(
+                    summary.epsilon.map { relativeDifference($0, enforced) < 1e-12 } == true,
+                    "round \(summary.roundId): \(String(describing: summary.epsilon)) vs \(enforced)"
+                )
             }
-            print("accounting \(placement): final ε RDP \(finalRDP) (worst rel. error \(replay.worstRDP)), PLD \(finalPLD) (worst rel. error \(replay.worstPLD); grouped \(grouped))")
+            print(
+                "accounting \(placement): final ε RDP \(finalRDP) (worst rel. error \(replay.worstRDP)), PLD \(finalPLD) (worst rel. error \(replay.worstPLD); grouped \(grouped))"
+            )
 
             // `audit tail --json`, started before the run: one row per entry after the header, each
             // the ledger file's entry at that sequence, and the first one shown before the run ended.
             #expect(run.tailStatus == 0)
             let warnings = run.tail.filter { $0.text.hasPrefix("WARNING") }
-            #expect(warnings.isEmpty, "audit tail flagged a chain problem on an untouched ledger: \(warnings.map(\.text))")
-            #expect(run.tail.count - warnings.count == run.tailMaxEntries, "tail output:\n\(run.tail.map(\.text).joined(separator: "\n"))")
+            #expect(
+                warnings.isEmpty,
+                "audit tail flagged a chain problem on an untouched ledger: \(warnings.map(\.text))"
+            )
+            #expect(
+                run.tail.count - warnings.count == run.tailMaxEntries,
+                "tail output:\n\(run.tail.map(\.text).joined(separator: "\n"))"
+            )
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             var sequences: [Int] = []
             for line in run.tail where !line.text.hasPrefix("WARNING") {
-                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.text.utf8)) as? [String: Any], "not a JSON object: \(line.text)")
+                let object = try #require(
+                    try JSONSerialization.jsonObject(with: Data(line.text.utf8)) as? [String: Any],
+                    "not a JSON object: \(line.text)"
+                )
                 let sequence = try #require(object["sequence"] as? Int)
                 sequences.append(sequence)
                 let entry = try #require(entries.first { $0.sequence == sequence })

@@ -56,20 +56,58 @@ extension PrivacyEndToEndTests {
                 return edited
             }
 
-            /// Recomputes the line's own digest (SHA-256 of the line with an empty digest field).
+            /// Recomputes the line's own digest (SHA-256 of the line with empty digest and signature
+            /// fields), keeping the old signature.
             static func resign(_ line: String) throws -> String {
                 let entry = try LedgerChain.decode(line)
+                let signature = try #require(entry.signature)
                 let unsigned = line.replacingOccurrences(of: "\"digest\":\"\(entry.digest)\"", with: "\"digest\":\"\"")
+                    .replacingOccurrences(of: "\"signature\":\"\(signature)\"", with: "\"signature\":\"\"")
                 let digest = Digest.sha256Hex(Array(unsigned.utf8))
                 return unsigned.replacingOccurrences(of: "\"digest\":\"\"", with: "\"digest\":\"\(digest)\"")
+                    .replacingOccurrences(of: "\"signature\":\"\"", with: "\"signature\":\"\(signature)\"")
             }
         }
 
         @Test func verifyPassesOnAFreshLedgerFromARun() async throws {
             let run = try await AccountedRuns.shared.run(placement: "central")
-            let verified = try await PrivacyEndToEndTests.fedpulse(["audit", "verify", run.ledgerFile.path])
+            let verified = try await PrivacyEndToEndTests.fedpulse([
+                "audit", "verify", run.ledgerFile.path, "--public-key", run.publicKeyFile.path,
+            ])
             #expect(verified.status == 0, "\(verified.text)")
             #expect(verified.text.hasPrefix("ok: \(run.ledgerLines.count) entries"), "\(verified.text)")
+            #expect(verified.text.contains("every entry signed by"), "\(verified.text)")
+        }
+
+        /// A forger edits an entry and recomputes every digest and link after it (unsigned, or signed
+        /// with a key of his own): the chain verifies, the auditor's public key does not.
+        @Test(arguments: [false, true])
+        func verifyWithThePublicKeyFailsOnARechainedLedger(forgerSigns: Bool) async throws {
+            let run = try await AccountedRuns.shared.run(placement: "central")
+            try #require(run.ledgerLines.count >= 5)
+            let victim = 2
+            let forgerKey = LedgerSigningKey(rawRepresentation: Array(repeating: 0x5a, count: 32))
+            var chain = try LedgerChain(resumingAfter: run.ledgerLines[victim - 1])
+            var lines = Array(run.ledgerLines[..<victim])
+            for (offset, line) in run.ledgerLines[victim...].enumerated() {
+                var entry = try LedgerChain.decode(offset == 0 ? try Tamper.lowerEpsilon(line) : line)
+                entry.signature = nil
+                lines.append(try chain.append(entry, signedWith: forgerSigns ? forgerKey : nil))
+            }
+            let copy = run.ledgerFile.deletingLastPathComponent().appendingPathComponent(
+                "ledger-rechained-\(forgerSigns).jsonl"
+            )
+            try Data(Tamper.file(lines).utf8).write(to: copy)
+            let chainOnly = try await PrivacyEndToEndTests.fedpulse(["audit", "verify", copy.path])
+            #expect(chainOnly.status == 0, "the re-chained ledger should pass the chain check alone: \(chainOnly.text)")
+            let signed = try await PrivacyEndToEndTests.fedpulse([
+                "audit", "verify", copy.path, "--public-key", run.publicKeyFile.path,
+            ])
+            #expect(signed.status != 0)
+            #expect(
+                signed.text.contains("FAILED: entry \(victim) is \(forgerSigns ? "badSignature" : "unsigned")"),
+                "\(signed.text)"
+            )
         }
 
         @Test(arguments: Tamper.allCases)
@@ -77,7 +115,9 @@ extension PrivacyEndToEndTests {
             let run = try await AccountedRuns.shared.run(placement: "central")
             try #require(run.ledgerLines.count >= 5, "a ledger long enough to tamper with")
             let (contents, index, reason) = try tamper.apply(to: run.ledgerLines)
-            let copy = run.ledgerFile.deletingLastPathComponent().appendingPathComponent("ledger-\(tamper.rawValue).jsonl")
+            let copy = run.ledgerFile.deletingLastPathComponent().appendingPathComponent(
+                "ledger-\(tamper.rawValue).jsonl"
+            )
             try Data(contents.utf8).write(to: copy)
             let verified = try await PrivacyEndToEndTests.fedpulse(["audit", "verify", copy.path])
             #expect(verified.status != 0)
@@ -91,13 +131,19 @@ extension PrivacyEndToEndTests {
             let copy = run.ledgerFile.deletingLastPathComponent().appendingPathComponent("ledger-restart-edited.jsonl")
             try Data(contents.utf8).write(to: copy)
             let ports = try FreePorts.pick(2)
-            let children = try ChildProcesses(executable: try PrivacyEndToEndTests.binary(), logDirectory: copy.deletingLastPathComponent())
+            let children = try ChildProcesses(
+                executable: try PrivacyEndToEndTests.binary(),
+                logDirectory: copy.deletingLastPathComponent()
+            )
             defer { children.stopAll(grace: .seconds(1)) }
+            let key = URL(fileURLWithPath: String(run.publicKeyFile.path.dropLast(4)))
             let auditor = try children.launch(
                 name: "auditor-refusing",
                 arguments: [
                     "auditor", "--events", "tcp://127.0.0.1:\(ports[0])", "--ledger", "tcp://127.0.0.1:\(ports[1])",
-                    "--ledger-file", copy.path, "--epsilon-budget", "1000", "--accountant", "rdp", "--pld-discretization", "0",
+                    "--ledger-file", copy.path, "--epsilon-budget", "1000", "--accountant", "rdp",
+                    "--pld-discretization", "0",
+                    "--signing-key", key.path,
                 ]
             )
             let status = await children.waitForExit(auditor, timeout: .seconds(20))

@@ -93,8 +93,23 @@ struct GaussianNoiseTests {
         let perWorker = noise.workerNoiseStandardDeviation
         #expect(abs(25 * perWorker * perWorker - 0.36) < 1e-12, "m shares of variance z²C²/m sum to z²C²")
         #expect(noise.aggregatorNoiseStandardDeviation == 0)
-        #expect(abs(noise.effectiveNoiseMultiplier(reporting: 25) - 1.2) < 1e-12)
-        #expect(abs(noise.effectiveNoiseMultiplier(reporting: 16) - 1.2 * 0.8) < 1e-12)
+        // A contributor is hidden by the other k − 1 shares only (its own leaves with it).
+        #expect(abs(noise.effectiveNoiseMultiplier(reporting: 25) - 1.2 * (24.0 / 25).squareRoot()) < 1e-12)
+        #expect(abs(noise.effectiveNoiseMultiplier(reporting: 16) - 1.2 * (15.0 / 25).squareRoot()) < 1e-12)
+    }
+
+    /// With k of m reporting, the noise hiding one contributor is the variance of the other k − 1
+    /// shares, (k − 1)·z²C²/m; counting the target's own share (k·z²C²/m) would overstate it.
+    @Test(arguments: [1, 2, 5, 25, 40])
+    func distributedNoiseProtectingOneContributorIsThatOfTheOtherShares(reporting k: Int) {
+        let noise = DPFedAvgNoise(noiseMultiplier: 1.2, clipNorm: 0.5, placement: .distributed, expectedCohort: 25)
+        let share = noise.workerNoiseStandardDeviation
+        let others = Double(k - 1) * share * share
+        let effective = noise.effectiveNoiseMultiplier(reporting: k)
+        #expect(abs(effective * effective * 0.25 - others) < 1e-12, "σ_eff² = (k−1)·σ_share²")
+        let withOwnShare = Double(k) * share * share
+        #expect(effective * effective * 0.25 < withOwnShare, "the target's own share is not counted")
+        if k == 1 { #expect(effective == 0, "a lone reporter is not protected at all") }
     }
 
     @Test(arguments: NoisePlacement.allCases)

@@ -81,6 +81,49 @@ struct LedgerChainTests {
         #expect(LedgerChain.verify(lines: lines).firstProblem == LedgerProblem(index: 6, reason: .sequenceGap))
     }
 
+    /// A forger edits an entry and recomputes every digest and link after it: the chain verifies,
+    /// the signatures do not (he cannot sign with the auditor's key, and his own is not it).
+    @Test func rechainedLedgerPassesTheChainButNotTheSignatures() throws {
+        let auditor = try #require(LedgerSigningKey(rawRepresentation: Array(repeating: 1, count: 32)))
+        let forger = try #require(LedgerSigningKey(rawRepresentation: Array(repeating: 2, count: 32)))
+        var chain = LedgerChain()
+        var lines: [String] = []
+        for round in 0...4 {
+            var entry = LedgerEntry(
+                kind: round == 0 ? .header : .approve,
+                round: round == 0 ? nil : round,
+                delta: 1e-5,
+                budget: 4
+            )
+            entry.epsilonRDP = 0.5 * Double(round)
+            lines.append(try chain.append(entry, signedWith: auditor))
+        }
+        #expect(LedgerChain.verify(lines: lines, publicKey: auditor.publicKey).isValid)
+        for signer in [nil, forger] {
+            var forged = LedgerChain(nextSequence: 2, headHash: Hex.sha256(lines[1].utf8))
+            var rechained = Array(lines[...1])
+            for line in lines[2...] {
+                var entry = try LedgerChain.decode(line)
+                entry.epsilonRDP = 0.01
+                entry.signature = nil
+                rechained.append(try forged.append(entry, signedWith: signer))
+            }
+            #expect(LedgerChain.verify(lines: rechained).isValid, "the chain alone cannot tell")
+            let reason: LedgerProblem.Reason = signer == nil ? .unsigned : .badSignature
+            #expect(
+                LedgerChain.verify(lines: rechained, publicKey: auditor.publicKey).firstProblem
+                    == LedgerProblem(index: 2, reason: reason)
+            )
+        }
+        // Keeping the auditor's signature of the old digest does not help either.
+        var edited = lines
+        edited[3] = edited[3].replacingOccurrences(of: #""epsilonRDP":1.5"#, with: #""epsilonRDP":0.1"#)
+        #expect(
+            LedgerChain.verify(lines: edited, publicKey: auditor.publicKey).firstProblem
+                == LedgerProblem(index: 3, reason: .edited)
+        )
+    }
+
     @Test func garbageInTheMiddleIsUnparseable() throws {
         var lines = try Self.ledger()
         lines[1] = "{not json"

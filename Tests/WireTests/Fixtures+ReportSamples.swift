@@ -61,7 +61,8 @@ extension Fixtures {
                         delta: 1e-5,
                         epsilonBudget: 8,
                         accountant: .pld,
-                        reason: "budget exhausted: ε would reach 8.25 > 8"
+                        reason: RoundVerdict.DenyReason.budgetExceeded.rawValue,
+                        detail: "ε would reach 8.25 > budget 8"
                     )
                 )
             )

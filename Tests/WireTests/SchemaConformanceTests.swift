@@ -125,6 +125,7 @@ struct SchemaConformanceTests {
         ],
         "round.verdict": [
             ("body.delta", .number(1)), ("body.epsilon", .number(-1)), ("body.accountant", .string("gdp")),
+            ("body.reason", .string("budget exhausted")), ("body.detail", .string("")),
         ],
         "round.completed": [("body.effectiveNoiseMultiplier", .number(-0.1)), ("body.clippedCount", .number(0.5))],
         "round.summary": [

@@ -2,10 +2,15 @@ extension PrivacyAuditor {
     /// Rebuilds the auditor of a restarted process from its ledger lines.
     ///
     /// Why replay rather than a snapshot: the ledger is already the fsynced record of every
-    /// decision, so nothing spent can be forgotten and nothing needs a second file. The chain is
-    /// verified first; a tampered ledger is refused (fail closed), since budget could hide in it.
-    public init(replaying lines: [String]) throws(LedgerError) {
-        let verification = LedgerChain.verify(lines: lines)
+    /// decision, so nothing spent can be forgotten and nothing needs a second file. The chain and
+    /// every signature are verified first, against `signingKey`'s public key: a tampered,
+    /// re-chained or foreign ledger is refused (fail closed), since budget could hide in it.
+    public init(
+        replaying lines: [String],
+        policy: AuditorPolicy = .standard,
+        signingKey: LedgerSigningKey
+    ) throws(LedgerError) {
+        let verification = LedgerChain.verify(lines: lines, publicKey: signingKey.publicKey)
         if let problem = verification.firstProblem {
             throw LedgerError(
                 code: .tampered,
@@ -28,39 +33,67 @@ extension PrivacyAuditor {
             enforcement: enforcement,
             pldDiscretization: header.pldDiscretization
         )
-        self.init(configuration: configuration, participationSalt: salt, chain: try LedgerChain(resumingAfter: last))
+        try self.init(
+            configuration: configuration,
+            policy: policy,
+            participationSalt: salt,
+            signingKey: signingKey,
+            chain: try LedgerChain(resumingAfter: last)
+        )
         for line in lines.dropFirst() {
-            let entry = try LedgerChain.decode(line)
-            try replay(entry)
+            try replay(try LedgerChain.decode(line), line: line)
         }
     }
 
-    private mutating func replay(_ entry: LedgerEntry) throws(LedgerError) {
+    private mutating func replay(_ entry: LedgerEntry, line: String) throws(LedgerError) {
+        let totals = EpsilonTotals(rdp: entry.epsilonRDP ?? .infinity, pld: entry.epsilonPLD)
         switch entry.kind {
         case .approve:
-            guard let round = entry.round, let mechanism = entry.mechanism else {
-                throw LedgerError(code: .inconsistent, detail: "approve entry \(entry.sequence) lacks its round")
+            let proposal = try Self.proposal(of: entry)
+            applyApproval(proposal, verdict(proposal.roundID, nil, detail: nil, totals))
+        case .deny:
+            let proposal = try Self.proposal(of: entry)
+            guard let reason = entry.reason.flatMap(Verdict.DenyReason.init(rawValue:)), reason.isRecorded else {
+                throw LedgerError(code: .inconsistent, detail: "deny entry \(entry.sequence) has no recorded reason")
             }
-            applyApproval(
-                RoundProposal(
-                    roundID: round,
-                    samplingRate: mechanism.samplingRate,
-                    noiseMultiplier: mechanism.noiseMultiplier,
-                    clipNorm: mechanism.clipNorm,
-                    placement: mechanism.placement,
-                    expectedCohort: mechanism.expectedCohort
-                )
-            )
+            applyDenial(proposal, verdict(proposal.roundID, reason, detail: entry.detail, totals))
         case .complete:
             guard let round = entry.round, let effective = entry.mechanism?.effectiveNoiseMultiplier,
-                rounds[round] != nil
+                case .approved(let proposal, _) = rounds[round]
             else {
-                throw LedgerError(code: .inconsistent, detail: "complete entry \(entry.sequence) has no approved round")
+                throw LedgerError(
+                    code: .inconsistent,
+                    detail: "complete entry \(entry.sequence) has no pending approved round"
+                )
             }
-            applyCompletion(round, effectiveNoiseMultiplier: effective)
+            applyCompletion(
+                proposal,
+                effectiveNoiseMultiplier: effective,
+                deviceKeys: entry.participantHashes.map(Set.init),
+                line: line,
+                totals: totals
+            )
         default:
-            // Deny entries spend nothing; unknown future kinds are records only.
+            // Unknown future kinds are records only.
             break
         }
+    }
+
+    private static func proposal(of entry: LedgerEntry) throws(LedgerError) -> RoundProposal {
+        guard let round = entry.round, let mechanism = entry.mechanism, let bound = entry.cohortBound else {
+            throw LedgerError(
+                code: .inconsistent,
+                detail: "\(entry.kind) entry \(entry.sequence) lacks its round, mechanism or cohort bound"
+            )
+        }
+        return RoundProposal(
+            roundID: round,
+            samplingRate: mechanism.samplingRate,
+            noiseMultiplier: mechanism.noiseMultiplier,
+            clipNorm: mechanism.clipNorm,
+            placement: mechanism.placement,
+            expectedCohort: mechanism.expectedCohort,
+            cohortBound: bound
+        )
     }
 }

@@ -1,65 +1,120 @@
 /// The privacy auditor's state machine: proposals and completion reports in, verdicts and
-/// ledger lines out.
+/// signed ledger lines out.
 ///
 /// Why pure: the runtime owns the sockets and the file; this owns the decisions, so budget
-/// exhaustion, repeated proposals and restarts are tested without either. A round counts as
-/// spent the moment it is approved, at its planned z. When it completes, its cost is replaced by
-/// the cost of the noise actually present (distributed noise with k of m reporting carries
-/// z·√(k/m)), which can push the total over the budget after the fact; later proposals are then
-/// denied.
+/// exhaustion, replays, policy and restarts are tested without either. The rules:
+///
+/// - **Order.** Only the next round is approved: an id above every id on record (approved,
+///   denied or completed), by at most `policy.maxRoundGap`. An exact repeat of a decided,
+///   not completed proposal is answered with the same verdict and no new line (a
+///   retransmission); a completed or denied id is never approved again.
+/// - **Policy, then budget.** A well-formed proposal inside the policy is approved if the
+///   projected ε stays within the budget. A round counts as spent the moment it is approved, at
+///   the noise that protects one contributor if the expected cohort reports.
+/// - **Facts.** A completion is accepted only for an approved round, once; its reporting count k
+///   is the smallest count the report gives, clamped to the approved cohort bound, and the round's
+///   cost becomes that of the noise actually present (`DPFedAvgNoise.effectiveNoiseMultiplier`),
+///   which can push the total over the budget after the fact; later proposals are then denied.
 ///
 /// The runtime must append and fsync each returned ledger line **before** it sends the verdict
 /// or acknowledges the report: the ledger is the write-ahead log a restarted auditor replays
-/// with `init(replaying:)`.
+/// with `init(replaying:policy:signingKey:)`.
 public struct PrivacyAuditor: Hashable, Sendable {
-    struct RoundState: Hashable, Sendable {
-        var proposal: RoundProposal
-        var effectiveNoiseMultiplier: Double?
+    /// What is on record about one round id.
+    enum RoundRecord: Hashable, Sendable {
+        /// Approved and not completed: composed at its planned cost.
+        case approved(RoundProposal, Verdict)
+        /// Denied on its merits (recorded): never approved afterwards.
+        case denied(RoundProposal, Verdict)
+        /// Completed: composed at the noise actually present; `line` is its `complete` entry.
+        case completed(RoundProposal, effectiveNoiseMultiplier: Double, line: String)
     }
 
     /// The run's configuration, from the ledger header.
     public let configuration: AuditorConfiguration
-    /// The per-run participation salt, from the ledger header (see `ParticipationCounter`).
+    /// The operator's limits on a round (flags of `fedpulse auditor`, not in the ledger).
+    public let policy: AuditorPolicy
+    /// The per-run participation salt, from the ledger header; it never leaves the ledger file.
     public let participationSalt: String
-    private(set) var chain: LedgerChain
-    private(set) var rounds: [Int: RoundState] = [:]
-    /// Approved rounds not yet completed, in approval order; composed at their planned z.
+    /// Signs every entry; its public key is in the header.
+    let signingKey: LedgerSigningKey
+    let hasher: ParticipationCounter
+    var chain: LedgerChain
+    var rounds: [Int: RoundRecord] = [:]
+    /// The largest round id on record (0 before the first).
+    public private(set) var lastRoundID = 0
+    /// Approved rounds not yet completed, in approval order; composed at their planned cost.
     private(set) var pending: [Int] = []
     /// Completed rounds at the noise actually present.
     private(set) var settledRDP = RDPAccountant()
     private(set) var settledPLD: PLDAccountant?
+    /// Per-device ε against the aggregator, from local-noise rounds.
+    public private(set) var localDevices = LocalDeviceAccounts()
 
-    init(configuration: AuditorConfiguration, participationSalt: String, chain: LedgerChain) {
+    init(
+        configuration: AuditorConfiguration,
+        policy: AuditorPolicy,
+        participationSalt: String,
+        signingKey: LedgerSigningKey,
+        chain: LedgerChain
+    ) throws(LedgerError) {
+        guard let hasher = ParticipationCounter(saltHex: participationSalt) else {
+            throw LedgerError(code: .inconsistent, detail: "the participation salt is not 32 bytes of hex")
+        }
         self.configuration = configuration
+        self.policy = policy
         self.participationSalt = participationSalt
+        self.signingKey = signingKey
+        self.hasher = hasher
         self.chain = chain
         self.settledPLD = configuration.pldDiscretization.map { PLDAccountant(discretization: $0) }
+        self.spent = EpsilonTotals(rdp: 0, pld: configuration.pldDiscretization == nil ? nil : 0)
     }
 
     /// Starts a new run and returns the header line to write first.
     public static func start(
         configuration: AuditorConfiguration,
-        participationSalt: String
+        policy: AuditorPolicy = .standard,
+        participationSalt: String,
+        signingKey: LedgerSigningKey
     ) throws(LedgerError) -> (auditor: PrivacyAuditor, headerLine: String) {
-        var auditor = PrivacyAuditor(
+        var auditor = try PrivacyAuditor(
             configuration: configuration,
+            policy: policy,
             participationSalt: participationSalt,
+            signingKey: signingKey,
             chain: LedgerChain()
         )
         var header = LedgerEntry(kind: .header, delta: configuration.delta, budget: configuration.epsilonBudget)
         header.enforcement = configuration.enforcement.rawValue
         header.pldDiscretization = configuration.pldDiscretization
         header.participationSalt = participationSalt
+        header.signingPublicKey = signingKey.publicKey.hex
         header.epsilonRDP = 0
         header.epsilonPLD = configuration.pldDiscretization == nil ? nil : 0
-        let line = try auditor.chain.append(header)
+        let line = try auditor.chain.append(header, signedWith: signingKey)
         return (auditor, line)
+    }
+
+    /// The key that verifies this auditor's ledger.
+    public var publicKey: LedgerPublicKey { signingKey.publicKey }
+
+    /// How many lines the ledger holds (the sequence number of the next entry).
+    public var lineCount: Int { chain.nextSequence }
+
+    /// The `complete` line of a round, when it is on record.
+    public func completeLine(of roundID: Int) -> String? {
+        if case .completed(_, _, let line) = rounds[roundID] { return line }
+        return nil
     }
 
     // MARK: - Totals
 
     /// ε spent so far (approved rounds) by RDP and, when on, PLD.
-    public var spent: (rdp: Double, pld: Double?) { totals(adding: nil) }
+    ///
+    /// Kept, not recomputed: composing the pending rounds' PLD costs up to seconds, and every
+    /// entry carries the running totals anyway, so a replay restores them from the last line.
+    public private(set) var spent = EpsilonTotals(rdp: 0, pld: nil)
 
     /// The ε the budget is checked against, given both totals.
     func enforced(rdp: Double, pld: Double?) -> Double {
@@ -70,13 +125,17 @@ public struct PrivacyAuditor: Hashable, Sendable {
         }
     }
 
-    private func totals(adding extra: SubsampledGaussian?) -> (rdp: Double, pld: Double?) {
-        var mechanisms = pending.compactMap { rounds[$0]?.proposal.mechanism }
+    /// The totals recomputed from the accountants, with `extra` composed on top.
+    func totals(adding extra: SubsampledGaussian?) -> EpsilonTotals {
+        var mechanisms = pending.compactMap { id -> SubsampledGaussian? in
+            if case .approved(let proposal, _) = rounds[id] { return proposal.mechanism }
+            return nil
+        }
         if let extra { mechanisms.append(extra) }
         var rdp = settledRDP
         for mechanism in mechanisms { rdp.compose(mechanism) }
         let rdpEpsilon = rdp.epsilon(delta: configuration.delta).epsilon
-        guard var pld = settledPLD else { return (rdpEpsilon, nil) }
+        guard var pld = settledPLD else { return EpsilonTotals(rdp: rdpEpsilon, pld: nil) }
         // Group identical pending rounds so each group is one FFT power.
         var counts: [SubsampledGaussian: Int] = [:]
         var order: [SubsampledGaussian] = []
@@ -85,106 +144,50 @@ public struct PrivacyAuditor: Hashable, Sendable {
             counts[mechanism, default: 0] += 1
         }
         for mechanism in order { pld.compose(mechanism, count: counts[mechanism] ?? 0) }
-        return (rdpEpsilon, pld.epsilon(delta: configuration.delta).epsilon)
-    }
-
-    // MARK: - Events
-
-    /// Approves or denies a proposed round against the budget.
-    ///
-    /// A repeat of an approved round id with the same parameters (a restarted coordinator asking
-    /// again) is approved again without being counted twice and without a ledger line.
-    ///
-    /// `selected` (salted hashes of the cohort's device ids) goes into the approval entry, so the
-    /// ledger records each device's participation without naming it; it plays no part in the
-    /// accounting, so a repeat is recognised by its mechanism alone.
-    public mutating func proposalReceived(_ proposal: RoundProposal, selected: [String] = []) -> Verdict {
-        let current = spent
-        if let existing = rounds[proposal.roundID] {
-            if existing.proposal == proposal {
-                return verdict(proposal.roundID, nil, current, isRepeat: true, line: nil)
-            }
-            return deny(proposal, .conflictingProposal, current: current)
-        }
-        guard proposal.isWellFormed else { return deny(proposal, .invalidParameters, current: current) }
-        let projected = totals(adding: proposal.mechanism)
-        let epsilon = enforced(rdp: projected.rdp, pld: projected.pld)
-        guard epsilon.isFinite, epsilon <= configuration.epsilonBudget else {
-            return deny(proposal, .budgetExceeded, current: current, projected: projected)
-        }
-        var entry = entry(.approve, round: proposal.roundID, totals: projected)
-        entry.mechanism = proposal.ledgerMechanism
-        entry.participantHashes = selected.isEmpty ? nil : selected
-        var chain = self.chain
-        guard let line = try? chain.append(entry) else {
-            return verdict(proposal.roundID, .ledgerFailure, current, isRepeat: false, line: nil)
-        }
-        self.chain = chain
-        applyApproval(proposal)
-        return verdict(proposal.roundID, nil, projected, isRepeat: false, line: line)
-    }
-
-    /// Records a finished round: participants, rejections, model hash, and the noise actually present.
-    public mutating func roundCompleted(_ report: RoundReport) -> CompletionAction {
-        guard let state = rounds[report.roundID] else { return .reject(reason: .notApproved) }
-        guard state.effectiveNoiseMultiplier == nil else { return .reject(reason: .duplicate) }
-        let proposal = state.proposal
-        let effective: Double
-        if report.released {
-            let noise = DPFedAvgNoise(
-                noiseMultiplier: proposal.noiseMultiplier,
-                clipNorm: proposal.clipNorm,
-                placement: proposal.placement,
-                expectedCohort: proposal.expectedCohort
-            )
-            effective = noise.effectiveNoiseMultiplier(reporting: report.reportingCount)
-        } else {
-            effective = proposal.mechanism.noiseMultiplier
-        }
-        var after = self
-        after.applyCompletion(report.roundID, effectiveNoiseMultiplier: effective)
-        let totals = after.spent
-        var entry = entry(.complete, round: report.roundID, totals: totals)
-        var mechanism = proposal.ledgerMechanism
-        mechanism.effectiveNoiseMultiplier = effective
-        entry.mechanism = mechanism
-        entry.participantsByClass = report.participantsByClass
-        entry.rejectedByReason = report.rejectedByReason
-        entry.modelHash = report.modelHash
-        entry.clippedUpdates = report.clippedUpdates
-        guard let line = try? after.chain.append(entry) else { return .reject(reason: .ledgerFailure) }
-        self = after
-        return .record(
-            ledgerLine: line,
-            effectiveNoiseMultiplier: effective,
-            epsilonRDP: totals.rdp,
-            epsilonPLD: totals.pld
-        )
+        return EpsilonTotals(rdp: rdpEpsilon, pld: pld.epsilon(delta: configuration.delta).epsilon)
     }
 
     // MARK: - Transitions shared with replay
 
-    mutating func applyApproval(_ proposal: RoundProposal) {
-        rounds[proposal.roundID] = RoundState(proposal: proposal, effectiveNoiseMultiplier: nil)
+    mutating func applyApproval(_ proposal: RoundProposal, _ verdict: Verdict) {
+        rounds[proposal.roundID] = .approved(proposal, verdict)
+        spent = EpsilonTotals(rdp: verdict.epsilonRDP, pld: verdict.epsilonPLD)
         pending.append(proposal.roundID)
+        lastRoundID = max(lastRoundID, proposal.roundID)
     }
 
-    mutating func applyCompletion(_ roundID: Int, effectiveNoiseMultiplier: Double) {
-        guard var state = rounds[roundID] else { return }
-        state.effectiveNoiseMultiplier = effectiveNoiseMultiplier
-        rounds[roundID] = state
-        pending.removeAll { $0 == roundID }
+    mutating func applyDenial(_ proposal: RoundProposal, _ verdict: Verdict) {
+        rounds[proposal.roundID] = .denied(proposal, verdict)
+        lastRoundID = max(lastRoundID, proposal.roundID)
+    }
+
+    /// Settles a round at the noise present; `totals` are the entry's running totals (nil:
+    /// recompute them, for a completion being decided now).
+    mutating func applyCompletion(
+        _ proposal: RoundProposal,
+        effectiveNoiseMultiplier: Double,
+        deviceKeys: Set<String>?,
+        line: String,
+        totals: EpsilonTotals?
+    ) {
+        rounds[proposal.roundID] = .completed(proposal, effectiveNoiseMultiplier: effectiveNoiseMultiplier, line: line)
+        pending.removeAll { $0 == proposal.roundID }
+        lastRoundID = max(lastRoundID, proposal.roundID)
         let mechanism = SubsampledGaussian(
-            samplingRate: state.proposal.samplingRate,
+            samplingRate: proposal.samplingRate,
             noiseMultiplier: effectiveNoiseMultiplier
         )
         settledRDP.compose(mechanism)
         settledPLD?.compose(mechanism)
+        if proposal.placement == .local {
+            localDevices.record(noiseMultiplier: proposal.noiseMultiplier, deviceKeys: deviceKeys)
+        }
+        spent = totals ?? self.totals(adding: nil)
     }
 
     // MARK: - Helpers
 
-    private func entry(_ kind: LedgerEntry.Kind, round: Int, totals: (rdp: Double, pld: Double?)) -> LedgerEntry {
+    func entry(_ kind: LedgerEntry.Kind, round: Int, totals: EpsilonTotals) -> LedgerEntry {
         var entry = LedgerEntry(
             kind: kind,
             round: round,
@@ -196,29 +199,18 @@ public struct PrivacyAuditor: Hashable, Sendable {
         return entry
     }
 
-    private mutating func deny(
-        _ proposal: RoundProposal,
-        _ reason: Verdict.DenyReason,
-        current: (rdp: Double, pld: Double?),
-        projected: (rdp: Double, pld: Double?)? = nil
-    ) -> Verdict {
-        var entry = entry(.deny, round: proposal.roundID, totals: current)
-        entry.mechanism = proposal.ledgerMechanism
-        entry.reason = reason.rawValue
-        let line = try? chain.append(entry)
-        return verdict(proposal.roundID, reason, projected ?? current, isRepeat: false, line: line)
-    }
-
-    private func verdict(
+    func verdict(
         _ roundID: Int,
         _ reason: Verdict.DenyReason?,
-        _ totals: (rdp: Double, pld: Double?),
-        isRepeat: Bool,
-        line: String?
+        detail: String?,
+        _ totals: EpsilonTotals,
+        isRepeat: Bool = false,
+        line: String? = nil
     ) -> Verdict {
         Verdict(
             roundID: roundID,
             denyReason: reason,
+            detail: detail,
             epsilonRDP: totals.rdp,
             epsilonPLD: totals.pld,
             epsilon: enforced(rdp: totals.rdp, pld: totals.pld),
@@ -227,5 +219,18 @@ public struct PrivacyAuditor: Hashable, Sendable {
             isRepeat: isRepeat,
             ledgerLine: line
         )
+    }
+}
+
+/// Cumulative ε by both accountants.
+public struct EpsilonTotals: Hashable, Sendable {
+    /// By Rényi DP (always on).
+    public var rdp: Double
+    /// By privacy-loss distributions; nil when the PLD accountant is off.
+    public var pld: Double?
+
+    public init(rdp: Double, pld: Double?) {
+        self.rdp = rdp
+        self.pld = pld
     }
 }

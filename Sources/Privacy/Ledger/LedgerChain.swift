@@ -41,6 +41,11 @@ public struct LedgerProblem: Hashable, Sendable {
         case brokenLink
         /// The sequence skips a number although the hash link holds (a writer bug).
         case sequenceGap
+        /// The entry carries no signature although a public key was given to check it.
+        case unsigned
+        /// The signature is not the given key's over the entry's digest: written or re-chained by
+        /// someone without the auditor's private key.
+        case badSignature
     }
 
     /// 0-based index of the first bad line.
@@ -92,13 +97,21 @@ public struct LedgerChain: Hashable, Sendable {
         headHash = Hex.sha256(lastLine.utf8)
     }
 
-    /// Fills in sequence, previous hash and digest, advances the chain, and returns the line to
-    /// append (without the newline).
-    public mutating func append(_ entry: LedgerEntry) throws(LedgerError) -> String {
+    /// Fills in sequence, previous hash, digest and (with a key) signature, advances the chain,
+    /// and returns the line to append (without the newline).
+    ///
+    /// The digest is the SHA-256 of the canonical line with `digest` and `signature` empty; the
+    /// signature is Ed25519 over that digest's 32 bytes; the next entry links to the SHA-256 of
+    /// the whole line, signature included.
+    public mutating func append(
+        _ entry: LedgerEntry,
+        signedWith key: LedgerSigningKey? = nil
+    ) throws(LedgerError) -> String {
         var entry = entry
         entry.sequence = nextSequence
         entry.previousHash = headHash
         entry.digest = ""
+        entry.signature = key == nil ? nil : ""
         let unsigned: String
         do {
             let data = try CanonicalJSON.encoder().encode(entry)
@@ -106,11 +119,19 @@ public struct LedgerChain: Hashable, Sendable {
         } catch {
             throw LedgerError(code: .encoding, detail: "\(error)")
         }
-        let digest = Hex.sha256(unsigned.utf8)
-        guard let range = unsigned.range(of: Self.emptyDigestField) else {
+        let digestBytes = Hex.sha256Bytes(unsigned.utf8)
+        guard let range = unsigned.range(of: Self.emptyField("digest")) else {
             throw LedgerError(code: .encoding, detail: "digest field missing from encoding")
         }
-        let line = unsigned.replacingCharacters(in: range, with: Self.digestField(digest))
+        var line = unsigned.replacingCharacters(in: range, with: Self.field("digest", Hex.encode(digestBytes)))
+        if let key {
+            guard let signature = key.signature(ofDigest: digestBytes),
+                let slot = line.range(of: Self.emptyField("signature"))
+            else {
+                throw LedgerError(code: .encoding, detail: "the entry could not be signed")
+            }
+            line.replaceSubrange(slot, with: Self.field("signature", signature))
+        }
         nextSequence += 1
         headHash = Hex.sha256(line.utf8)
         return line
@@ -137,7 +158,11 @@ public struct LedgerChain: Hashable, Sendable {
     /// Detects an edited line (its digest), a dropped, reordered or duplicated entry (sequence
     /// numbers and hash links), and a truncated last line. Dropping whole lines from the end
     /// leaves a valid shorter ledger: compare `headHash` and `entryCount` with the live stream.
-    public static func verify(lines: [String]) -> LedgerVerification {
+    ///
+    /// Without `publicKey` only the chain is checked, which a forger who re-computes every digest
+    /// and link after an edit passes; with it, every entry must carry that key's signature over
+    /// its digest, which only the auditor can make.
+    public static func verify(lines: [String], publicKey: LedgerPublicKey? = nil) -> LedgerVerification {
         var previousHash = genesisHash
         let sequences: [Int?] = lines.map { try? decode($0).sequence }
         for (index, line) in lines.enumerated() {
@@ -151,9 +176,7 @@ public struct LedgerChain: Hashable, Sendable {
             guard let entry = try? decode(line) else {
                 return problem(index == lines.count - 1 ? .truncated : .unparseable)
             }
-            guard let range = line.range(of: digestField(entry.digest)),
-                Hex.sha256(line.replacingCharacters(in: range, with: emptyDigestField).utf8) == entry.digest
-            else {
+            guard let digest = Self.digest(of: line, entry: entry), Hex.encode(digest) == entry.digest else {
                 return problem(.edited)
             }
             if entry.sequence > index {
@@ -162,11 +185,27 @@ public struct LedgerChain: Hashable, Sendable {
             }
             if entry.sequence < index { return problem(.reordered) }
             guard entry.previousHash == previousHash else { return problem(.brokenLink) }
+            if let publicKey {
+                guard let signature = entry.signature else { return problem(.unsigned) }
+                guard publicKey.isValidSignature(signature, ofDigest: digest) else { return problem(.badSignature) }
+            }
             previousHash = Hex.sha256(line.utf8)
         }
         return LedgerVerification(entryCount: lines.count, headHash: previousHash, firstProblem: nil)
     }
 
-    private static let emptyDigestField = #""digest":"""#
-    private static func digestField(_ digest: String) -> String { #""digest":"\#(digest)""# }
+    /// The SHA-256 of `line` with its digest and signature fields emptied; nil when the line does
+    /// not hold them as `entry` says.
+    private static func digest(of line: String, entry: LedgerEntry) -> [UInt8]? {
+        guard let range = line.range(of: field("digest", entry.digest)) else { return nil }
+        var unsigned = line.replacingCharacters(in: range, with: emptyField("digest"))
+        if let signature = entry.signature {
+            guard let slot = unsigned.range(of: field("signature", signature)) else { return nil }
+            unsigned.replaceSubrange(slot, with: emptyField("signature"))
+        }
+        return Hex.sha256Bytes(unsigned.utf8)
+    }
+
+    private static func emptyField(_ name: String) -> String { field(name, "") }
+    private static func field(_ name: String, _ value: String) -> String { #""\#(name)":"\#(value)""# }
 }

@@ -6,7 +6,12 @@ import Foundation
 /// can trust the last verified line alone, and a restarted auditor rebuilds its state from the
 /// entries. Each entry carries the SHA-256 of the previous line's exact bytes (so dropping,
 /// reordering or editing breaks the chain), its own sequence number, and a digest of its own
-/// canonical bytes (so an edit is pinned to the edited line, not the one after it).
+/// canonical bytes (so an edit is pinned to the edited line, not the one after it), signed with
+/// the auditor's Ed25519 key (so a forger who re-computes every digest and link is still caught).
+///
+/// Version 2 adds the signature, the header's public key, the cohort bound of approvals, the
+/// salted contributor hashes of completions (approvals carry none) and the per-device ε of
+/// local-noise rounds.
 public struct LedgerEntry: Codable, Hashable, Sendable {
     /// What an entry records; open for new kinds, hence a struct with static members.
     public struct Kind: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
@@ -54,10 +59,12 @@ public struct LedgerEntry: Codable, Hashable, Sendable {
     public var sequence: Int = 0
     /// Lowercase hex SHA-256 of the previous line's bytes (64 zeros for the first); set by `LedgerChain`.
     public var previousHash: String = ""
-    /// Lowercase hex SHA-256 of this line with `digest` empty; set by `LedgerChain`.
+    /// Lowercase hex SHA-256 of this line with `digest` and `signature` empty; set by `LedgerChain`.
     public var digest: String = ""
+    /// Hex Ed25519 signature of the digest's 32 bytes by the auditor's key; set by `LedgerChain`.
+    public var signature: String?
     /// Format version of the entry.
-    public var version: Int = 1
+    public var version: Int = 2
 
     public var kind: Kind
     public var round: Int?
@@ -70,10 +77,22 @@ public struct LedgerEntry: Codable, Hashable, Sendable {
     public var modelHash: String?
     /// Updates clipped to the clip norm in this round (flags for possibly poisoned devices).
     public var clippedUpdates: Int?
-    /// Salted SHA-256 hashes of the devices selected for an approved round.
+    /// Salted SHA-256 hashes (under this ledger's header salt) of the workers whose updates are in
+    /// the released sum (complete entries; version 1 put the coordinator's hashes in approvals).
     public var participantHashes: [String]?
-    /// Why a round was denied (deny entries).
+    /// The most contributors the approved round may count (approve entries): the listed cohort's
+    /// size, or the population under Poisson self-selection. A completion claiming more is refused.
+    public var cohortBound: Int?
+    /// Against the aggregator, which sees each noised update and its sender (local placement
+    /// only): the ε of the device that took part in the most local rounds, composing its own
+    /// Gaussian mechanisms without amplification by sampling (complete entries).
+    public var epsilonLocalWorstDevice: Double?
+    /// How many local-noise rounds that worst device took part in (complete entries).
+    public var localRoundsWorstDevice: Int?
+    /// Why a round was denied (deny entries): a `Verdict.DenyReason` raw value.
     public var reason: String?
+    /// What exactly was refused, for people (deny entries), e.g. `z = 0.5 < 0.7`.
+    public var detail: String?
     /// Cumulative ε by RDP after this entry (`Infinity` in JSON when unbounded).
     public var epsilonRDP: Double?
     /// Cumulative ε by PLD after this entry; nil when the PLD accountant is off.
@@ -86,8 +105,11 @@ public struct LedgerEntry: Codable, Hashable, Sendable {
     public var enforcement: String?
     /// Grid step of the PLD accountant, nil when off (header entries).
     public var pldDiscretization: Double?
-    /// Per-run salt of participation keys, hex (header entries).
+    /// Per-run salt of participation keys, hex (header entries); never published on the PUB feed.
     public var participationSalt: String?
+    /// The auditor's Ed25519 public key, hex (header entries). Informative only: a forger writes
+    /// his own here, so `audit verify --public-key` checks against a key obtained out of band.
+    public var signingPublicKey: String?
 
     public init(kind: Kind, round: Int? = nil, delta: Double, budget: Double) {
         self.kind = kind

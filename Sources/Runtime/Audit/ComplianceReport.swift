@@ -1,5 +1,5 @@
 public import Foundation
-import Privacy
+public import Privacy
 
 /// The compliance report of a run's ledger: what a GDPR or HIPAA auditor asks to see — the
 /// mechanisms and their parameters, ε(δ) after every round, participation, and the safeguards.
@@ -7,14 +7,18 @@ public struct ComplianceReport: Sendable {
     let rows: [LedgerRow]
     let verification: LedgerVerification
     let ledgerPath: String
+    /// Whether the signatures were checked (a public key was given).
+    let signaturesChecked: Bool
 
-    /// Reads and verifies a ledger; the report states the verification result either way.
-    public init(ledgerPath: String) throws {
+    /// Reads and verifies a ledger (with `publicKey`, every signature too); the report states the
+    /// verification result either way.
+    public init(ledgerPath: String, publicKey: LedgerPublicKey? = nil) throws {
         let contents = try String(contentsOfFile: ledgerPath, encoding: .utf8)
         let lines = LedgerChain.lines(fromFileContents: contents)
-        verification = LedgerChain.verify(lines: lines)
+        verification = LedgerChain.verify(lines: lines, publicKey: publicKey)
         rows = lines.compactMap { try? LedgerChain.decode($0) }.map(LedgerRow.init)
         self.ledgerPath = ledgerPath
+        signaturesChecked = publicKey != nil
     }
 
     /// Writes `compliance-report.md` and `compliance-report.html` into `directory`.
@@ -24,24 +28,38 @@ public struct ComplianceReport: Sendable {
         try Data(html().utf8).write(to: directory.appendingPathComponent("compliance-report.html"), options: .atomic)
     }
 
-    /// What the ledger's last completed round says was spent (the tighter accountant enforced).
+    /// What the run spent: the running total at the ledger's last decision, which counts every
+    /// approved round (a round is spent at approval, completed or not), not just the completed ones.
     public func spent(delta: Double, budget: Double) -> PrivacySpent? {
-        guard let last = completed.last, let epsilon = last.epsilon else { return nil }
+        guard let last = headline, let epsilon = last.epsilon else { return nil }
         let accountant = (last.epsilonPLD.map { $0 <= (last.epsilonRDP ?? .infinity) } ?? false) ? "pld" : "rdp"
         return PrivacySpent(
-            epsilon: epsilon, epsilonRDP: last.epsilonRDP, epsilonPLD: last.epsilonPLD, delta: delta, budget: budget,
-            accountant: accountant, ledger: ledgerPath, ledgerVerified: verification.isValid
+            epsilon: epsilon,
+            epsilonRDP: last.epsilonRDP,
+            epsilonPLD: last.epsilonPLD,
+            delta: delta,
+            budget: budget,
+            accountant: accountant,
+            ledger: ledgerPath,
+            ledgerVerified: verification.isValid
         )
     }
 
     private var completed: [LedgerRow] { rows.filter { $0.kind == "complete" } }
+    /// The last entry after the header: every entry repeats the totals over all approved rounds.
+    private var headline: LedgerRow? { rows.last { $0.kind != "header" } }
+    private var approvedCount: Int { rows.filter { $0.kind == "approve" }.count }
     private var header: LedgerRow? { rows.first { $0.kind == "header" } }
 
     private var integrity: String {
         if let problem = verification.firstProblem {
             return "FAILED — entry \(problem.index) is \(problem.reason.rawValue); the figures below cannot be trusted."
         }
-        return "verified — \(verification.entryCount) entries, hash chain intact, head \(verification.headHash)."
+        let signatures =
+            signaturesChecked
+            ? "every entry signed by the auditor's key" : "signatures NOT checked (no public key given)"
+        return
+            "verified — \(verification.entryCount) entries, hash chain intact, \(signatures), head \(verification.headHash)."
     }
 
     private var safeguards: [String] {
@@ -52,37 +70,57 @@ public struct ComplianceReport: Sendable {
             "Gaussian noise placement: \(placements.isEmpty ? "none recorded" : placements.sorted().joined(separator: ", ")); under DP every client weighs the same and the denominator is fixed (DP-FedAvg).",
             "Every round is approved by the auditor before it starts and counted as spent at approval; a round over budget is denied.",
             "Accounting: Rényi DP of the Poisson-subsampled Gaussian mechanism (Mironov et al. 2019) with the Canonne–Kamath–Steinke conversion, and a privacy-loss-distribution accountant; the enforced ε is the tighter of the two.",
-            "Participants are recorded by class only; device identities appear only as salted hashes in proposals.",
-            "The ledger is append-only JSON lines, each entry holding the SHA-256 of the previous one, fsynced before the verdict is sent.",
+            "Only the coordinator's proposals and completions count; the auditor approves only the next round id, never a completed or denied one again, and only inside its policy (q, z, C, placement, cohort).",
+            "Participants are recorded by class, and devices only as hashes salted with the ledger's own salt, in completion entries.",
+            "The ledger is append-only JSON lines, each entry holding the SHA-256 of the previous one and the auditor's Ed25519 signature of its own digest, fsynced before the verdict is sent.",
+            "Under local noise, ε against the aggregator (which sees each noised update and its sender) is recorded per device, without amplification by sampling; the ε above holds against observers of the model.",
         ]
     }
 
     func markdown() -> String {
-        let last = completed.last ?? rows.last
         var text = "# FedPulse privacy compliance report\n\n"
         text += "- Ledger: `\(ledgerPath)`\n- Integrity: \(integrity)\n"
         if let header { text += "- Budget: ε ≤ \(header.budget) at δ = \(header.delta)\n" }
-        if let last, let epsilon = last.epsilon { text += "- Spent: ε = \(String(format: "%.4f", epsilon)) after \(completed.count) completed rounds\n" }
+        if let headline, let epsilon = headline.epsilon {
+            text +=
+                "- Spent: ε = \(String(format: "%.4f", epsilon)) over \(approvedCount) approved rounds (\(completed.count) completed), against observers of the model\n"
+        }
+        if let local = completed.last(where: { $0.epsilonLocalWorstDevice != nil }),
+            let worst = local.epsilonLocalWorstDevice
+        {
+            text +=
+                "- Against the aggregator (local noise): the worst device's ε = \(String(format: "%.4f", worst)) over its \(local.localRoundsWorstDevice ?? 0) rounds, no amplification by sampling\n"
+        }
         var participation: [String: Int] = [:]
-        for row in rows { for hash in row.participantHashes ?? [] { participation[hash, default: 0] += 1 } }
+        for row in completed { for hash in row.participantHashes ?? [] { participation[hash, default: 0] += 1 } }
         if let most = participation.values.max() {
-            text += "- Participation: \(participation.count) distinct devices (salted hashes); the most any device took part in is \(most) approved rounds\n"
+            text +=
+                "- Participation: \(participation.count) distinct devices (salted hashes); the most any device contributed to is \(most) completed rounds\n"
         }
         text += "\n## Safeguards in force\n\n" + safeguards.map { "- \($0)" }.joined(separator: "\n") + "\n"
-        text += "\n## Rounds\n\n| seq | kind | round | participants (w/p/t) | q | z | z effective | C | placement | ε (RDP) | ε (PLD) | clipped | rejected |\n"
+        text +=
+            "\n## Rounds\n\n| seq | kind | round | participants (w/p/t) | q | z | z effective | C | placement | ε (RDP) | ε (PLD) | clipped | rejected |\n"
         text += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         for row in rows where row.kind != "header" {
-            let classes = ["watch", "phone", "tablet"].map { "\(row.participantsByClass?[$0] ?? 0)" }.joined(separator: "/")
-            let rejected = (row.rejectedByReason ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            text += "| \(row.sequence) | \(row.kind) | \(row.round.map { "\($0)" } ?? "") | \(row.participantsByClass == nil ? "" : classes) "
-            text += "| \(format(row.samplingRate)) | \(format(row.noiseMultiplier)) | \(format(row.effectiveNoiseMultiplier)) | \(format(row.clipNorm)) "
-            text += "| \(row.placement ?? "") | \(format(row.epsilonRDP)) | \(format(row.epsilonPLD)) | \(row.clippedUpdates.map { "\($0)" } ?? "") | \(rejected) |\n"
+            let classes = ["watch", "phone", "tablet"].map { "\(row.participantsByClass?[$0] ?? 0)" }.joined(
+                separator: "/"
+            )
+            let rejected = (row.rejectedByReason ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                .joined(separator: ", ")
+            text +=
+                "| \(row.sequence) | \(row.kind) | \(row.round.map { "\($0)" } ?? "") | \(row.participantsByClass == nil ? "" : classes) "
+            text +=
+                "| \(format(row.samplingRate)) | \(format(row.noiseMultiplier)) | \(format(row.effectiveNoiseMultiplier)) | \(format(row.clipNorm)) "
+            text +=
+                "| \(row.placement ?? "") | \(format(row.epsilonRDP)) | \(format(row.epsilonPLD)) | \(row.clippedUpdates.map { "\($0)" } ?? "") | \(rejected) |\n"
         }
         return text
     }
 
     func html() -> String {
-        let points = completed.compactMap { row in row.epsilon.flatMap { epsilon in row.round.map { (Double($0), epsilon) } } }
+        let points = completed.compactMap { row in
+            row.epsilon.flatMap { epsilon in row.round.map { (Double($0), epsilon) } }
+        }
         let body = markdown()
             .replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
         return """

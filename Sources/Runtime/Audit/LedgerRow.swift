@@ -22,8 +22,11 @@ public struct LedgerRow: Sendable, Encodable {
     public var clippedUpdates: Int?
     public var rejectedByReason: [String: Int]?
     public var modelHash: String?
-    /// Salted hashes of the selected devices (approval entries).
+    /// Salted hashes of the contributing devices (complete entries).
     public var participantHashes: [String]?
+    /// Against the aggregator under local noise: the worst device's ε and its rounds (complete entries).
+    public var epsilonLocalWorstDevice: Double?
+    public var localRoundsWorstDevice: Int?
     public var status: String
 
     public init(_ entry: LedgerEntry) {
@@ -48,15 +51,19 @@ public struct LedgerRow: Sendable, Encodable {
         rejectedByReason = entry.rejectedByReason
         modelHash = entry.modelHash
         participantHashes = entry.participantHashes
+        epsilonLocalWorstDevice = entry.epsilonLocalWorstDevice
+        localRoundsWorstDevice = entry.localRoundsWorstDevice
         switch entry.kind {
         case .approve: status = "approved"
-        case .deny: status = "denied: \(entry.reason ?? "budget")"
-        case .complete: status = (entry.clippedUpdates ?? 0) > 0 ? "completed, \(entry.clippedUpdates ?? 0) clipped" : "completed"
+        case .deny: status = "denied: \(entry.reason ?? "-")"
+        case .complete:
+            status = (entry.clippedUpdates ?? 0) > 0 ? "completed, \(entry.clippedUpdates ?? 0) clipped" : "completed"
         default: status = entry.kind.rawValue
         }
     }
 
-    public static let tableHeader = "  seq  round  participants      q        z        C    ε spent  budget left  status"
+    public static let tableHeader =
+        "  seq  round  participants      q        z        C    ε spent  budget left  status"
 
     /// A fixed-width table row (the `audit tail` output).
     public var tableLine: String {

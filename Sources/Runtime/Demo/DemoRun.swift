@@ -48,6 +48,7 @@ public struct DemoRun: Sendable {
         }
         var privacyArguments: [String] = []
         let ledgerPath = config.reportDirectory.appendingPathComponent("ledger.jsonl").path
+        let signingKeyPath = config.reportDirectory.appendingPathComponent("auditor-signing.key").path
         if let privacy = config.privacy {
             let events = "tcp://127.0.0.1:\(ports[2])"
             let ledger = "tcp://127.0.0.1:\(ports[3])"
@@ -57,7 +58,7 @@ public struct DemoRun: Sendable {
                 [
                     "auditor", "--events", events, "--ledger", ledger, "--ledger-file", ledgerPath,
                     "--epsilon-budget", "\(privacy.epsilonBudget)", "--delta", "\(privacy.delta)",
-                ]
+                ] + privacy.auditorArguments(keyPath: signingKeyPath, rounds: config.rounds)
             )
             privacyArguments = privacy.coordinatorArguments(events: events, ledger: ledger)
         }
@@ -108,7 +109,8 @@ public struct DemoRun: Sendable {
         if followed.failure == nil { dataSource?.rowsPerDevice = baseline?.rowsPerDevice }
         var spent: PrivacySpent?
         if let privacy = config.privacy, FileManager.default.fileExists(atPath: ledgerPath) {
-            let report = try ComplianceReport(ledgerPath: ledgerPath)
+            let publicKey = try? SigningKeyFile.publicKey(at: signingKeyPath + ".pub")
+            let report = try ComplianceReport(ledgerPath: ledgerPath, publicKey: publicKey)
             try report.write(to: config.reportDirectory)
             spent = report.spent(delta: privacy.delta, budget: privacy.epsilonBudget)
         }

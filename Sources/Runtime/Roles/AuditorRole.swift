@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import Metrics
 public import Privacy
+import Rounds
 import Wire
 import ZeroMQ
 
@@ -17,17 +18,32 @@ public struct AuditorConfig: Sendable {
     public var enforcement: AuditorConfiguration.Enforcement = .tightest
     /// The PLD accountant's grid step: smaller is tighter and slower (it stays an upper bound).
     public var pldDiscretization: Double? = 1e-4
+    /// The only sender whose proposals and completions count.
+    public var coordinatorID = "coordinator"
+    /// What a round may be at all, whatever the budget.
+    public var policy = AuditorPolicy.standard
+    /// The Ed25519 key file (created, mode 0600, when missing); nil: `<ledgerPath>.key`.
+    public var signingKeyPath: String?
 
     public init(ledgerPath: String, epsilonBudget: Double, delta: Double) {
         self.ledgerPath = ledgerPath
         self.epsilonBudget = epsilonBudget
         self.delta = delta
     }
+
+    /// The key file actually used.
+    public var resolvedSigningKeyPath: String { signingKeyPath ?? ledgerPath + ".key" }
 }
 
-/// The privacy auditor: approves or denies each proposed round against the budget, accounts
-/// ε(δ) live, and keeps the hash-chained ledger — each line fsynced before anyone hears of it.
+/// The privacy auditor's shell: lock the ledger, load the key, rebuild or start the state
+/// machine, then feed it what arrives and perform what it asks — every ledger line appended and
+/// fsynced before anyone hears of it.
+///
+/// A ledger write that fails ends the role (fail closed): the decision it belonged to was never
+/// published, and a restarted auditor rebuilds from what the file holds.
 public final class AuditorRole: Sendable {
+    enum SocketName: Hashable, Sendable { case events, ledger }
+
     let config: AuditorConfig
     let logger: Logger
 
@@ -37,10 +53,21 @@ public final class AuditorRole: Sendable {
     }
 
     public func run(_ control: LoopControl) throws {
-        let existing = try LedgerFile.existingLines(at: config.ledgerPath)
-        var auditor = try restoreOrStart(from: existing)
         let file = try LedgerFile(path: config.ledgerPath)
-        if let header = auditor.headerLine { try file.append(header) }
+        let keyPath = config.resolvedSigningKeyPath
+        let (key, created, warning) = try SigningKeyFile.loadOrCreate(path: keyPath)
+        if created {
+            logger.notice(
+                "auditor signing key created",
+                metadata: ["key.path": "\(keyPath)", "key.public": "\(key.publicKey)"]
+            )
+        }
+        if let warning { logger.warning("\(warning)") }
+        var round = AuditorRound(
+            auditor: try restoreOrStart(file, key: key, keyCreated: created),
+            coordinatorID: config.coordinatorID
+        )
+
         let context = try Context()
         let messenger = Messenger(role: "auditor", sender: "auditor", logger: logger)
         let events = try Socket(context, type: .pull)
@@ -50,126 +77,141 @@ public final class AuditorRole: Sendable {
         let ledger = try Socket(context, type: .pub)
         try ledger.setLinger(1_000)
         try ledger.bind(config.ledgerEndpoint)
-        var sequence = auditor.lineCount
-        // A coordinator re-sends a proposal until it hears back; answer repeats from here
-        // instead of recomputing the accountants (the PLD step costs up to seconds).
-        var answered: [Int: (proposal: Wire.RoundProposal, verdict: RoundVerdict)] = [:]
-        // The coordinator re-sends a completion until it sees its `complete` line; a repeat gets
-        // that line again (it may have missed it on the PUB socket).
-        var completeLines = Self.completeLines(existing)
-        let epsilonGauge = Gauge(label: "fedpulse_privacy_epsilon", dimensions: [("accountant", "rdp")])
+        let loop = RoleLoop<SocketName>(control: control, messenger: messenger)
+        loop.add(.events, events)
+        loop.add(.ledger, ledger, polled: false)
+        let spent = round.auditor.spent
         logger.info(
             "auditor ready",
             metadata: [
                 "ledger.path": "\(config.ledgerPath)", "privacy.budget": "\(config.epsilonBudget)",
-                "privacy.delta": "\(config.delta)", "privacy.spent": "\(auditor.state.spent.rdp)",
+                "privacy.delta": "\(config.delta)", "privacy.spent": "\(spent.rdp)", "key.public": "\(key.publicKey)",
+                "auditor.coordinator": "\(config.coordinatorID)",
             ]
         )
-
-        func publish(_ line: String) throws {
-            try file.append(line)
-            try messenger.send(LedgerEntryMessage(sequence: sequence, line: line), on: ledger)
-            sequence += 1
+        let performer = AuditorActions(loop: loop, file: file, logger: logger)
+        performer.record(spent)
+        try loop.run(
+            nextTimer: { Clock.nowMillis() + 1_000 },
+            received: { _, incoming in
+                guard case .success(let message)? = incoming.message, let identity = incoming.identity else { return }
+                performer.perform(round.messageReceived(message, from: identity))
+            },
+            timer: { _ in },
+            isFinished: { performer.ledgerFailure != nil }
+        )
+        if let failure = performer.ledgerFailure {
+            throw RoleError(
+                "auditor stopped: the ledger \(config.ledgerPath) could not be written (\(failure)); nothing unwritten was published"
+            )
         }
-
-        while !control.shouldStop {
-            var items = [control.wakeup.pollItem(), events.pollItem()]
-            try poll(&items, timeout: .milliseconds(1_000))
-            if items[0].isReadable { control.wakeup.drain() }
-            while let received = try messenger.receive(from: events) {
-                switch received {
-                case .success(.roundProposal(let message)):
-                    if let previous = answered[message.body.roundId], previous.proposal == message.body {
-                        try messenger.send(previous.verdict, on: ledger)
-                        continue
-                    }
-                    let verdict = auditor.state.proposalReceived(Self.proposal(message.body), selected: message.body.selected)
-                    if let line = verdict.ledgerLine { try publish(line) }
-                    let body = Self.verdictBody(verdict, enforcement: config.enforcement)
-                    answered[message.body.roundId] = (message.body, body)
-                    try messenger.send(body, on: ledger)
-                    epsilonGauge.record(auditor.state.spent.rdp)
-                    logger.info(
-                        body.approved ? "round approved" : "round denied",
-                        metadata: [
-                            "round.id": "\(body.roundId)", "privacy.epsilon": "\(body.epsilon)",
-                            "deny.reason": "\(body.reason ?? "-")", "round.repeat": "\(verdict.isRepeat)",
-                        ]
-                    )
-                case .success(.roundCompleted(let message)):
-                    let completed = message.body
-                    let report = RoundReport(
-                        roundID: completed.roundId, participantsByClass: completed.participants.counts,
-                        rejectedByReason: completed.rejected, modelHash: completed.modelDigest,
-                        clippedUpdates: completed.clippedCount
-                    )
-                    switch auditor.state.roundCompleted(report) {
-                    case .record(let line, _, _, _):
-                        completeLines[completed.roundId] = line
-                        try publish(line)
-                    case .reject(.duplicate):
-                        if let line = completeLines[completed.roundId], let entry = try? LedgerChain.decode(line) {
-                            try messenger.send(LedgerEntryMessage(sequence: entry.sequence, line: line), on: ledger)
-                        }
-                    case .reject(let reason):
-                        logger.warning("round completion not recorded", metadata: ["round.id": "\(completed.roundId)", "reject.reason": "\(reason.rawValue)"])
-                    }
-                case .success(.auditEvent(let message)):
-                    Counter(label: "fedpulse_audit_events_total", dimensions: [("kind", message.body.kind)]).increment()
-                case .success(let other):
-                    messenger.reject(.topicMismatch, detail: "\(other.topic) does not belong on the events socket", sender: other.sender)
-                case .failure:
-                    continue
-                }
-            }
-        }
-        logger.info("auditor stopping", metadata: ["privacy.spent": "\(auditor.state.spent.rdp)"])
+        logger.info("auditor stopping", metadata: ["privacy.spent": "\(round.auditor.spent.rdp)"])
     }
 
-    /// A restarted auditor rebuilds from its ledger, and refuses a ledger whose chain is broken.
-    private func restoreOrStart(from lines: [String]) throws -> (state: PrivacyAuditor, headerLine: String?, lineCount: Int) {
+    /// A restarted auditor rebuilds from its ledger, and refuses a ledger whose chain or
+    /// signatures do not verify with its key.
+    private func restoreOrStart(_ file: LedgerFile, key: LedgerSigningKey, keyCreated: Bool) throws -> PrivacyAuditor {
+        let lines = file.existingLines
         if !lines.isEmpty {
             do {
-                let state = try PrivacyAuditor(replaying: lines)
-                logger.info("auditor restored from ledger", metadata: ["ledger.entries": "\(lines.count)", "privacy.spent": "\(state.spent.rdp)"])
-                return (state, nil, lines.count)
+                let state = try PrivacyAuditor(replaying: lines, policy: config.policy, signingKey: key)
+                logger.info(
+                    "auditor restored from ledger",
+                    metadata: ["ledger.entries": "\(lines.count)", "privacy.spent": "\(state.spent.rdp)"]
+                )
+                return state
             } catch {
-                throw RoleError("refusing to start: the ledger \(config.ledgerPath) does not verify (\(error)); keep it for investigation and start a new run with another --ledger-file")
+                let hint =
+                    keyCreated
+                    ? " (the key was just created: give the auditor the --signing-key that signed this ledger)" : ""
+                throw RoleError(
+                    "refusing to start: the ledger \(config.ledgerPath) does not verify with the key \(config.resolvedSigningKeyPath) (\(error))\(hint); keep it for investigation and start a new run with another --ledger-file"
+                )
             }
         }
         var generator = SystemRandomNumberGenerator()
         let (state, header) = try PrivacyAuditor.start(
             configuration: AuditorConfiguration(
-                epsilonBudget: config.epsilonBudget, delta: config.delta, enforcement: config.enforcement,
+                epsilonBudget: config.epsilonBudget,
+                delta: config.delta,
+                enforcement: config.enforcement,
                 pldDiscretization: config.pldDiscretization
             ),
-            participationSalt: ParticipationCounter.makeSalt(using: &generator)
+            policy: config.policy,
+            participationSalt: ParticipationCounter.makeSalt(using: &generator),
+            signingKey: key
         )
-        return (state, header, 0)
+        // The header holds the participation salt: it goes to the file only, never to the PUB.
+        try file.append(header)
+        return state
+    }
+}
+
+/// Performs the auditor's actions on the loop's sockets, the ledger file, the logs and metrics.
+final class AuditorActions {
+    private let loop: RoleLoop<AuditorRole.SocketName>
+    private let file: LedgerFile
+    private let logger: Logger
+    private let epsilonRDP = Gauge(label: "fedpulse_privacy_epsilon", dimensions: [("accountant", "rdp")])
+    private let epsilonPLD = Gauge(label: "fedpulse_privacy_epsilon", dimensions: [("accountant", "pld")])
+    /// Set when an append failed; the loop then ends.
+    private(set) var ledgerFailure: (any Error)?
+
+    init(loop: RoleLoop<AuditorRole.SocketName>, file: LedgerFile, logger: Logger) {
+        self.loop = loop
+        self.file = file
+        self.logger = logger
     }
 
-    static func completeLines(_ lines: [String]) -> [Int: String] {
-        var result: [Int: String] = [:]
-        for line in lines {
-            if let entry = try? LedgerChain.decode(line), entry.kind == .complete, let round = entry.round { result[round] = line }
+    func record(_ totals: EpsilonTotals) {
+        epsilonRDP.record(totals.rdp)
+        if let pld = totals.pld { epsilonPLD.record(pld) }
+    }
+
+    /// In order; nothing after a failed append is performed.
+    func perform(_ actions: [AuditorAction]) {
+        for action in actions {
+            switch action {
+            case .appendToLedger(let line):
+                do {
+                    try file.append(line)
+                } catch {
+                    ledgerFailure = error
+                    logger.critical(
+                        "ledger append failed; stopping",
+                        metadata: ["ledger.path": "\(file.path)", "error": "\(error)"]
+                    )
+                    return
+                }
+            case .publishEntry(let entry):
+                loop.send(entry, on: .ledger)
+            case .publishVerdict(let verdict):
+                loop.send(verdict, on: .ledger)
+                log(verdict)
+            case .spent(let totals):
+                record(totals)
+            case .reject(let reason, let sender, let roundId, let detail):
+                loop.messenger.reject(reason, detail: detail, sender: sender, roundId: roundId)
+            case .countAuditEvent(let kind):
+                Counter(label: "fedpulse_audit_events_total", dimensions: [("kind", kind.rawValue)]).increment()
+            case .fault(let roundId, let detail):
+                logger.error(
+                    "auditor could not record",
+                    metadata: ["round.id": "\(roundId)", "auditor.detail": "\(detail)"]
+                )
+            }
         }
-        return result
     }
 
-    static func proposal(_ body: Wire.RoundProposal) -> Privacy.RoundProposal {
-        Privacy.RoundProposal(
-            roundID: body.roundId, samplingRate: body.samplingRate, noiseMultiplier: body.noiseMultiplier,
-            clipNorm: body.clipNorm, placement: Privacy.NoisePlacement(rawValue: body.placement.rawValue) ?? .off,
-            expectedCohort: Double(body.expectedCohort)
-        )
-    }
-
-    static func verdictBody(_ verdict: Verdict, enforcement: AuditorConfiguration.Enforcement) -> RoundVerdict {
-        let usesPLD = enforcement == .pld || (enforcement == .tightest && (verdict.epsilonPLD.map { $0 <= verdict.epsilonRDP } ?? false))
-        return RoundVerdict(
-            roundId: verdict.roundID, approved: verdict.isApproved,
-            epsilon: verdict.epsilon.isFinite ? verdict.epsilon : .greatestFiniteMagnitude, delta: verdict.delta,
-            epsilonBudget: verdict.budget, accountant: usesPLD ? .pld : .rdp, reason: verdict.denyReason?.rawValue
-        )
+    private func log(_ verdict: RoundVerdict) {
+        var metadata: Logger.Metadata = ["round.id": "\(verdict.roundId)", "privacy.epsilon": "\(verdict.epsilon)"]
+        if let reason = verdict.denyReason {
+            Counter(label: "fedpulse_auditor_denied_total", dimensions: [("reason", reason.rawValue)]).increment()
+            metadata["deny.reason"] = "\(reason.rawValue)"
+            metadata["deny.detail"] = "\(verdict.detail ?? "-")"
+            logger.notice("round denied", metadata: metadata)
+        } else {
+            logger.info("round approved", metadata: metadata)
+        }
     }
 }

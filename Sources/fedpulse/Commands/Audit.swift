@@ -15,31 +15,48 @@ extension FedPulse {
 
         struct Verify: ParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Check a ledger's hash chain; exits non-zero and names the first bad entry."
+                abstract: "Check a ledger's hash chain and signatures; exits non-zero and names the first bad entry.",
+                discussion: """
+                    Without --public-key only the chain is checked: that catches an edited, dropped or \
+                    reordered entry, but not a forger who recomputes every digest and link after an edit. \
+                    With the auditor's public key (its --signing-key FILE.pub, obtained from the auditor, \
+                    not from the ledger) every entry must carry that key's signature.
+                    """
             )
 
             @Argument(help: "The ledger file (JSON lines).")
             var ledger: String
 
+            @Option(help: "The auditor's Ed25519 public key file (64 hex digits, the .pub beside its --signing-key).")
+            var publicKey: String?
+
             func run() throws {
+                let key = try publicKey.map { path in
+                    do { return try SigningKeyFile.publicKey(at: path) } catch { throw ValidationError("\(error)") }
+                }
                 let contents: String
                 do {
                     contents = try String(contentsOfFile: ledger, encoding: .utf8)
                 } catch {
                     throw ValidationError("cannot read \(ledger): \(error.localizedDescription)")
                 }
-                let verification = LedgerChain.verify(lines: LedgerChain.lines(fromFileContents: contents))
+                let verification = LedgerChain.verify(
+                    lines: LedgerChain.lines(fromFileContents: contents),
+                    publicKey: key
+                )
                 if let problem = verification.firstProblem {
                     print("FAILED: entry \(problem.index) is \(problem.reason.rawValue) (\(ledger))")
                     throw ExitCode(1)
                 }
-                print("ok: \(verification.entryCount) entries, head \(verification.headHash)")
+                let signatures = key.map { "every entry signed by \($0)" } ?? "signatures not checked (no --public-key)"
+                print("ok: \(verification.entryCount) entries, head \(verification.headHash), \(signatures)")
             }
         }
 
         struct Tail: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Follow the auditor's ledger live: one row per entry (round, participants, q, z, C, ε spent, budget left, status)."
+                abstract:
+                    "Follow the auditor's ledger live: one row per entry (round, participants, q, z, C, ε spent, budget left, status)."
             )
 
             @Option(help: "The auditor's ledger PUB endpoint.")
@@ -88,11 +105,19 @@ extension FedPulse {
             @Option(help: "Directory for compliance-report.md and compliance-report.html.")
             var out: String = "."
 
+            @Option(help: "The auditor's Ed25519 public key file, to check every entry's signature.")
+            var publicKey: String?
+
             func run() throws {
-                let report = try ComplianceReport(ledgerPath: ledger)
+                let report = try ComplianceReport(
+                    ledgerPath: ledger,
+                    publicKey: publicKey.map(SigningKeyFile.publicKey(at:))
+                )
                 let directory = URL(fileURLWithPath: out, isDirectory: true)
                 try report.write(to: directory)
-                print("wrote \(directory.appendingPathComponent("compliance-report.md").path) and compliance-report.html")
+                print(
+                    "wrote \(directory.appendingPathComponent("compliance-report.md").path) and compliance-report.html"
+                )
             }
         }
     }

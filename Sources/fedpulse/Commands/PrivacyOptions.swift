@@ -1,10 +1,10 @@
-import ArgumentParser
+public import ArgumentParser
 import Wire
 
 /// The differential-privacy flags of the coordinator and the demo.
 struct PrivacyOptions: ParsableArguments {
     @Option(help: "Noise placement: central, distributed, local or off.")
-    var dp: String = "off"
+    var dp: NoisePlacement = .off
 
     @Option(help: "L2 clip norm C of each update (also bounds a poisoned update when --dp off).")
     var clip: Double?
@@ -12,7 +12,9 @@ struct PrivacyOptions: ParsableArguments {
     @Option(help: "Noise multiplier z (noise std z·C on the sum).")
     var noiseMultiplier: Double?
 
-    @Option(help: "Calibrate z once so that all --rounds spend at most this ε at --delta (instead of --noise-multiplier).")
+    @Option(
+        help: "Calibrate z once so that all --rounds spend at most this ε at --delta (instead of --noise-multiplier)."
+    )
     var targetEpsilon: Double?
 
     @Option(help: "δ of the (ε, δ) guarantee.")
@@ -27,10 +29,9 @@ struct PrivacyOptions: ParsableArguments {
     @Option(help: "How many rounds one device may take part in (omit: no cap).")
     var participationCap: Int?
 
-    var placement: NoisePlacement { NoisePlacement(rawValue: dp) ?? .off }
+    var placement: NoisePlacement { dp }
 
     func validate() throws {
-        guard NoisePlacement(rawValue: dp) != nil else { throw ValidationError("--dp must be central, distributed, local or off") }
         if placement != .off {
             guard let clip, clip > 0 else { throw ValidationError("--dp \(dp) needs --clip C > 0") }
             guard (noiseMultiplier != nil) != (targetEpsilon != nil) else {
@@ -39,12 +40,16 @@ struct PrivacyOptions: ParsableArguments {
             if let noiseMultiplier, noiseMultiplier < 0 { throw ValidationError("--noise-multiplier must be ≥ 0") }
             if let targetEpsilon, targetEpsilon <= 0 { throw ValidationError("--target-epsilon must be > 0") }
             guard auditorEvents != nil, auditorLedger != nil else {
-                throw ValidationError("--dp \(dp) needs an auditor: --auditor-events and --auditor-ledger (no round runs unaccounted)")
+                throw ValidationError(
+                    "--dp \(dp) needs an auditor: --auditor-events and --auditor-ledger (no round runs unaccounted)"
+                )
             }
         }
         if let clip, clip <= 0 { throw ValidationError("--clip must be > 0") }
         guard delta > 0, delta < 1 else { throw ValidationError("--delta must be in (0, 1)") }
-        if let participationCap, participationCap < 1 { throw ValidationError("--participation-cap must be at least 1") }
+        if let participationCap, participationCap < 1 {
+            throw ValidationError("--participation-cap must be at least 1")
+        }
         guard (auditorEvents == nil) == (auditorLedger == nil) else {
             throw ValidationError("give both --auditor-events and --auditor-ledger, or neither")
         }
@@ -54,3 +59,7 @@ struct PrivacyOptions: ParsableArguments {
         PrivacySettings(placement: placement, clipNorm: clip, noiseMultiplier: noiseMultiplier ?? 0, expectedCohort: 1)
     }
 }
+
+/// `--dp` parses straight into the Wire enum: an unknown placement is a usage error, never a
+/// silent `off`.
+extension NoisePlacement: ExpressibleByArgument {}

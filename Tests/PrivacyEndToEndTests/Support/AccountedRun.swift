@@ -17,6 +17,8 @@ struct AccountedRun: Sendable {
     /// The ledger file (kept in the run's scratch folder) and its lines after the run.
     let ledgerFile: URL
     let ledgerLines: [String]
+    /// The auditor's public key file (`--signing-key` FILE.pub).
+    let publicKeyFile: URL
     let summaries: [RoundSummary]
     let openings: [Int]
     let end: RunEnd
@@ -35,8 +37,11 @@ struct AccountedRun: Sendable {
             try setup.startAuditor(budget: 1_000, delta: delta, accountant: "tightest", pld: pldDiscretization)
             let maxEntries = 2 * rounds
             let tail = try FollowedCommand(
-                name: "audit tail", executable: try PrivacyEndToEndTests.binary(),
-                arguments: ["audit", "tail", "--connect", setup.auditorLedger, "--json", "--max-entries", "\(maxEntries)"],
+                name: "audit tail",
+                executable: try PrivacyEndToEndTests.binary(),
+                arguments: [
+                    "audit", "tail", "--connect", setup.auditorLedger, "--json", "--max-entries", "\(maxEntries)",
+                ],
                 stderr: hierarchy.directory.appendingPathComponent("logs/audit-tail.log")
             )
             defer { tail.kill() }
@@ -46,11 +51,15 @@ struct AccountedRun: Sendable {
             try hierarchy.startEdge(name: "edge-watch", deviceClass: "watch", devices: 3, firstUser: 0)
             try hierarchy.startEdge(name: "edge-phone", deviceClass: "phone", devices: 3, firstUser: 3)
             try hierarchy.startCoordinator(
-                rounds: rounds, waitForWorkers: 6, roundTimeoutMillis: PrivacyEndToEndTests.roundTimeoutMillis,
+                rounds: rounds,
+                waitForWorkers: 6,
+                roundTimeoutMillis: PrivacyEndToEndTests.roundTimeoutMillis,
                 overrides: [
                     "--dp": placement, "--clip": "\(clipNorm)", "--noise-multiplier": "\(noiseMultiplier)",
                     "--sampling-rate": "\(samplingRate)", "--delta": "\(delta)",
                     "--auditor-events": setup.auditorEvents, "--auditor-ledger": setup.auditorLedger,
+                    // A lone distributed contributor is protected by no one's noise (ε = ∞): skip such rounds.
+                    "--min-participants": placement == "distributed" ? "2" : "1",
                 ]
             )
             let end = try await setup.observer.runEnd(within: .seconds(100))
@@ -59,9 +68,17 @@ struct AccountedRun: Sendable {
             try await setup.waitForCompletions(of: summaries.map(\.roundId), within: .seconds(20))
             let status = try await tail.waitForExit(within: .seconds(20))
             return AccountedRun(
-                placement: placement, ledgerFile: setup.ledgerFile, ledgerLines: try setup.ledgerLines(),
-                summaries: summaries, openings: setup.observer.openings.map(\.body.roundId), end: end, endSeenAt: endSeenAt,
-                tail: tail.lines.items, tailStatus: status, tailMaxEntries: maxEntries
+                placement: placement,
+                ledgerFile: setup.ledgerFile,
+                ledgerLines: try setup.ledgerLines(),
+                publicKeyFile: setup.publicKeyFile,
+                summaries: summaries,
+                openings: setup.observer.openings.map(\.body.roundId),
+                end: end,
+                endSeenAt: endSeenAt,
+                tail: tail.lines.items,
+                tailStatus: status,
+                tailMaxEntries: maxEntries
             )
         }
     }

@@ -4,8 +4,9 @@ import Privacy
 /// Recomputes, with the public accountants alone, the ε every ledger entry should carry.
 ///
 /// The rule the auditor promises (DESIGN.md §4, `PrivacyAuditor`): a round is spent the moment it
-/// is approved, at its planned z; when it completes, its cost becomes that of the noise actually
-/// present (the entry's effective z). So after each entry the total is the composition of every
+/// is approved, at the noise protecting one contributor if the expected cohort m reports (z for
+/// central and local, z·√((m−1)/m) for distributed); when it completes, its cost becomes that of
+/// the noise actually present (the entry's effective z). So after each entry the total is the composition of every
 /// completed round at its effective z and every approved, not yet completed round at its planned z.
 struct LedgerReplay {
     struct Check: Sendable {
@@ -35,11 +36,18 @@ struct LedgerReplay {
             switch entry.kind {
             case .approve:
                 guard let round = entry.round, let mechanism = entry.mechanism else { continue }
-                let z = mechanism.placement == .off ? 0 : mechanism.noiseMultiplier
+                let z = DPFedAvgNoise(
+                    noiseMultiplier: mechanism.noiseMultiplier,
+                    clipNorm: mechanism.clipNorm,
+                    placement: mechanism.placement,
+                    expectedCohort: mechanism.expectedCohort
+                ).effectiveNoiseMultiplier(reporting: mechanism.expectedCohort)
                 pending.append((round, SubsampledGaussian(samplingRate: mechanism.samplingRate, noiseMultiplier: z)))
                 approved.append(round)
             case .complete:
-                guard let round = entry.round, let mechanism = entry.mechanism, let effective = mechanism.effectiveNoiseMultiplier else { continue }
+                guard let round = entry.round, let mechanism = entry.mechanism,
+                    let effective = mechanism.effectiveNoiseMultiplier
+                else { continue }
                 pending.removeAll { $0.round == round }
                 let released = SubsampledGaussian(samplingRate: mechanism.samplingRate, noiseMultiplier: effective)
                 settled.compose(released)
@@ -48,7 +56,15 @@ struct LedgerReplay {
                     account.compose(released)
                     settledPLD = account
                     if pending.isEmpty, let recorded = entry.epsilonPLD {
-                        pld.append(Check(sequence: entry.sequence, kind: entry.kind.rawValue, round: entry.round, recorded: recorded, expected: account.epsilon(delta: delta).epsilon))
+                        pld.append(
+                            Check(
+                                sequence: entry.sequence,
+                                kind: entry.kind.rawValue,
+                                round: entry.round,
+                                recorded: recorded,
+                                expected: account.epsilon(delta: delta).epsilon
+                            )
+                        )
                     }
                 }
             default:
@@ -57,7 +73,15 @@ struct LedgerReplay {
             guard let recorded = entry.epsilonRDP else { continue }
             var total = settled
             for round in pending { total.compose(round.mechanism) }
-            rdp.append(Check(sequence: entry.sequence, kind: entry.kind.rawValue, round: entry.round, recorded: recorded, expected: total.epsilon(delta: delta).epsilon))
+            rdp.append(
+                Check(
+                    sequence: entry.sequence,
+                    kind: entry.kind.rawValue,
+                    round: entry.round,
+                    recorded: recorded,
+                    expected: total.epsilon(delta: delta).epsilon
+                )
+            )
         }
     }
 
@@ -65,7 +89,9 @@ struct LedgerReplay {
     var worstPLD: Double { pld.map(\.relativeError).max() ?? 0 }
 
     func describe(_ checks: [Check]) -> String {
-        checks.map { "#\($0.sequence) \($0.kind) round \($0.round.map(String.init) ?? "-"): ledger \($0.recorded), recomputed \($0.expected)" }.joined(separator: "\n")
+        checks.map {
+            "#\($0.sequence) \($0.kind) round \($0.round.map(String.init) ?? "-"): ledger \($0.recorded), recomputed \($0.expected)"
+        }.joined(separator: "\n")
     }
 }
 

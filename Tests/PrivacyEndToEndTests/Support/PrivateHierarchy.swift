@@ -16,14 +16,24 @@ final class PrivateHierarchy: Sendable {
     /// The auditor's ledger PUB (verdicts, ledger lines).
     let auditorLedger: String
     let ledgerFile: URL
+    /// The auditor's Ed25519 key (created by the first auditor) and its public half.
+    let signingKeyFile: URL
+    var publicKeyFile: URL { URL(fileURLWithPath: signingKeyFile.path + ".pub") }
 
-    private init(hierarchy: Hierarchy, observer: BroadcastObserver, follower: LedgerFollower, events: String, ledger: String) {
+    private init(
+        hierarchy: Hierarchy,
+        observer: BroadcastObserver,
+        follower: LedgerFollower,
+        events: String,
+        ledger: String
+    ) {
         self.hierarchy = hierarchy
         self.observer = observer
         self.follower = follower
         auditorEvents = events
         auditorLedger = ledger
         ledgerFile = hierarchy.directory.appendingPathComponent("ledger.jsonl")
+        signingKeyFile = hierarchy.directory.appendingPathComponent("keys/auditor.key")
     }
 
     /// Builds the hierarchy, runs `body`, and always stops every process and follower; an error
@@ -41,7 +51,13 @@ final class PrivateHierarchy: Sendable {
             await observer.stop()
             throw error
         }
-        let setup = PrivateHierarchy(hierarchy: hierarchy, observer: observer, follower: follower, events: events, ledger: ledger)
+        let setup = PrivateHierarchy(
+            hierarchy: hierarchy,
+            observer: observer,
+            follower: follower,
+            events: events,
+            ledger: ledger
+        )
         do {
             let result = try await hierarchy.diagnosing { try await body(setup) }
             await setup.stop()
@@ -60,22 +76,31 @@ final class PrivateHierarchy: Sendable {
 
     // MARK: Auditor
 
-    /// Starts `fedpulse auditor` on this hierarchy's endpoints and ledger file. `pld` 0 turns the
-    /// PLD accountant off (fast in debug builds); otherwise it is the PLD grid step.
+    /// Starts `fedpulse auditor` on this hierarchy's endpoints, ledger file and key. `pld` 0 turns
+    /// the PLD accountant off (fast in debug builds); otherwise it is the PLD grid step.
+    ///
+    /// `minNoiseMultiplier` defaults to 0, admitting any z: tests that do not exercise the policy
+    /// choose z for what they measure (the poisoned-update test runs z = 0.01 to keep noise out of
+    /// its measurement). `events`/`ledger` override the endpoints (a second auditor).
     @discardableResult
     func startAuditor(
         name: String = "auditor",
         budget: Double,
         delta: Double,
         accountant: String = "rdp",
-        pld: Double = 0
+        pld: Double = 0,
+        minNoiseMultiplier: Double = 0,
+        events: String? = nil,
+        ledger: String? = nil
     ) throws -> ChildProcesses.Child {
         try hierarchy.children.launch(
             name: name,
             arguments: [
-                "auditor", "--events", auditorEvents, "--ledger", auditorLedger, "--ledger-file", ledgerFile.path,
+                "auditor", "--events", events ?? auditorEvents, "--ledger", ledger ?? auditorLedger, "--ledger-file",
+                ledgerFile.path,
                 "--epsilon-budget", "\(budget)", "--delta", "\(delta)", "--accountant", accountant,
-                "--pld-discretization", "\(pld)",
+                "--pld-discretization", "\(pld)", "--signing-key", signingKeyFile.path,
+                "--min-noise-multiplier", "\(minNoiseMultiplier)",
             ]
         )
     }
@@ -102,7 +127,10 @@ final class PrivateHierarchy: Sendable {
     func waitForCompletions(of roundIds: [Int], within timeout: Duration) async throws {
         let file = ledgerFile
         let wanted = Set(roundIds)
-        _ = try await follower.log.first(within: timeout, "complete entries of rounds \(roundIds.sorted()) in \(file.path)") { _ -> Bool? in
+        _ = try await follower.log.first(
+            within: timeout,
+            "complete entries of rounds \(roundIds.sorted()) in \(file.path)"
+        ) { _ -> Bool? in
             guard let contents = try? String(contentsOf: file, encoding: .utf8) else { return nil }
             let completed = LedgerChain.lines(fromFileContents: contents).compactMap { try? LedgerChain.decode($0) }
                 .filter { $0.kind == .complete }.compactMap(\.round)
@@ -123,7 +151,12 @@ final class PrivateHierarchy: Sendable {
     /// A log line is the only outward sign of some states (the coordinator waiting for a verdict),
     /// so this re-reads the log every 50 ms until the line appears or `timeout` passes: a bounded
     /// wait on a condition, not a sleep standing in for one.
-    func waitForLog(_ text: String, in child: ChildProcesses.Child, moreThan count: Int, within timeout: Duration) async throws {
+    func waitForLog(
+        _ text: String,
+        in child: ChildProcesses.Child,
+        moreThan count: Int,
+        within timeout: Duration
+    ) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while occurrences(of: text, in: child) <= count {

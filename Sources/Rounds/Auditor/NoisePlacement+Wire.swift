@@ -1,0 +1,46 @@
+public import Privacy
+public import Wire
+
+// One vocabulary for noise placement. `Privacy` cannot import `Wire` (the pure modules do not
+// depend on each other), so each keeps its enum and this is the only bridge: exhaustive switches
+// in both directions, with no default, so a case added to either enum fails to compile here
+// instead of falling back silently (the old `?? .off`).
+
+extension Privacy.NoisePlacement {
+    /// The placement a Wire header names.
+    public init(_ placement: Wire.NoisePlacement) {
+        switch placement {
+        case .off: self = .off
+        case .central: self = .central
+        case .distributed: self = .distributed
+        case .local: self = .local
+        }
+    }
+}
+
+extension Wire.NoisePlacement {
+    /// The placement as a Wire header names it.
+    public init(_ placement: Privacy.NoisePlacement) {
+        switch placement {
+        case .off: self = .off
+        case .central: self = .central
+        case .distributed: self = .distributed
+        case .local: self = .local
+        }
+    }
+}
+
+extension RoundVerdict.DenyReason {
+    /// The wire name of the auditor's deny reason (the same closed set, case for case).
+    public init(_ reason: Verdict.DenyReason) {
+        switch reason {
+        case .budgetExceeded: self = .budgetExceeded
+        case .outsidePolicy: self = .outsidePolicy
+        case .notNextRound: self = .notNextRound
+        case .replayedRound: self = .replayedRound
+        case .conflictingProposal: self = .conflictingProposal
+        case .invalidParameters: self = .invalidParameters
+        case .ledgerFailure: self = .ledgerFailure
+        }
+    }
+}
