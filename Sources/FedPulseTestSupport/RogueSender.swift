@@ -25,19 +25,61 @@ public struct UpdateForgery: Sendable {
     }
 
     /// A well-formed update (a zero delta) as `workerId` would send it, with any field changed.
+    ///
+    /// - Parameters:
+    ///   - sha256: the digest to claim for the delta (nil: none, as honest edges send it).
+    ///   - sender: the header's sender, when it is not `workerId` itself.
     public func update(
         workerId: String,
         roundId: Int? = nil,
         modelVersion: Int? = nil,
         elements: Int? = nil,
-        value: Float = 0
+        value: Float = 0,
+        deviceClass: DeviceClassName? = nil,
+        shard: Int? = nil,
+        weight: Double = 10,
+        metrics: MetricsSummary? = nil,
+        sha256: String? = nil,
+        sender: String? = nil
     ) throws -> [[UInt8]] {
         let body = Update(
-            roundId: roundId ?? self.roundId, modelVersion: modelVersion ?? self.modelVersion, workerId: workerId,
-            deviceClass: region, shard: shard, weight: 10, norm: 0, clipped: false, metrics: nil
+            roundId: roundId ?? self.roundId,
+            modelVersion: modelVersion ?? self.modelVersion,
+            workerId: workerId,
+            deviceClass: deviceClass ?? region,
+            shard: shard ?? self.shard,
+            weight: weight,
+            norm: 0,
+            clipped: false,
+            metrics: metrics
         )
-        let delta = Tensor.f32le(name: "delta", [Float](repeating: value, count: elements ?? parameterCount))
-        return try codec.encode(body, sender: workerId, sentAtMillis: nil, tensors: [delta])
+        var delta = Tensor.f32le(name: "delta", [Float](repeating: value, count: elements ?? parameterCount))
+        delta.sha256 = sha256
+        return try codec.encode(body, sender: sender ?? workerId, sentAtMillis: nil, tensors: [delta])
+    }
+
+    /// A well-formed `partial` for shard `shard` of `region` in this round, as its aggregator
+    /// would send it (or as `sender` forges it): `members` contributed, every sum element `value`.
+    public func partial(
+        region: DeviceClassName? = nil,
+        shard: Int? = nil,
+        members: [String],
+        contributors: Int? = nil,
+        value: Float = 0,
+        sender: String
+    ) throws -> [[UInt8]] {
+        let body = Partial(
+            roundId: roundId,
+            modelVersion: modelVersion,
+            region: region ?? self.region,
+            shard: shard ?? self.shard,
+            contributors: contributors ?? members.count,
+            weightSum: Double(members.count),
+            members: members,
+            clippedCount: 0
+        )
+        let sum = Tensor.f32le(name: "sum", [Float](repeating: value, count: parameterCount))
+        return try codec.encode(body, sender: sender, sentAtMillis: nil, tensors: [sum])
     }
 
     /// A valid update whose delta frame is replaced by the same number of NaN elements.

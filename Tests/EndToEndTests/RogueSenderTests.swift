@@ -83,7 +83,7 @@ extension EndToEndTests {
                 // The shard keeps serving: it takes the slow member's honest update after the attack
                 // (waited on by scraping, never by asking whether the process is alive).
                 let after = try await metrics.waitUntil("the slow member's update accepted after the attack", within: .milliseconds(roundTimeout * 2)) {
-                    $0.value("fedpulse_updates_accepted_total", accepted) == acceptedBefore + Double(cohort.count)
+                    $0.value("fedpulse_updates_accepted_total", accepted) >= acceptedBefore + Double(cohort.count)
                 }
                 #expect(after.rejected(role: "region") == expected, "rejections after the round: \(after.rejected(role: "region"))")
                 // The honest round completes with the whole cohort.

@@ -1,5 +1,6 @@
 import Learning
 import Testing
+import Wire
 
 @testable import Federation
 
@@ -133,5 +134,69 @@ struct FedAvgTests {
         let moved = zip(central, global).map { abs($0 - $1) }.max() ?? 0
         #expect(moved > 1e-2)
         #expect(gap < 1e-5)
+    }
+}
+
+/// The checks in front of every fold: nothing a peer sends may trap or poison a running sum.
+struct AggregationRefusalTests {
+    static func bytes(_ values: [Float]) -> [UInt8] {
+        values.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
+    }
+
+    @Test func anUpdateThatWouldMakeTheSumInfiniteIsRefusedAndTheSumIsKept() {
+        let strategy = FedAvg()
+        var accumulator = strategy.makeAccumulator(parameterCount: 9)
+        let big = Self.bytes([Float](repeating: 3.4e38, count: 9))
+        big.withUnsafeBytes { raw in
+            #expect(strategy.refusal(ofLittleEndian: raw, weight: 1, in: accumulator) == nil)
+            strategy.accumulate(littleEndianBytes: raw, weight: 1, into: &accumulator)
+            #expect(strategy.refusal(ofLittleEndian: raw, weight: 1, in: accumulator)?.code == .overflow)
+        }
+        #expect(accumulator.sum == [Float](repeating: 3.4e38, count: 9))
+        Self.bytes([1, 2]).withUnsafeBytes {
+            #expect(strategy.refusal(ofLittleEndian: $0, weight: 1, in: accumulator)?.code == .shapeMismatch)
+        }
+        Self.bytes([Float](repeating: 0, count: 9)).withUnsafeBytes { raw in
+            #expect(
+                strategy.refusal(ofLittleEndian: raw, weight: .greatestFiniteMagnitude, in: accumulator)?.code
+                    == .overflow
+            )
+        }
+    }
+
+    @Test func aPartialClaimingTooManyContributorsIsRefused() {
+        let strategy = FedAvg()
+        var accumulator = strategy.makeAccumulator(parameterCount: 2)
+        strategy.combine(PartialAggregate(sum: [1, 1], weightSum: 1, count: Int.max), into: &accumulator)
+        #expect(
+            strategy.refusal(of: PartialAggregate(sum: [1, 1], weightSum: 1, count: 1), in: accumulator)?.code
+                == .overflow
+        )
+    }
+
+    /// DP-FedAvg's server side: weight 1 whatever is claimed, the norm recomputed against the bound.
+    @Test func dpFixedClippingForcesWeightOneAndRefusesAboveTheBound() {
+        let strategy = DPFixedClipping(FedAvg(), clipNorm: 1, denominator: 10, parameterCount: 4)
+        var accumulator = strategy.makeAccumulator(parameterCount: 4)
+        let atC = Self.bytes([0.5, 0.5, 0.5, 0.5])
+        let above = Self.bytes([0.5, 0.5, 0.5, 0.5001])
+        above.withUnsafeBytes {
+            #expect(strategy.refusal(ofLittleEndian: $0, weight: 1, in: accumulator)?.code == .normTooLarge)
+        }
+        atC.withUnsafeBytes { raw in
+            #expect(strategy.refusal(ofLittleEndian: raw, weight: 1_000, in: accumulator) == nil)
+            strategy.accumulate(littleEndianBytes: raw, weight: 1_000, into: &accumulator)
+        }
+        #expect(accumulator.weightSum == 1)
+        #expect(strategy.average(of: accumulator.sum) == [0.05, 0.05, 0.05, 0.05])
+        // A worker's own noise share widens the bound by σ(√d + 10).
+        let noised = DPFixedClipping(
+            FedAvg(),
+            clipNorm: 1,
+            denominator: 10,
+            workerNoiseStandardDeviation: 0.1,
+            parameterCount: 4
+        )
+        #expect(abs(noised.normBound - (1 + 1e-5 + 1e-6 + 0.1 * 12)) < 1e-12)
     }
 }

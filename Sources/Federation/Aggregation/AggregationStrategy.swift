@@ -1,3 +1,5 @@
+public import Wire
+
 /// How client updates are combined into one aggregate, streaming.
 ///
 /// Flower's `aggregate_fit(results: list)` holds every client's update at once; a regional
@@ -10,9 +12,15 @@
 /// (sum, weight sum, count) upward, and the global aggregator ``combine(_:into:)``s those —
 /// a sum of sums, equal to aggregating every update flat.
 ///
+/// Nothing a peer sends may trap an aggregator, so every fold has a check in front of it:
+/// ``refusal(ofLittleEndian:weight:in:)`` and ``refusal(of:in:)`` say, without touching the
+/// accumulator, why a fold would be wrong (shape, weight, a norm above the clip bound, a running
+/// sum that would become infinite), and the caller folds only when the answer is nil. Check
+/// first, then add: the honest updates already summed are never lost to a bad one.
+///
 /// What happens next (dividing by the weight sum or by DP-FedAvg's fixed denominator, then the
 /// ``ServerOptimizer`` step) is deliberately not the strategy's job.
-public protocol AggregationStrategy: Sendable {
+public protocol AggregationStrategy<Accumulator>: Sendable {
     /// Running state of one aggregation.
     associatedtype Accumulator
 
@@ -28,8 +36,25 @@ public protocol AggregationStrategy: Sendable {
     ///     and non-negative.
     func accumulate(_ update: UnsafeBufferPointer<Float>, weight: Double, into accumulator: inout Accumulator)
 
+    /// Folds in an update straight from a little-endian `f32le` frame (possibly misaligned).
+    func accumulate(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        into accumulator: inout Accumulator
+    )
+
+    /// Why folding this `f32le` update in would be wrong, or nil when it may be folded.
+    func refusal(
+        ofLittleEndian bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        in accumulator: Accumulator
+    ) -> WireError?
+
     /// Folds in a partial aggregate from a lower tier (a regional shard).
     func combine(_ partial: PartialAggregate, into accumulator: inout Accumulator)
+
+    /// Why combining this partial would be wrong, or nil when it may be combined.
+    func refusal(of partial: PartialAggregate, in accumulator: Accumulator) -> WireError?
 
     /// Ends the aggregation.
     func finish(_ accumulator: Accumulator) -> AggregateOutcome

@@ -1,3 +1,5 @@
+public import Wire
+
 /// Weighted averaging of client updates (McMahan et al., 2017), streaming.
 ///
 /// The accumulator is a ``PartialAggregate``: one `[Float]` of sums plus two scalars, so memory
@@ -65,6 +67,60 @@ public struct FedAvg: AggregationStrategy {
         }
         accumulator.weightSum += effective
         accumulator.count += 1
+    }
+
+    /// Refuses a wrong length (`shapeMismatch`), a weight that is negative, not finite or would
+    /// make the weight sum infinite, and an update whose weighted addition would make any
+    /// element of the running sum infinite (`overflow`); every check reads, none writes.
+    public func refusal(
+        ofLittleEndian bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        in accumulator: PartialAggregate
+    ) -> WireError? {
+        guard bytes.count == accumulator.sum.count * 4 else {
+            return WireError(
+                code: .shapeMismatch,
+                detail: "\(bytes.count / 4) elements, the model has \(accumulator.sum.count)"
+            )
+        }
+        let effective = weighting.usesReportedWeight ? weight : 1
+        guard effective.isFinite, effective >= 0, (accumulator.weightSum + effective).isFinite,
+            Float(effective).isFinite
+        else {
+            return WireError(
+                code: .overflow,
+                detail: "weight \(weight) cannot be added to the weight sum \(accumulator.weightSum)"
+            )
+        }
+        let finite = accumulator.sum.withUnsafeBufferPointer { sum in
+            VectorKernels.sumStaysFinite(adding: bytes, scale: Float(effective), to: sum)
+        }
+        return finite
+            ? nil : WireError(code: .overflow, detail: "adding this update would make the running sum infinite")
+    }
+
+    /// Refuses a partial of the wrong length, with a count or weight sum that would overflow,
+    /// or whose sum would make the running sum infinite.
+    public func refusal(of partial: PartialAggregate, in accumulator: PartialAggregate) -> WireError? {
+        guard partial.sum.count == accumulator.sum.count else {
+            return WireError(
+                code: .shapeMismatch,
+                detail: "\(partial.sum.count) elements, the model has \(accumulator.sum.count)"
+            )
+        }
+        let (count, countOverflow) = accumulator.count.addingReportingOverflow(partial.count)
+        guard !countOverflow, count >= 0 else {
+            return WireError(code: .overflow, detail: "contributor count \(partial.count) overflows the running count")
+        }
+        guard partial.weightSum.isFinite, partial.weightSum >= 0, (accumulator.weightSum + partial.weightSum).isFinite
+        else {
+            return WireError(code: .overflow, detail: "weight sum \(partial.weightSum) cannot be added")
+        }
+        let finite = partial.sum.withUnsafeBytes { bytes in
+            accumulator.sum.withUnsafeBufferPointer { VectorKernels.sumStaysFinite(adding: bytes, scale: 1, to: $0) }
+        }
+        return finite
+            ? nil : WireError(code: .overflow, detail: "adding this partial would make the running sum infinite")
     }
 
     public func combine(_ partial: PartialAggregate, into accumulator: inout PartialAggregate) {

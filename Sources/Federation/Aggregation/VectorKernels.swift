@@ -13,7 +13,12 @@ enum VectorKernels {
 
     /// The one SIMD loop: `count` native floats read (unaligned) from `raw`.
     @inline(__always)
-    private static func addScaled(raw rawSource: UnsafeRawPointer, count: Int, scale: Float, into sum: UnsafeMutableBufferPointer<Float>) {
+    private static func addScaled(
+        raw rawSource: UnsafeRawPointer,
+        count: Int,
+        scale: Float,
+        into sum: UnsafeMutableBufferPointer<Float>
+    ) {
         let n = min(count, sum.count)
         guard n > 0, let target = sum.baseAddress else { return }
         let rawTarget = UnsafeMutableRawPointer(target)
@@ -51,5 +56,62 @@ enum VectorKernels {
             target[i] += scale * Float(bitPattern: bits)
         }
         #endif
+    }
+
+    /// Whether sum[i] + scale · f32le(bytes)[i] is finite for every i, computed exactly as
+    /// ``addScaled(littleEndianBytes:scale:into:)`` would compute it, so "check, then add" can never
+    /// disagree with the addition. A NaN or infinity already in the frame also answers false.
+    static func sumStaysFinite(
+        adding bytes: UnsafeRawBufferPointer,
+        scale: Float,
+        to sum: UnsafeBufferPointer<Float>
+    ) -> Bool {
+        let n = min(bytes.count / 4, sum.count)
+        guard n > 0, let source = bytes.baseAddress, let target = sum.baseAddress else { return true }
+        let lanes = 8
+        let stride = MemoryLayout<SIMD8<Float>>.stride
+        let vectors = n / lanes
+        let factor = SIMD8<Float>(repeating: scale)
+        let rawTarget = UnsafeRawPointer(target)
+        // x − x is 0 for a finite x and NaN otherwise; NaN != NaN, so one compare per vector.
+        var probe = SIMD8<Float>(repeating: 0)
+        for v in 0..<vectors {
+            let offset = v * stride
+            let a = Self.littleEndianVector(source, offset)
+            let s = rawTarget.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            let next = s + a * factor
+            probe += next - next
+        }
+        var tail: Float = 0
+        for i in (vectors * lanes)..<n {
+            let next = target[i] + scale * Self.littleEndianScalar(source, i * 4)
+            tail += next - next
+        }
+        return probe == SIMD8<Float>(repeating: 0) && tail == 0
+    }
+
+    /// Σ f32le(bytes)[i]², in Double so a 10⁶-element update does not lose precision.
+    static func sumOfSquares(littleEndianBytes bytes: UnsafeRawBufferPointer) -> Double {
+        guard let source = bytes.baseAddress else { return 0 }
+        var total = 0.0
+        for i in 0..<(bytes.count / 4) {
+            let value = Double(Self.littleEndianScalar(source, i * 4))
+            total += value * value
+        }
+        return total
+    }
+
+    @inline(__always)
+    private static func littleEndianVector(_ source: UnsafeRawPointer, _ offset: Int) -> SIMD8<Float> {
+        #if _endian(little)
+        source.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+        #else
+        SIMD8<Float>((0..<8).map { littleEndianScalar(source, offset + $0 * 4) })
+        #endif
+    }
+
+    @inline(__always)
+    private static func littleEndianScalar(_ source: UnsafeRawPointer, _ offset: Int) -> Float {
+        Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
     }
 }

@@ -7,28 +7,53 @@ struct AggregatorHeartbeat {
     var hello: AggregatorHello
     var nextBeat: Int64 = 0
 
-    mutating func beatIfDue(now: Int64, messenger: Messenger, on socket: borrowing Socket) throws {
-        guard now >= nextBeat else { return }
-        try messenger.send(hello, on: socket, dontWait: true)
+    /// The hello to send now, if a beat is due; advances the schedule.
+    mutating func helloIfDue(now: Int64) -> AggregatorHello? {
+        guard now >= nextBeat else { return nil }
+        let due = hello
         hello.sequence += 1
         nextBeat = now + Int64(hello.intervalMillis)
+        return due
     }
 }
 
-/// The coordinator's broadcast and control sockets, as every non-coordinator role connects them.
-struct CoordinatorLink: ~Copyable {
-    let broadcast: Socket
-    let control: Socket
+/// The coordinator's broadcast and control sockets, as every aggregator connects them.
+enum CoordinatorLink {
+    /// Adds both to `loop`: the SUB (polled, for `round.open` and `run.end`) and the PUSH.
+    static func attach<Name>(
+        to loop: RoleLoop<Name>,
+        _ context: Context,
+        broadcast: (name: Name, endpoint: String),
+        control: (name: Name, endpoint: String)
+    ) throws {
+        loop.add(broadcast.name, try subscriber(context, endpoint: broadcast.endpoint, topics: [.roundOpen, .runEnd]))
+        loop.add(control.name, try Self.control(context, endpoint: control.endpoint), polled: false)
+    }
 
-    init(context: Context, broadcast broadcastEndpoint: String, control controlEndpoint: String, topics: [Topic]) throws {
+    /// A SUB on the coordinator's broadcast, subscribed to `topics`.
+    static func subscriber(_ context: Context, endpoint: String, topics: [Topic]) throws -> Socket {
         let subscriber = try Socket(context, type: .sub)
         try subscriber.setLinger(0)
         for topic in topics { try subscriber.subscribe(topic.rawValue) }
-        try subscriber.connect(broadcastEndpoint)
+        try subscriber.connect(endpoint)
+        return subscriber
+    }
+
+    /// A PUSH to the coordinator's control PULL.
+    static func control(_ context: Context, endpoint: String) throws -> Socket {
         let pusher = try Socket(context, type: .push)
         try pusher.setLinger(1_000)
-        try pusher.connect(controlEndpoint)
-        broadcast = subscriber
-        control = pusher
+        try pusher.connect(endpoint)
+        return pusher
+    }
+}
+
+extension Messenger {
+    /// Refuses (counts and logs) a well-formed message of a topic that does not belong on
+    /// `socket`, and returns the error for the round's own count.
+    func refuseForeignTopic(_ message: AnyMessage, on socket: String) -> WireError {
+        let error = WireError(code: .topicMismatch, detail: "\(message.topic) does not belong on the \(socket) socket")
+        reject(error.code, detail: error.detail, sender: message.sender)
+        return error
     }
 }

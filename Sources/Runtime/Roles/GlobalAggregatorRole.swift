@@ -1,8 +1,7 @@
 import Federation
 import Foundation
-import Learning
 public import Logging
-import Metrics
+import Rounds
 import Wire
 import ZeroMQ
 
@@ -21,15 +20,24 @@ public struct GlobalAggregatorConfig: Sendable {
     /// nil: the optimizer's own default (1 for fedavg/fedavgm, 0.1 for the adaptive ones).
     public var serverLearningRate: Float?
     public var maxMessageBytes = 256 << 20
+    /// Partials that overtook their round's announcement wait here, bounded in bytes
+    /// (`--early-buffer-bytes`) and count.
+    public var earlyBufferBytes = 64 << 20
+    public var earlyPartialLimit = 256
 
     public init() {}
 }
 
-/// The global aggregator: combines the shards' partials, adds central noise when configured,
-/// applies the server optimizer and hands the new model to the coordinator.
+/// The global aggregator: the shell around `Rounds.GlobalRound` on the shared ``RoleLoop``.
+///
+/// It builds the sockets, feeds the state machine partials, `round.open` and the timer, and
+/// performs what it returns: rejections through `Messenger.reject`, the model candidate to the
+/// coordinator, log lines; plus the heartbeat. Central noise is drawn from the OS CSPRNG.
 public final class GlobalAggregatorRole: Sendable {
     let config: GlobalAggregatorConfig
     let logger: Logger
+
+    enum SocketName: Hashable, Sendable { case partials, broadcast, control }
 
     public init(config: GlobalAggregatorConfig, logger: Logger) {
         self.config = config
@@ -39,50 +47,123 @@ public final class GlobalAggregatorRole: Sendable {
     public func run(_ control: LoopControl) throws {
         let context = try Context()
         let messenger = Messenger(role: "global", sender: "global", logger: logger)
+        let loop = RoleLoop<SocketName>(control: control, messenger: messenger)
         let partials = try Socket(context, type: .pull)
         try partials.setLinger(0)
         try partials.setMaxMessageSize(Int64(config.maxMessageBytes))
         let bound = try partials.bindResolved(config.bindEndpoint)
-        let coordinator = try CoordinatorLink(
-            context: context, broadcast: config.coordinatorBroadcast, control: config.coordinatorControl,
-            topics: [.roundOpen, .runEnd]
+        loop.add(.partials, partials)
+        try CoordinatorLink.attach(
+            to: loop,
+            context,
+            broadcast: (.broadcast, config.coordinatorBroadcast),
+            control: (.control, config.coordinatorControl)
         )
         var heartbeat = AggregatorHeartbeat(
             hello: AggregatorHello(
-                aggregatorId: "global", tier: .global, region: nil, shard: nil,
-                endpoint: config.advertisedEndpoint ?? bound, sequence: 0, intervalMillis: config.heartbeatMillis
+                aggregatorId: "global",
+                tier: .global,
+                region: nil,
+                shard: nil,
+                endpoint: config.advertisedEndpoint ?? bound,
+                sequence: 0,
+                intervalMillis: config.heartbeatMillis
             )
         )
-        var combiner = try GlobalCombiner(config: config, logger: logger, messenger: messenger)
-        logger.info("global aggregator ready", metadata: ["endpoint.partials": "\(bound)", "optimizer": "\(config.serverOptimizer)"])
+        var configuration = GlobalRound.Configuration(digest: Digest.sha256Hex)
+        configuration.graceMillis = config.graceMillis
+        configuration.earlyBufferBytes = config.earlyBufferBytes
+        configuration.earlyBufferCount = config.earlyPartialLimit
+        let optimizer = try ServerOptimizers.make(
+            named: config.serverOptimizer,
+            learningRate: config.serverLearningRate
+        )
+        var global = GlobalRound(configuration: configuration, optimizer: optimizer)
+        // DP noise must come from the OS CSPRNG: noise from a predictable generator can be subtracted.
+        var generator = SystemRandomNumberGenerator()
+        var runEnded = false
+        logger.info(
+            "global aggregator ready",
+            metadata: ["endpoint.partials": "\(bound)", "optimizer": "\(config.serverOptimizer)"]
+        )
 
-        var running = true
-        while running && !control.shouldStop {
-            let now = Clock.nowMillis()
-            try heartbeat.beatIfDue(now: now, messenger: messenger, on: coordinator.control)
-            var items = [control.wakeup.pollItem(), partials.pollItem(), coordinator.broadcast.pollItem()]
-            let untilDeadline = combiner.deadline.map { $0 - now } ?? 1_000
-            try poll(&items, timeout: .milliseconds(max(0, min(heartbeat.nextBeat - now, untilDeadline))))
-            if items[0].isReadable { control.wakeup.drain() }
-            while let received = try messenger.receive(from: coordinator.broadcast) {
-                switch received {
-                case .success(.roundOpen(let open)): combiner.roundOpened(open)
-                case .success(.runEnd): running = false
-                default: continue
+        func perform(_ actions: [GlobalAction]) {
+            for action in actions {
+                switch action {
+                case .reject(let reason, let sender, let roundId, let detail):
+                    messenger.reject(reason, detail: detail, sender: sender, roundId: roundId)
+                case .sendCandidate(let candidate, let tensors):
+                    loop.send(candidate, tensors: tensors, on: .control)
+                case .note(let note):
+                    log(note)
                 }
-            }
-            while let received = try messenger.receive(from: partials) {
-                switch received {
-                case .success(.partial(let partial)): combiner.partialReceived(partial)
-                case .success(let other):
-                    messenger.reject(.topicMismatch, detail: "\(other.topic) does not belong on the partials socket", sender: other.sender)
-                case .failure: continue
-                }
-            }
-            if let candidate = try combiner.candidateIfDue(now: Clock.nowMillis()) {
-                try messenger.send(candidate.body, tensors: candidate.tensors, on: coordinator.control)
             }
         }
+
+        try loop.run(
+            nextTimer: { min(heartbeat.nextBeat, global.nextDeadline ?? .max) },
+            received: { name, incoming in
+                let now = Clock.nowMillis()
+                switch (name, incoming.message) {
+                case (.broadcast, .success(.roundOpen(let open))?):
+                    perform(global.roundOpened(open, now: now, using: &generator))
+                case (.broadcast, .success(.runEnd)?):
+                    runEnded = true
+                case (.partials, .success(.partial(let partial))?):
+                    let identity = incoming.identity ?? PeerIdentity(claimed: partial.sender)
+                    perform(
+                        global.partialReceived(
+                            partial,
+                            from: identity,
+                            byteCount: incoming.byteCount,
+                            now: now,
+                            using: &generator
+                        )
+                    )
+                case (.partials, .success(let other)?):
+                    global.malformedReceived(messenger.refuseForeignTopic(other, on: "partials"))
+                case (.partials, .failure(let error)?):
+                    global.malformedReceived(error)
+                default:
+                    break
+                }
+            },
+            timer: { now in
+                if let hello = heartbeat.helloIfDue(now: now) { loop.send(hello, on: .control, dontWait: true) }
+                perform(global.timerFired(now: now, using: &generator))
+            },
+            isFinished: { runEnded }
+        )
         logger.info("global aggregator stopping")
+    }
+
+    private func log(_ note: GlobalNote) {
+        switch note {
+        case .roundOpened(let roundId, let shards):
+            logger.info(
+                "round opened",
+                metadata: ["round.id": "\(roundId)", "round.shards": "\(shards.joined(separator: ","))"]
+            )
+        case .roundUnreadable(let roundId, let detail):
+            logger.warning("round not readable", metadata: ["round.id": "\(roundId)", "round.detail": "\(detail)"])
+        case .partialAccepted(let shard, let roundId, let contributors):
+            logger.info(
+                "partial accepted",
+                metadata: ["round.id": "\(roundId)", "shard": "\(shard)", "round.contributors": "\(contributors)"]
+            )
+        case .partialBuffered(let sender, let roundId, let bytes):
+            logger.debug(
+                "partial buffered",
+                metadata: ["round.id": "\(roundId)", "message.sender": "\(sender)", "buffer.bytes": "\(bytes)"]
+            )
+        case .candidateReady(let roundId, let contributors, let missing, let noiseStd):
+            logger.info(
+                "model candidate sent",
+                metadata: [
+                    "round.id": "\(roundId)", "round.contributors": "\(contributors)",
+                    "shards.missing": "\(missing.joined(separator: ","))", "noise.std": "\(noiseStd)",
+                ]
+            )
+        }
     }
 }

@@ -1,7 +1,7 @@
-import Federation
 import Foundation
 public import Logging
 import Metrics
+import Rounds
 import Wire
 import ZeroMQ
 
@@ -16,8 +16,10 @@ public struct RegionalAggregatorConfig: Sendable {
     public var coordinatorBroadcast = "tcp://127.0.0.1:7001"
     public var coordinatorControl = "tcp://127.0.0.1:7002"
     public var heartbeatMillis = 500
-    /// Updates that arrive before their round's announcement wait here, bounded.
+    /// Updates that arrive before their round's announcement wait here, bounded in count …
     public var earlyUpdateLimit = 4_096
+    /// … and in bytes (`--early-buffer-bytes`), so a flood for round r+1 cannot exhaust memory.
+    public var earlyBufferBytes = 64 << 20
     public var maxMessageBytes = 64 << 20
 
     public init(region: String, shard: Int) {
@@ -28,11 +30,16 @@ public struct RegionalAggregatorConfig: Sendable {
     public var name: String { "\(region)/\(shard)" }
 }
 
-/// A regional shard: takes its members' updates for the open round, sums them streaming
-/// (memory O(model)), and sends one partial up when all have answered or the deadline passes.
+/// A regional shard: the shell around `Rounds.ShardRound` on the shared ``RoleLoop``.
+///
+/// It builds the sockets, feeds the state machine what arrives (and the timer), and performs
+/// what it returns: rejections through `Messenger.reject` (counter + log line), the upward
+/// connection, the partial, log lines; plus the heartbeat to the coordinator.
 public final class RegionalAggregatorRole: Sendable {
     let config: RegionalAggregatorConfig
     let logger: Logger
+
+    enum SocketName: Hashable, Sendable { case updates, broadcast, control, upward }
 
     public init(config: RegionalAggregatorConfig, logger: Logger) {
         self.config = config
@@ -40,8 +47,11 @@ public final class RegionalAggregatorRole: Sendable {
     }
 
     public func run(_ control: LoopControl) throws {
+        guard let region = DeviceClassName(rawValue: config.region) else {
+            throw WireError(code: .wrongDeviceClass, detail: "unknown device class \(config.region)")
+        }
         let context = try Context()
-        let id = "region-\(config.region)-\(config.shard)"
+        let id = GlobalRound.aggregatorId(region: region, shard: config.shard)
         // The decoder's bounds follow the socket's: a message of small frames that passes
         // ZMQ_MAXMSGSIZE (a per-frame limit) is still refused above the same total.
         let limits = WireLimits(
@@ -49,6 +59,7 @@ public final class RegionalAggregatorRole: Sendable {
             maxTotalBytes: min(WireLimits.default.maxTotalBytes, config.maxMessageBytes)
         )
         let messenger = Messenger(role: "region", sender: id, logger: logger, limits: limits)
+        let loop = RoleLoop<SocketName>(control: control, messenger: messenger)
         let updates = try Socket(context, type: .pull)
         try updates.setLinger(0)
         try updates.setBacklog(4_096)
@@ -57,55 +68,140 @@ public final class RegionalAggregatorRole: Sendable {
         // burst of large updates waits at the senders instead of piling up in this process.
         try updates.setReceiveHighWaterMark(Int32(max(8, min(1_000, (64 << 20) / max(1, config.maxMessageBytes)))))
         let bound = try updates.bindResolved(config.bindEndpoint)
-        let coordinator = try CoordinatorLink(
-            context: context, broadcast: config.coordinatorBroadcast, control: config.coordinatorControl,
-            topics: [.roundOpen, .runEnd]
+        loop.add(.updates, updates)
+        try CoordinatorLink.attach(
+            to: loop,
+            context,
+            broadcast: (.broadcast, config.coordinatorBroadcast),
+            control: (.control, config.coordinatorControl)
         )
         let upward = try Socket(context, type: .push)
         try upward.setLinger(5_000)
-        var upwardEndpoint: String?
+        loop.add(.upward, upward, polled: false)
+
         var heartbeat = AggregatorHeartbeat(
             hello: AggregatorHello(
-                aggregatorId: id, tier: .region, region: DeviceClassName(rawValue: config.region), shard: config.shard,
-                endpoint: config.advertisedEndpoint ?? bound, sequence: 0, intervalMillis: config.heartbeatMillis
+                aggregatorId: id,
+                tier: .region,
+                region: region,
+                shard: config.shard,
+                endpoint: config.advertisedEndpoint ?? bound,
+                sequence: 0,
+                intervalMillis: config.heartbeatMillis
             )
         )
-        var shard = ShardState(config: config, logger: logger, messenger: messenger)
+        var configuration = ShardRound.Configuration(region: region, shard: config.shard, digest: Digest.sha256Hex)
+        configuration.earlyBufferBytes = config.earlyBufferBytes
+        configuration.earlyBufferCount = config.earlyUpdateLimit
+        var shard = ShardRound(configuration: configuration)
+        let performer = ShardPerformer(loop: loop, logger: logger, name: config.name, region: config.region)
+        var runEnded = false
         logger.info("regional aggregator ready", metadata: ["shard": "\(config.name)", "endpoint.updates": "\(bound)"])
 
-        var running = true
-        while running && !control.shouldStop {
-            let now = Clock.nowMillis()
-            try heartbeat.beatIfDue(now: now, messenger: messenger, on: coordinator.control)
-            var items = [control.wakeup.pollItem(), updates.pollItem(), coordinator.broadcast.pollItem()]
-            let untilBeat = heartbeat.nextBeat - now
-            let untilDeadline = shard.deadline.map { $0 - now } ?? 1_000
-            try poll(&items, timeout: .milliseconds(max(0, min(untilBeat, untilDeadline))))
-            if items[0].isReadable { control.wakeup.drain() }
-            while let received = try messenger.receive(from: coordinator.broadcast) {
-                switch received {
-                case .success(.roundOpen(let open)):
-                    if let endpoint = shard.roundOpened(open), endpoint != upwardEndpoint {
-                        if let old = upwardEndpoint { try? upward.disconnect(old) }
-                        try upward.connect(endpoint)
-                        upwardEndpoint = endpoint
-                    }
-                case .success(.runEnd):
-                    running = false
+        try loop.run(
+            nextTimer: { min(heartbeat.nextBeat, shard.nextDeadline ?? .max) },
+            received: { name, incoming in
+                let now = Clock.nowMillis()
+                switch (name, incoming.message) {
+                case (.broadcast, .success(.roundOpen(let open))?):
+                    performer.perform(shard.roundOpened(open, now: now))
+                case (.broadcast, .success(.runEnd)?):
+                    runEnded = true
+                case (.updates, .success(.update(let update))?):
+                    let identity = incoming.identity ?? PeerIdentity(claimed: update.sender)
+                    performer.perform(
+                        shard.updateReceived(update, from: identity, byteCount: incoming.byteCount, now: now)
+                    )
+                case (.updates, .success(let other)?):
+                    shard.malformedReceived(messenger.refuseForeignTopic(other, on: "updates"))
+                case (.updates, .failure(let error)?):
+                    shard.malformedReceived(error)
                 default:
-                    continue
+                    break
                 }
-            }
-            // Drain in bounded batches so the deadline and the broadcast stay responsive.
-            var drained = 0
-            while drained < 10_000, let frames = try updates.receive(dontWait: true) {
-                drained += 1
-                shard.updateReceived(frames)
-            }
-            if let partial = shard.partialIfDue(now: Clock.nowMillis()) {
-                try messenger.send(partial.body, tensors: partial.tensors, on: upward)
+            },
+            timer: { now in
+                if let hello = heartbeat.helloIfDue(now: now) { loop.send(hello, on: .control, dontWait: true) }
+                performer.perform(shard.timerFired(now: now))
+            },
+            isFinished: { runEnded }
+        )
+        logger.info("regional aggregator stopping", metadata: ["shard": "\(config.name)"])
+    }
+}
+
+/// Performs a shard's actions on its loop: one place that turns data into sends and log lines.
+struct ShardPerformer {
+    let loop: RoleLoop<RegionalAggregatorRole.SocketName>
+    let logger: Logger
+    let name: String
+    let accepted: Counter
+    let declined: Counter
+
+    init(loop: RoleLoop<RegionalAggregatorRole.SocketName>, logger: Logger, name: String, region: String) {
+        self.loop = loop
+        self.logger = logger
+        self.name = name
+        accepted = Counter(
+            label: "fedpulse_updates_accepted_total",
+            dimensions: [("role", "region"), ("region", region)]
+        )
+        declined = Counter(
+            label: "fedpulse_updates_declined_total",
+            dimensions: [("role", "region"), ("region", region)]
+        )
+    }
+
+    func perform(_ actions: [ShardAction]) {
+        for action in actions {
+            switch action {
+            case .reject(let reason, let sender, let roundId, let detail):
+                loop.messenger.reject(reason, detail: detail, sender: sender, roundId: roundId)
+            case .connectUpward(let endpoint, let old):
+                if let old { loop.disconnect(.upward, from: old) }
+                loop.connect(.upward, to: endpoint)
+            case .sendPartial(let partial, let tensors):
+                logger.info(
+                    "partial sent",
+                    metadata: [
+                        "round.id": "\(partial.roundId)", "shard": "\(name)",
+                        "round.contributors": "\(partial.contributors)",
+                        "partial.clipped": "\(partial.clippedCount)",
+                    ]
+                )
+                loop.send(partial, tensors: tensors, on: .upward)
+            case .note(let note):
+                log(note)
             }
         }
-        logger.info("regional aggregator stopping", metadata: ["shard": "\(config.name)"])
+    }
+
+    private func log(_ note: ShardNote) {
+        switch note {
+        case .roundOpened(let roundId, let members, let selection, let underDP):
+            logger.info(
+                "round opened",
+                metadata: [
+                    "round.id": "\(roundId)", "shard": "\(name)", "round.members": "\(members)",
+                    "round.selection": "\(selection.rawValue)", "round.dp": "\(underDP)",
+                ]
+            )
+        case .roundUnreadable(let roundId, let detail):
+            logger.warning(
+                "round not readable",
+                metadata: ["round.id": "\(roundId)", "shard": "\(name)", "round.detail": "\(detail)"]
+            )
+        case .updateAccepted(let workerId, let roundId, let isDecline):
+            (isDecline ? declined : accepted).increment()
+            logger.debug(
+                "update accepted",
+                metadata: ["round.id": "\(roundId)", "update.worker": "\(workerId)", "update.declined": "\(isDecline)"]
+            )
+        case .updateBuffered(let sender, let roundId, let bytes):
+            logger.debug(
+                "update buffered",
+                metadata: ["round.id": "\(roundId)", "message.sender": "\(sender)", "buffer.bytes": "\(bytes)"]
+            )
+        }
     }
 }

@@ -38,7 +38,10 @@ extension FedPulse {
         @Option(help: "Server optimizer of the global tier: fedavg, fedavgm, fedadam, fedyogi, fedadagrad.")
         var optimizer: String = "fedavg"
 
-        @Option(help: "Server learning rate of the global tier (default: 1 for fedavg/fedavgm, 0.1 for the adaptive optimizers).")
+        @Option(
+            help:
+                "Server learning rate of the global tier (default: 1 for fedavg/fedavgm, 0.1 for the adaptive optimizers)."
+        )
         var serverLearningRate: Float?
 
         @Option(help: "Milliseconds after the round deadline the global tier still waits for partials.")
@@ -47,8 +50,17 @@ extension FedPulse {
         @Option(help: "Heartbeat interval to the coordinator in milliseconds.")
         var heartbeatMs: Int = 500
 
-        @Option(help: "Largest update message a regional shard accepts, in bytes (ZMQ_MAXMSGSIZE per frame and the decoder's total).")
+        @Option(
+            help:
+                "Largest update message a regional shard accepts, in bytes (ZMQ_MAXMSGSIZE per frame and the decoder's total)."
+        )
         var maxMessageBytes: Int?
+
+        @Option(
+            help:
+                "Bytes of messages for a round not yet announced (updates at a shard, partials at the global tier) kept at most; past it they are refused bufferFull."
+        )
+        var earlyBufferBytes: Int = 64 << 20
 
         @OptionGroup var common: CommonOptions
 
@@ -62,6 +74,7 @@ extension FedPulse {
             if let maxMessageBytes, maxMessageBytes < 4_096 {
                 throw ValidationError("--max-message-bytes must be at least 4096")
             }
+            guard earlyBufferBytes >= 0 else { throw ValidationError("--early-buffer-bytes must be 0 or more") }
             guard ["fedavg", "fedavgm", "fedadam", "fedyogi", "fedadagrad"].contains(optimizer) else {
                 throw ValidationError("--optimizer must be one of fedavg, fedavgm, fedadam, fedyogi, fedadagrad")
             }
@@ -77,6 +90,7 @@ extension FedPulse {
                 config.coordinatorControl = coordinator.coordinatorControl
                 config.heartbeatMillis = heartbeatMs
                 if let maxMessageBytes { config.maxMessageBytes = maxMessageBytes }
+                config.earlyBufferBytes = earlyBufferBytes
                 let frozen = config
                 try await common.run(role: "region-\(frozen.region)-\(frozen.shard)") { control, logger in
                     try RegionalAggregatorRole(config: frozen, logger: logger).run(control)
@@ -91,6 +105,7 @@ extension FedPulse {
                 config.serverLearningRate = serverLearningRate
                 config.graceMillis = graceMs
                 config.heartbeatMillis = heartbeatMs
+                config.earlyBufferBytes = earlyBufferBytes
                 let frozen = config
                 try await common.run(role: "global") { control, logger in
                     try GlobalAggregatorRole(config: frozen, logger: logger).run(control)
