@@ -32,6 +32,7 @@ extension FedPulse {
         var rounds: Int = 10
 
         @OptionGroup var learning: LearningOptions
+        @OptionGroup var dataSpec: DataSpecOptions
 
         @Option(help: "Select exactly this many eligible workers per round (default: all of them).")
         var cohortSize: Int?
@@ -142,7 +143,7 @@ extension FedPulse {
         }
 
         func run() async throws {
-            let spec = try learning.spec()
+            let spec = try dataSpec.spec(learning: learning)
             var config = CoordinatorConfig(spec: spec)
             config.broadcastEndpoint = broadcast
             config.controlEndpoint = control
@@ -170,7 +171,10 @@ extension FedPulse {
             config.auditorEvents = privacy.auditorEvents
             config.auditorLedger = privacy.auditorLedger
             config.targetAccuracy = targetAccuracy
-            config.featureStatistics = featureStatistics == "federated"
+            config.featureStatistics = try dataSpec.federatedStatistics(
+                requested: featureStatistics,
+                privateRun: privacy.placement != .off
+            )
             config.maxWorkers = maxWorkers
             config.maxDenies = maxDenies
             switch holdout {

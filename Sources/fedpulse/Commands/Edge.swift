@@ -56,6 +56,7 @@ extension FedPulse {
         var poisonScale: Double = 1
 
         @OptionGroup var learning: LearningOptions
+        @OptionGroup var dataSpec: DataSpecOptions
         @OptionGroup var coordinator: CoordinatorEndpoints
         @OptionGroup var common: CommonOptions
         @OptionGroup var security: SecurityOptions
@@ -102,7 +103,7 @@ extension FedPulse {
                         data: .csv(path: path)
                     )
                 }
-            var config = EdgeConfig(devices: virtualDevices, spec: try learning.spec())
+            var config = EdgeConfig(devices: virtualDevices, spec: try dataSpec.spec(learning: learning))
             config.coordinatorBroadcast = coordinator.coordinatorBroadcast
             config.coordinatorControl = coordinator.coordinatorControl
             config.sendDelayMillis = sendDelayMs
