@@ -33,6 +33,8 @@ public struct DemoConfig: Sendable {
     public var dataSource: DataSourceSummary?
     /// Extra flags for one child by name (`edge-watch-0`): tests break one role on purpose.
     public var childArguments: [String: [String]] = [:]
+    /// No CURVE keys: every process runs with `--insecure` (on by default it is CURVE).
+    public var insecure = false
     /// Printed as rounds complete.
     public var progress: @Sendable (String) -> Void = { print($0) }
 
@@ -145,4 +147,6 @@ public struct DemoOutcome: Sendable, Codable {
     public var dataSource: DataSourceSummary?
     /// The child whose failure ended the run (`endReason` is then `childFailed`).
     public var failure: ChildFailure?
+    /// `curve` or `insecure`: the transport security every process of the run used.
+    public var transport = "curve"
 }

@@ -24,15 +24,17 @@ public struct DemoRun: Sendable {
         let controlEndpoint = "tcp://127.0.0.1:\(ports[1])"
         let coordinatorFlags = ["--coordinator-broadcast", broadcast, "--coordinator-control", controlEndpoint]
 
+        let layout = try DemoLayout(config: config)
+        let transport = try DemoTransport(config: config, layout: layout)
+
         // Follow the broadcast before anything starts, so no round summary is missed.
         let context = try Context()
         let observer = try Socket(context, type: .sub)
         try observer.setLinger(0)
         try observer.subscribe(Topic.roundSummary.rawValue)
         try observer.subscribe(Topic.runEnd.rawValue)
+        try transport.observerSecurity().secureClient(observer, of: "coordinator")
         try observer.connect(broadcast)
-
-        let layout = try DemoLayout(config: config)
         // A run over a data directory hands every role the demo's own spec, so the coordinator,
         // every device and the baseline read the same columns, classes and scaling.
         var specArguments: [String] = []
@@ -43,8 +45,8 @@ public struct DemoRun: Sendable {
             try encoder.encode(config.spec).write(to: specFile, options: .atomic)
             specArguments = ["--spec", specFile.path]
         }
-        func launch(_ name: String, _ arguments: [String]) throws -> ChildProcesses.Child {
-            try children.launch(name: name, arguments: arguments + (config.childArguments[name] ?? []))
+        func launch(_ name: String, _ arguments: [String], security: [String]) throws -> ChildProcesses.Child {
+            try children.launch(name: name, arguments: arguments + security + (config.childArguments[name] ?? []))
         }
         var privacyArguments: [String] = []
         let ledgerPath = config.reportDirectory.appendingPathComponent("ledger.jsonl").path
@@ -58,21 +60,24 @@ public struct DemoRun: Sendable {
                 [
                     "auditor", "--events", events, "--ledger", ledger, "--ledger-file", ledgerPath,
                     "--epsilon-budget", "\(privacy.epsilonBudget)", "--delta", "\(privacy.delta)",
-                ] + privacy.auditorArguments(keyPath: signingKeyPath, rounds: config.rounds)
+                ] + privacy.auditorArguments(keyPath: signingKeyPath, rounds: config.rounds),
+                security: transport.arguments(for: "auditor")
             )
             privacyArguments = privacy.coordinatorArguments(events: events, ledger: ledger)
         }
-        _ = try launch("global", ["aggregator", "--tier", "global"] + coordinatorFlags)
+        _ = try launch("global", ["aggregator", "--tier", "global"] + coordinatorFlags, security: transport.arguments(for: "global"))
         for deviceClass in DemoConfig.classes {
             _ = try launch(
                 "region-\(deviceClass.rawValue)",
-                ["aggregator", "--tier", "region", "--region", deviceClass.rawValue] + coordinatorFlags
+                ["aggregator", "--tier", "region", "--region", deviceClass.rawValue] + coordinatorFlags,
+                security: transport.arguments(for: "region-\(deviceClass.rawValue)-0")
             )
         }
         for edge in layout.edges {
             _ = try launch(
                 edge.name,
-                ["edge"] + edge.arguments + config.learningArguments + specArguments + coordinatorFlags
+                ["edge"] + edge.arguments + config.learningArguments + specArguments + coordinatorFlags,
+                security: transport.edgeArguments
             )
         }
         let stateDirectory = config.reportDirectory.appendingPathComponent("state")
@@ -85,7 +90,8 @@ public struct DemoRun: Sendable {
                 "--rounds", "\(config.rounds)", "--wait-for-workers", "\(layout.deviceCount)",
                 "--round-timeout-ms", "\(config.roundTimeoutMillis)", "--state-dir", stateDirectory.path,
             ] + layout.holdoutArguments + statistics + config.learningArguments + specArguments
-                + config.coordinatorArguments + privacyArguments
+                + config.coordinatorArguments + privacyArguments,
+            security: transport.arguments(for: "coordinator")
         )
         config.progress(Self.header)
 
@@ -110,7 +116,8 @@ public struct DemoRun: Sendable {
         var spent: PrivacySpent?
         if let privacy = config.privacy, FileManager.default.fileExists(atPath: ledgerPath) {
             let publicKey = try? SigningKeyFile.publicKey(at: signingKeyPath + ".pub")
-            let report = try ComplianceReport(ledgerPath: ledgerPath, publicKey: publicKey)
+            var report = try ComplianceReport(ledgerPath: ledgerPath, publicKey: publicKey)
+            report.transport = transport.label
             try report.write(to: config.reportDirectory)
             spent = report.spent(delta: privacy.delta, budget: privacy.epsilonBudget)
         }
@@ -125,7 +132,8 @@ public struct DemoRun: Sendable {
             privacy: spent,
             scaling: config.effectiveScaling.rawValue,
             dataSource: dataSource,
-            failure: followed.failure
+            failure: followed.failure,
+            transport: transport.label
         )
         try writeReport(outcome)
         return outcome

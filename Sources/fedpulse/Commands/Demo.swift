@@ -83,6 +83,9 @@ extension FedPulse {
         @Flag(inversion: .prefixedNo, help: "Also run the same federation without DP and show both accuracies.")
         var compareNonPrivate = true
 
+        @Flag(help: "Run without CURVE (no encryption, no authentication); by default every process gets throwaway keys in REPORT/keys.")
+        var insecure = false
+
         @Option(help: "Milliseconds a round stays open for updates.")
         var roundTimeoutMs: Int64 = 5_000
 
@@ -151,6 +154,7 @@ extension FedPulse {
             config.devicesPerEdgeProcess = devicesPerProcess
             config.seed = learning.seed
             config.roundTimeoutMillis = roundTimeoutMs
+            config.insecure = insecure
             config.dataDirectory = dataDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
             config.summaryJSON = summaryJson.map { URL(fileURLWithPath: $0) }
             config.scaling = data?.scaling
@@ -189,6 +193,11 @@ extension FedPulse {
                 )
             }
             print("scaling     \(config.effectiveScaling.explanation)")
+            print(
+                insecure
+                    ? "transport   INSECURE: no encryption, no authentication (--insecure)"
+                    : "transport   CURVE on every socket; only the keys enrolled in \(reportDir)/keys/enrolment.txt are admitted"
+            )
             guard var outcome = try await runUntilDone(config) else { throw ExitCode.failure }
             if let failure = outcome.failure {
                 print("\nerror: \(failure)")
@@ -273,6 +282,7 @@ extension FedPulse {
                 print("rows per device         min \(rows.minimum), median \(rows.median), max \(rows.maximum)")
             }
             print("scaling                 \(outcome.scaling ?? "?")")
+            print("transport               \(outcome.transport == "curve" ? "CURVE, enrolled keys only" : "INSECURE")")
             print("processes               \(outcome.processes + 1) (the demo itself included)")
             print("bytes moved             \(bytesUp) up, \(bytesDown) down")
             print("report                  \(outcome.reportDirectory)/index.html")
