@@ -148,5 +148,5 @@ public struct DemoOutcome: Sendable, Codable {
     /// The child whose failure ended the run (`endReason` is then `childFailed`).
     public var failure: ChildFailure?
     /// `curve` or `insecure`: the transport security every process of the run used.
-    public var transport = "curve"
+    public var transport: String? = "curve"
 }
