@@ -13,7 +13,7 @@ struct FedPulse: AsyncParsableCommand {
             this machine; the other subcommands run one role each. Any flag may also be given as \
             an environment variable: FEDPULSE_ROUNDS=20 acts as --rounds 20.
             """,
-        subcommands: [Demo.self, Coordinator.self, Aggregator.self, Edge.self, Auditor.self, Audit.self, PrivacyCalculator.self, ExportSynthetic.self, Keygen.self]
+        subcommands: [Demo.self, Coordinator.self, Aggregator.self, Edge.self, Auditor.self, Audit.self, PrivacyCalculator.self, ExportSynthetic.self, Keygen.self, Lab.self]
     )
 
     static func main() async {
