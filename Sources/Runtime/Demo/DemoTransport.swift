@@ -51,6 +51,9 @@ struct DemoTransport {
     /// The follower's own security, so it can read the CURVE broadcast like any enrolled observer.
     func observerSecurity() throws -> TransportSecurity {
         guard let keys else { return .insecure }
-        return try TransportSecurity.curve(secretKeyFile: keys.secretKeyPath(of: Self.observerName), enrolmentFile: keys.enrolmentPath)
+        return try TransportSecurity.curve(
+            secretKeyFile: keys.secretKeyPath(of: Self.observerName),
+            enrolmentFile: keys.enrolmentPath
+        )
     }
 }
