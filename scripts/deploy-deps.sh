@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the deployment tests need (Tests/EndToEndTests/{Kubernetes,Monitoring}*.swift),
+# Installs what the deployment tests need (Tests/EndToEndTests/{Kubernetes,Monitoring,Lab}*.swift),
 # called by scripts/install-deps.sh: Debian's prometheus (the monitoring test scrapes live roles
-# with it) and kubernetes-validate from PyPI (offline schema validation of the rendered
-# Kustomize manifests). kubectl (for `kubectl kustomize`) comes with the build machine; where it
-# is missing the Kubernetes test falls back to nothing and says so.
+# with it), openssh-server and iproute2 (the lab test runs an sshd in each of its network
+# namespaces; `lab up` uses the OpenSSH client) and kubernetes-validate from PyPI (offline schema
+# validation of the rendered Kustomize manifests). kubectl (`kubectl kustomize`) comes with the
+# build machine; the Kubernetes test says so when it is missing.
 set -euo pipefail
 
 as_root() {
@@ -16,6 +17,17 @@ if ! command -v prometheus >/dev/null 2>&1; then
     # The package's maintainer scripts would start a system service where systemd runs; the
     # tests start their own prometheus on loopback instead, so no service is needed.
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
+missing=()
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deploy-deps: installing ${missing[*]} for the lab test" >&2
+    as_root apt-get update -qq
+    # No service is started here: the lab test runs its own sshd inside each namespace.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 if ! command -v kubernetes-validate >/dev/null 2>&1; then

@@ -63,8 +63,8 @@ struct LabPlanTests {
             }
         }
         let coordinator = try #require(plan.processes.first { $0.name == "coordinator" })
-        #expect(coordinator.connects == ["tcp://192.0.2.11:7300", "tcp://192.0.2.11:7301"])
-        #expect(plan.ledgerEndpoint == "tcp://192.0.2.11:7301")
+        #expect(coordinator.connects == ["tcp://198.51.100.11:7300", "tcp://198.51.100.11:7301"])
+        #expect(plan.ledgerEndpoint == "tcp://198.51.100.11:7301")
     }
 
     @Test func shardsAreNumberedPerClassAndEdgesGetDisjointDevices() throws {
@@ -127,8 +127,8 @@ struct LabPlanTests {
         let text = try await ShortCommand.run(binary, ["lab", "plan", Self.sample.path])
         #expect(text.status == 0, "\(text.text)")
         #expect(
-            text.text.contains("host lab3 192.0.2.13")
-                && text.text.contains("fedpulse audit tail --connect tcp://192.0.2.11:7301")
+            text.text.contains("host lab3 198.51.100.13")
+                && text.text.contains("fedpulse audit tail --connect tcp://198.51.100.11:7301")
         )
         let json = try await ShortCommand.run(binary, ["lab", "plan", Self.sample.path, "--json"])
         #expect(json.status == 0)
