@@ -34,9 +34,12 @@ extension FedPulse {
 
         @Option(
             help:
-                "Device ids are PREFIX-<user index> (default: the device class). {host} in PREFIX becomes this machine's host name and also offsets the synthetic users, for scaled container replicas."
+                "Device ids are PREFIX-<user index> (default: the device class). {replica} in PREFIX becomes this replica's own id (see --replica-file), {host} the host name; either also offsets the synthetic users, for scaled container replicas."
         )
         var idPrefix: String?
+
+        @Option(help: "Where {replica} in --id-prefix keeps this replica's id: made once, the same after a restart.")
+        var replicaFile: String = "/var/lib/fedpulse/replica-id"
 
         @Option(parsing: .singleValue, help: "A CSV export to use as one device's data (repeatable).")
         var data: [String] = []
@@ -80,11 +83,16 @@ extension FedPulse {
             }
             // In a scaled container service every replica runs the same command line; "{host}"
             // gives each replica its own ids and its own synthetic users.
+            // With host networking all replicas share the host name; {replica} differs on any network.
             let host = ProcessInfo.processInfo.hostName
-            let replicated = idPrefix?.contains("{host}") ?? false
+            var random = SystemRandomNumberGenerator()
+            let replica =
+                idPrefix?.contains("{replica}") == true ? try ReplicaIdentity.token(file: replicaFile, using: &random) : ""
+            let replicated = idPrefix.map { $0.contains("{host}") || $0.contains("{replica}") } ?? false
             let prefix = (idPrefix ?? deviceClass.rawValue).replacingOccurrences(of: "{host}", with: host)
+                .replacingOccurrences(of: "{replica}", with: replica)
             let firstUser =
-                replicated ? self.firstUser + Int(CohortPlanner.stableHash(host) % 100_000) * devices : self.firstUser
+                replicated ? self.firstUser + Int(CohortPlanner.stableHash(prefix) % 100_000) * devices : self.firstUser
             let generator = learning.generator()
             let virtualDevices: [VirtualDevice] =
                 data.isEmpty
