@@ -86,8 +86,10 @@ extension FedPulse {
             // With host networking all replicas share the host name; {replica} differs on any network.
             let host = ProcessInfo.processInfo.hostName
             var random = SystemRandomNumberGenerator()
-            let replica =
-                idPrefix?.contains("{replica}") == true ? try ReplicaIdentity.token(file: replicaFile, using: &random) : ""
+            var replica = ""
+            if idPrefix?.contains("{replica}") == true {
+                replica = try ReplicaIdentity.token(file: replicaFile, using: &random)
+            }
             let replicated = idPrefix.map { $0.contains("{host}") || $0.contains("{replica}") } ?? false
             let prefix = (idPrefix ?? deviceClass.rawValue).replacingOccurrences(of: "{host}", with: host)
                 .replacingOccurrences(of: "{replica}", with: replica)
