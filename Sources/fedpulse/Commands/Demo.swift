@@ -76,6 +76,9 @@ extension FedPulse {
         @Option(help: "Local minibatch size.")
         var batchSize: Int = 16
 
+        @Option(help: "Update encoding: f32, q8, q4, topk:F, randk:F, optionally with ,rotate (see `fedpulse coordinator --help`).")
+        var compression: String = "f32"
+
         func validate() throws {
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
             guard devicesPerClass >= 1, devicesPerProcess >= 1 else {
@@ -111,7 +114,7 @@ extension FedPulse {
             config.summaryJSON = summaryJson.map { URL(fileURLWithPath: $0) }
             config.learningArguments = learning.passThrough
             config.training = TrainingConfig(learningRate: Float(learningRate), localEpochs: epochs, batchSize: batchSize)
-            config.coordinatorArguments = ["--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)"]
+            config.coordinatorArguments = ["--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)", "--compression", compression]
             if dp != "off" {
                 config.privacy = DemoPrivacy(
                     placement: dp, clipNorm: clip, noiseMultiplier: noiseMultiplier,
