@@ -74,7 +74,15 @@ extension Fixtures {
                         globalEndpoint: "tcp://global.local:7200",
                         deadlineMillis: 1_700_000_030_000,
                         minParticipants: 10,
-                        samplingSeed: -(1 << 52)
+                        samplingSeed: -(1 << 52),
+                        compression: CompressionSettings(
+                            quantization: .q8,
+                            sparsification: .randk,
+                            fraction: 0.1,
+                            rotate: true,
+                            range: 0.5,
+                            seed: -7
+                        )
                     ),
                     tensors: [weights()]
                 )
