@@ -257,6 +257,10 @@ public struct CompressionSettings: Codable, Sendable, Equatable {
             try check.require(value.isFinite && value > 0 && value <= 1e6, "range", "\(value) is outside (0, 1e6]")
         }
         let needsSeed = rotate || sparsification == .randk
-        try check.require((seed != nil) == needsSeed, "seed", needsSeed ? "is required" : "is only sent with randk or rotate")
+        try check.require(
+            (seed != nil) == needsSeed,
+            "seed",
+            needsSeed ? "is required" : "is only sent with randk or rotate"
+        )
     }
 }

@@ -214,7 +214,8 @@ public struct WireCodec: Sendable {
         else {
             throw WireError(
                 code: .byteLengthMismatch,
-                detail: "tensor \(name): \(descriptor.bytes) bytes for \(descriptor.elements) \(descriptor.encoding) elements"
+                detail:
+                    "tensor \(name): \(descriptor.bytes) bytes for \(descriptor.elements) \(descriptor.encoding) elements"
             )
         }
         guard frame.count == descriptor.bytes else {

@@ -23,13 +23,24 @@ import Wire
         let encoded = UpdateEncoder(plan: plan).encode(x, using: &rng)
         // What the wire carries must pass the codec both ways.
         let codec = WireCodec()
-        let body = Update(roundId: 3, modelVersion: 0, workerId: "w", deviceClass: .watch, shard: 0, weight: 1, norm: 0, clipped: false)
+        let body = Update(
+            roundId: 3,
+            modelVersion: 0,
+            workerId: "w",
+            deviceClass: .watch,
+            shard: 0,
+            weight: 1,
+            norm: 0,
+            clipped: false
+        )
         let frames = try codec.encode(body, sender: "w", tensors: encoded.tensors)
         let decoded = try codec.decode(frames, as: Update.self).get()
         return try UpdateDecoder(plan: plan).decode(decoded.tensors).get()
     }
 
-    @Test(arguments: ["f32,rotate", "q8", "q4", "topk:0.1", "randk:0.1", "q8,rotate", "topk:0.1,q8", "randk:0.25,q4,rotate"])
+    @Test(arguments: [
+        "f32,rotate", "q8", "q4", "topk:0.1", "randk:0.1", "q8,rotate", "topk:0.1,q8", "randk:0.25,q4,rotate",
+    ])
     func roundTripStaysWithinTheQuantizationBound(_ text: String) throws {
         let d = 1_000
         let plan = try Self.plan(text, d: d)
@@ -156,10 +167,19 @@ import Wire
         #expect(reason([values, Self.indexFrame([2, 1, 1], count: 2)]) == .shapeMismatch)  // too many
         #expect(reason([values, Self.indexFrame([2, 2], count: 3)]) == .shapeMismatch)  // wrong count
         #expect(reason([values, Self.indexFrame([0x82], count: 2)]) == .byteLengthMismatch)  // truncated varint
-        #expect(reason([values, Self.indexFrame([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], count: 2)]) == .byteLengthMismatch)
-        #expect(reason([Tensor.f32le(name: "delta", [1, 2, 3]), Self.indexFrame([2, 2], count: 2)]) == .shapeMismatch)
+        #expect(
+            reason([values, Self.indexFrame([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], count: 2)]) == .byteLengthMismatch
+        )
+        #expect(
+            reason([Tensor.f32le(name: "delta", [1, 2, 3]), Self.indexFrame([2, 2], count: 2)]) == .shapeMismatch
+        )
         #expect(reason([values]) == .frameCountMismatch)
-        #expect(reason([Tensor.encoded(name: "delta", encoding: .q8, bytes: [1, 2], elementCount: 2), Self.indexFrame([2, 2], count: 2)]) == .unsupportedEncoding)
+        #expect(
+            reason([
+                Tensor.encoded(name: "delta", encoding: .q8, bytes: [1, 2], elementCount: 2),
+                Self.indexFrame([2, 2], count: 2),
+            ]) == .unsupportedEncoding
+        )
     }
 
     @Test func q4PadNibbleMustBeZero() throws {

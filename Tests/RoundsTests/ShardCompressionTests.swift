@@ -27,7 +27,8 @@ import Wire
         let settings = try #require(open.body.compression)
         let plan = try CompressionPlan.make(settings, parameterCount: F.parameters, roundId: F.roundId).get()
         var rng = SeededGenerator(seed: 1)
-        let tensors = UpdateEncoder(plan: plan).encode([Float](repeating: value, count: F.parameters), using: &rng).tensors
+        let tensors = UpdateEncoder(plan: plan).encode([Float](repeating: value, count: F.parameters), using: &rng)
+            .tensors
         return update(worker, tensors: tensors)
     }
 
@@ -45,7 +46,12 @@ import Wire
         #expect(actions.rejections == [.normTooLarge])
         // Honest workers at norm C still get in (re-clipped to C when rounding pushed them over).
         for worker in ["watch-1", "watch-2"] {
-            let accepted = shard.updateReceived(try Self.honest(worker, open), from: .init(claimed: worker), byteCount: 1, now: 1)
+            let accepted = shard.updateReceived(
+                try Self.honest(worker, open),
+                from: .init(claimed: worker),
+                byteCount: 1,
+                now: 1
+            )
             #expect(accepted.accepted == [worker])
         }
         let late = shard.timerFired(now: F.deadline + 1)
@@ -85,7 +91,12 @@ import Wire
         _ = shard.roundOpened(open, now: 0)
         var actions: [ShardAction] = []
         for worker in F.members {
-            actions = shard.updateReceived(try Self.honest(worker, open, value: 0.25), from: .init(claimed: worker), byteCount: 1, now: 1)
+            actions = shard.updateReceived(
+                try Self.honest(worker, open, value: 0.25),
+                from: .init(claimed: worker),
+                byteCount: 1,
+                now: 1
+            )
             #expect(actions.accepted == [worker])
         }
         shard._checkInvariants()

@@ -28,7 +28,9 @@ public struct CompressionChoice: Sendable, Equatable, CustomStringConvertible {
             case "topk", "randk":
                 guard !seenSparsification, pieces.count == 2, let fraction = Double(pieces[1]),
                     fraction.isFinite, fraction > 0, fraction <= 1
-                else { return .failure(CompressionChoiceError(text: text, why: "one of topk:F, randk:F with F in (0, 1]")) }
+                else {
+                    return .failure(CompressionChoiceError(text: text, why: "one of topk:F, randk:F with F in (0, 1]"))
+                }
                 seenSparsification = true
                 choice.sparsification = pieces[0] == "topk" ? .topk : .randk
                 choice.fraction = fraction

@@ -1,5 +1,5 @@
-public import Wire
 import Learning
+public import Wire
 
 /// What a round's compression setting means for a model of d parameters: how many coordinates
 /// are kept, which (for `randk`), how long the value frame is, and how values are quantized.

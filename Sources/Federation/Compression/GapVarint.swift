@@ -33,7 +33,12 @@ enum GapVarint {
             var shift = 0
             while true {
                 guard position < bytes.count, shift <= 28 else {
-                    return .failure(WireError(code: .byteLengthMismatch, detail: "index \(indices.count): truncated or over-long varint"))
+                    return .failure(
+                        WireError(
+                            code: .byteLengthMismatch,
+                            detail: "index \(indices.count): truncated or over-long varint"
+                        )
+                    )
                 }
                 let byte = bytes[position]
                 position += 1

@@ -81,7 +81,11 @@ public struct UpdateEncoder: Sendable {
         var above: [Int] = []
         var equal: [Int] = []
         for (index, value) in values.enumerated() {
-            if value.magnitude > threshold { above.append(index) } else if value.magnitude == threshold { equal.append(index) }
+            if value.magnitude > threshold {
+                above.append(index)
+            } else if value.magnitude == threshold {
+                equal.append(index)
+            }
         }
         return (above + equal.prefix(count - above.count)).sorted()
     }

@@ -37,7 +37,11 @@ enum UpdateShaping {
         rng: inout some RandomNumberGenerator
     ) -> [Tensor] {
         guard let settings = round.compression,
-            case .success(let plan) = CompressionPlan.make(settings, parameterCount: delta.count, roundId: round.roundId)
+            case .success(let plan) = CompressionPlan.make(
+                settings,
+                parameterCount: delta.count,
+                roundId: round.roundId
+            )
         else {
             residual = []
             return [.f32le(name: "delta", delta)]

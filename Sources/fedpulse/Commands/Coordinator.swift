@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import Federation
+import Foundation
 import Learning
 import Rounds
 import Runtime
@@ -108,7 +108,9 @@ extension FedPulse {
         )
         var compression: String = "f32"
 
-        @Option(help: "Quantization range R without DP (default: the clip norm, else 1); under DP it is derived from C.")
+        @Option(
+            help: "Quantization range R without DP (default: the clip norm, else 1); under DP it is derived from C."
+        )
         var compressionRange: Double?
 
         @OptionGroup var privacy: PrivacyOptions
