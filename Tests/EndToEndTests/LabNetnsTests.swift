@@ -44,9 +44,9 @@ struct LabNetnsTests {
                 - {host: lab3, class: watch, args: ["--heartbeat-ms", "200"]}
                 - {host: lab2, class: phone, args: ["--heartbeat-ms", "200"]}
               edges:
-                - {host: lab2, class: watch, devices: 3, args: ["--checkin-ms", "300", "--task", "sleep-quality", "--seed", "7"]}
-                - {host: lab3, class: watch, devices: 2, args: ["--checkin-ms", "300", "--task", "sleep-quality", "--seed", "7"]}
-                - {host: lab3, class: phone, devices: 2, args: ["--checkin-ms", "300", "--task", "sleep-quality", "--seed", "7"]}
+                - {host: lab2, class: watch, devices: 3, args: ["--checkin-ms", "300", "--send-delay-ms", "200", "--task", "sleep-quality", "--seed", "7"]}
+                - {host: lab3, class: watch, devices: 2, args: ["--checkin-ms", "300", "--send-delay-ms", "200", "--task", "sleep-quality", "--seed", "7"]}
+                - {host: lab3, class: phone, devices: 2, args: ["--checkin-ms", "300", "--send-delay-ms", "200", "--task", "sleep-quality", "--seed", "7"]}
             """
     }
 

@@ -132,7 +132,7 @@ struct MonitoringLiveTests {
             deviceClass: "watch",
             devices: 4,
             firstUser: 0,
-            overrides: ["--metrics-port": "\(edgePort)"]
+            overrides: ["--metrics-port": "\(edgePort)", "--send-delay-ms": "200"]
         )
         try promProcesses.launch(
             name: "prometheus",
