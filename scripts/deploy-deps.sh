@@ -34,3 +34,9 @@ if ! command -v kubernetes-validate >/dev/null 2>&1; then
     echo "deploy-deps: kubernetes-validate is missing; installing it from PyPI" >&2
     python3 -m pip install --quiet kubernetes-validate
 fi
+
+# Compose under podman (Tests/EndToEndTests/ComposePodmanTests.swift): podman, runc,
+# podman-compose, and the registry-free base image (debootstrap, about 80 s, once per machine).
+here=$(cd "$(dirname "$0")" && pwd)
+"$here/deploy-podman.sh" install
+"$here/deploy-podman.sh" base

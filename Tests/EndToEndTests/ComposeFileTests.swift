@@ -126,4 +126,34 @@ struct ComposeFileTests {
             )
         }
     }
+
+    /// deploy/compose-host.yml (host networking, run by ComposePodmanTests) has the same roles,
+    /// real command lines, and no two services on one port of the shared host network.
+    @Test func theHostNetworkingFileRunsTheSameRolesOnPortsOfTheirOwn() async throws {
+        let documents = try await YAMLDocuments.load(root.appendingPathComponent("deploy/compose-host.yml"))
+        let services = try #require((documents.first as? [String: Any])?["services"] as? [String: [String: Any]])
+        #expect(Set(services.keys) == Set(try await fedpulseServices().keys))
+        var commandLines = try DeploymentCommandLines()
+        var owners: [String: String] = [:]
+        for (name, service) in services.sorted(by: { $0.key < $1.key }) {
+            #expect(service["network_mode"] as? String == "host", "\(name) is not on host networking")
+            let command = try #require(Self.command(of: service), "service \(name) has no command")
+            try await commandLines.check(command, in: "compose-host \(name)")
+            #expect(
+                !name.hasPrefix("edge-") || !command.contains("--metrics-port"),
+                "scaled \(name) would share a port"
+            )
+            #expect(
+                !name.hasPrefix("edge-") || command.contains { $0.contains("{replica}") },
+                "\(name) replicas would share ids"
+            )
+            for (index, flag) in command.enumerated()
+            where ["--bind", "--events", "--ledger", "--broadcast", "--control", "--metrics-port"].contains(flag) {
+                let value = command.indices.contains(index + 1) ? command[index + 1] : ""
+                let port = String(value.split(separator: ":").last ?? "")
+                #expect(owners[port] == nil, "\(name) and \(owners[port] ?? "") both use port \(port)")
+                owners[port] = name
+            }
+        }
+    }
 }
