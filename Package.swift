@@ -23,6 +23,15 @@ let package = Package(
         .target(name: "Privacy", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Every role's round logic as pure state machines (events in, actions out).
         .target(name: "Rounds", dependencies: ["Wire", "Learning", "Federation", "Privacy"]),
+        // SecAgg+ primitives and protocol state machines (issue 10); swift-crypto only.
+        .target(
+            name: "SecureAggregation",
+            dependencies: [
+                "Wire",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
 
         // MARK: - Shells
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
@@ -66,6 +75,7 @@ let package = Package(
         .testTarget(name: "LearningTests", dependencies: ["Learning"]),
         .testTarget(name: "FederationTests", dependencies: ["Federation", "Learning", "Wire"]),
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], exclude: ["Fixtures"]),
+        .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation", "Wire"]),
         .testTarget(name: "RoundsTests", dependencies: ["Rounds", "Wire", "Learning", "Federation", "Privacy"]),
         .testTarget(
             name: "RuntimeTests",

@@ -1,0 +1,126 @@
+internal import Crypto
+internal import Foundation
+
+/// Why a key could not be made or used.
+public enum SecAggKeyError: Error, Equatable, Sendable {
+    /// A public or private key is not 32 bytes, or X25519 refused it (a low-order point).
+    case invalidKey
+}
+
+/// A device's two X25519 key pairs for one round: `cipher` keys encrypt the shares sent to each
+/// neighbour, `mask` keys seed the pairwise masks. Two pairs, not one, because the mask private
+/// key is Shamir-shared (to unmask a dropped device) and must not also open its share mail.
+public struct SecAggKeyPairs: Sendable {
+    let cipher: Curve25519.KeyAgreement.PrivateKey
+    let mask: Curve25519.KeyAgreement.PrivateKey
+
+    /// Draws both private keys from `generator`, which must be a CSPRNG in production
+    /// (`SystemRandomNumberGenerator`); tests pass a seeded one to be deterministic.
+    public init(using generator: inout some RandomNumberGenerator) throws(SecAggKeyError) {
+        do {
+            cipher = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: generator.bytes(32))
+            mask = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: generator.bytes(32))
+        } catch {
+            throw .invalidKey
+        }
+    }
+
+    public var advertised: AdvertisedKeys {
+        AdvertisedKeys(
+            cipherPublicKey: Array(cipher.publicKey.rawRepresentation),
+            maskPublicKey: Array(mask.publicKey.rawRepresentation)
+        )
+    }
+
+    var maskPrivateBytes: [UInt8] { Array(mask.rawRepresentation) }
+}
+
+/// The two public keys a device advertises in the first stage.
+public struct AdvertisedKeys: Sendable, Hashable {
+    public let cipherPublicKey: [UInt8]
+    public let maskPublicKey: [UInt8]
+
+    public init(cipherPublicKey: [UInt8], maskPublicKey: [UInt8]) {
+        self.cipherPublicKey = cipherPublicKey
+        self.maskPublicKey = maskPublicKey
+    }
+
+    var isWellFormed: Bool { cipherPublicKey.count == 32 && maskPublicKey.count == 32 }
+}
+
+/// X25519 followed by HKDF-SHA256, with the round and both ids in `info`.
+///
+/// The raw X25519 output is not a uniform key (swift-crypto's `SharedSecret` says so), and the
+/// same key pairs must never give the same key in two rounds or for two purposes: `info` binds
+/// the purpose label, the round id and the pair's ids (length-prefixed, so no two tuples encode
+/// alike). The salt is empty, as RFC 5869 allows when the input already has entropy.
+enum KeyDerivation {
+    enum Purpose: String {
+        /// Key of the AEAD that carries shares from `first` to `second` (directional: each key
+        /// seals exactly one message).
+        case shareCipher = "fedpulse.secagg.v1.share"
+        /// Seed of the pairwise mask between the two ids (symmetric: ids in sorted order).
+        case pairwiseMask = "fedpulse.secagg.v1.pairwise"
+        /// Seed of a device's self mask from its 32-byte seed.
+        case selfMask = "fedpulse.secagg.v1.self"
+    }
+
+    static func info(_ purpose: Purpose, roundId: String, ids: [String]) -> [UInt8] {
+        var info: [UInt8] = []
+        info.appendField(purpose.rawValue)
+        info.appendField(roundId)
+        for id in ids { info.appendField(id) }
+        return info
+    }
+
+    static func agree(
+        privateKey: Curve25519.KeyAgreement.PrivateKey,
+        publicKey: [UInt8],
+        purpose: Purpose,
+        roundId: String,
+        ids: [String]
+    ) throws(SecAggKeyError) -> SymmetricKey {
+        do {
+            let peer = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: publicKey)
+            let shared = try privateKey.sharedSecretFromKeyAgreement(with: peer)
+            return shared.hkdfDerivedSymmetricKey(
+                using: SHA256.self,
+                salt: [UInt8](),
+                sharedInfo: info(purpose, roundId: roundId, ids: ids),
+                outputByteCount: 32
+            )
+        } catch {
+            throw .invalidKey
+        }
+    }
+
+    /// The pairwise mask seed between `ownId` and `peerId`: both ends compute the same key.
+    static func pairwiseSeed(
+        privateKey: Curve25519.KeyAgreement.PrivateKey,
+        peerPublicKey: [UInt8],
+        roundId: String,
+        ownId: String,
+        peerId: String
+    ) throws(SecAggKeyError) -> SymmetricKey {
+        try agree(
+            privateKey: privateKey,
+            publicKey: peerPublicKey,
+            purpose: .pairwiseMask,
+            roundId: roundId,
+            ids: [ownId, peerId].sorted()
+        )
+    }
+
+    static func selfMaskKey(seed: [UInt8], roundId: String, deviceId: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: seed),
+            salt: [UInt8](),
+            info: info(.selfMask, roundId: roundId, ids: [deviceId]),
+            outputByteCount: 32
+        )
+    }
+
+    static func privateKey(_ raw: [UInt8]) throws(SecAggKeyError) -> Curve25519.KeyAgreement.PrivateKey {
+        do { return try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: raw) } catch { throw .invalidKey }
+    }
+}
