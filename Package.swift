@@ -75,7 +75,10 @@ let package = Package(
         .testTarget(name: "LearningTests", dependencies: ["Learning"]),
         .testTarget(name: "FederationTests", dependencies: ["Federation", "Learning", "Wire"]),
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], exclude: ["Fixtures"]),
-        .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation", "Wire"]),
+        .testTarget(
+            name: "SecureAggregationTests",
+            dependencies: ["SecureAggregation", "Wire", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "RoundsTests", dependencies: ["Rounds", "Wire", "Learning", "Federation", "Privacy"]),
         .testTarget(
             name: "RuntimeTests",

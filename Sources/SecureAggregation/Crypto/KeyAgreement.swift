@@ -80,18 +80,33 @@ enum KeyDerivation {
         roundId: String,
         ids: [String]
     ) throws(SecAggKeyError) -> SymmetricKey {
+        let shared = try rawAgreement(privateKey: privateKey, publicKey: publicKey)
+        return SymmetricKey(data: hkdf(shared, info: info(purpose, roundId: roundId, ids: ids)))
+    }
+
+    /// The X25519 output itself; only ever fed to `hkdf`, never used as a key.
+    static func rawAgreement(
+        privateKey: Curve25519.KeyAgreement.PrivateKey,
+        publicKey: [UInt8]
+    ) throws(SecAggKeyError) -> [UInt8] {
         do {
             let peer = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: publicKey)
             let shared = try privateKey.sharedSecretFromKeyAgreement(with: peer)
-            return shared.hkdfDerivedSymmetricKey(
-                using: SHA256.self,
-                salt: [UInt8](),
-                sharedInfo: info(purpose, roundId: roundId, ids: ids),
-                outputByteCount: 32
-            )
+            return shared.withUnsafeBytes { Array($0) }
         } catch {
             throw .invalidKey
         }
+    }
+
+    /// HKDF-SHA256 (RFC 5869); every key in the module comes out of here.
+    static func hkdf(_ inputKeyMaterial: [UInt8], salt: [UInt8] = [], info: [UInt8], outputByteCount: Int = 32) -> [UInt8] {
+        let key = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: inputKeyMaterial),
+            salt: salt,
+            info: info,
+            outputByteCount: outputByteCount
+        )
+        return key.withUnsafeBytes { Array($0) }
     }
 
     /// The pairwise mask seed between `ownId` and `peerId`: both ends compute the same key.
@@ -112,12 +127,7 @@ enum KeyDerivation {
     }
 
     static func selfMaskKey(seed: [UInt8], roundId: String, deviceId: String) -> SymmetricKey {
-        HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: seed),
-            salt: [UInt8](),
-            info: info(.selfMask, roundId: roundId, ids: [deviceId]),
-            outputByteCount: 32
-        )
+        SymmetricKey(data: hkdf(seed, info: info(.selfMask, roundId: roundId, ids: [deviceId])))
     }
 
     static func privateKey(_ raw: [UInt8]) throws(SecAggKeyError) -> Curve25519.KeyAgreement.PrivateKey {
