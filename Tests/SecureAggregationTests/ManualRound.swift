@@ -10,7 +10,9 @@ struct ManualRound {
     var inputs: [String: ModularVector]
     var generator: SplitMix64
 
-    init(devices: Int, degree: Int, threshold: Int, seed: UInt64) throws {
+    /// With `signed`, every device signs its keys with an enrolled Ed25519 key and checks its
+    /// neighbours' signatures against the directory.
+    init(devices: Int, degree: Int, threshold: Int, seed: UInt64, signed: Bool = false) throws {
         configuration = try SecAggConfiguration(
             bitsPerValue: 12,
             modulusBits: 12 + 6,
@@ -25,9 +27,19 @@ struct ManualRound {
             let server = SecAggServer(roundId: "r1", configuration: configuration, graph: graph, minimumSurvivors: 0)
         else { throw ManualRoundError.setup }
         self.server = server
+        var signingKeys: [String: SecAggSigningKey] = [:]
+        if signed { for id in ids { signingKeys[id] = try SecAggSigningKey(using: &generator) } }
+        let directory = signed ? signingKeys.mapValues(\.publicKey) : nil
         var clients: [String: SecAggClient] = [:]
         for id in ids {
-            clients[id] = try SecAggClient(id: id, roundId: "r1", configuration: configuration, using: &generator)
+            clients[id] = try SecAggClient(
+                id: id,
+                roundId: "r1",
+                configuration: configuration,
+                signingKey: signingKeys[id],
+                enrolledKeys: directory,
+                using: &generator
+            )
         }
         self.clients = clients
         inputs = randomInputs(ids: ids, configuration: configuration, using: &generator)

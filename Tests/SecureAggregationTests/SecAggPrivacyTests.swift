@@ -107,4 +107,33 @@ struct SecAggPrivacyTests {
             try fresh.neighboursAnnounced(otherRound, using: &generator)
         }
     }
+
+    @Test func shardSubstitutingANeighboursKeysIsRefusedWhenKeysAreSigned() throws {
+        var round = try ManualRound(devices: 10, degree: 4, threshold: 2, seed: 35, signed: true)
+        let announcements = try round.advertise()
+        let (id, announcement) = try #require(announcements.sorted { $0.key < $1.key }.first)
+        // The shard keeps the victim's signature but swaps in key pairs it holds the secrets of.
+        var shardGenerator = SplitMix64(seed: 99)
+        let shardKeys = try SecAggKeyPairs(using: &shardGenerator).advertised
+        let victim = announcement.neighbours[0]
+        var neighbours = announcement.neighbours
+        neighbours[0] = AnnouncedNeighbour(
+            id: victim.id,
+            point: victim.point,
+            keys: AdvertisedKeys(
+                cipherPublicKey: shardKeys.cipherPublicKey,
+                maskPublicKey: shardKeys.maskPublicKey,
+                signature: victim.keys.signature
+            )
+        )
+        let forged = NeighbourAnnouncement(roundId: "r1", ownPoint: announcement.ownPoint, neighbours: neighbours)
+        var device = try round.client(id)
+        var generator = SplitMix64(seed: 3)
+        #expect(throws: SecAggClientError.unverifiedKeys(victim.id)) {
+            try device.neighboursAnnounced(forged, using: &generator)
+        }
+        // The untouched announcement verifies and the signed round goes through to the end.
+        let requests = try round.mask(try round.share(announcements))
+        #expect(requests.count == 10)
+    }
 }

@@ -35,17 +35,56 @@ public struct SecAggKeyPairs: Sendable {
     var maskPrivateBytes: [UInt8] { Array(mask.rawRepresentation) }
 }
 
-/// The two public keys a device advertises in the first stage.
+/// The two public keys a device advertises in the first stage, optionally signed.
+///
+/// The shard relays every device's keys to its neighbours, so a shard that swapped in its own
+/// keys could open the shares sent to that device and, with them, unmask it. A signature by
+/// the device's enrolled Ed25519 key over (round, id, both keys) lets each neighbour check that
+/// the keys are the device's own (Bonawitz et al. 2017's malicious-server variant).
 public struct AdvertisedKeys: Sendable, Hashable {
     public let cipherPublicKey: [UInt8]
     public let maskPublicKey: [UInt8]
+    /// Ed25519 over `signedBytes`, or empty when the round runs without enrolled signing keys.
+    public let signature: [UInt8]
 
-    public init(cipherPublicKey: [UInt8], maskPublicKey: [UInt8]) {
+    public init(cipherPublicKey: [UInt8], maskPublicKey: [UInt8], signature: [UInt8] = []) {
         self.cipherPublicKey = cipherPublicKey
         self.maskPublicKey = maskPublicKey
+        self.signature = signature
     }
 
-    var isWellFormed: Bool { cipherPublicKey.count == 32 && maskPublicKey.count == 32 }
+    var isWellFormed: Bool {
+        cipherPublicKey.count == 32 && maskPublicKey.count == 32 && (signature.isEmpty || signature.count == 64)
+    }
+
+    static func signedBytes(roundId: String, deviceId: String, cipher: [UInt8], mask: [UInt8]) -> [UInt8] {
+        KeyDerivation.info(.advertisement, roundId: roundId, ids: [deviceId]) + cipher + mask
+    }
+
+    /// True when `signature` is `deviceId`'s enrolled key's signature of these keys for `roundId`.
+    func isSigned(by enrolledKey: [UInt8], roundId: String, deviceId: String) -> Bool {
+        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: enrolledKey) else { return false }
+        let message = Self.signedBytes(roundId: roundId, deviceId: deviceId, cipher: cipherPublicKey, mask: maskPublicKey)
+        return key.isValidSignature(signature, for: message)
+    }
+}
+
+/// A device's long-term Ed25519 key, enrolled beside its CURVE key, that signs its per-round keys.
+public struct SecAggSigningKey: Sendable {
+    let key: Curve25519.Signing.PrivateKey
+
+    public init(using generator: inout some RandomNumberGenerator) throws(SecAggKeyError) {
+        do { key = try Curve25519.Signing.PrivateKey(rawRepresentation: generator.bytes(32)) } catch {
+            throw .invalidKey
+        }
+    }
+
+    /// What the enrolment directory holds for this device.
+    public var publicKey: [UInt8] { Array(key.publicKey.rawRepresentation) }
+
+    func sign(_ bytes: [UInt8]) throws(SecAggKeyError) -> [UInt8] {
+        do { return Array(try key.signature(for: bytes)) } catch { throw .invalidKey }
+    }
 }
 
 /// X25519 followed by HKDF-SHA256, with the round and both ids in `info`.
@@ -63,6 +102,8 @@ enum KeyDerivation {
         case pairwiseMask = "fedpulse.secagg.v1.pairwise"
         /// Seed of a device's self mask from its 32-byte seed.
         case selfMask = "fedpulse.secagg.v1.self"
+        /// Domain of the signature over a device's advertised keys.
+        case advertisement = "fedpulse.secagg.v1.advertise"
     }
 
     static func info(_ purpose: Purpose, roundId: String, ids: [String]) -> [UInt8] {

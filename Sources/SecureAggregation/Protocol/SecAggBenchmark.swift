@@ -7,9 +7,9 @@ public struct SecAggBenchmarkReport: Sendable {
     public let degree: Int
     public let threshold: Int
     public let survivors: Int
-    /// Mean bytes a device that advertised keys sent over all four stages.
+    /// Mean bytes a surviving device sent over all four stages.
     public let meanUploadBytes: Double
-    /// Mean bytes the shard sent such a device.
+    /// Mean bytes the shard sent a surviving device.
     public let meanDownloadBytes: Double
     /// The same update sent in the clear at `bitsPerValue` bits per value (Bonawitz et al.
     /// 2017's baseline for their 1.73× at 16-bit inputs).
@@ -69,7 +69,10 @@ public enum SecAggBenchmark {
         let result = try report.outcome.get()
         var plain = ModularVector.zero(bits: configuration.modulusBits, count: parameters)
         for id in result.survivors { if let input = inputs[id] { plain?.add(input.values) } }
-        let senders = max(report.uploadBytes.count, 1)
+        // Averaged over the devices whose inputs are in the sum: the ones that paid every stage.
+        let senders = max(result.survivors.count, 1)
+        let upload = result.survivors.reduce(0) { $0 + (report.uploadBytes[$1] ?? 0) }
+        let download = result.survivors.reduce(0) { $0 + (report.downloadBytes[$1] ?? 0) }
         return SecAggBenchmarkReport(
             devices: devices,
             parameters: parameters,
@@ -78,8 +81,8 @@ public enum SecAggBenchmark {
             degree: graph.degree,
             threshold: graph.threshold,
             survivors: result.survivors.count,
-            meanUploadBytes: Double(report.uploadBytes.values.reduce(0, +)) / Double(senders),
-            meanDownloadBytes: Double(report.downloadBytes.values.reduce(0, +)) / Double(senders),
+            meanUploadBytes: Double(upload) / Double(senders),
+            meanDownloadBytes: Double(download) / Double(senders),
             plainQuantizedBytes: (parameters * bitsPerValue + 7) / 8,
             plainFloatBytes: parameters * 4,
             exact: plain == result.sum

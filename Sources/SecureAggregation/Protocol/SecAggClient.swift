@@ -20,6 +20,9 @@ public enum SecAggClientError: Error, Equatable, Sendable {
     case survivorAlsoDropped(String)
     /// The request names an id this device holds no share for.
     case unknownNeighbour(String)
+    /// A neighbour's keys carry no valid signature by its enrolled key: the shard may have
+    /// substituted its own keys to read the shares meant for that neighbour.
+    case unverifiedKeys(String)
     /// Key agreement failed (a neighbour's key is a low-order point).
     case keyFailure
 }
@@ -37,26 +40,51 @@ public struct SecAggClient: Sendable {
 
     private let keys: SecAggKeyPairs
     private let selfMaskSeed: [UInt8]
+    private let advertisement: AdvertisedKeys
+    /// Enrolled Ed25519 keys by device id; when set, every neighbour's keys must be signed.
+    private let enrolledKeys: [String: [UInt8]]?
     private var ownPoint: UInt64 = 0
     private var neighbours: [String: AnnouncedNeighbour] = [:]
     /// Shares this device keeps for its neighbours, opened in the masked-input stage.
     private var held: [String: SharePair] = [:]
 
+    /// `signingKey` signs this device's advertised keys; `enrolledKeys` (the enrolment
+    /// directory's Ed25519 keys) makes the device refuse neighbours whose keys are unsigned.
     public init(
         id: String,
         roundId: String,
         configuration: SecAggConfiguration,
+        signingKey: SecAggSigningKey? = nil,
+        enrolledKeys: [String: [UInt8]]? = nil,
         using generator: inout some RandomNumberGenerator
     ) throws(SecAggKeyError) {
         self.id = id
         self.roundId = roundId
         self.configuration = configuration
-        self.keys = try SecAggKeyPairs(using: &generator)
+        let keys = try SecAggKeyPairs(using: &generator)
+        self.keys = keys
         self.selfMaskSeed = generator.bytes(ShamirSharing.secretByteCount)
+        self.enrolledKeys = enrolledKeys
+        let plain = keys.advertised
+        if let signingKey {
+            let bytes = AdvertisedKeys.signedBytes(
+                roundId: roundId,
+                deviceId: id,
+                cipher: plain.cipherPublicKey,
+                mask: plain.maskPublicKey
+            )
+            advertisement = AdvertisedKeys(
+                cipherPublicKey: plain.cipherPublicKey,
+                maskPublicKey: plain.maskPublicKey,
+                signature: try signingKey.sign(bytes)
+            )
+        } else {
+            advertisement = plain
+        }
     }
 
     /// Stage 1: the public keys to send (again, if asked: advertising is idempotent).
-    public func advertisedKeys() -> AdvertisedKeys { keys.advertised }
+    public func advertisedKeys() -> AdvertisedKeys { advertisement }
 
     /// Stage 1 → 2: checks the announcement and seals shares of both secrets to each neighbour.
     public mutating func neighboursAnnounced(
@@ -202,6 +230,13 @@ public struct SecAggClient: Sendable {
             throw .malformedAnnouncement("key length")
         }
         guard ids.count <= configuration.degree else { throw .malformedAnnouncement("more neighbours than the degree") }
+        if let enrolledKeys {
+            for neighbour in announcement.neighbours {
+                guard let enrolled = enrolledKeys[neighbour.id],
+                    neighbour.keys.isSigned(by: enrolled, roundId: roundId, deviceId: neighbour.id)
+                else { throw .unverifiedKeys(neighbour.id) }
+            }
+        }
         guard ids.count >= configuration.threshold else {
             throw .tooFewNeighbours(have: ids.count, need: configuration.threshold)
         }
