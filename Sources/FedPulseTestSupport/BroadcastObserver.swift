@@ -1,4 +1,4 @@
-import Runtime
+public import Runtime
 import Synchronization
 public import Wire
 import ZeroMQ
@@ -76,7 +76,7 @@ public final class BroadcastObserver: Sendable {
     /// Connects to `endpoint` on its own thread and returns once the SUB socket is connecting.
     ///
     /// Call it before the coordinator starts so the first messages are not missed.
-    public init(endpoint: String) async throws {
+    public init(endpoint: String, security: TransportSecurity = .insecure) async throws {
         self.endpoint = endpoint
         runner = try RoleRunner()
         let ready = ReadySignal()
@@ -89,6 +89,7 @@ public final class BroadcastObserver: Sendable {
             try subscriber.setLinger(0)
             try subscriber.setReceiveHighWaterMark(100_000)
             for topic in [Topic.roundOpen, .roundSummary, .runEnd] { try subscriber.subscribe(topic.rawValue) }
+            try security.secureClient(subscriber, of: "coordinator")
             try subscriber.connect(endpoint)
             ready.signal()
             let codec = WireCodec()

@@ -18,18 +18,63 @@ public final class Hierarchy: Sendable {
     /// Scratch folder of this run: `logs/`, `state/`.
     public let directory: URL
     public let children: ChildProcesses
+    /// The run's CURVE keys and enrolment when the hierarchy is secure; nil runs `--insecure`.
+    public let keys: KeyDirectory?
+
+    /// Who a secure hierarchy enrols: every role, shards 0–1 of each class, devices 0–19 of each
+    /// class, and the test's broadcast observer.
+    public static func defaultParties() -> [(name: String, role: String)] {
+        var parties: [(name: String, role: String)] = [
+            ("coordinator", "coordinator"), ("global", "global"), ("auditor", "auditor"), ("e2e-observer", "observer"),
+        ]
+        for deviceClass in ["watch", "phone", "tablet"] {
+            parties += (0..<2).map { ("region-\(deviceClass)-\($0)", "shard:\(deviceClass)") }
+            parties += (0..<20).map { ("\(deviceClass)-\($0)", "device:\(deviceClass)") }
+        }
+        return parties
+    }
 
     /// Flags shared by the coordinator and the edges so they agree on task, model and data.
     public static let learningFlags: KeyValuePairs<String, String> = ["--task": "sleep-quality", "--seed": "7"]
 
-    public init(name: String) throws {
+    /// - Parameters:
+    ///   - secure: CURVE on every process with throwaway keys for ``defaultParties()`` plus `extraParties`.
+    public init(name: String, secure: Bool = false, extraParties: [(name: String, role: String)] = []) throws {
         let ports = try FreePorts.pick(2)
         broadcast = "tcp://127.0.0.1:\(ports[0])"
         control = "tcp://127.0.0.1:\(ports[1])"
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("fedpulse-e2e", isDirectory: true)
-            .appendingPathComponent("\(name)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))", isDirectory: true)
-        children = try ChildProcesses(executable: try FedPulseBinary.locate(), logDirectory: directory.appendingPathComponent("logs"))
+            .appendingPathComponent(
+                "\(name)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))",
+                isDirectory: true
+            )
+        children = try ChildProcesses(
+            executable: try FedPulseBinary.locate(),
+            logDirectory: directory.appendingPathComponent("logs")
+        )
+        keys =
+            secure
+            ? try KeyDirectory.create(
+                at: directory.appendingPathComponent("keys").path,
+                parties: Self.defaultParties() + extraParties
+            )
+            : nil
+    }
+
+    /// The flags that give the process enrolled as `name` its key (or `--insecure`).
+    public func securityFlags(for name: String) -> [String] {
+        guard let keys else { return ["--insecure"] }
+        return ["--curve-secret-key", keys.secretKeyPath(of: name), "--enrolment", keys.enrolmentPath]
+    }
+
+    /// The observer's security, for a ``BroadcastObserver`` or an audit follower of this hierarchy.
+    public func observerSecurity() throws -> TransportSecurity {
+        guard let keys else { return .insecure }
+        return try TransportSecurity.curve(
+            secretKeyFile: keys.secretKeyPath(of: "e2e-observer"),
+            enrolmentFile: keys.enrolmentPath
+        )
     }
 
     /// `--coordinator-broadcast` and `--coordinator-control`, as every non-coordinator role takes them.
@@ -59,16 +104,20 @@ public final class Hierarchy: Sendable {
                 "--state-dir": stateDirectory.path, "--aggregator-timeout-ms": "1000",
                 "--worker-timeout-ms": "3000", "--republish-ms": "100", "--holdout": "synthetic",
             ],
-            Self.learningFlags, overrides
+            Self.learningFlags,
+            overrides
         )
-        return try children.launch(name: name, arguments: ["coordinator"] + flags)
+        return try children.launch(name: name, arguments: ["coordinator"] + flags + securityFlags(for: "coordinator"))
     }
 
     /// Starts the global aggregator.
     @discardableResult
     public func startGlobal(overrides: KeyValuePairs<String, String> = [:]) throws -> ChildProcesses.Child {
         let flags = Self.merge(["--tier": "global", "--heartbeat-ms": "200", "--grace-ms": "500"], overrides)
-        return try children.launch(name: "global", arguments: ["aggregator"] + flags + coordinatorEndpoints)
+        return try children.launch(
+            name: "global",
+            arguments: ["aggregator"] + flags + coordinatorEndpoints + securityFlags(for: "global")
+        )
     }
 
     /// Starts one regional shard.
@@ -78,8 +127,15 @@ public final class Hierarchy: Sendable {
         shard: Int = 0,
         overrides: KeyValuePairs<String, String> = [:]
     ) throws -> ChildProcesses.Child {
-        let flags = Self.merge(["--tier": "region", "--region": region, "--shard": "\(shard)", "--heartbeat-ms": "200"], overrides)
-        return try children.launch(name: "region-\(region)-\(shard)", arguments: ["aggregator"] + flags + coordinatorEndpoints)
+        let flags = Self.merge(
+            ["--tier": "region", "--region": region, "--shard": "\(shard)", "--heartbeat-ms": "200"],
+            overrides
+        )
+        let id = "region-\(region)-\(shard)"
+        return try children.launch(
+            name: id,
+            arguments: ["aggregator"] + flags + coordinatorEndpoints + securityFlags(for: id)
+        )
     }
 
     /// Starts an edge process hosting `devices` devices `<class>-<firstUser>` … of one class.
@@ -92,10 +148,15 @@ public final class Hierarchy: Sendable {
         overrides: KeyValuePairs<String, String> = [:]
     ) throws -> ChildProcesses.Child {
         let flags = Self.merge(
-            ["--device-class": deviceClass, "--devices": "\(devices)", "--first-user": "\(firstUser)", "--checkin-ms": "300"],
-            Self.learningFlags, overrides
+            [
+                "--device-class": deviceClass, "--devices": "\(devices)", "--first-user": "\(firstUser)",
+                "--checkin-ms": "300",
+            ],
+            Self.learningFlags,
+            overrides
         )
-        return try children.launch(name: name, arguments: ["edge"] + flags + coordinatorEndpoints)
+        let security = keys.map { ["--curve-key-dir", $0.path, "--enrolment", $0.enrolmentPath] } ?? ["--insecure"]
+        return try children.launch(name: name, arguments: ["edge"] + flags + coordinatorEndpoints + security)
     }
 
     /// The ids an edge started with `devices` and `firstUser` hosts.
@@ -122,7 +183,9 @@ public final class Hierarchy: Sendable {
     public func logTail(lines: Int = 25) -> String {
         children.all.map { child in
             let text = (try? String(contentsOf: child.logFile, encoding: .utf8)) ?? "(no log)"
-            let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+            let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(
+                separator: "\n"
+            )
             return "── \(child.name) (pid \(child.pid)) \(child.logFile.path)\n\(tail)"
         }.joined(separator: "\n")
     }

@@ -1,5 +1,5 @@
 public import Wire
-import ZeroMQ
+public import ZeroMQ
 
 /// Builds the `update` messages a misbehaving or malicious peer might PUSH to a shard: valid ones
 /// to replay, and ones broken in each way the shard must refuse.
@@ -125,12 +125,21 @@ public struct UpdateForgery: Sendable {
 public enum RawPush {
     /// Sends `messages` in order on one fresh connection and waits (up to `lingerMillis`) until
     /// they have left; runs on its own thread.
-    public static func send(_ messages: [[[UInt8]]], to endpoint: String, lingerMillis: Int32 = 3_000) async throws {
+    ///
+    /// With `curve`, the socket is a CURVE client with that key pair of the server whose public
+    /// key is given: an enrolled insider, or a stranger who learned the server's public key.
+    public static func send(
+        _ messages: [[[UInt8]]],
+        to endpoint: String,
+        lingerMillis: Int32 = 3_000,
+        curve: (keys: CurveKeyPair, serverKey: String)? = nil
+    ) async throws {
         try await onOwnThread("e2e-rogue") {
             let context = try Context()
             do {
                 let socket = try Socket(context, type: .push)
                 try socket.setLinger(lingerMillis)
+                if let curve { try socket.makeCurveClient(serverPublicKey: curve.serverKey, keys: curve.keys) }
                 try socket.connect(endpoint)
                 for frames in messages {
                     _ = try socket.send(frames)

@@ -6,6 +6,7 @@ import Metrics
 import Prometheus
 import Runtime
 import ServiceLifecycle
+import ZeroMQ
 
 /// Flags every long-running role shares: logging and the Prometheus endpoint.
 struct CommonOptions: ParsableArguments {
@@ -26,14 +27,21 @@ struct CommonOptions: ParsableArguments {
 
     /// Bootstraps logging and metrics once for this process and runs `role` until it ends or
     /// SIGINT/SIGTERM asks it to stop gracefully.
-    func run(role name: String, body: @escaping @Sendable (LoopControl, Logger) throws -> Void) async throws {
+    func run(
+        role name: String,
+        transport: TransportSecurity? = nil,
+        body: @escaping @Sendable (LoopControl, Logger) throws -> Void
+    ) async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
-        let logger = Logger(label: "fedpulse.\(name)")
+        var labelled = Logger(label: "fedpulse.\(name)")
+        // Every line of a role says whether its transport is secured.
+        if let transport { labelled[metadataKey: "transport"] = "\(transport.label)" }
+        let logger = labelled
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var endpoint: MetricsEndpoint?
@@ -74,21 +82,33 @@ struct SecurityOptions: ParsableArguments {
     @Option(help: "The enrolment file (`name role public-key` per line): who may connect, and the servers' public keys.")
     var enrolment: String?
 
+    @Option(help: "Edge only: the folder holding each hosted device's secret key as <device id>.key.")
+    var curveKeyDir: String?
+
     @Flag(help: "Run without transport security: nothing is encrypted or authenticated (every log line says transport=insecure).")
     var insecure = false
 
     func validate() throws {
-        if insecure && (curveSecretKey != nil || enrolment != nil) {
-            throw ValidationError("--insecure contradicts --curve-secret-key/--enrolment")
+        let keyGiven = curveSecretKey != nil || curveKeyDir != nil
+        if insecure && (keyGiven || enrolment != nil) {
+            throw ValidationError("--insecure contradicts --curve-secret-key/--curve-key-dir/--enrolment")
         }
-        if (curveSecretKey == nil) != (enrolment == nil) {
-            throw ValidationError("CURVE needs both --curve-secret-key and --enrolment")
+        if keyGiven != (enrolment != nil) {
+            throw ValidationError("CURVE needs --enrolment and a key (--curve-secret-key, or --curve-key-dir for an edge)")
         }
     }
 
-    /// The transport security this process runs with.
+    /// The transport security this process runs with (no keys: insecure, said on every log line).
     func make() throws -> TransportSecurity {
-        guard let curveSecretKey, let enrolment else { return try TransportSecurity(mode: .insecure) }
-        return try TransportSecurity.curve(secretKeyFile: curveSecretKey, enrolmentFile: enrolment)
+        guard let enrolment else { return .insecure }
+        if let curveSecretKey {
+            return try TransportSecurity.curve(secretKeyFile: curveSecretKey, enrolmentFile: enrolment)
+        }
+        // An edge proves each device with that device's key; the process itself binds nothing.
+        let placeholder = try CurveKeyPair.generate()
+        return try TransportSecurity(mode: .curve(keys: placeholder, enrolmentPath: enrolment))
     }
+
+    /// The devices' key folder of an edge.
+    var deviceKeys: KeyDirectory? { curveKeyDir.map(KeyDirectory.init(path:)) }
 }

@@ -2,7 +2,6 @@ import FedPulseTestSupport
 import Foundation
 import Learning
 import Runtime
-import Synchronization
 import Testing
 import Wire
 
@@ -14,14 +13,22 @@ extension EndToEndTests {
             let spec = try ModelSpec.wearable(task: .sleepQuality, architecture: nil)
             let generator = SyntheticWearables(task: .sleepQuality, seed: 11)
             let root = FileManager.default.temporaryDirectory
-                .appendingPathComponent("fedpulse-e2e/csv-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
+                .appendingPathComponent(
+                    "fedpulse-e2e/csv-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+                )
             let data = root.appendingPathComponent("data")
-            let files = try SyntheticExport(generator: generator, spec: spec).write(devices: 9, holdoutUsers: 30, to: data)
+            let files = try SyntheticExport(generator: generator, spec: spec).write(
+                devices: 9,
+                holdoutUsers: 30,
+                to: data
+            )
             #expect(files.count == 10)
 
             var config = DemoConfig(
-                executable: try FedPulseBinary.locate(), reportDirectory: root.appendingPathComponent("report"),
-                spec: spec, generator: generator
+                executable: try FedPulseBinary.locate(),
+                reportDirectory: root.appendingPathComponent("report"),
+                spec: spec,
+                generator: generator
             )
             config.rounds = 4
             config.seed = 11
@@ -31,16 +38,7 @@ extension EndToEndTests {
             config.training = TrainingConfig(learningRate: 0.3, localEpochs: 5, batchSize: 16)
             config.coordinatorArguments = ["--epochs", "5", "--learning-rate", "0.3", "--batch-size", "16"]
             config.progress = { _ in }
-            let frozen = config
-
-            let runner = try RoleRunner()
-            let result = Mutex<DemoOutcome?>(nil)
-            runner.start(name: "e2e-csv") { control in
-                let outcome = try DemoRun(config: frozen).run(stopWhen: control)
-                result.withLock { $0 = outcome }
-            }
-            try await runner.waitUntilFinished()
-            let outcome = try #require(result.withLock { $0 })
+            let outcome = try await EndToEndTests.runDemo(config)
 
             #expect(outcome.endReason == "roundLimit", "logs in \(root.path)/report/logs")
             #expect(outcome.rounds.map(\.round) == [1, 2, 3, 4])

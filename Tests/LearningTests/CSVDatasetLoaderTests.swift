@@ -64,9 +64,14 @@ struct CSVDatasetLoaderTests {
         Case(
             text: "steps,label\n1,0\n",
             code: .missingColumn,
-            message: "export.csv:1: missing column 'hrv_rmssd' required by the model spec"
+            message:
+                "export.csv:1: missing column 'hrv_rmssd' required by the model spec (the header has \"steps\", \"label\")"
         ),
-        Case(text: "steps,hrv_rmssd\n1,2\n", code: .missingColumn, message: "export.csv:1: missing column 'label'"),
+        Case(
+            text: "steps,hrv_rmssd\n1,2\n",
+            code: .missingColumn,
+            message: "export.csv:1: missing label column 'label' (the header has \"steps\", \"hrv_rmssd\")"
+        ),
         Case(
             text: "steps,hrv_rmssd,label,steps\n1,2,0,3\n",
             code: .duplicateColumn,
@@ -90,12 +95,12 @@ struct CSVDatasetLoaderTests {
         Case(
             text: "steps,hrv_rmssd,label\n8000,40,maybe\n",
             code: .unknownLabel,
-            message: "export.csv:2:3: unknown label \"maybe\"; expected one of good, poor or 0...1"
+            message: "export.csv:2:3: unknown label \"maybe\" in column 'label'; expected one of good, poor or 0...1"
         ),
         Case(
             text: "steps,hrv_rmssd,label\n8000,40,2\n",
             code: .unknownLabel,
-            message: "export.csv:2:3: unknown label \"2\"; expected one of good, poor or 0...1"
+            message: "export.csv:2:3: unknown label \"2\" in column 'label'; expected one of good, poor or 0...1"
         ),
         Case(
             text: "steps,hrv_rmssd,label\n8000,40\n",

@@ -1,4 +1,5 @@
 import Learning
+import Federation
 import Testing
 import Wire
 
@@ -172,6 +173,27 @@ struct CoordinatorRoundTests {
         #expect(shard.rejections == [.unauthorizedSender])
         #expect(fixture.round.aggregators.aggregators["rogue-shard"] == nil)
         #expect(fixture.round.aggregators.aggregators["region-watch-0"]?.hello.endpoint == "tcp://127.0.0.1:7100")
+    }
+
+    /// A device (its key enrolled under its own id) tries to register a free shard slot, so that
+    /// workers would be sent to its endpoint: the id must name the slot, so it cannot.
+    @Test func aHelloWhoseIdDoesNotNameItsSlotIsRefusedEvenForAFreeSlot() throws {
+        var fixture = try CoordinatorFixture()
+        fixture.registerTopology()
+        let actions = fixture.round.helloReceived(
+            CoordinatorFixture.shardHello("watch-3", shard: 5, endpoint: "tcp://10.0.0.66:1"),
+            from: PeerIdentity(claimed: "watch-3", authenticated: "watch-3"),
+            now: fixture.now
+        )
+        #expect(actions.rejections == [.unauthorizedSender])
+        #expect(fixture.round.aggregators.shards.map(\.shard) == [0])
+        let honest = fixture.round.helloReceived(
+            CoordinatorFixture.shardHello("region-watch-5", shard: 5, endpoint: "tcp://127.0.0.1:7105"),
+            from: PeerIdentity(claimed: "region-watch-5", authenticated: "region-watch-5"),
+            now: fixture.now
+        )
+        #expect(honest.rejections.isEmpty)
+        #expect(fixture.round.aggregators.shards.map(\.shard) == [0, 5])
     }
 
     @Test func aCheckinOrHelloInAnotherPeersNameIsRefused() throws {

@@ -1,15 +1,16 @@
-/// Loads a real wearable export (CSV) into a dataset shaped by a model spec.
+/// Loads a real export (CSV) into a dataset shaped by a model spec.
 ///
-/// The file is read by the caller (this module does no I/O); here we only parse. Format:
+/// The file is read by the caller (this module does no I/O); here we only parse. Format (the
+/// dialect is ``CSVRows``'s):
 ///
 /// - line 1 is a header naming columns; the spec decides which are used (by name, in any
-///   order) and a column named `label` is required; other columns are ignored;
-/// - fields are comma-separated, optionally double-quoted (`""` escapes a quote; a quoted field
-///   cannot span lines); `\r\n` line ends and a UTF-8 byte-order mark are accepted; blank lines
-///   are skipped;
+///   order) and its label column (``ModelSpec/labelColumn``, `label` unless the spec names
+///   another) is required; other columns are ignored;
 /// - an empty field or `NA` means "not measured": allowed only for features with
 ///   `mayBeMissing`, which then get availability flag 0;
-/// - `label` holds a class name from the spec (`poor`) or a class index (`0`, `1`, …);
+/// - the label holds a class name from the spec (`poor`) or a class index (`0`, `1`, …); when
+///   some class names are themselves integers (`1`, `2`), only names count, so `0` cannot be
+///   read as "the first class";
 /// - a row with no feature value at all carries no information and is skipped; a file
 ///   without any other row is an error.
 public enum CSVDatasetLoader {
@@ -29,7 +30,9 @@ public enum CSVDatasetLoader {
     public static func load(_ text: String, fileName: String, spec: ModelSpec) throws(CSVError) -> Dataset {
         var dataset = Dataset(spec: spec)
         let encoder = FeatureEncoder(spec: spec)
-        try parse(text, fileName: fileName, spec: spec) { raw, label in dataset.append(encoded: encoder, raw: raw, label: label) }
+        try parse(text, fileName: fileName, spec: spec) { raw, label in
+            dataset.append(encoded: encoder, raw: raw, label: label)
+        }
         return dataset
     }
 
@@ -41,52 +44,40 @@ public enum CSVDatasetLoader {
         return records
     }
 
-    private static func parse(
-        _ text: String, fileName: String, spec: ModelSpec, row accept: ([Double?], Int) -> Void
-    ) throws(CSVError) {
-        // "\r\n" is one Character in Swift, so split on both spellings of a line end.
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-            .enumerated().makeIterator()
-        guard let (_, rawHeader) = lines.next(), !trimLine(rawHeader).isEmpty else {
-            throw CSVError(code: .emptyFile, fileName: fileName, line: 1, detail: "no header row")
-        }
-        var headerText = trimLine(rawHeader)
-        if headerText.hasPrefix("\u{FEFF}") { headerText.removeFirst() }
-        let header = try fields(of: headerText, fileName: fileName, line: 1).map { $0.trimmingSpaces }
-        let columns = try locate(spec: spec, in: header, fileName: fileName)
+    /// The column names of a CSV header line; only the first line of `text` is read, which is
+    /// all a spec built from a device's export may look at.
+    public static func header(of text: String, fileName: String) throws(CSVError) -> [String] {
+        try CSVRows.header(of: text, fileName: fileName)
+    }
 
+    private static func parse(
+        _ text: String,
+        fileName: String,
+        spec: ModelSpec,
+        row accept: ([Double?], Int) -> Void
+    ) throws(CSVError) {
+        let header = try CSVRows.header(of: text, fileName: fileName)
+        let columns = try locate(spec: spec, in: header, fileName: fileName)
+        let labels = LabelReader(spec: spec)
         var accepted = 0
         var raw = [Double?](repeating: nil, count: spec.features.count)
-        for (offset, rawLine) in lines {
-            let lineNumber = offset + 1
-            let text = trimLine(rawLine)
-            if text.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
-            let row = try fields(of: text, fileName: fileName, line: lineNumber)
-            guard row.count == header.count else {
-                throw CSVError(
-                    code: .malformedRow,
-                    fileName: fileName,
-                    line: lineNumber,
-                    detail: "expected \(header.count) fields as in the header, found \(row.count)"
-                )
-            }
+        try CSVRows.forEach(text, fileName: fileName) { (lineNumber, row) throws(CSVError) in
             for (index, feature) in spec.features.enumerated() {
                 raw[index] = try value(
-                    row[columns.features[index]].trimmingSpaces,
+                    row[columns.features[index]],
                     feature: feature,
                     fileName: fileName,
                     line: lineNumber,
                     column: columns.features[index] + 1
                 )
             }
-            let label = try label(
-                row[columns.label].trimmingSpaces,
-                spec: spec,
+            let label = try labels.read(
+                row[columns.label],
                 fileName: fileName,
                 line: lineNumber,
                 column: columns.label + 1
             )
-            if raw.allSatisfy({ $0 == nil }) { continue }
+            if raw.allSatisfy({ $0 == nil }) { return }
             accept(raw, label)
             accepted += 1
         }
@@ -107,8 +98,9 @@ public enum CSVDatasetLoader {
                     code: .missingColumn,
                     fileName: fileName,
                     line: 1,
-                    detail: name == "label"
-                        ? "missing column 'label'" : "missing column '\(name)' required by the model spec"
+                    detail: (name == spec.labelColumn
+                        ? "missing label column '\(name)'" : "missing column '\(name)' required by the model spec")
+                        + " (the header has \(CSVError.listed(header)))"
                 )
             }
             guard matches.count == 1 else {
@@ -124,7 +116,7 @@ public enum CSVDatasetLoader {
         }
         var features: [Int] = []
         for feature in spec.features { features.append(try index(of: feature.name)) }
-        return (features, try index(of: "label"))
+        return (features, try index(of: spec.labelColumn))
     }
 
     private static func value(
@@ -134,7 +126,7 @@ public enum CSVDatasetLoader {
         line: Int,
         column: Int
     ) throws(CSVError) -> Double? {
-        if text.isEmpty || text == "NA" {
+        if CSVDatasetLoader.isMissing(text) {
             guard feature.mayBeMissing else {
                 throw CSVError(
                     code: .missingValue,
@@ -152,7 +144,7 @@ public enum CSVDatasetLoader {
                 fileName: fileName,
                 line: line,
                 column: column,
-                detail: "non-numeric value \"\(text)\" in column '\(feature.name)'"
+                detail: "non-numeric value \(CSVError.quoted(text)) in column '\(feature.name)'"
             )
         }
         guard number.isFinite else {
@@ -161,84 +153,38 @@ public enum CSVDatasetLoader {
                 fileName: fileName,
                 line: line,
                 column: column,
-                detail: "non-finite value \"\(text)\" in column '\(feature.name)'"
+                detail: "non-finite value \(CSVError.quoted(text)) in column '\(feature.name)'"
             )
         }
         return number
     }
 
-    private static func label(
-        _ text: String,
-        spec: ModelSpec,
-        fileName: String,
-        line: Int,
-        column: Int
-    ) throws(CSVError) -> Int {
+    /// An empty field or `NA`: "not measured".
+    static func isMissing(_ text: String) -> Bool { text.isEmpty || text == "NA" }
+}
+
+/// Reads a label cell as a class name or, when no class name is an integer, a class index.
+struct LabelReader {
+    let spec: ModelSpec
+    let acceptsIndices: Bool
+
+    init(spec: ModelSpec) {
+        self.spec = spec
+        acceptsIndices = !spec.labels.contains { Int($0) != nil }
+    }
+
+    func read(_ text: String, fileName: String, line: Int, column: Int) throws(CSVError) -> Int {
         if let index = spec.labels.firstIndex(of: text) { return index }
-        if let index = Int(text), (0..<spec.classCount).contains(index) { return index }
+        if acceptsIndices, let index = Int(text), (0..<spec.classCount).contains(index) { return index }
+        let expected = spec.labels.prefix(20).joined(separator: ", ") + (spec.classCount > 20 ? ", …" : "")
         throw CSVError(
             code: .unknownLabel,
             fileName: fileName,
             line: line,
             column: column,
             detail:
-                "unknown label \"\(text)\"; expected one of \(spec.labels.joined(separator: ", ")) or 0...\(spec.classCount - 1)"
+                "unknown label \(CSVError.quoted(text)) in column '\(spec.labelColumn)'; expected one of \(expected)"
+                + (acceptsIndices ? " or 0...\(spec.classCount - 1)" : "")
         )
-    }
-
-    /// Splits one line into fields, honouring double quotes.
-    private static func fields(of line: Substring, fileName: String, line number: Int) throws(CSVError) -> [String] {
-        var result: [String] = []
-        var current = ""
-        var quoted = false
-        var iterator = line.makeIterator()
-        var previousWasQuote = false
-        while let character = iterator.next() {
-            if quoted {
-                if character == "\"" {
-                    quoted = false
-                    previousWasQuote = true
-                } else {
-                    current.append(character)
-                }
-                continue
-            }
-            switch character {
-            case "\"":
-                // `""` inside a quoted field is a literal quote.
-                if previousWasQuote { current.append("\"") }
-                quoted = true
-            case ",":
-                result.append(current)
-                current = ""
-            default:
-                current.append(character)
-            }
-            previousWasQuote = false
-        }
-        guard !quoted else {
-            throw CSVError(
-                code: .malformedRow,
-                fileName: fileName,
-                line: number,
-                column: result.count + 1,
-                detail: "unterminated quoted field"
-            )
-        }
-        result.append(current)
-        return result
-    }
-
-    private static func trimLine(_ line: Substring) -> Substring {
-        line.last == "\r" ? line.dropLast() : line
-    }
-}
-
-extension StringProtocol {
-    fileprivate var trimmingSpaces: String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" { slice.removeFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice.removeLast() }
-        return String(slice)
     }
 }

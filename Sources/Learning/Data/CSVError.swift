@@ -13,7 +13,7 @@ public struct CSVError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidEncoding = Code(rawValue: "invalid_encoding")
         /// There is no header row.
         public static let emptyFile = Code(rawValue: "empty_file")
-        /// A column the spec needs (or `label`) is not in the header.
+        /// A column the spec needs (a feature or the label column) is not in the header.
         public static let missingColumn = Code(rawValue: "missing_column")
         /// A needed column appears twice in the header.
         public static let duplicateColumn = Code(rawValue: "duplicate_column")
@@ -27,6 +27,8 @@ public struct CSVError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let missingValue = Code(rawValue: "missing_value")
         /// A label is neither a class name nor a class index.
         public static let unknownLabel = Code(rawValue: "unknown_label")
+        /// A label column holds so many distinct values that it cannot be a class.
+        public static let tooManyClasses = Code(rawValue: "too_many_classes")
         /// No row carries any feature value.
         public static let noUsableRows = Code(rawValue: "no_usable_rows")
     }
@@ -48,6 +50,23 @@ public struct CSVError: Error, Sendable, Hashable, CustomStringConvertible {
         self.line = line
         self.column = column
         self.detail = detail
+    }
+
+    /// A cell's text for a message: quoted, cut at 40 characters, control characters escaped,
+    /// so a hostile export cannot forge log lines or flood them.
+    static func quoted(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars.prefix(40) {
+            result +=
+                scalar.value < 0x20 || scalar.value == 0x7F ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+        }
+        return "\"\(result)\(text.unicodeScalars.count > 40 ? "…" : "")\""
+    }
+
+    /// Up to a dozen column names for a message (a wrong export is usually obvious from them).
+    static func listed(_ names: [String]) -> String {
+        let shown = names.prefix(12).map { quoted($0) }.joined(separator: ", ")
+        return names.isEmpty ? "no columns" : shown + (names.count > 12 ? ", … (\(names.count) columns)" : "")
     }
 
     /// `file:line:column: detail`, the format compilers use, so editors can jump to it.

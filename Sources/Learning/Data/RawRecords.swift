@@ -26,7 +26,11 @@ public struct RawRecords: Sendable, Hashable {
         var head = RawRecords()
         var tail = RawRecords()
         for index in rows.indices {
-            if index < count { head.append(rows[index], label: labels[index]) } else { tail.append(rows[index], label: labels[index]) }
+            if index < count {
+                head.append(rows[index], label: labels[index])
+            } else {
+                tail.append(rows[index], label: labels[index])
+            }
         }
         return (head, tail)
     }
@@ -94,15 +98,18 @@ extension ModelSpec {
     /// The same model with new scaling constants (one per feature), e.g. from federated statistics.
     public func replacingScaling(_ scalings: [FeatureScaling]) throws(LearningError) -> ModelSpec {
         guard scalings.count == features.count else {
-            throw LearningError(code: .invalidSpec, detail: "expected \(features.count) scalings, got \(scalings.count)")
+            throw LearningError(
+                code: .invalidSpec,
+                detail: "expected \(features.count) scalings, got \(scalings.count)"
+            )
         }
         let updated = zip(features, scalings).map { Feature(name: $0.name, scaling: $1, mayBeMissing: $0.mayBeMissing) }
-        return try ModelSpec(architecture: architecture, features: updated, labels: labels)
+        return try ModelSpec(architecture: architecture, features: updated, labels: labels, labelColumn: labelColumn)
     }
 
     /// Whether two specs describe the same model up to feature scaling (same parameters' meaning).
     public func hasSameShape(as other: ModelSpec) -> Bool {
         architecture == other.architecture && featureNames == other.featureNames && labels == other.labels
-            && features.map(\.mayBeMissing) == other.features.map(\.mayBeMissing)
+            && labelColumn == other.labelColumn && features.map(\.mayBeMissing) == other.features.map(\.mayBeMissing)
     }
 }

@@ -12,7 +12,8 @@
 /// measure HRV" instead of mistaking it for an average HRV.
 ///
 /// **Parameter layout.** Layer by layer from the input: the weight matrix row-major
-/// `[outputs × inputs]`, then the bias vector `[outputs]`.
+/// `[outputs × inputs]`, then the bias vector `[outputs]`. A two-class model has one sigmoid
+/// output whose positive class is `labels[1]`; every other model has one output per class.
 public struct ModelSpec: Codable, Sendable, Hashable {
     /// One raw input column and how it is scaled.
     public struct Feature: Codable, Sendable, Hashable {
@@ -36,17 +37,31 @@ public struct ModelSpec: Codable, Sendable, Hashable {
     public let features: [Feature]
     /// Class names; a label is an index into this array. Binary tasks list the negative class first.
     public let labels: [String]
+    /// The CSV column holding each record's class: exports name it as they like (`outcome`,
+    /// `diagnosis`), and every device must read the same column.
+    public let labelColumn: String
     /// Length of the parameter vector; derived, stored so a reader can bound a tensor before decoding it.
     public let parameterCount: Int
 
     /// Builds a spec, checking that the architecture fits the labels.
-    public init(architecture: Architecture, features: [Feature], labels: [String]) throws(LearningError) {
-        if let problem = Self.problem(architecture: architecture, features: features, labels: labels) {
+    public init(
+        architecture: Architecture,
+        features: [Feature],
+        labels: [String],
+        labelColumn: String = Self.defaultLabelColumn
+    ) throws(LearningError) {
+        if let problem = Self.problem(
+            architecture: architecture,
+            features: features,
+            labels: labels,
+            labelColumn: labelColumn
+        ) {
             throw LearningError(code: .invalidSpec, detail: problem)
         }
         self.architecture = architecture
         self.features = features
         self.labels = labels
+        self.labelColumn = labelColumn
         self.parameterCount = Self.layerShapes(architecture: architecture, features: features, labels: labels)
             .reduce(0) { $0 + $1.parameterCount }
     }
@@ -82,18 +97,31 @@ public struct ModelSpec: Codable, Sendable, Hashable {
         return shapes
     }
 
-    private static func problem(architecture: Architecture, features: [Feature], labels: [String]) -> String? {
+    /// The label column of the wearable exports and of a spec that does not name one.
+    public static let defaultLabelColumn = "label"
+
+    private static func problem(
+        architecture: Architecture,
+        features: [Feature],
+        labels: [String],
+        labelColumn: String
+    ) -> String? {
         if let problem = architecture.problem(classCount: labels.count) { return problem }
         if features.isEmpty { return "a model needs at least one feature" }
         if features.count > 10_000 { return "too many features (\(features.count))" }
         if Set(features.map(\.name)).count != features.count { return "feature names must be unique" }
         if Set(labels).count != labels.count { return "label names must be unique" }
-        if features.contains(where: { $0.name == "label" }) { return "'label' is reserved for the label column" }
+        if labelColumn.isEmpty || labelColumn.count > 256 {
+            return "the label column needs a name of 1...256 characters"
+        }
+        if features.contains(where: { $0.name == labelColumn }) {
+            return "'\(labelColumn)' is the label column and cannot also be a feature"
+        }
         return nil
     }
 
     private enum CodingKeys: String, CodingKey {
-        case architecture, features, labels, parameterCount
+        case architecture, features, labels, labelColumn, parameterCount
     }
 
     public init(from decoder: any Decoder) throws {
@@ -101,9 +129,10 @@ public struct ModelSpec: Codable, Sendable, Hashable {
         let architecture = try container.decode(Architecture.self, forKey: .architecture)
         let features = try container.decode([Feature].self, forKey: .features)
         let labels = try container.decode([String].self, forKey: .labels)
+        let labelColumn = try container.decodeIfPresent(String.self, forKey: .labelColumn) ?? Self.defaultLabelColumn
         let declared = try container.decode(Int.self, forKey: .parameterCount)
         do {
-            try self.init(architecture: architecture, features: features, labels: labels)
+            try self.init(architecture: architecture, features: features, labels: labels, labelColumn: labelColumn)
         } catch {
             throw DecodingError.dataCorruptedError(
                 forKey: .architecture,

@@ -123,7 +123,9 @@ public struct SyntheticWearables: Sendable {
     /// The same user's records unscaled (in `spec`'s feature order), split as ``userData(userIndex:deviceClass:spec:)``
     /// splits them: what a device would compute federated feature statistics from.
     public func userRecords(
-        userIndex: Int, deviceClass: DeviceClass, spec: ModelSpec
+        userIndex: Int,
+        deviceClass: DeviceClass,
+        spec: ModelSpec
     ) throws(LearningError) -> (train: RawRecords, holdOut: RawRecords) {
         let columns = try columnMap(spec)
         let user = physiology(userIndex)
@@ -159,7 +161,9 @@ public struct SyntheticWearables: Sendable {
         mix: DeviceMix = .even,
         spec: ModelSpec
     ) throws(LearningError) -> Dataset {
-        try centralHoldOutRecords(users: users, recordsPerUser: recordsPerUser, mix: mix, spec: spec).dataset(spec: spec)
+        try centralHoldOutRecords(users: users, recordsPerUser: recordsPerUser, mix: mix, spec: spec).dataset(
+            spec: spec
+        )
     }
 
     /// The same hold-out unscaled, for a coordinator whose spec's scaling may change.
@@ -236,13 +240,18 @@ public struct SyntheticWearables: Sendable {
         guard spec.labels == task.labels else {
             throw LearningError(
                 code: .invalidSpec,
-                detail: "spec labels \(spec.labels) are not the \(task.rawValue) labels"
+                detail:
+                    "synthetic \(task.rawValue) data cannot fill this spec: its labels \(spec.labels) are not the task's \(task.labels) (a spec over your own columns needs a CSV hold-out or none)"
             )
         }
         var columns: [Int] = []
         for feature in spec.features {
             guard let column = WearableFeature.allCases.first(where: { $0.name == feature.name }) else {
-                throw LearningError(code: .invalidSpec, detail: "no synthetic feature named '\(feature.name)'")
+                throw LearningError(
+                    code: .invalidSpec,
+                    detail:
+                        "synthetic data has no feature named '\(feature.name)' (a spec over your own columns needs a CSV hold-out or none)"
+                )
             }
             columns.append(column.rawValue)
         }

@@ -194,6 +194,24 @@ public struct CoordinatorRound: Sendable {
                 )
             ]
         }
+        // The id names the slot (`global`, `region-<class>-<shard>`): with transport
+        // authentication only the holder of that enrolled key can announce it, and a device's
+        // key (enrolled under its own id) can never register as an aggregator.
+        let slotId: String? =
+            switch hello.tier {
+            case .global: "global"
+            case .region: hello.region.flatMap { region in hello.shard.map { GlobalRound.aggregatorId(region: region, shard: $0) } }
+            }
+        guard hello.aggregatorId == slotId else {
+            return [
+                .reject(
+                    .unauthorizedSender,
+                    sender: identity.name,
+                    roundId: nil,
+                    detail: "aggregator.hello from \(hello.aggregatorId) for slot \(slotId ?? "-"): the id must name its slot"
+                )
+            ]
+        }
         switch aggregators.helloReceived(hello, now: now) {
         case .known: return []
         case .new:

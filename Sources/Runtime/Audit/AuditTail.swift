@@ -11,10 +11,13 @@ public struct AuditTail: Sendable {
     public let endpoint: String
     /// Stop after this many entries (nil: until stopped), so scripts and tests can bound it.
     public let maxEntries: Int?
+    /// CURVE as an enrolled observer when the auditor's PUB is secured.
+    public let security: TransportSecurity
 
-    public init(endpoint: String, maxEntries: Int?) {
+    public init(endpoint: String, maxEntries: Int?, security: TransportSecurity = .insecure) {
         self.endpoint = endpoint
         self.maxEntries = maxEntries
+        self.security = security
     }
 
     /// Calls `output` with each entry (and a chain problem, if any) until stopped or `maxEntries`.
@@ -23,6 +26,7 @@ public struct AuditTail: Sendable {
         let subscriber = try Socket(context, type: .sub)
         try subscriber.setLinger(0)
         try subscriber.subscribe(Topic.ledgerEntry.rawValue)
+        try security.secureClient(subscriber, of: "auditor")
         try subscriber.connect(endpoint)
         let codec = WireCodec()
         var previousHash: String?

@@ -9,6 +9,8 @@ public struct ComplianceReport: Sendable {
     let ledgerPath: String
     /// Whether the signatures were checked (a public key was given).
     let signaturesChecked: Bool
+    /// The transport security the run's processes used (`curve`, `insecure`), when known.
+    public var transport: String?
 
     /// Reads and verifies a ledger (with `publicKey`, every signature too); the report states the
     /// verification result either way.
@@ -64,7 +66,16 @@ public struct ComplianceReport: Sendable {
 
     private var safeguards: [String] {
         let placements = Set(completed.compactMap(\.placement))
+        let transportLine: String =
+            switch transport {
+            case "curve"?:
+                "Transport: ZeroMQ CURVE on every socket (encrypted, mutually authenticated); one ZAP handler per process admits only the keys in the enrolment file, and every message's sender must be its connection's enrolled name."
+            case "insecure"?:
+                "Transport: INSECURE — the run used --insecure: nothing was encrypted or authenticated, so the figures below hold only if nobody else could reach the sockets."
+            default: "Transport: not recorded for this report."
+            }
         return [
+            transportLine,
             "Raw records never leave the device: workers send only model deltas (clipped, noised as configured).",
             "Each update is clipped to an L2 norm C before aggregation; clipped updates are counted per round below.",
             "Gaussian noise placement: \(placements.isEmpty ? "none recorded" : placements.sorted().joined(separator: ", ")); under DP every client weighs the same and the denominator is fixed (DP-FedAvg).",

@@ -10,6 +10,10 @@ import Glibc
 /// Each child writes stdout and stderr to its own log file. ``stopAll(grace:)`` sends SIGTERM
 /// (the roles shut down gracefully: flush, linger, close) and SIGKILL to whatever is still alive
 /// after the grace period, so no child outlives the run.
+///
+/// A child that exits with an error when nobody asked it to stop is recorded as a
+/// ``ChildFailure`` (with its last error line), so that a run can end at once instead of
+/// waiting for rounds that can no longer happen.
 public final class ChildProcesses: Sendable {
     public struct Child: Sendable {
         public let name: String
@@ -33,7 +37,7 @@ public final class ChildProcesses: Sendable {
                 defer { state.waiters = [] }
                 return state.waiters
             }
-            waiters.forEach { $0(status) }
+            for waiter in waiters { waiter(status) }
         }
 
         /// Calls `waiter` once the process has exited (at once if it already has).
@@ -50,6 +54,10 @@ public final class ChildProcesses: Sendable {
     private let executable: URL
     private let logDirectory: URL
     private let children = Mutex<[Child]>([])
+    /// Children that exited with an error on their own, in the order they did.
+    private let failures = Mutex<[ChildFailure]>([])
+    /// Process ids this object asked to stop (kill, stopAll): their exit is no failure.
+    private let stopping = Mutex<Set<Int32>>([])
 
     public init(executable: URL, logDirectory: URL) throws {
         self.executable = executable
@@ -73,7 +81,15 @@ public final class ChildProcesses: Sendable {
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
         let box = ProcessBox(process)
-        process.terminationHandler = { finished in box.exited(status: finished.terminationStatus) }
+        process.terminationHandler = { [weak self] finished in
+            self?.exited(
+                name: name,
+                pid: finished.processIdentifier,
+                status: finished.terminationStatus,
+                logFile: logFile
+            )
+            box.exited(status: finished.terminationStatus)
+        }
         try process.run()
         try? handle.close()
         let child = Child(name: name, pid: process.processIdentifier, logFile: logFile, process: box)
@@ -84,8 +100,24 @@ public final class ChildProcesses: Sendable {
     /// All children started so far, in launch order.
     public var all: [Child] { children.withLock { $0 } }
 
+    /// The first child that exited with an error without being asked to stop, if any.
+    public var firstFailure: ChildFailure? { failures.withLock { $0.first } }
+
+    private func exited(name: String, pid: Int32, status: Int32, logFile: URL) {
+        guard status != 0, !stopping.withLock({ $0.contains(pid) }) else { return }
+        let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        let failure = ChildFailure(
+            child: name,
+            status: status,
+            lastErrorLine: ChildFailure.lastErrorLine(of: log),
+            logFile: logFile.path
+        )
+        failures.withLock { $0.append(failure) }
+    }
+
     /// Kills one child at once (SIGKILL), as a crash would.
     public func kill(_ child: Child) {
+        stopping.withLock { _ = $0.insert(child.pid) }
         Glibc.kill(child.pid, SIGKILL)
         child.process.process.waitUntilExit()
     }
@@ -102,6 +134,22 @@ public final class ChildProcesses: Sendable {
 
     /// Whether the child is still running.
     public func isRunning(_ child: Child) -> Bool { child.process.process.isRunning }
+
+    /// Blocks until the child's exit has been handled (its failure, if any, recorded), up to
+    /// `timeout`; returns its exit status, or nil. For threads that own no async context.
+    public func exitStatus(_ child: Child, within timeout: Duration) -> Int32? {
+        let semaphore = DispatchSemaphore(value: 0)
+        let status = Mutex<Int32?>(nil)
+        child.process.onExit { code in
+            status.withLock { $0 = code }
+            semaphore.signal()
+        }
+        let milliseconds = Int(
+            timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        )
+        _ = semaphore.wait(timeout: .now() + .milliseconds(milliseconds))
+        return status.withLock { $0 }
+    }
 
     /// Waits for a child to exit by itself, up to `timeout`; returns its exit status, or nil.
     public func waitForExit(_ child: Child, timeout: Duration) async -> Int32? {
@@ -121,6 +169,7 @@ public final class ChildProcesses: Sendable {
     /// SIGTERM to every child still running, then SIGKILL after `grace`.
     public func stopAll(grace: Duration = .seconds(5)) {
         let running = children.withLock { $0 }.filter { $0.process.process.isRunning }
+        stopping.withLock { $0.formUnion(running.map(\.pid)) }
         for child in running { Glibc.kill(child.pid, SIGTERM) }
         let clock = ContinuousClock()
         let deadline = clock.now + grace
@@ -142,11 +191,35 @@ public final class ChildProcesses: Sendable {
     }
 }
 
+/// A child that exited with an error by itself: who, how, the line that says why, and where
+/// the rest of its output is.
+public struct ChildFailure: Sendable, Codable, Hashable, CustomStringConvertible {
+    public var child: String
+    /// Exit status, or the signal number for a child killed by a signal.
+    public var status: Int32
+    public var lastErrorLine: String
+    public var logFile: String
+
+    public var description: String {
+        "\(child) exited with status \(status): \(lastErrorLine)\n  log: \(logFile)"
+    }
+
+    /// The line of a log that best says why the process stopped: the CLI's final `Error: …`,
+    /// else the last line logged at error or critical level, else the last line at all.
+    static func lastErrorLine(of log: String) -> String {
+        let lines = log.split(whereSeparator: \.isNewline).map { String($0) }.filter { !$0.allSatisfy(\.isWhitespace) }
+        let chosen =
+            lines.last { $0.hasPrefix("Error:") } ?? lines.last { $0.contains(" error ") || $0.contains(" critical ") }
+            ?? lines.last ?? "(no output)"
+        return chosen.count > 400 ? String(chosen.prefix(400)) + "…" : chosen
+    }
+}
+
 /// Free TCP ports on loopback, found by binding port 0 and reading back what the kernel chose.
 public enum FreePorts {
     public static func pick(_ count: Int) throws -> [Int] {
         var sockets: [Int32] = []
-        defer { sockets.forEach { close($0) } }
+        defer { for descriptor in sockets { close(descriptor) } }
         var ports: [Int] = []
         for _ in 0..<count {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

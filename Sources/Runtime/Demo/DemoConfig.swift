@@ -1,6 +1,6 @@
-public import Wire
 public import Foundation
 public import Learning
+public import Wire
 
 /// A whole hierarchy on this machine: what the demo (and the end-to-end tests) start.
 public struct DemoConfig: Sendable {
@@ -26,6 +26,15 @@ public struct DemoConfig: Sendable {
     public var training = TrainingConfig()
     /// Differential privacy of the run; `nil` runs without an auditor and without noise.
     public var privacy: DemoPrivacy?
+    /// How features are scaled; nil: federated statistics for a private-off run over a data
+    /// directory, the spec's own constants otherwise.
+    public var scaling: DemoScaling?
+    /// What the data directory holds and how the spec was built from it, for the report.
+    public var dataSource: DataSourceSummary?
+    /// Extra flags for one child by name (`edge-watch-0`): tests break one role on purpose.
+    public var childArguments: [String: [String]] = [:]
+    /// No CURVE keys: every process runs with `--insecure` (on by default it is CURVE).
+    public var insecure = false
     /// Printed as rounds complete.
     public var progress: @Sendable (String) -> Void = { print($0) }
 
@@ -37,6 +46,34 @@ public struct DemoConfig: Sendable {
     }
 
     static let classes: [DeviceClass] = [.watch, .phone, .tablet]
+
+    /// The scaling this run uses, once defaults are applied.
+    public var effectiveScaling: DemoScaling {
+        scaling ?? (dataDirectory != nil && privacy == nil ? .federated : .specConstants)
+    }
+}
+
+/// Where a run's feature scaling comes from; the report states it, since accuracy depends on it.
+public enum DemoScaling: String, Sendable, Codable {
+    /// The constants already in the spec: documented physiological ranges for the wearable
+    /// tasks, or whatever a `--spec` file says.
+    case specConstants = "spec constants"
+    /// A statistics round before training: each device sends per-feature sums of x, x² and
+    /// counts, and the coordinator standardises with the federated means and deviations.
+    case federated = "federated statistics"
+    /// The means and deviations of the simulation's hold-out (`test.csv`): no device reveals
+    /// anything, so this is what a private run over new columns uses.
+    case holdout = "hold-out statistics"
+
+    /// One line for the console and the report.
+    public var explanation: String {
+        switch self {
+        case .specConstants: "the spec's constants (fixed ranges or a spec file); no statistics round"
+        case .federated:
+            "federated statistics: a statistics round of per-device sums of x, x² and counts before training"
+        case .holdout: "the hold-out's means and deviations (test.csv); no statistics round"
+        }
+    }
 }
 
 /// The privacy settings of a demo run: what the auditor enforces and the coordinator proposes.
@@ -49,7 +86,15 @@ public struct DemoPrivacy: Sendable {
     public var epsilonBudget: Double
     public var delta: Double
 
-    public init(placement: String, clipNorm: Double, noiseMultiplier: Double?, targetEpsilon: Double?, samplingRate: Double, epsilonBudget: Double, delta: Double) {
+    public init(
+        placement: String,
+        clipNorm: Double,
+        noiseMultiplier: Double?,
+        targetEpsilon: Double?,
+        samplingRate: Double,
+        epsilonBudget: Double,
+        delta: Double
+    ) {
         self.placement = placement
         self.clipNorm = clipNorm
         self.noiseMultiplier = noiseMultiplier
@@ -97,4 +142,11 @@ public struct DemoOutcome: Sendable, Codable {
     public var privacy: PrivacySpent?
     /// The same federation without DP (a second run), when the demo compares them.
     public var nonPrivateFinalAccuracy: Double?
+    /// The scaling the run used (``DemoScaling`` raw value).
+    public var scaling: String?
+    public var dataSource: DataSourceSummary?
+    /// The child whose failure ended the run (`endReason` is then `childFailed`).
+    public var failure: ChildFailure?
+    /// `curve` or `insecure`: the transport security every process of the run used.
+    public var transport: String? = "curve"
 }

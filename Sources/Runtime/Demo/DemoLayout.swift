@@ -46,24 +46,17 @@ struct DemoLayout {
     }
 
     private mutating func layOutCSV(directory: URL, config: DemoConfig) throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-            .filter { $0.hasSuffix(".csv") }
-            .sorted()
-        if files.contains("test.csv") {
-            let path = directory.appendingPathComponent("test.csv").path
-            holdoutArguments = ["--holdout", path]
-            holdoutCSV = path
+        let data = try DataDirectory(scanning: directory)
+        if let holdout = data.holdout {
+            holdoutArguments = ["--holdout", holdout.path]
+            holdoutCSV = holdout.path
         } else {
             holdoutArguments = ["--holdout", "none"]
         }
-        let deviceFiles = files.filter { $0 != "test.csv" }
-        guard !deviceFiles.isEmpty else {
-            throw RoleError("--data-dir \(directory.path) holds no device CSV files (every *.csv except test.csv is one device)")
-        }
         for (classIndex, deviceClass) in DemoConfig.classes.enumerated() {
-            let mine = deviceFiles.enumerated().filter { $0.offset % DemoConfig.classes.count == classIndex }
+            let mine = data.deviceFiles.enumerated().filter { $0.offset % DemoConfig.classes.count == classIndex }
             guard !mine.isEmpty else { continue }
-            let paths = mine.map { directory.appendingPathComponent($0.element).path }
+            let paths = mine.map(\.element.path)
             edges.append(
                 EdgeProcess(
                     name: "edge-\(deviceClass.rawValue)-0", deviceClass: deviceClass,
@@ -75,18 +68,25 @@ struct DemoLayout {
         }
     }
 
-    /// The same model trained on the union of every device's training data, on the same hold-out.
-    func centralizedAccuracy(config: DemoConfig) throws -> Double? {
+    /// The same model trained on the union of every device's training data, on the same
+    /// hold-out, for comparison only; and the records each device holds, for the report.
+    func centralizedAccuracy(
+        config: DemoConfig
+    ) throws -> (accuracy: Double?, rowsPerDevice: DataSourceSummary.RowCounts?) {
         var records: [RawRecords] = []
+        var rows: [Int] = []
         for edge in edges {
             for device in edge.devices {
-                records.append(try device.source.load(deviceClass: edge.deviceClass, spec: config.spec).train)
+                let data = try device.source.load(deviceClass: edge.deviceClass, spec: config.spec)
+                records.append(data.train)
+                rows.append(data.train.count + data.holdOut.count)
             }
         }
-        // CSV runs standardise with the federated statistics; the baseline uses the same
+        let rowsPerDevice = DataSourceSummary.RowCounts(rows)
+        // Federated runs standardise with the federated statistics; the baseline uses the same
         // statistics, computed here over the union it trains on anyway.
         var spec = config.spec
-        if config.dataDirectory != nil {
+        if config.effectiveScaling == .federated {
             let reference = spec.features.map(\.scaling)
             var total = FeatureMoments(featureCount: reference.count)
             for part in records {
@@ -104,7 +104,7 @@ struct DemoLayout {
         if let holdoutCSV {
             holdout = try CSVDeviceData.load(path: holdoutCSV, spec: config.spec, holdOutFraction: 0).train.dataset(spec: spec)
         } else if config.dataDirectory != nil {
-            return nil
+            return (nil, rowsPerDevice)
         } else {
             holdout = try config.generator.centralHoldOut(users: 60, recordsPerUser: 30, spec: config.spec)
         }
@@ -113,6 +113,6 @@ struct DemoLayout {
             spec: spec, initialWeights: spec.initialWeights(seed: config.seed),
             datasets: datasets, config: config.training, rounds: config.rounds, rng: &rng
         )
-        return try Evaluator.evaluate(spec: spec, weights: weights, data: holdout).accuracy
+        return (try Evaluator.evaluate(spec: spec, weights: weights, data: holdout).accuracy, rowsPerDevice)
     }
 }

@@ -1,5 +1,5 @@
-import Wire
 import Foundation
+import Wire
 
 /// The demo's report folder: a per-round metrics CSV, the summary JSON and an HTML page whose
 /// accuracy and loss curves are inline SVG (no scripts, no network: it opens anywhere).
@@ -18,13 +18,17 @@ struct DemoReport {
     }
 
     func csv() -> String {
-        var lines = ["round,round_id,model_version,participants_watch,participants_phone,participants_tablet,contributors,accuracy,loss,federated_accuracy,seconds,bytes_up,bytes_down,epsilon"]
+        var lines = [
+            "round,round_id,model_version,participants_watch,participants_phone,participants_tablet,contributors,accuracy,loss,federated_accuracy,seconds,bytes_up,bytes_down,epsilon"
+        ]
         for record in outcome.rounds {
             let fields: [String] = [
                 "\(record.round)", "\(record.roundId)", "\(record.modelVersion)",
-                "\(record.participants.counts["watch"] ?? 0)", "\(record.participants.counts["phone"] ?? 0)", "\(record.participants.counts["tablet"] ?? 0)",
+                "\(record.participants.counts["watch"] ?? 0)", "\(record.participants.counts["phone"] ?? 0)",
+                "\(record.participants.counts["tablet"] ?? 0)",
                 "\(record.contributors)", record.accuracy.map { "\($0)" } ?? "", record.loss.map { "\($0)" } ?? "",
-                record.federatedAccuracy.map { "\($0)" } ?? "", "\(record.seconds)", "\(record.bytesUp)", "\(record.bytesDown)",
+                record.federatedAccuracy.map { "\($0)" } ?? "", "\(record.seconds)", "\(record.bytesUp)",
+                "\(record.bytesDown)",
                 record.epsilon.map { "\($0)" } ?? "",
             ]
             lines.append(fields.joined(separator: ","))
@@ -57,19 +61,37 @@ struct DemoReport {
             var reportDirectory: String
             var privacy: PrivacySpent?
             var nonPrivateFinalAccuracy: Double?
+            var scaling: String?
+            var dataSource: DataSourceSummary?
+            var failure: ChildFailure?
         }
         let summary = Summary(
             rounds: outcome.rounds.map {
                 Row(
-                    round: $0.round, participants: $0.contributors, participantsByClass: $0.participants.counts, accuracy: $0.accuracy,
-                    loss: $0.loss, federatedAccuracy: $0.federatedAccuracy, seconds: $0.seconds, bytesUp: $0.bytesUp,
-                    bytesDown: $0.bytesDown, epsilon: $0.epsilon
+                    round: $0.round,
+                    participants: $0.contributors,
+                    participantsByClass: $0.participants.counts,
+                    accuracy: $0.accuracy,
+                    loss: $0.loss,
+                    federatedAccuracy: $0.federatedAccuracy,
+                    seconds: $0.seconds,
+                    bytesUp: $0.bytesUp,
+                    bytesDown: $0.bytesDown,
+                    epsilon: $0.epsilon
                 )
             },
-            finalAccuracy: outcome.finalAccuracy, centralizedAccuracy: outcome.centralizedAccuracy,
-            processes: outcome.processes, peakMemoryBytes: outcome.peakMemoryBytes,
-            totalPeakMemoryBytes: outcome.totalPeakMemoryBytes, endReason: outcome.endReason, reportDirectory: outcome.reportDirectory,
-            privacy: outcome.privacy, nonPrivateFinalAccuracy: outcome.nonPrivateFinalAccuracy
+            finalAccuracy: outcome.finalAccuracy,
+            centralizedAccuracy: outcome.centralizedAccuracy,
+            processes: outcome.processes,
+            peakMemoryBytes: outcome.peakMemoryBytes,
+            totalPeakMemoryBytes: outcome.totalPeakMemoryBytes,
+            endReason: outcome.endReason,
+            reportDirectory: outcome.reportDirectory,
+            privacy: outcome.privacy,
+            nonPrivateFinalAccuracy: outcome.nonPrivateFinalAccuracy,
+            scaling: outcome.scaling,
+            dataSource: outcome.dataSource,
+            failure: outcome.failure
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -96,6 +118,7 @@ struct DemoReport {
             <h1>FedPulse demo</h1>
             <p>\(outcome.rounds.count) rounds over \(outcome.processes) processes; run ended: \(outcome.endReason).
             Final accuracy \(format(outcome.finalAccuracy)); centralised baseline \(baseline).</p>
+            \(dataParagraph())
             <h2>Accuracy on the central hold-out</h2>
             \(SVGChart(points: accuracy, reference: outcome.centralizedAccuracy, label: "accuracy").render())
             <h2>Log loss</h2>
@@ -110,6 +133,21 @@ struct DemoReport {
     }
 
     private func format(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "–" }
+
+    /// The data source, scaling and any failure, escaped: column names come from user files.
+    private func dataParagraph() -> String {
+        var lines = (outcome.dataSource?.lines ?? []) + ["scaling: " + (outcome.scaling ?? "unknown")]
+        if outcome.dataSource != nil {
+            lines.append("The centralised baseline trains on the union of the device files, for comparison only.")
+        }
+        if let failure = outcome.failure { lines.append("FAILED: \(failure)") }
+        return "<h2>Data</h2>\n<pre>" + lines.map(Self.escape).joined(separator: "\n") + "</pre>"
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
 }
 
 /// A line chart as inline SVG: rounds on x, the metric on y, an optional dashed reference line.
@@ -137,15 +175,28 @@ struct SVGChart {
         func x(_ value: Double) -> Double { margin + (value - minX) / (maxX - minX) * (width - 2 * margin) }
         func y(_ value: Double) -> Double { height - margin - (value - minY) / (maxY - minY) * (height - 2 * margin) }
         let path = points.map { String(format: "%.1f,%.1f", x($0.0), y($0.1)) }.joined(separator: " ")
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(label) per round\">"
-        svg += "<line x1=\"\(margin)\" y1=\"\(height - margin)\" x2=\"\(width - margin)\" y2=\"\(height - margin)\" stroke=\"#888\"/>"
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(label) per round\">"
+        svg +=
+            "<line x1=\"\(margin)\" y1=\"\(height - margin)\" x2=\"\(width - margin)\" y2=\"\(height - margin)\" stroke=\"#888\"/>"
         svg += "<line x1=\"\(margin)\" y1=\"\(margin)\" x2=\"\(margin)\" y2=\"\(height - margin)\" stroke=\"#888\"/>"
         svg += String(format: "<text x=\"4\" y=\"%.1f\" font-size=\"11\">%.3f</text>", y(maxY) + 4, maxY)
         svg += String(format: "<text x=\"4\" y=\"%.1f\" font-size=\"11\">%.3f</text>", y(minY), minY)
         svg += "<text x=\"\(width / 2)\" y=\"\(height - 8)\" font-size=\"11\">round</text>"
         if let reference {
-            svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c33\" stroke-dasharray=\"5,4\"/>", margin, y(reference), width - margin, y(reference))
-            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#c33\">", width - margin - 70, y(reference) - 4)
+            svg += String(
+                format:
+                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c33\" stroke-dasharray=\"5,4\"/>",
+                margin,
+                y(reference),
+                width - margin,
+                y(reference)
+            )
+            svg += String(
+                format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#c33\">",
+                width - margin - 70,
+                y(reference) - 4
+            )
             svg += referenceLabel + "</text>"
         }
         svg += "<polyline fill=\"none\" stroke=\"#1f6feb\" stroke-width=\"2\" points=\"\(path)\"/>"

@@ -24,15 +24,30 @@ public struct DemoRun: Sendable {
         let controlEndpoint = "tcp://127.0.0.1:\(ports[1])"
         let coordinatorFlags = ["--coordinator-broadcast", broadcast, "--coordinator-control", controlEndpoint]
 
+        let layout = try DemoLayout(config: config)
+        let transport = try DemoTransport(config: config, layout: layout)
+
         // Follow the broadcast before anything starts, so no round summary is missed.
         let context = try Context()
         let observer = try Socket(context, type: .sub)
         try observer.setLinger(0)
         try observer.subscribe(Topic.roundSummary.rawValue)
         try observer.subscribe(Topic.runEnd.rawValue)
+        try transport.observerSecurity().secureClient(observer, of: "coordinator")
         try observer.connect(broadcast)
-
-        let layout = try DemoLayout(config: config)
+        // A run over a data directory hands every role the demo's own spec, so the coordinator,
+        // every device and the baseline read the same columns, classes and scaling.
+        var specArguments: [String] = []
+        if config.dataDirectory != nil {
+            let specFile = config.reportDirectory.appendingPathComponent("spec.json")
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(config.spec).write(to: specFile, options: .atomic)
+            specArguments = ["--spec", specFile.path]
+        }
+        func launch(_ name: String, _ arguments: [String], security: [String]) throws -> ChildProcesses.Child {
+            try children.launch(name: name, arguments: arguments + security + (config.childArguments[name] ?? []))
+        }
         var privacyArguments: [String] = []
         let ledgerPath = config.reportDirectory.appendingPathComponent("ledger.jsonl").path
         let signingKeyPath = config.reportDirectory.appendingPathComponent("auditor-signing.key").path
@@ -40,57 +55,85 @@ public struct DemoRun: Sendable {
             let events = "tcp://127.0.0.1:\(ports[2])"
             let ledger = "tcp://127.0.0.1:\(ports[3])"
             try? FileManager.default.removeItem(atPath: ledgerPath)
-            try children.launch(
-                name: "auditor",
-                arguments: [
+            _ = try launch(
+                "auditor",
+                [
                     "auditor", "--events", events, "--ledger", ledger, "--ledger-file", ledgerPath,
                     "--epsilon-budget", "\(privacy.epsilonBudget)", "--delta", "\(privacy.delta)",
-                ] + privacy.auditorArguments(keyPath: signingKeyPath, rounds: config.rounds)
+                ] + privacy.auditorArguments(keyPath: signingKeyPath, rounds: config.rounds),
+                security: transport.arguments(for: "auditor")
             )
             privacyArguments = privacy.coordinatorArguments(events: events, ledger: ledger)
         }
-        try children.launch(name: "global", arguments: ["aggregator", "--tier", "global"] + coordinatorFlags)
+        _ = try launch("global", ["aggregator", "--tier", "global"] + coordinatorFlags, security: transport.arguments(for: "global"))
         for deviceClass in DemoConfig.classes {
-            try children.launch(
-                name: "region-\(deviceClass.rawValue)",
-                arguments: ["aggregator", "--tier", "region", "--region", deviceClass.rawValue] + coordinatorFlags
+            _ = try launch(
+                "region-\(deviceClass.rawValue)",
+                ["aggregator", "--tier", "region", "--region", deviceClass.rawValue] + coordinatorFlags,
+                security: transport.arguments(for: "region-\(deviceClass.rawValue)-0")
             )
         }
         for edge in layout.edges {
-            try children.launch(name: edge.name, arguments: ["edge"] + edge.arguments + config.learningArguments + coordinatorFlags)
+            _ = try launch(
+                edge.name,
+                ["edge"] + edge.arguments + config.learningArguments + specArguments + coordinatorFlags,
+                security: transport.edgeArguments
+            )
         }
         let stateDirectory = config.reportDirectory.appendingPathComponent("state")
         try? FileManager.default.removeItem(at: stateDirectory)
-        let coordinator = try children.launch(
-            name: "coordinator",
-            arguments: [
+        let statistics = config.effectiveScaling == .federated ? ["--feature-statistics", "federated"] : []
+        let coordinator = try launch(
+            "coordinator",
+            [
                 "coordinator", "--broadcast", broadcast, "--control", controlEndpoint,
                 "--rounds", "\(config.rounds)", "--wait-for-workers", "\(layout.deviceCount)",
                 "--round-timeout-ms", "\(config.roundTimeoutMillis)", "--state-dir", stateDirectory.path,
-            ] + layout.holdoutArguments + (config.dataDirectory == nil ? [] : ["--feature-statistics", "federated"]) + config.learningArguments + config.coordinatorArguments + privacyArguments
+            ] + layout.holdoutArguments + statistics + config.learningArguments + specArguments
+                + config.coordinatorArguments + privacyArguments,
+            security: transport.arguments(for: "coordinator")
         )
         config.progress(Self.header)
 
         let clock = ContinuousClock()
         let limit = clock.now + .milliseconds(Int64(config.rounds) * (config.roundTimeoutMillis * 3) + 90_000)
         let followed = try RunFollower.follow(
-            observer: observer, control: control, children: children, coordinator: coordinator, deadline: limit,
+            observer: observer,
+            control: control,
+            children: children,
+            coordinator: coordinator,
+            deadline: limit,
             onRound: { config.progress(Self.line($0)) }
         )
         let records = followed.rounds
-        children.stopAll()
+        // After a failure nothing is flushed that matters: stop the others within a second.
+        children.stopAll(grace: followed.failure == nil ? .seconds(5) : .seconds(1))
         let processes = children.all.count
-        let baseline = try? layout.centralizedAccuracy(config: config)
+        // A failed run has nothing to compare with, and its data may be what failed.
+        let baseline = followed.failure == nil ? try? layout.centralizedAccuracy(config: config) : nil
+        var dataSource = config.dataSource
+        if followed.failure == nil { dataSource?.rowsPerDevice = baseline?.rowsPerDevice }
         var spent: PrivacySpent?
         if let privacy = config.privacy, FileManager.default.fileExists(atPath: ledgerPath) {
             let publicKey = try? SigningKeyFile.publicKey(at: signingKeyPath + ".pub")
-            let report = try ComplianceReport(ledgerPath: ledgerPath, publicKey: publicKey)
+            var report = try ComplianceReport(ledgerPath: ledgerPath, publicKey: publicKey)
+            report.transport = transport.label
             try report.write(to: config.reportDirectory)
             spent = report.spent(delta: privacy.delta, budget: privacy.epsilonBudget)
         }
         let outcome = DemoOutcome(
-            rounds: records, finalAccuracy: records.last?.accuracy, centralizedAccuracy: baseline,
-            processes: processes, peakMemoryBytes: followed.peakMemoryBytes, endReason: followed.endReason, reportDirectory: config.reportDirectory.path, privacy: spent
+            rounds: records,
+            finalAccuracy: records.last?.accuracy,
+            centralizedAccuracy: baseline?.accuracy,
+            processes: processes,
+            peakMemoryBytes: followed.peakMemoryBytes,
+            endReason: followed.endReason,
+            reportDirectory: config.reportDirectory.path,
+            privacy: spent,
+            scaling: config.effectiveScaling.rawValue,
+            dataSource: dataSource,
+            failure: followed.failure,
+            transport: transport.label
         )
         try writeReport(outcome)
         return outcome
@@ -101,15 +144,20 @@ public struct DemoRun: Sendable {
         try DemoReport(outcome: outcome, config: config).write()
     }
 
-    static let header = "round  participants (w/p/t)  accuracy    loss  fed.acc  seconds   bytes up  bytes down        ε"
+    static let header =
+        "round  participants (w/p/t)  accuracy    loss  fed.acc  seconds   bytes up  bytes down        ε"
 
     static func line(_ record: RoundRecord) -> String {
-        let participants = ["watch", "phone", "tablet"].map { "\(record.participants.counts[$0] ?? 0)" }.joined(separator: "/")
+        let participants = ["watch", "phone", "tablet"].map { "\(record.participants.counts[$0] ?? 0)" }.joined(
+            separator: "/"
+        )
         func number(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
         return [
-            String(format: "%5d", record.round), participants.padding(toLength: 21, withPad: " ", startingAt: 0).leftPadded(21),
+            String(format: "%5d", record.round),
+            participants.padding(toLength: 21, withPad: " ", startingAt: 0).leftPadded(21),
             number(record.accuracy, "%8.4f"), number(record.loss, "%7.4f"), number(record.federatedAccuracy, "%8.4f"),
-            String(format: "%8.3f", record.seconds), "\(record.bytesUp)".leftPadded(10), "\(record.bytesDown)".leftPadded(11),
+            String(format: "%8.3f", record.seconds), "\(record.bytesUp)".leftPadded(10),
+            "\(record.bytesDown)".leftPadded(11),
             number(record.epsilon, "%8.4f"),
         ].joined(separator: "  ")
     }

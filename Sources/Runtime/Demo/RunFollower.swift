@@ -1,16 +1,23 @@
 public import Wire
 public import ZeroMQ
 
-/// Follows a run on the coordinator's broadcast: each new `round.summary` until `run.end`, the
-/// coordinator's exit, a stop request or the deadline — sampling the children's peak memory.
+/// Follows a run on the coordinator's broadcast: each new `round.summary` until `run.end`, a
+/// child's failure, the coordinator's exit, a stop request or the deadline — sampling the
+/// children's peak memory.
+///
+/// A child that exits with an error ends the run within one poll (a quarter of a second): a
+/// broken export or a bad flag makes a role exit at start, and waiting for rounds that can no
+/// longer complete would only hide that line in a log.
 ///
 /// The demo, the end-to-end tests and the benchmarks all watch runs the same way; this is that way.
 public struct RunFollower {
     public struct Outcome: Sendable {
         public var rounds: [RoundSummary] = []
-        /// `run.end`'s reason, or `coordinatorExited`, `timedOut`, `stopped`.
+        /// `run.end`'s reason, or `childFailed`, `coordinatorExited`, `timedOut`, `stopped`.
         public var endReason = "stopped"
         public var peakMemoryBytes: [String: Int] = [:]
+        /// Set when `endReason` is `childFailed`.
+        public var failure: ChildFailure?
     }
 
     /// Blocks until the run ends; `onRound` sees each round once, `onTick` runs after every poll.
@@ -53,7 +60,16 @@ public struct RunFollower {
                     continue
                 }
             }
-            if !children.isRunning(coordinator) {
+            let coordinatorGone = !children.isRunning(coordinator)
+            // The exit handler records a failure just after the process is reaped; wait for it
+            // so that a coordinator that failed is reported as such, not as a quiet exit.
+            if coordinatorGone { _ = children.exitStatus(coordinator, within: .seconds(1)) }
+            if let failure = children.firstFailure {
+                outcome.endReason = "childFailed"
+                outcome.failure = failure
+                return outcome
+            }
+            if coordinatorGone {
                 outcome.endReason = "coordinatorExited"
                 return outcome
             }

@@ -23,26 +23,29 @@ enum CoordinatorLink {
     static func attach<Name>(
         to loop: RoleLoop<Name>,
         _ context: Context,
+        security: TransportSecurity,
         broadcast: (name: Name, endpoint: String),
         control: (name: Name, endpoint: String)
     ) throws {
-        loop.add(broadcast.name, try subscriber(context, endpoint: broadcast.endpoint, topics: [.roundOpen, .runEnd]))
-        loop.add(control.name, try Self.control(context, endpoint: control.endpoint), polled: false)
+        loop.add(broadcast.name, try subscriber(context, security: security, endpoint: broadcast.endpoint, topics: [.roundOpen, .runEnd]))
+        loop.add(control.name, try Self.control(context, security: security, endpoint: control.endpoint), polled: false)
     }
 
     /// A SUB on the coordinator's broadcast, subscribed to `topics`.
-    static func subscriber(_ context: Context, endpoint: String, topics: [Topic]) throws -> Socket {
+    static func subscriber(_ context: Context, security: TransportSecurity, endpoint: String, topics: [Topic]) throws -> Socket {
         let subscriber = try Socket(context, type: .sub)
         try subscriber.setLinger(0)
         for topic in topics { try subscriber.subscribe(topic.rawValue) }
+        try security.secureClient(subscriber, of: "coordinator")
         try subscriber.connect(endpoint)
         return subscriber
     }
 
     /// A PUSH to the coordinator's control PULL.
-    static func control(_ context: Context, endpoint: String) throws -> Socket {
+    static func control(_ context: Context, security: TransportSecurity, endpoint: String) throws -> Socket {
         let pusher = try Socket(context, type: .push)
         try pusher.setLinger(1_000)
+        try security.secureClient(pusher, of: "coordinator")
         try pusher.connect(endpoint)
         return pusher
     }

@@ -10,6 +10,8 @@ import ZeroMQ
 public struct AuditorConfig: Sendable {
     /// Where the PULL socket for proposals, completions and audit events binds.
     public var eventsEndpoint = "tcp://127.0.0.1:7300"
+    /// CURVE on every socket with the enrolment allowlist, or none (`TransportSecurity.insecure`).
+    public var security: TransportSecurity = .insecure
     /// Where the PUB socket for verdicts and ledger lines binds.
     public var ledgerEndpoint = "tcp://127.0.0.1:7301"
     public var ledgerPath: String
@@ -69,13 +71,17 @@ public final class AuditorRole: Sendable {
         )
 
         let context = try Context()
+        try config.security.start(context: context, logger: logger)
+        defer { config.security.stop() }
         let messenger = Messenger(role: "auditor", sender: "auditor", logger: logger)
         let events = try Socket(context, type: .pull)
         try events.setLinger(0)
         try events.setMaxMessageSize(1 << 20)
+        try config.security.secureServer(events)
         try events.bind(config.eventsEndpoint)
         let ledger = try Socket(context, type: .pub)
         try ledger.setLinger(1_000)
+        try config.security.secureServer(ledger)
         try ledger.bind(config.ledgerEndpoint)
         let loop = RoleLoop<SocketName>(control: control, messenger: messenger)
         loop.add(.events, events)

@@ -11,6 +11,8 @@ import Wire
 public struct CoordinatorConfig: Sendable {
     /// Where the PUB socket for `round.open`, `round.summary` and `run.end` binds.
     public var broadcastEndpoint = "tcp://127.0.0.1:7001"
+    /// CURVE on every socket with the enrolment allowlist, or none (`TransportSecurity.insecure`).
+    public var security: TransportSecurity = .insecure
     /// Where the PULL socket for check-ins, heartbeats and model candidates binds.
     public var controlEndpoint = "tcp://127.0.0.1:7002"
     /// The auditor's events PULL and ledger PUB; when unset, rounds need no approval (DP off only).

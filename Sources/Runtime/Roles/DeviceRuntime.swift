@@ -22,6 +22,8 @@ final class DeviceRuntime {
     let messenger: Messenger
     let control: Socket
     let shardSocket: Socket
+    /// The device's own CURVE key pair (its enrolled name is its id), nil when insecure.
+    let keys: CurveKeyPair?
     var shardEndpoint: String?
     var lastRoundId = 0
     var nextCheckin: Int64 = 0
@@ -47,8 +49,10 @@ final class DeviceRuntime {
         deviceLogger[metadataKey: "worker.id"] = "\(device.id)"
         self.logger = deviceLogger
         messenger = Messenger(role: "edge", sender: device.id, logger: deviceLogger)
+        keys = try Self.keys(of: device, config: config)
         control = try Socket(context, type: .push)
         try control.setLinger(0)
+        try Self.secure(control, of: "coordinator", keys: keys, config: config)
         try control.connect(config.coordinatorControl)
         shardSocket = try Socket(context, type: .push)
         try shardSocket.setLinger(5_000)
@@ -58,13 +62,29 @@ final class DeviceRuntime {
     }
 
     /// The device's SUB socket on the coordinator's broadcast (`round.open`, `run.end`).
-    static func broadcastSocket(context: Context, config: EdgeConfig) throws -> Socket {
+    func broadcastSocket(context: Context) throws -> Socket {
         let broadcast = try Socket(context, type: .sub)
         try broadcast.setLinger(0)
         try broadcast.subscribe(Topic.roundOpen.rawValue)
         try broadcast.subscribe(Topic.runEnd.rawValue)
+        try Self.secure(broadcast, of: "coordinator", keys: keys, config: config)
         try broadcast.connect(config.coordinatorBroadcast)
         return broadcast
+    }
+
+    /// The device's key pair from the edge's key directory (`<device id>.key`), when CURVE is on.
+    static func keys(of device: VirtualDevice, config: EdgeConfig) throws -> CurveKeyPair? {
+        guard config.security.isSecure else { return nil }
+        guard let directory = config.deviceKeys else {
+            throw RoleError("CURVE is on but no --curve-key-dir holds the devices' keys")
+        }
+        return try directory.keyPair(of: device.id)
+    }
+
+    /// Makes `socket` a CURVE client of the server enrolled as `server`, with the device's key.
+    static func secure(_ socket: borrowing Socket, of server: String, keys: CurveKeyPair?, config: EdgeConfig) throws {
+        guard let keys else { return }
+        try config.security.secureClient(socket, of: server, as: keys)
     }
 
     var nextDue: Int64 { min(nextCheckin, pending?.due ?? .max) }
@@ -241,6 +261,9 @@ final class DeviceRuntime {
     private func queue(_ update: Update, tensors: [Tensor], to endpoint: String, loop: RoleLoop<Int>) throws {
         if shardEndpoint != endpoint {
             if let old = shardEndpoint { try? shardSocket.disconnect(old) }
+            // The shard's key by the name of its slot: only the enrolled shard can answer here.
+            let shardName = GlobalRound.aggregatorId(region: update.deviceClass, shard: update.shard)
+            try Self.secure(shardSocket, of: shardName, keys: keys, config: config)
             try shardSocket.connect(endpoint)
             shardEndpoint = endpoint
         }

@@ -49,6 +49,11 @@ public struct EdgeConfig: Sendable {
     public var devices: [VirtualDevice]
     public var coordinatorBroadcast = "tcp://127.0.0.1:7001"
     public var coordinatorControl = "tcp://127.0.0.1:7002"
+    /// The enrolment (servers' public keys) when CURVE is on; `.insecure` otherwise.
+    public var security: TransportSecurity = .insecure
+    /// Where each hosted device's own secret key lives (`<device id>.key`): a device proves its
+    /// id with its key, so one device cannot send in another's name.
+    public var deviceKeys: KeyDirectory?
     public var checkinIntervalMillis: Int64 = 1_000
     /// Holds each update back this long after training (a slow device), without blocking the loop.
     public var sendDelayMillis: Int64 = 0

@@ -24,10 +24,9 @@ public final class EdgeRole: Sendable {
         let loop = RoleLoop<Int>(control: control, messenger: Messenger(role: "edge", sender: "edge", logger: logger))
         var devices: [DeviceRuntime] = []
         for (index, device) in config.devices.enumerated() {
-            devices.append(
-                try DeviceRuntime(device: device, index: index, config: config, context: context, logger: logger)
-            )
-            loop.add(index, try DeviceRuntime.broadcastSocket(context: context, config: config), decodes: false)
+            let runtime = try DeviceRuntime(device: device, index: index, config: config, context: context, logger: logger)
+            devices.append(runtime)
+            loop.add(index, try runtime.broadcastSocket(context: context), decodes: false)
         }
         logger.info("edge ready", metadata: ["devices": "\(devices.count)"])
         let cache = BroadcastCache()

@@ -8,6 +8,8 @@ import ZeroMQ
 /// Settings of the global aggregator.
 public struct GlobalAggregatorConfig: Sendable {
     public var bindEndpoint = "tcp://127.0.0.1:*"
+    /// CURVE on every socket with the enrolment allowlist, or none (`TransportSecurity.insecure`).
+    public var security: TransportSecurity = .insecure
     public var advertisedEndpoint: String?
     public var coordinatorBroadcast = "tcp://127.0.0.1:7001"
     public var coordinatorControl = "tcp://127.0.0.1:7002"
@@ -46,16 +48,20 @@ public final class GlobalAggregatorRole: Sendable {
 
     public func run(_ control: LoopControl) throws {
         let context = try Context()
+        try config.security.start(context: context, logger: logger)
+        defer { config.security.stop() }
         let messenger = Messenger(role: "global", sender: "global", logger: logger)
         let loop = RoleLoop<SocketName>(control: control, messenger: messenger)
         let partials = try Socket(context, type: .pull)
         try partials.setLinger(0)
         try partials.setMaxMessageSize(Int64(config.maxMessageBytes))
+        try config.security.secureServer(partials)
         let bound = try partials.bindResolved(config.bindEndpoint)
         loop.add(.partials, partials)
         try CoordinatorLink.attach(
             to: loop,
             context,
+            security: config.security,
             broadcast: (.broadcast, config.coordinatorBroadcast),
             control: (.control, config.coordinatorControl)
         )

@@ -10,6 +10,8 @@ public struct RegionalAggregatorConfig: Sendable {
     public var region: String
     public var shard: Int
     public var bindEndpoint = "tcp://127.0.0.1:*"
+    /// CURVE on every socket with the enrolment allowlist, or none (`TransportSecurity.insecure`).
+    public var security: TransportSecurity = .insecure
     /// The address workers should PUSH to, when the bind address is not reachable as such
     /// (`tcp://*:7100` in a container): default is the resolved bind endpoint.
     public var advertisedEndpoint: String?
@@ -51,6 +53,8 @@ public final class RegionalAggregatorRole: Sendable {
             throw WireError(code: .wrongDeviceClass, detail: "unknown device class \(config.region)")
         }
         let context = try Context()
+        try config.security.start(context: context, logger: logger)
+        defer { config.security.stop() }
         let id = GlobalRound.aggregatorId(region: region, shard: config.shard)
         // The decoder's bounds follow the socket's: a message of small frames that passes
         // ZMQ_MAXMSGSIZE (a per-frame limit) is still refused above the same total.
@@ -67,16 +71,20 @@ public final class RegionalAggregatorRole: Sendable {
         // libzmq's queue limit counts messages per peer; size it from a byte budget so that a
         // burst of large updates waits at the senders instead of piling up in this process.
         try updates.setReceiveHighWaterMark(Int32(max(8, min(1_000, (64 << 20) / max(1, config.maxMessageBytes)))))
+        try config.security.secureServer(updates)
         let bound = try updates.bindResolved(config.bindEndpoint)
         loop.add(.updates, updates)
         try CoordinatorLink.attach(
             to: loop,
             context,
+            security: config.security,
             broadcast: (.broadcast, config.coordinatorBroadcast),
             control: (.control, config.coordinatorControl)
         )
         let upward = try Socket(context, type: .push)
         try upward.setLinger(5_000)
+        // Always the global aggregator: the server key is set once, libzmq reads it at each connect.
+        try config.security.secureClient(upward, of: "global")
         loop.add(.upward, upward, polled: false)
 
         var heartbeat = AggregatorHeartbeat(

@@ -22,6 +22,14 @@ public final class TransportSecurity: Sendable {
     private let handler = Mutex<ZAPHandler?>(nil)
     private let watcherStopped = Atomic<Bool>(false)
 
+    /// No transport security; every role's default until keys are configured.
+    public static let insecure = TransportSecurity(insecure: ())
+
+    private init(insecure: Void) {
+        mode = .insecure
+        enrolment = Mutex(Enrolment())
+    }
+
     public init(mode: Mode) throws {
         self.mode = mode
         if case .curve(_, let path) = mode {

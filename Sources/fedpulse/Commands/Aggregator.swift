@@ -63,6 +63,7 @@ extension FedPulse {
         var earlyBufferBytes: Int = 64 << 20
 
         @OptionGroup var common: CommonOptions
+        @OptionGroup var security: SecurityOptions
 
         func validate() throws {
             if tier == .region {
@@ -91,8 +92,11 @@ extension FedPulse {
                 config.heartbeatMillis = heartbeatMs
                 if let maxMessageBytes { config.maxMessageBytes = maxMessageBytes }
                 config.earlyBufferBytes = earlyBufferBytes
+                config.security = try security.make()
                 let frozen = config
-                try await common.run(role: "region-\(frozen.region)-\(frozen.shard)") { control, logger in
+                try await common.run(role: "region-\(frozen.region)-\(frozen.shard)", transport: frozen.security) {
+                    control,
+                    logger in
                     try RegionalAggregatorRole(config: frozen, logger: logger).run(control)
                 }
             case .global:
@@ -106,8 +110,9 @@ extension FedPulse {
                 config.graceMillis = graceMs
                 config.heartbeatMillis = heartbeatMs
                 config.earlyBufferBytes = earlyBufferBytes
+                config.security = try security.make()
                 let frozen = config
-                try await common.run(role: "global") { control, logger in
+                try await common.run(role: "global", transport: frozen.security) { control, logger in
                     try GlobalAggregatorRole(config: frozen, logger: logger).run(control)
                 }
             }

@@ -68,8 +68,10 @@ extension FedPulse {
             @Option(help: "Exit after this many entries.")
             var maxEntries: Int?
 
+            @OptionGroup var security: SecurityOptions
+
             func run() async throws {
-                let tail = AuditTail(endpoint: connect, maxEntries: maxEntries)
+                let tail = AuditTail(endpoint: connect, maxEntries: maxEntries, security: try security.make())
                 let json = self.json
                 if !json { emit(LedgerRow.tableHeader) }
                 let runner = try RoleRunner()

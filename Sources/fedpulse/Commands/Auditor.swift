@@ -73,6 +73,7 @@ extension FedPulse {
         var maxRoundGap: Int = AuditorPolicy.standard.maxRoundGap
 
         @OptionGroup var common: CommonOptions
+        @OptionGroup var security: SecurityOptions
 
         func validate() throws {
             guard epsilonBudget > 0 else { throw ValidationError("--epsilon-budget must be > 0") }
@@ -127,8 +128,9 @@ extension FedPulse {
                 maxExpectedCohort: maxExpectedCohort,
                 maxRoundGap: maxRoundGap
             )
+            config.security = try security.make()
             let frozen = config
-            try await common.run(role: "auditor") { control, logger in
+            try await common.run(role: "auditor", transport: frozen.security) { control, logger in
                 try AuditorRole(config: frozen, logger: logger).run(control)
             }
         }

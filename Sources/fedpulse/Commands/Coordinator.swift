@@ -32,6 +32,7 @@ extension FedPulse {
         var rounds: Int = 10
 
         @OptionGroup var learning: LearningOptions
+        @OptionGroup var dataSpec: DataSpecOptions
 
         @Option(help: "Select exactly this many eligible workers per round (default: all of them).")
         var cohortSize: Int?
@@ -98,6 +99,7 @@ extension FedPulse {
 
         @OptionGroup var privacy: PrivacyOptions
         @OptionGroup var common: CommonOptions
+        @OptionGroup var security: SecurityOptions
 
         func validate() throws {
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
@@ -141,7 +143,7 @@ extension FedPulse {
         }
 
         func run() async throws {
-            let spec = try learning.spec()
+            let spec = try dataSpec.spec(learning: learning)
             var config = CoordinatorConfig(spec: spec)
             config.broadcastEndpoint = broadcast
             config.controlEndpoint = control
@@ -169,7 +171,10 @@ extension FedPulse {
             config.auditorEvents = privacy.auditorEvents
             config.auditorLedger = privacy.auditorLedger
             config.targetAccuracy = targetAccuracy
-            config.featureStatistics = featureStatistics == "federated"
+            config.featureStatistics = try dataSpec.federatedStatistics(
+                requested: featureStatistics,
+                privateRun: privacy.placement != .off
+            )
             config.maxWorkers = maxWorkers
             config.maxDenies = maxDenies
             switch holdout {
@@ -182,8 +187,9 @@ extension FedPulse {
                 )
             default: config.holdout = try CSVDeviceData.load(path: holdout, spec: spec, holdOutFraction: 0).train
             }
+            config.security = try security.make()
             let frozen = config
-            try await common.run(role: "coordinator") { control, logger in
+            try await common.run(role: "coordinator", transport: frozen.security) { control, logger in
                 try CoordinatorRole(config: frozen, logger: logger).run(control)
             }
         }

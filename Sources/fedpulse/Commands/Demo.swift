@@ -1,22 +1,28 @@
-import UnixSignals
 import ArgumentParser
 import Foundation
 import Learning
 import Runtime
-import Wire
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
+import Wire
 
 extension FedPulse {
     /// The whole hierarchy on this machine, as real processes over loopback.
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the whole hierarchy on this machine as separate processes, with synthetic wearable data.",
+            abstract:
+                "Run the whole hierarchy on this machine as separate processes, with synthetic wearable data or your CSV exports.",
             discussion: """
                 Starts the coordinator, the global aggregator, one regional aggregator per device \
                 class and edge processes hosting the virtual devices, all over loopback; prints a \
                 line per round and a final table against the centralised baseline, and leaves a \
-                report folder (logs of every process, metrics.csv, summary.json, index.html).
+                report folder (logs of every process, metrics.csv, summary.json, index.html). \
+                With --data-dir the model is built from the exports' header: every numeric column \
+                but the label is a feature (or --features), the classes come from test.csv (or \
+                --classes), two classes train logistic regression and more softmax (or --model). \
+                If any process exits with an error, the demo stops the others and prints its last \
+                error line and log.
                 """
         )
 
@@ -31,8 +37,19 @@ extension FedPulse {
 
         @OptionGroup var learning: LearningOptions
 
-        @Option(help: "Use real data: every *.csv in DIR except test.csv is one device (classes in turn by sorted name); test.csv is the hold-out.")
+        @Option(
+            help:
+                "Use real data: every *.csv in DIR except test.csv is one device (classes in turn by sorted name); test.csv is the hold-out."
+        )
         var dataDir: String?
+
+        @OptionGroup var dataSpec: DataSpecOptions
+
+        @Option(
+            help:
+                "Feature scaling with --data-dir: federated (a statistics round; the default without DP) or holdout (test.csv's means and deviations; the default under DP)."
+        )
+        var scaling: String?
 
         @Option(help: "Report folder: logs, metrics.csv, summary.json, index.html.")
         var reportDir: String = "./fedpulse-demo"
@@ -49,7 +66,9 @@ extension FedPulse {
         @Option(help: "Noise multiplier z (default: calibrated from --target-epsilon).")
         var noiseMultiplier: Double?
 
-        @Option(help: "Calibrate z so that all rounds spend at most this ε (used when --noise-multiplier is not given).")
+        @Option(
+            help: "Calibrate z so that all rounds spend at most this ε (used when --noise-multiplier is not given)."
+        )
         var targetEpsilon: Double = 6
 
         @Option(help: "Poisson sampling rate q of each round's cohort under DP.")
@@ -63,6 +82,9 @@ extension FedPulse {
 
         @Flag(inversion: .prefixedNo, help: "Also run the same federation without DP and show both accuracies.")
         var compareNonPrivate = true
+
+        @Flag(help: "Run without CURVE (no encryption, no authentication); by default every process gets throwaway keys in REPORT/keys.")
+        var insecure = false
 
         @Option(help: "Milliseconds a round stays open for updates.")
         var roundTimeoutMs: Int64 = 5_000
@@ -84,50 +106,115 @@ extension FedPulse {
             guard ["central", "distributed", "local", "off"].contains(dp) else {
                 throw ValidationError("--dp must be central, distributed, local or off")
             }
-            guard clip > 0, samplingRate > 0, samplingRate <= 1, epsilonBudget > 0, targetEpsilon > 0, delta > 0, delta < 1 else {
-                throw ValidationError("--clip, --epsilon-budget and --target-epsilon must be > 0, --sampling-rate in (0, 1], --delta in (0, 1)")
+            guard clip > 0, samplingRate > 0, samplingRate <= 1, epsilonBudget > 0, targetEpsilon > 0, delta > 0,
+                delta < 1
+            else {
+                throw ValidationError(
+                    "--clip, --epsilon-budget and --target-epsilon must be > 0, --sampling-rate in (0, 1], --delta in (0, 1)"
+                )
             }
             if let dataDir {
                 var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: dataDir, isDirectory: &isDirectory), isDirectory.boolValue else {
+                guard FileManager.default.fileExists(atPath: dataDir, isDirectory: &isDirectory), isDirectory.boolValue
+                else {
                     throw ValidationError("--data-dir \(dataDir) is not a directory")
                 }
+            } else if dataSpec.isGiven || scaling != nil {
+                throw ValidationError(
+                    "--spec, --features, --label-column, --classes and --scaling describe CSV data: give --data-dir too"
+                )
+            }
+            if let scaling, !["federated", "holdout"].contains(scaling) {
+                throw ValidationError("--scaling must be federated or holdout")
+            }
+            if scaling == "federated" && dp != "off" {
+                throw ValidationError(
+                    "--scaling federated is not differentially private yet; use --dp off or --scaling holdout"
+                )
             }
         }
 
         func run() async throws {
-            let spec = try learning.spec()
-            let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+            let data = try dataDir.map {
+                try DemoData(directory: $0, options: dataSpec, learning: learning, scaling: scaling, dp: dp)
+            }
+            let spec = try data?.spec ?? learning.spec()
+            let executable = URL(
+                fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                    ?? CommandLine.arguments[0]
+            )
             var config = DemoConfig(
-                executable: executable, reportDirectory: URL(fileURLWithPath: reportDir, isDirectory: true),
-                spec: spec, generator: learning.generator()
+                executable: executable,
+                reportDirectory: URL(fileURLWithPath: reportDir, isDirectory: true),
+                spec: spec,
+                generator: learning.generator()
             )
             config.rounds = rounds
             config.devicesPerClass = devicesPerClass
             config.devicesPerEdgeProcess = devicesPerProcess
             config.seed = learning.seed
             config.roundTimeoutMillis = roundTimeoutMs
+            config.insecure = insecure
             config.dataDirectory = dataDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
             config.summaryJSON = summaryJson.map { URL(fileURLWithPath: $0) }
+            config.scaling = data?.scaling
+            config.dataSource = data?.summary
             config.learningArguments = learning.passThrough
-            config.training = TrainingConfig(learningRate: Float(learningRate), localEpochs: epochs, batchSize: batchSize)
-            config.coordinatorArguments = ["--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)"]
+            config.training = TrainingConfig(
+                learningRate: Float(learningRate),
+                localEpochs: epochs,
+                batchSize: batchSize
+            )
+            config.coordinatorArguments = [
+                "--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)",
+            ]
             if dp != "off" {
                 config.privacy = DemoPrivacy(
-                    placement: dp, clipNorm: clip, noiseMultiplier: noiseMultiplier,
-                    targetEpsilon: noiseMultiplier == nil ? targetEpsilon : nil, samplingRate: samplingRate,
-                    epsilonBudget: epsilonBudget, delta: delta
+                    placement: dp,
+                    clipNorm: clip,
+                    noiseMultiplier: noiseMultiplier,
+                    targetEpsilon: noiseMultiplier == nil ? targetEpsilon : nil,
+                    samplingRate: samplingRate,
+                    epsilonBudget: epsilonBudget,
+                    delta: delta
                 )
             }
-            let privacyText = dp == "off" ? "no DP" : "DP \(dp), C = \(clip), q = \(samplingRate), budget ε = \(epsilonBudget) at δ = \(delta)"
-            print("FedPulse demo: \(devicesPerClass) devices per class × 3 classes, \(rounds) rounds, task \(learning.task), \(privacyText); report in \(reportDir)")
+            let privacyText =
+                dp == "off"
+                ? "no DP" : "DP \(dp), C = \(clip), q = \(samplingRate), budget ε = \(epsilonBudget) at δ = \(delta)"
+            if let summary = data?.summary {
+                print(
+                    "FedPulse demo: \(summary.deviceFiles) devices from \(dataDir ?? ""), \(rounds) rounds, \(privacyText); report in \(reportDir)"
+                )
+                for line in summary.lines { print(line) }
+            } else {
+                print(
+                    "FedPulse demo: \(devicesPerClass) devices per class × 3 classes, \(rounds) rounds, task \(learning.task), \(privacyText); report in \(reportDir)"
+                )
+            }
+            print("scaling     \(config.effectiveScaling.explanation)")
+            print(
+                insecure
+                    ? "transport   INSECURE: no encryption, no authentication (--insecure)"
+                    : "transport   CURVE on every socket; only the keys enrolled in \(reportDir)/keys/enrolment.txt are admitted"
+            )
             guard var outcome = try await runUntilDone(config) else { throw ExitCode.failure }
+            if let failure = outcome.failure {
+                print("\nerror: \(failure)")
+                print("the demo stopped every other process; logs of all of them are in \(reportDir)/logs")
+                throw ExitCode(3)
+            }
             if config.privacy != nil && compareNonPrivate && outcome.endReason != "stopped" {
                 print("\nThe same federation without DP, for comparison:")
                 var plain = config
                 plain.privacy = nil
                 plain.reportDirectory = config.reportDirectory.appendingPathComponent("non-private")
-                outcome.nonPrivateFinalAccuracy = try await runUntilDone(plain)?.finalAccuracy
+                let comparison = try await runUntilDone(plain)
+                if let failure = comparison?.failure {
+                    print("\nerror: \(failure)")
+                    throw ExitCode(3)
+                }
+                outcome.nonPrivateFinalAccuracy = comparison?.finalAccuracy
                 try DemoRun(config: config).writeReport(outcome)
             }
             printTable(outcome)
@@ -157,23 +244,45 @@ extension FedPulse {
         }
 
         private func printTable(_ outcome: DemoOutcome) {
-            func percent(_ value: Double?) -> String { value.map { String(format: "%6.2f %%", $0 * 100) } ?? "     n/a" }
+            func percent(_ value: Double?) -> String {
+                value.map { String(format: "%6.2f %%", $0 * 100) } ?? "     n/a"
+            }
             let bytesUp = outcome.rounds.reduce(0) { $0 + $1.bytesUp }
             let bytesDown = outcome.rounds.reduce(0) { $0 + $1.bytesDown }
             print("")
             print("                         accuracy")
-            print("federated (\(outcome.rounds.count) rounds)".padding(toLength: 24, withPad: " ", startingAt: 0) + percent(outcome.finalAccuracy))
+            print(
+                "federated (\(outcome.rounds.count) rounds)".padding(toLength: 24, withPad: " ", startingAt: 0)
+                    + percent(outcome.finalAccuracy)
+            )
             if outcome.nonPrivateFinalAccuracy != nil {
                 print("federated without DP    " + percent(outcome.nonPrivateFinalAccuracy))
             }
-            print("centralised baseline    " + percent(outcome.centralizedAccuracy))
+            print(
+                "centralised baseline    " + percent(outcome.centralizedAccuracy)
+                    + (outcome.dataSource == nil ? "" : " (union of the device files, for comparison only)")
+            )
             if let privacy = outcome.privacy {
-                print(String(format: "privacy spent           ε = %.4f at δ = %g, budget %.2f", privacy.epsilon, privacy.delta, privacy.budget) + " (\(privacy.accountant))")
-                print("ledger                  \(privacy.ledger) (\(privacy.ledgerVerified ? "chain verified" : "CHAIN BROKEN"))")
+                print(
+                    String(
+                        format: "privacy spent           ε = %.4f at δ = %g, budget %.2f",
+                        privacy.epsilon,
+                        privacy.delta,
+                        privacy.budget
+                    ) + " (\(privacy.accountant))"
+                )
+                print(
+                    "ledger                  \(privacy.ledger) (\(privacy.ledgerVerified ? "chain verified" : "CHAIN BROKEN"))"
+                )
             }
             if let federated = outcome.finalAccuracy, let central = outcome.centralizedAccuracy {
                 print(String(format: "gap to centralised      %+6.2f points", (federated - central) * 100))
             }
+            if let rows = outcome.dataSource?.rowsPerDevice {
+                print("rows per device         min \(rows.minimum), median \(rows.median), max \(rows.maximum)")
+            }
+            print("scaling                 \(outcome.scaling ?? "?")")
+            print("transport               \(outcome.transport == "curve" ? "CURVE, enrolled keys only" : "INSECURE")")
             print("processes               \(outcome.processes + 1) (the demo itself included)")
             print("bytes moved             \(bytesUp) up, \(bytesDown) down")
             print("report                  \(outcome.reportDirectory)/index.html")

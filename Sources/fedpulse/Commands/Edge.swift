@@ -56,8 +56,10 @@ extension FedPulse {
         var poisonScale: Double = 1
 
         @OptionGroup var learning: LearningOptions
+        @OptionGroup var dataSpec: DataSpecOptions
         @OptionGroup var coordinator: CoordinatorEndpoints
         @OptionGroup var common: CommonOptions
+        @OptionGroup var security: SecurityOptions
 
         func validate() throws {
             guard DeviceClass(rawValue: deviceClass) != nil else {
@@ -101,15 +103,17 @@ extension FedPulse {
                         data: .csv(path: path)
                     )
                 }
-            var config = EdgeConfig(devices: virtualDevices, spec: try learning.spec())
+            var config = EdgeConfig(devices: virtualDevices, spec: try dataSpec.spec(learning: learning))
             config.coordinatorBroadcast = coordinator.coordinatorBroadcast
             config.coordinatorControl = coordinator.coordinatorControl
             config.sendDelayMillis = sendDelayMs
             config.checkinIntervalMillis = checkinMs
             config.poisonScale = poisonScale
             config.seed = learning.seed &+ UInt64(firstUser)
+            config.security = try security.make()
+            config.deviceKeys = security.deviceKeys
             let frozen = config
-            try await common.run(role: "edge-\(prefix)") { control, logger in
+            try await common.run(role: "edge-\(prefix)", transport: frozen.security) { control, logger in
                 try EdgeRole(config: frozen, logger: logger).run(control)
             }
         }
