@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "Federation", dependencies: ["Learning", "Wire"]),
         .target(name: "Privacy", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Every role's round logic as pure state machines (events in, actions out).
-        .target(name: "Rounds", dependencies: ["Wire", "Learning", "Federation", "Privacy"]),
+        .target(name: "Rounds", dependencies: ["Wire", "Learning", "Federation", "Privacy", "SecureAggregation"]),
         // SecAgg+ primitives and protocol state machines (issue 10); swift-crypto only.
         .target(
             name: "SecureAggregation",
@@ -79,7 +79,10 @@ let package = Package(
             name: "SecureAggregationTests",
             dependencies: ["SecureAggregation", "Wire", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "RoundsTests", dependencies: ["Rounds", "Wire", "Learning", "Federation", "Privacy"]),
+        .testTarget(
+            name: "RoundsTests",
+            dependencies: ["Rounds", "Wire", "Learning", "Federation", "Privacy", "SecureAggregation"]
+        ),
         .testTarget(
             name: "RuntimeTests",
             dependencies: [
