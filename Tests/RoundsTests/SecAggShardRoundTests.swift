@@ -47,7 +47,11 @@ import Wire
         let silent = "watch-3"
         var pending: [SecAggServerAction] = []
         for (id, client) in setup.clients.sorted(by: { $0.key < $1.key }) where id != silent {
-            pending += setup.round.received(.keysAdvertised(client.advertisedKeys()), from: PeerIdentity(claimed: id), now: 1_100)
+            pending += setup.round.received(
+                .keysAdvertised(client.advertisedKeys()),
+                from: PeerIdentity(claimed: id),
+                now: 1_100
+            )
         }
         #expect(pending.isEmpty)
         #expect(setup.round.timer(now: 1_499).isEmpty)

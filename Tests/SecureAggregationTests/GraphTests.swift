@@ -24,12 +24,33 @@ import Testing
         Reference(clients: 100, corrupt: 0.3, dropout: 0.3, adversary: .semiMaliciousServer, degree: 92, threshold: 62),
         Reference(clients: 100, corrupt: 0.05, dropout: 0.33, adversary: .curiousServer, degree: 28, threshold: 6),
         Reference(clients: 1000, corrupt: 0.05, dropout: 0.33, adversary: .curiousServer, degree: 72, threshold: 24),
-        Reference(clients: 100, corrupt: 0.05, dropout: 0.33, adversary: .semiMaliciousServer, degree: 72, threshold: 39),
+        Reference(
+            clients: 100,
+            corrupt: 0.05,
+            dropout: 0.33,
+            adversary: .semiMaliciousServer,
+            degree: 72,
+            threshold: 39
+        ),
         Reference(clients: 100, corrupt: 0.33, dropout: 0.05, adversary: .curiousServer, degree: 34, threshold: 29),
         Reference(clients: 10, corrupt: 0.05, dropout: 0.05, adversary: .curiousServer, degree: 2, threshold: 2),
         Reference(clients: 100, corrupt: 0.05, dropout: 0.05, adversary: .curiousServer, degree: 12, threshold: 6),
-        Reference(clients: 1000, corrupt: 0.05, dropout: 0.05, adversary: .semiMaliciousServer, degree: 52, threshold: 37),
-        Reference(clients: 1_000_000, corrupt: 0.05, dropout: 0.05, adversary: .curiousServer, degree: 38, threshold: 22),
+        Reference(
+            clients: 1000,
+            corrupt: 0.05,
+            dropout: 0.05,
+            adversary: .semiMaliciousServer,
+            degree: 52,
+            threshold: 37
+        ),
+        Reference(
+            clients: 1_000_000,
+            corrupt: 0.05,
+            dropout: 0.05,
+            adversary: .curiousServer,
+            degree: 38,
+            threshold: 22
+        ),
         Reference(clients: 100, corrupt: 0.33, dropout: 0, adversary: .curiousServer, degree: 26, threshold: 25),
     ]
 

@@ -45,7 +45,10 @@ struct ManualRound {
         inputs = randomInputs(ids: ids, configuration: configuration, using: &generator)
     }
 
-    enum ManualRoundError: Error { case setup, missing(String) }
+    enum ManualRoundError: Error {
+        case setup
+        case missing(String)
+    }
 
     func client(_ id: String) throws -> SecAggClient {
         guard let client = clients[id] else { throw ManualRoundError.missing(id) }

@@ -90,6 +90,9 @@ import Testing
         #expect(ShareCipher.open(relabelled, key: key, roundId: "r1") == nil)
         var flipped = sealed.ciphertext
         flipped[20] ^= 1
-        #expect(ShareCipher.open(EncryptedShare(sender: "a", recipient: "b", ciphertext: flipped), key: key, roundId: "r1") == nil)
+        #expect(
+            ShareCipher.open(EncryptedShare(sender: "a", recipient: "b", ciphertext: flipped), key: key, roundId: "r1")
+                == nil
+        )
     }
 }

@@ -83,7 +83,9 @@ struct SecAggPrivacyTests {
         relabelled.removeLast()
         var device = try round.client(id)
         let input = try #require(round.inputs[id])
-        #expect(throws: SecAggClientError.badShare(from: other)) { try device.sharesForwarded(relabelled, input: input) }
+        #expect(throws: SecAggClientError.badShare(from: other)) {
+            try device.sharesForwarded(relabelled, input: input)
+        }
         #expect(device.stage == .failed)
     }
 
@@ -101,7 +103,11 @@ struct SecAggPrivacyTests {
         #expect(throws: SecAggClientError.tooFewNeighbours(have: 2, need: 3)) {
             try device.neighboursAnnounced(thinned, using: &generator)
         }
-        let otherRound = NeighbourAnnouncement(roundId: "r2", ownPoint: announcement.ownPoint, neighbours: announcement.neighbours)
+        let otherRound = NeighbourAnnouncement(
+            roundId: "r2",
+            ownPoint: announcement.ownPoint,
+            neighbours: announcement.neighbours
+        )
         var fresh = try round.client(id)
         #expect(throws: SecAggClientError.malformedAnnouncement("round r2")) {
             try fresh.neighboursAnnounced(otherRound, using: &generator)

@@ -31,7 +31,9 @@ import Wire
         let shares = try device.neighboursAnnounced(announcement, using: &generator)
         #expect(Self.reasons(round.server.sharesSent(Array(shares.dropLast()), from: id)) == [.malformedHeader])
         #expect(Self.reasons(round.server.sharesSent(shares + [shares[0]], from: id)) == [.malformedHeader])
-        let spoofed = shares.map { EncryptedShare(sender: "watch-x", recipient: $0.recipient, ciphertext: $0.ciphertext) }
+        let spoofed = shares.map {
+            EncryptedShare(sender: "watch-x", recipient: $0.recipient, ciphertext: $0.ciphertext)
+        }
         #expect(Self.reasons(round.server.sharesSent(spoofed, from: id)) == [.malformedHeader])
         #expect(round.server.sharesSent(shares, from: id).isEmpty)
         #expect(Self.reasons(round.server.sharesSent(shares, from: id)) == [.duplicate])

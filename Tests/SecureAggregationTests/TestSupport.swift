@@ -58,7 +58,8 @@ func randomInputs(
 }
 
 /// The plain sum mod 2^b of the listed devices' inputs: what the unmasked sum must equal.
-func plainSum(_ inputs: [String: ModularVector], of ids: [String], configuration: SecAggConfiguration) -> ModularVector? {
+func plainSum(_ inputs: [String: ModularVector], of ids: [String], configuration: SecAggConfiguration) -> ModularVector?
+{
     guard var sum = ModularVector.zero(bits: configuration.modulusBits, count: configuration.vectorLength) else {
         return nil
     }

@@ -64,7 +64,12 @@ public struct AdvertisedKeys: Sendable, Hashable {
     /// True when `signature` is `deviceId`'s enrolled key's signature of these keys for `roundId`.
     func isSigned(by enrolledKey: [UInt8], roundId: String, deviceId: String) -> Bool {
         guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: enrolledKey) else { return false }
-        let message = Self.signedBytes(roundId: roundId, deviceId: deviceId, cipher: cipherPublicKey, mask: maskPublicKey)
+        let message = Self.signedBytes(
+            roundId: roundId,
+            deviceId: deviceId,
+            cipher: cipherPublicKey,
+            mask: maskPublicKey
+        )
         return key.isValidSignature(signature, for: message)
     }
 }
@@ -140,7 +145,12 @@ enum KeyDerivation {
     }
 
     /// HKDF-SHA256 (RFC 5869); every key in the module comes out of here.
-    static func hkdf(_ inputKeyMaterial: [UInt8], salt: [UInt8] = [], info: [UInt8], outputByteCount: Int = 32) -> [UInt8] {
+    static func hkdf(
+        _ inputKeyMaterial: [UInt8],
+        salt: [UInt8] = [],
+        info: [UInt8],
+        outputByteCount: Int = 32
+    ) -> [UInt8] {
         let key = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: SymmetricKey(data: inputKeyMaterial),
             salt: salt,

@@ -44,7 +44,9 @@ extension SecAggServer {
                 }
             }
         } catch {
-            let owner = inputs.union(keyTargets).sorted().first { !rebuiltSeedOwners.contains($0) && !rebuiltKeyOwners.contains($0) }
+            let owner = inputs.union(keyTargets).sorted().first {
+                !rebuiltSeedOwners.contains($0) && !rebuiltKeyOwners.contains($0)
+            }
             return fail(.reconstructionFailed(owner: owner ?? ""))
         }
         stage = .completed

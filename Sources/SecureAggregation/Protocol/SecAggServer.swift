@@ -94,7 +94,12 @@ public struct SecAggServer: Sendable {
     // MARK: Events
 
     public mutating func keysAdvertised(_ keys: AdvertisedKeys, from sender: String) -> [SecAggServerAction] {
-        if let refusal = gate(sender, stage: .advertiseKeys, member: graph.contains(sender), seen: advertised[sender] != nil) {
+        if let refusal = gate(
+            sender,
+            stage: .advertiseKeys,
+            member: graph.contains(sender),
+            seen: advertised[sender] != nil
+        ) {
             return [refusal]
         }
         guard keys.isWellFormed else { return [.reject(.malformedHeader, sender: sender, detail: "key length")] }
@@ -165,7 +170,9 @@ public struct SecAggServer: Sendable {
 
     private func gate(_ sender: String, stage expected: SecAggStage, member: Bool, seen: Bool) -> SecAggServerAction? {
         guard stage == expected else { return .reject(.roundClosed, sender: sender, detail: "stage \(stage.rawValue)") }
-        guard member else { return .reject(.notInCohort, sender: sender, detail: "not expected in \(expected.rawValue)") }
+        guard member else {
+            return .reject(.notInCohort, sender: sender, detail: "not expected in \(expected.rawValue)")
+        }
         guard !seen else { return .reject(.duplicate, sender: sender, detail: expected.rawValue) }
         return nil
     }
@@ -182,10 +189,15 @@ public struct SecAggServer: Sendable {
             guard live.count >= configuration.threshold, let point = graph.point(of: id) else { continue }
             announced[id] = live
             let neighbours = live.compactMap { peer in
-                advertised[peer].flatMap { keys in graph.point(of: peer).map { AnnouncedNeighbour(id: peer, point: $0, keys: keys) } }
+                advertised[peer].flatMap { keys in
+                    graph.point(of: peer).map { AnnouncedNeighbour(id: peer, point: $0, keys: keys) }
+                }
             }
             actions.append(
-                .announceNeighbours(to: id, NeighbourAnnouncement(roundId: roundId, ownPoint: point, neighbours: neighbours))
+                .announceNeighbours(
+                    to: id,
+                    NeighbourAnnouncement(roundId: roundId, ownPoint: point, neighbours: neighbours)
+                )
             )
         }
         guard announced.count >= minimumSurvivors else {
