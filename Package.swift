@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], exclude: ["Fixtures"]),
         .testTarget(
             name: "SecureAggregationTests",
-            dependencies: ["SecureAggregation", "Wire", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["SecureAggregation", "Wire", "Learning", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "RoundsTests",

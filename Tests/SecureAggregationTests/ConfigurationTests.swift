@@ -1,3 +1,4 @@
+import Learning
 import Testing
 
 @testable import SecureAggregation
@@ -64,7 +65,7 @@ import Testing
 
     @Test(arguments: [1, 7, 16, 23, 33, 64])
     func packedVectorsRoundTripAndRefuseExtraBits(bits: Int) throws {
-        var generator = SplitMix64(seed: UInt64(bits))
+        var generator = SeededGenerator(seed: UInt64(bits))
         let mask = ModularVector.mask(bits)
         let vector = try #require(ModularVector(bits: bits, values: (0..<13).map { _ in generator.next() & mask }))
         let packed = vector.packed
@@ -81,7 +82,7 @@ import Testing
     @Test func quantizationIsUnbiasedAndTheSumDecodes() throws {
         let configuration = try Self.configuration()
         let quantizer = try #require(SecAggQuantizer(configuration: configuration, clipNorm: 1))
-        var generator = SplitMix64(seed: 5)
+        var generator = SeededGenerator(seed: 5)
         let update: [Float] = [0.5, -0.25, 1, -1, 0.000_01, 0, 0.3, -0.7]
         var sum = try #require(ModularVector.zero(bits: 23, count: 8))
         for _ in 0..<100 {

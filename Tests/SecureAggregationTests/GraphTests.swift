@@ -1,3 +1,4 @@
+import Learning
 import Testing
 
 @testable import SecureAggregation
@@ -85,7 +86,7 @@ import Testing
     }
 
     @Test func hararyGraphIsRegularAndSymmetric() throws {
-        var generator = SplitMix64(seed: 11)
+        var generator = SeededGenerator(seed: 11)
         let ids = deviceIds(31)
         let graph = try #require(NeighbourGraph.random(members: ids, degree: 8, using: &generator))
         for id in ids {

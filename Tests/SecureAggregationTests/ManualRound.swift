@@ -1,3 +1,5 @@
+import Learning
+
 @testable import SecureAggregation
 
 /// Drives a round stage by stage so that a test can stand in for the shard or a device
@@ -8,7 +10,7 @@ struct ManualRound {
     var server: SecAggServer
     var clients: [String: SecAggClient]
     var inputs: [String: ModularVector]
-    var generator: SplitMix64
+    var generator: SeededGenerator
 
     /// With `signed`, every device signs its keys with an enrolled Ed25519 key and checks its
     /// neighbours' signatures against the directory.
@@ -21,7 +23,7 @@ struct ManualRound {
             degree: degree,
             threshold: threshold
         )
-        generator = SplitMix64(seed: seed)
+        generator = SeededGenerator(seed: seed)
         ids = deviceIds(devices)
         guard let graph = NeighbourGraph.random(members: ids, degree: degree, using: &generator),
             let server = SecAggServer(roundId: "r1", configuration: configuration, graph: graph, minimumSurvivors: 0)

@@ -1,4 +1,5 @@
 internal import Crypto
+import Learning
 import Testing
 
 @testable import SecureAggregation
@@ -78,7 +79,7 @@ import Testing
     }
 
     @Test func sealedSharesOpenOnlyForTheirRoundAndPair() throws {
-        var generator = SplitMix64(seed: 1)
+        var generator = SeededGenerator(seed: 1)
         let key = SymmetricKey(data: generator.bytes(32))
         var shares = try ShamirSharing.split(generator.bytes(32), threshold: 2, points: [1, 2], using: &generator)
         let pair = SharePair(selfMaskSeed: shares.removeFirst(), maskKey: shares.removeFirst())

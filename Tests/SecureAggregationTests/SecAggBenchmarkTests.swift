@@ -1,3 +1,4 @@
+import Learning
 import Testing
 
 @testable import SecureAggregation
@@ -9,7 +10,7 @@ import Glibc
 @Suite(.timeLimit(.minutes(10)))
 struct SecAggBenchmarkTests {
     @Test func smallBenchmarkIsExactAndCountsEveryStage() throws {
-        var generator = SplitMix64(seed: 77)
+        var generator = SeededGenerator(seed: 77)
         let report = try SecAggBenchmark.run(devices: 20, parameters: 64, dropoutRate: 0.1, using: &generator)
         #expect(report.exact)
         #expect(report.survivors == 18)
@@ -22,7 +23,7 @@ struct SecAggBenchmarkTests {
     /// only with FEDPULSE_SECAGG_BENCH=1; `make bench` runs the same function in release.
     @Test(.enabled(if: Environment.benchEnabled))
     func expansionAtOneHundredThousandParametersAndOneHundredDevices() throws {
-        var generator = SplitMix64(seed: 78)
+        var generator = SeededGenerator(seed: 78)
         let report = try SecAggBenchmark.run(devices: 100, parameters: 100_000, using: &generator)
         print(
             "secagg-bench devices=\(report.devices) parameters=\(report.parameters) degree=\(report.degree)",

@@ -1,3 +1,4 @@
+import Learning
 import Testing
 
 @testable import SecureAggregation
@@ -6,20 +7,15 @@ import Testing
 @Suite(.timeLimit(.minutes(2)))
 struct SecAggPrivacyTests {
     @Test func shardNeverHoldsOneDevicesUnmaskedVector() throws {
-        let configuration = try SecAggRoundTests.configuration(devices: 16, degree: 6, threshold: 3)
-        var generator = SplitMix64(seed: 21)
-        let ids = deviceIds(16)
-        let inputs = randomInputs(ids: ids, configuration: configuration, using: &generator)
-        let report = try #require(
-            try SecAggSimulation.run(
-                roundId: "r",
-                configuration: configuration,
-                inputs: inputs,
-                dropouts: SecAggDropoutPlan(afterSharing: ["watch-4"], afterMaskedInput: ["watch-8"]),
-                recordsObservations: true,
-                using: &generator
-            )
+        let (simulated, inputs, configuration) = try simulate(
+            devices: 16,
+            degree: 6,
+            threshold: 3,
+            seed: 21,
+            dropouts: SecAggDropoutPlan(afterSharing: ["watch-4"], afterMaskedInput: ["watch-8"]),
+            recordsObservations: true
         )
+        let report = try #require(simulated)
         let result = try report.outcome.get()
         let server = report.server
         #expect(server.rebuiltSeedOwners.isDisjoint(with: server.rebuiltKeyOwners))
@@ -34,7 +30,7 @@ struct SecAggPrivacyTests {
             // Even with its self mask removed (the shard does rebuild that seed), the vector
             // still carries pairwise masks the shard cannot compute.
             var stripped = vector
-            let key = KeyDerivation.selfMaskKey(seed: try #require(seeds[id]), roundId: "r", deviceId: id)
+            let key = KeyDerivation.selfMaskKey(seed: try #require(seeds[id]), roundId: "round-21", deviceId: id)
             stripped.subtract(try MaskExpander.expand(key: key, count: vector.values.count, bits: vector.bits))
             #expect(stripped != input)
         }
@@ -99,7 +95,7 @@ struct SecAggPrivacyTests {
             neighbours: Array(announcement.neighbours.prefix(2))
         )
         var device = try round.client(id)
-        var generator = SplitMix64(seed: 1)
+        var generator = SeededGenerator(seed: 1)
         #expect(throws: SecAggClientError.tooFewNeighbours(have: 2, need: 3)) {
             try device.neighboursAnnounced(thinned, using: &generator)
         }
@@ -119,7 +115,7 @@ struct SecAggPrivacyTests {
         let announcements = try round.advertise()
         let (id, announcement) = try #require(announcements.sorted { $0.key < $1.key }.first)
         // The shard keeps the victim's signature but swaps in key pairs it holds the secrets of.
-        var shardGenerator = SplitMix64(seed: 99)
+        var shardGenerator = SeededGenerator(seed: 99)
         let shardKeys = try SecAggKeyPairs(using: &shardGenerator).advertised
         let victim = announcement.neighbours[0]
         var neighbours = announcement.neighbours
@@ -134,7 +130,7 @@ struct SecAggPrivacyTests {
         )
         let forged = NeighbourAnnouncement(roundId: "r1", ownPoint: announcement.ownPoint, neighbours: neighbours)
         var device = try round.client(id)
-        var generator = SplitMix64(seed: 3)
+        var generator = SeededGenerator(seed: 3)
         #expect(throws: SecAggClientError.unverifiedKeys(victim.id)) {
             try device.neighboursAnnounced(forged, using: &generator)
         }

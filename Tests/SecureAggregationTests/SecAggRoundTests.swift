@@ -4,17 +4,6 @@ import Testing
 
 @Suite(.timeLimit(.minutes(2)))
 struct SecAggRoundTests {
-    static func configuration(devices: Int, degree: Int, threshold: Int) throws -> SecAggConfiguration {
-        try SecAggConfiguration(
-            bitsPerValue: 16,
-            modulusBits: SecAggConfiguration.requiredModulusBits(bitsPerValue: 16, cohortSize: devices),
-            cohortSize: devices,
-            vectorLength: 24,
-            degree: degree,
-            threshold: threshold
-        )
-    }
-
     /// Runs one round and checks the released sum against the plain sum of exactly the
     /// survivors' inputs, mod 2^b.
     static func expectExactSum(
@@ -24,18 +13,14 @@ struct SecAggRoundTests {
         dropouts: SecAggDropoutPlan,
         seed: UInt64
     ) throws -> SecAggResult {
-        let configuration = try configuration(devices: devices, degree: degree, threshold: threshold)
-        var generator = SplitMix64(seed: seed)
-        let inputs = randomInputs(ids: deviceIds(devices), configuration: configuration, using: &generator)
-        let report = try #require(
-            try SecAggSimulation.run(
-                roundId: "round-\(seed)",
-                configuration: configuration,
-                inputs: inputs,
-                dropouts: dropouts,
-                using: &generator
-            )
+        let (simulated, inputs, configuration) = try simulate(
+            devices: devices,
+            degree: degree,
+            threshold: threshold,
+            seed: seed,
+            dropouts: dropouts
         )
+        let report = try #require(simulated)
         #expect(report.clientRefusals.isEmpty)
         #expect(report.serverRejections.isEmpty)
         #expect(report.server._checkInvariants().isEmpty)
@@ -107,18 +92,15 @@ struct SecAggRoundTests {
     }
 
     @Test func tooFewSurvivorsFailsCleanlyAtTheStageThatLostThem() throws {
-        let configuration = try Self.configuration(devices: 12, degree: 6, threshold: 3)
-        var generator = SplitMix64(seed: 6)
-        let inputs = randomInputs(ids: deviceIds(12), configuration: configuration, using: &generator)
         let report = try #require(
-            try SecAggSimulation.run(
-                roundId: "r",
-                configuration: configuration,
-                inputs: inputs,
+            try simulate(
+                devices: 12,
+                degree: 6,
+                threshold: 3,
+                seed: 6,
                 dropouts: SecAggDropoutPlan(afterSharing: ["watch-0", "watch-1", "watch-2"]),
-                minimumSurvivors: 10,
-                using: &generator
-            )
+                minimumSurvivors: 10
+            ).report
         )
         #expect(throws: SecAggFailure.tooFewSurvivors(stage: .maskedInput, count: 9, needed: 10)) {
             try report.outcome.get()
@@ -128,18 +110,15 @@ struct SecAggRoundTests {
     }
 
     @Test func tooFewUnmaskingAnswersFailsWithTheOwnerShortOfShares() throws {
-        let configuration = try Self.configuration(devices: 12, degree: 6, threshold: 3)
-        var generator = SplitMix64(seed: 7)
         let ids = deviceIds(12)
-        let inputs = randomInputs(ids: ids, configuration: configuration, using: &generator)
         let report = try #require(
-            try SecAggSimulation.run(
-                roundId: "r",
-                configuration: configuration,
-                inputs: inputs,
-                dropouts: SecAggDropoutPlan(afterMaskedInput: Set(ids.prefix(10))),
-                using: &generator
-            )
+            try simulate(
+                devices: 12,
+                degree: 6,
+                threshold: 3,
+                seed: 7,
+                dropouts: SecAggDropoutPlan(afterMaskedInput: Set(ids.prefix(10)))
+            ).report
         )
         guard case .failure(.notEnoughShares(_, let have, let need)) = report.outcome else {
             Issue.record("expected notEnoughShares, got \(report.outcome)")

@@ -1,3 +1,4 @@
+import Learning
 import Testing
 import Wire
 
@@ -27,7 +28,7 @@ import Wire
         let announcements = try round.advertise()
         let (id, announcement) = try #require(announcements.sorted { $0.key < $1.key }.first)
         var device = try round.client(id)
-        var generator = SplitMix64(seed: 2)
+        var generator = SeededGenerator(seed: 2)
         let shares = try device.neighboursAnnounced(announcement, using: &generator)
         #expect(Self.reasons(round.server.sharesSent(Array(shares.dropLast()), from: id)) == [.malformedHeader])
         #expect(Self.reasons(round.server.sharesSent(shares + [shares[0]], from: id)) == [.malformedHeader])

@@ -1,3 +1,4 @@
+import Learning
 import Testing
 
 @testable import SecureAggregation
@@ -7,7 +8,7 @@ import Testing
 
     @Test(arguments: [1, 2, 5, 9])
     func anyThresholdSubsetRebuildsTheSecret(threshold: Int) throws {
-        var generator = SplitMix64(seed: UInt64(threshold))
+        var generator = SeededGenerator(seed: UInt64(threshold))
         let secret = generator.bytes(32)
         let shares = try ShamirSharing.split(secret, threshold: threshold, points: Self.points, using: &generator)
         #expect(try ShamirSharing.reconstruct(Array(shares.prefix(threshold)), threshold: threshold) == secret)
@@ -16,7 +17,7 @@ import Testing
     }
 
     @Test func oneFewerThanTheThresholdIsRefusedAndRevealsNothingByInterpolation() throws {
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         let secret = generator.bytes(32)
         let threshold = 5
         let shares = try ShamirSharing.split(secret, threshold: threshold, points: Self.points, using: &generator)
@@ -35,7 +36,7 @@ import Testing
     }
 
     @Test func malformedSharesAndPointsAreRefused() throws {
-        var generator = SplitMix64(seed: 3)
+        var generator = SeededGenerator(seed: 3)
         #expect(throws: ShamirError.invalidPoints) {
             try ShamirSharing.split(generator.bytes(32), threshold: 2, points: [1, 1, 2], using: &generator)
         }
@@ -62,7 +63,7 @@ import Testing
     }
 
     @Test func fieldArithmeticAgreesWithWideIntegers() {
-        var generator = SplitMix64(seed: 9)
+        var generator = SeededGenerator(seed: 9)
         let p = PrimeField.modulus
         for _ in 0..<1000 {
             let a = PrimeField.random(using: &generator)

@@ -1,19 +1,6 @@
+import Learning
+
 @testable import SecureAggregation
-
-/// Deterministic generator for tests only (production passes `SystemRandomNumberGenerator`).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Replays fixed bytes (as little-endian words), to build keys from published test vectors.
 struct FixedBytes: RandomNumberGenerator {
@@ -68,3 +55,35 @@ func plainSum(_ inputs: [String: ModularVector], of ids: [String], configuration
 }
 
 func deviceIds(_ count: Int) -> [String] { (0..<count).map { "watch-\($0)" } }
+
+/// One honest in-process round over `devices` watches with random 16-bit inputs.
+func simulate(
+    devices: Int,
+    degree: Int,
+    threshold: Int,
+    seed: UInt64,
+    dropouts: SecAggDropoutPlan = SecAggDropoutPlan(),
+    minimumSurvivors: Int = 0,
+    recordsObservations: Bool = false
+) throws -> (report: SecAggSimulationReport?, inputs: [String: ModularVector], configuration: SecAggConfiguration) {
+    let configuration = try SecAggConfiguration(
+        bitsPerValue: 16,
+        modulusBits: SecAggConfiguration.requiredModulusBits(bitsPerValue: 16, cohortSize: devices),
+        cohortSize: devices,
+        vectorLength: 24,
+        degree: degree,
+        threshold: threshold
+    )
+    var generator = SeededGenerator(seed: seed)
+    let inputs = randomInputs(ids: deviceIds(devices), configuration: configuration, using: &generator)
+    let report = try SecAggSimulation.run(
+        roundId: "round-\(seed)",
+        configuration: configuration,
+        inputs: inputs,
+        dropouts: dropouts,
+        minimumSurvivors: minimumSurvivors,
+        recordsObservations: recordsObservations,
+        using: &generator
+    )
+    return (report, inputs, configuration)
+}
