@@ -96,4 +96,29 @@ import Testing
         #expect(quantizer.quantize([1], using: &generator) == nil)
         #expect(SecAggQuantizer(configuration: configuration, clipNorm: .infinity) == nil)
     }
+
+    @Test func theWeightTravelsInsideTheVectorAndSumsExactly() throws {
+        let configuration = try SecAggConfiguration(
+            bitsPerValue: 16,
+            modulusBits: 23,
+            cohortSize: 100,
+            vectorLength: 3,
+            degree: 10,
+            threshold: 5
+        )
+        let quantizer = try #require(SecAggQuantizer(configuration: configuration, clipNorm: 1))
+        var generator = SeededGenerator(seed: 8)
+        var sum = try #require(ModularVector.zero(bits: 23, count: 3))
+        for weight in 1...10 {
+            let vector = try #require(quantizer.quantize([0.5, -0.5], weight: weight, using: &generator))
+            #expect(vector.values.count == 3)
+            sum.add(vector.values)
+        }
+        let decoded = try #require(quantizer.dequantizeWeighted(sum))
+        #expect(decoded.weightSum == 55)
+        #expect(abs(decoded.sum[0] - 5) < 1e-3 && abs(decoded.sum[1] + 5) < 1e-3)
+        #expect(quantizer.quantize([0.5, -0.5], weight: 1 << 15, using: &generator) == nil)
+        #expect(quantizer.quantize([0.5, -0.5], weight: -1, using: &generator) == nil)
+        #expect(quantizer.quantize([0.5], weight: 1, using: &generator) == nil)
+    }
 }

@@ -38,4 +38,45 @@ public struct SecAggQuantizer: Sendable, Hashable {
     public func dequantize(_ sum: ModularVector) -> [Float] {
         sum.signedValues.map { Float(Double($0) / scale) }
     }
+
+    /// Quantizes `update` and appends `weight` as one more, unscaled, coordinate, so the
+    /// example weight travels inside the masked vector and the shard learns only the weight
+    /// sum. Under DP every weight is 1 and the last coordinate of the sum is the securely
+    /// counted number of survivors, the count a distributed-DP accountant must use.
+    /// `configuration.vectorLength` must be `update.count + 1`; nil for a weight outside
+    /// 0…2^(k−1) − 1 (it could not be told apart from a wrapped sum).
+    public func quantize(
+        _ update: [Float],
+        weight: Int,
+        using generator: inout some RandomNumberGenerator
+    ) -> ModularVector? {
+        guard weight >= 0, Int64(weight) <= largest, update.count + 1 == configuration.vectorLength,
+            update.allSatisfy(\.isFinite)
+        else { return nil }
+        let body = SecAggQuantizer(lengthOf: update.count, like: self)?.quantize(update, using: &generator)
+        return body.flatMap { ModularVector(bits: configuration.modulusBits, values: $0.values + [UInt64(weight)]) }
+    }
+
+    /// The float sum and the weight sum of vectors made by `quantize(_:weight:using:)`.
+    public func dequantizeWeighted(_ sum: ModularVector) -> (sum: [Float], weightSum: Int64)? {
+        let signed = sum.signedValues
+        guard let weightSum = signed.last, weightSum >= 0 else { return nil }
+        return (signed.dropLast().map { Float(Double($0) / scale) }, weightSum)
+    }
+
+    /// The same scale for a vector one coordinate shorter (the update without its weight).
+    private init?(lengthOf count: Int, like other: SecAggQuantizer) {
+        let base = other.configuration
+        guard
+            let configuration = try? SecAggConfiguration(
+                bitsPerValue: base.bitsPerValue,
+                modulusBits: base.modulusBits,
+                cohortSize: base.cohortSize,
+                vectorLength: count,
+                degree: base.degree,
+                threshold: base.threshold
+            )
+        else { return nil }
+        self.init(configuration: configuration, clipNorm: other.clipNorm)
+    }
 }
