@@ -116,7 +116,7 @@ struct SecAggPrivacyTests {
         let (id, announcement) = try #require(announcements.sorted { $0.key < $1.key }.first)
         // The shard keeps the victim's signature but swaps in key pairs it holds the secrets of.
         var shardGenerator = SeededGenerator(seed: 99)
-        let shardKeys = try SecAggKeyPairs(using: &shardGenerator).advertised
+        let shardKeys = try SecAggKeyPairs(using: &shardGenerator)
         let victim = announcement.neighbours[0]
         var neighbours = announcement.neighbours
         neighbours[0] = AnnouncedNeighbour(
@@ -125,6 +125,7 @@ struct SecAggPrivacyTests {
             keys: AdvertisedKeys(
                 cipherPublicKey: shardKeys.cipherPublicKey,
                 maskPublicKey: shardKeys.maskPublicKey,
+                seedCommitment: victim.keys.seedCommitment,
                 signature: victim.keys.signature
             )
         )
@@ -137,5 +138,28 @@ struct SecAggPrivacyTests {
         // The untouched announcement verifies and the signed round goes through to the end.
         let requests = try round.mask(try round.share(announcements))
         #expect(requests.count == 10)
+    }
+
+    @Test func aWrongSeedShareFailsTheRoundInsteadOfReleasingAMaskedSum() throws {
+        // Threshold = degree: every holder's share is used, so one forged share must show.
+        var round = try ManualRound(devices: 10, degree: 4, threshold: 4, seed: 36)
+        let requests = try round.mask(try round.share(try round.advertise()))
+        var outcome: [SecAggServerAction] = []
+        for (index, (id, request)) in requests.sorted(by: { $0.key < $1.key }).enumerated() {
+            var device = try round.client(id)
+            var answer = try device.unmaskRequested(request)
+            if index == 0, let (owner, share) = answer.selfMaskSeedShares.min(by: { $0.key < $1.key }) {
+                let forged = ShamirShare(x: share.x, values: share.values.map { ($0 + 1) % PrimeField.modulus })
+                var shares = answer.selfMaskSeedShares
+                shares[owner] = forged
+                answer = UnmaskResponse(selfMaskSeedShares: shares, maskKeyShares: answer.maskKeyShares)
+            }
+            outcome += round.server.unmaskingReceived(answer, from: id)
+        }
+        guard case .fail(.reconstructionFailed) = outcome.last else {
+            Issue.record("expected reconstructionFailed, got \(outcome)")
+            return
+        }
+        #expect(!outcome.contains { if case .complete = $0 { true } else { false } })
     }
 }

@@ -16,7 +16,11 @@ import Wire
         #expect(round.server.keysAdvertised(keys, from: "watch-0").isEmpty)
         #expect(Self.reasons(round.server.keysAdvertised(keys, from: "watch-0")) == [.duplicate])
         #expect(Self.reasons(round.server.keysAdvertised(keys, from: "intruder")) == [.notInCohort])
-        let short = AdvertisedKeys(cipherPublicKey: [1, 2], maskPublicKey: keys.maskPublicKey)
+        let short = AdvertisedKeys(
+            cipherPublicKey: [1, 2],
+            maskPublicKey: keys.maskPublicKey,
+            seedCommitment: keys.seedCommitment
+        )
         #expect(Self.reasons(round.server.keysAdvertised(short, from: "watch-1")) == [.malformedHeader])
         // A masked input before the key stages is for another stage.
         let early = try #require(ModularVector.zero(bits: 18, count: 16))

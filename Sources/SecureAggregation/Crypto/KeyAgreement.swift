@@ -25,12 +25,8 @@ public struct SecAggKeyPairs: Sendable {
         }
     }
 
-    public var advertised: AdvertisedKeys {
-        AdvertisedKeys(
-            cipherPublicKey: Array(cipher.publicKey.rawRepresentation),
-            maskPublicKey: Array(mask.publicKey.rawRepresentation)
-        )
-    }
+    public var cipherPublicKey: [UInt8] { Array(cipher.publicKey.rawRepresentation) }
+    public var maskPublicKey: [UInt8] { Array(mask.publicKey.rawRepresentation) }
 
     var maskPrivateBytes: [UInt8] { Array(mask.rawRepresentation) }
 }
@@ -44,32 +40,39 @@ public struct SecAggKeyPairs: Sendable {
 public struct AdvertisedKeys: Sendable, Hashable {
     public let cipherPublicKey: [UInt8]
     public let maskPublicKey: [UInt8]
+    /// SHA-256 commitment to the self-mask seed, so the shard can tell a seed rebuilt from a
+    /// wrong share and fail the round instead of releasing a sum with a mask left in it.
+    public let seedCommitment: [UInt8]
     /// Ed25519 over `signedBytes`, or empty when the round runs without enrolled signing keys.
     public let signature: [UInt8]
 
-    public init(cipherPublicKey: [UInt8], maskPublicKey: [UInt8], signature: [UInt8] = []) {
+    public init(cipherPublicKey: [UInt8], maskPublicKey: [UInt8], seedCommitment: [UInt8], signature: [UInt8] = []) {
         self.cipherPublicKey = cipherPublicKey
         self.maskPublicKey = maskPublicKey
+        self.seedCommitment = seedCommitment
         self.signature = signature
     }
 
     var isWellFormed: Bool {
-        cipherPublicKey.count == 32 && maskPublicKey.count == 32 && (signature.isEmpty || signature.count == 64)
+        cipherPublicKey.count == 32 && maskPublicKey.count == 32 && seedCommitment.count == 32
+            && (signature.isEmpty || signature.count == 64)
     }
 
-    static func signedBytes(roundId: String, deviceId: String, cipher: [UInt8], mask: [UInt8]) -> [UInt8] {
-        KeyDerivation.info(.advertisement, roundId: roundId, ids: [deviceId]) + cipher + mask
+    var signedBytes: [UInt8] { cipherPublicKey + maskPublicKey + seedCommitment }
+
+    static func signingDomain(roundId: String, deviceId: String) -> [UInt8] {
+        KeyDerivation.info(.advertisement, roundId: roundId, ids: [deviceId])
+    }
+
+    /// SHA-256(label | round | id | seed): hiding because the seed is 256 uniform bits.
+    static func commitment(toSeed seed: [UInt8], roundId: String, deviceId: String) -> [UInt8] {
+        Array(SHA256.hash(data: KeyDerivation.info(.seedCommitment, roundId: roundId, ids: [deviceId]) + seed))
     }
 
     /// True when `signature` is `deviceId`'s enrolled key's signature of these keys for `roundId`.
     func isSigned(by enrolledKey: [UInt8], roundId: String, deviceId: String) -> Bool {
         guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: enrolledKey) else { return false }
-        let message = Self.signedBytes(
-            roundId: roundId,
-            deviceId: deviceId,
-            cipher: cipherPublicKey,
-            mask: maskPublicKey
-        )
+        let message = Self.signingDomain(roundId: roundId, deviceId: deviceId) + signedBytes
         return key.isValidSignature(signature, for: message)
     }
 }
@@ -109,6 +112,8 @@ enum KeyDerivation {
         case selfMask = "fedpulse.secagg.v1.self"
         /// Domain of the signature over a device's advertised keys.
         case advertisement = "fedpulse.secagg.v1.advertise"
+        /// Domain of the commitment to a device's self-mask seed.
+        case seedCommitment = "fedpulse.secagg.v1.commit"
     }
 
     static func info(_ purpose: Purpose, roundId: String, ids: [String]) -> [UInt8] {

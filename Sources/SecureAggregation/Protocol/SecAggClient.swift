@@ -65,17 +65,17 @@ public struct SecAggClient: Sendable {
         self.keys = keys
         self.selfMaskSeed = generator.bytes(ShamirSharing.secretByteCount)
         self.enrolledKeys = enrolledKeys
-        let plain = keys.advertised
+        let plain = AdvertisedKeys(
+            cipherPublicKey: keys.cipherPublicKey,
+            maskPublicKey: keys.maskPublicKey,
+            seedCommitment: AdvertisedKeys.commitment(toSeed: selfMaskSeed, roundId: roundId, deviceId: id)
+        )
         if let signingKey {
-            let bytes = AdvertisedKeys.signedBytes(
-                roundId: roundId,
-                deviceId: id,
-                cipher: plain.cipherPublicKey,
-                mask: plain.maskPublicKey
-            )
+            let bytes = AdvertisedKeys.signingDomain(roundId: roundId, deviceId: id) + plain.signedBytes
             advertisement = AdvertisedKeys(
                 cipherPublicKey: plain.cipherPublicKey,
                 maskPublicKey: plain.maskPublicKey,
+                seedCommitment: plain.seedCommitment,
                 signature: try signingKey.sign(bytes)
             )
         } else {

@@ -13,6 +13,10 @@ extension SecAggServer {
         do throws(any Error) {
             for owner in inputs.sorted() {
                 let seed = try ShamirSharing.reconstruct(seedShares[owner] ?? [], threshold: threshold)
+                guard
+                    AdvertisedKeys.commitment(toSeed: seed, roundId: roundId, deviceId: owner)
+                        == advertised[owner]?.seedCommitment
+                else { return fail(.reconstructionFailed(owner: owner)) }
                 rebuiltSeedOwners.insert(owner)
                 if recordsObservations { _observations.append(.selfMaskSeedRebuilt(owner: owner, seed)) }
                 let key = KeyDerivation.selfMaskKey(seed: seed, roundId: roundId, deviceId: owner)
