@@ -1,7 +1,7 @@
 internal import Crypto
 
 /// Why an honest device refused a shard's message (and, except for a wrong stage, aborted).
-public enum SecAggClientError: Error, Equatable, Sendable {
+public enum SecAggClientError: Error, Hashable, Sendable {
     /// The message belongs to another stage; a replayed request lands here too.
     case wrongStage(expected: SecAggStage, actual: SecAggStage)
     /// The announcement is for another round, repeats an id or point, names the device itself,
