@@ -104,4 +104,38 @@ import Testing
         #expect(NeighbourGraph(ring: ids, degree: 32) == nil)
         #expect(NeighbourGraph(ring: ["a", "a", "b"], degree: 2) == nil)
     }
+
+    @Test func shardConfigurationFallsBackToTheDensestGraphForSmallCohorts() throws {
+        let threat = SecAggThreatModel(corruptRate: 0.1, dropoutRate: 0.3)
+        let large = try SecAggConfiguration.forShard(
+            cohortSize: 100,
+            bitsPerValue: 16,
+            vectorLength: 10,
+            threatModel: threat
+        )
+        let expected = try GraphParameterFinder.parameters(cohortSize: 100, threatModel: threat)
+        #expect(large.degree == expected.degree && large.threshold == expected.threshold)
+        #expect(large.modulusBits == 23)
+        let tiny = SecAggThreatModel(corruptRate: 0.2, dropoutRate: 0.4)
+        #expect(throws: GraphParameterError.noDegree) {
+            try GraphParameterFinder.parameters(cohortSize: 5, threatModel: tiny)
+        }
+        let small = try SecAggConfiguration.forShard(
+            cohortSize: 5,
+            bitsPerValue: 16,
+            vectorLength: 10,
+            threatModel: tiny
+        )
+        #expect(small.degree == 4)
+        #expect(small.threshold == 2)
+        #expect(NeighbourGraph(ring: deviceIds(5), degree: small.degree) != nil)
+        #expect(throws: SecAggConfigurationError.self) {
+            try SecAggConfiguration.forShard(
+                cohortSize: 4,
+                bitsPerValue: 16,
+                vectorLength: 10,
+                threatModel: SecAggThreatModel(corruptRate: 0.5, dropoutRate: 0.4)
+            )
+        }
+    }
 }

@@ -101,3 +101,40 @@ public enum GraphParameterFinder {
         return Int(max(t1 + 1, 2))
     }
 }
+
+extension SecAggConfiguration {
+    /// The configuration a shard uses for a cohort of `cohortSize`: degree and threshold from
+    /// `GraphParameterFinder`, and the smallest modulus the sum cannot wrap.
+    ///
+    /// Small cohorts with high rates have no sparse graph (`GraphParameterError.noDegree`);
+    /// they fall back to the densest Harary graph (every other device, or all but one when
+    /// n − 1 is odd) with the smallest threshold above the corrupt devices, t = ⌊corrupt·n⌋ + 1
+    /// (at least 2), provided the expected survivors among a device's neighbours still reach it.
+    public static func forShard(
+        cohortSize: Int,
+        bitsPerValue: Int,
+        vectorLength: Int,
+        threatModel: SecAggThreatModel
+    ) throws -> SecAggConfiguration {
+        let degree: Int
+        let threshold: Int
+        do {
+            (degree, threshold) = try GraphParameterFinder.parameters(cohortSize: cohortSize, threatModel: threatModel)
+        } catch .noDegree {
+            degree = (cohortSize - 1) % 2 == 0 ? cohortSize - 1 : cohortSize - 2
+            threshold = max(2, Int((threatModel.corruptRate * Double(cohortSize)).rounded(.down)) + 1)
+            let expectedLive = Int(((1 - threatModel.dropoutRate) * Double(degree)).rounded(.down))
+            guard threshold <= expectedLive else {
+                throw SecAggConfigurationError.invalidGraph(degree: degree, threshold: threshold, cohort: cohortSize)
+            }
+        }
+        return try SecAggConfiguration(
+            bitsPerValue: bitsPerValue,
+            modulusBits: requiredModulusBits(bitsPerValue: bitsPerValue, cohortSize: cohortSize),
+            cohortSize: cohortSize,
+            vectorLength: vectorLength,
+            degree: degree,
+            threshold: threshold
+        )
+    }
+}
