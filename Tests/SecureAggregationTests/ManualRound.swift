@@ -26,7 +26,7 @@ struct ManualRound {
         generator = SeededGenerator(seed: seed)
         ids = deviceIds(devices)
         guard let graph = NeighbourGraph.random(members: ids, degree: degree, using: &generator),
-            let server = SecAggServer(roundId: "r1", configuration: configuration, graph: graph, minimumSurvivors: 0)
+            let server = SecAggServer(roundId: "1", configuration: configuration, graph: graph, minimumSurvivors: 0)
         else { throw ManualRoundError.setup }
         self.server = server
         var signingKeys: [String: SecAggSigningKey] = [:]
@@ -36,7 +36,7 @@ struct ManualRound {
         for id in ids {
             clients[id] = try SecAggClient(
                 id: id,
-                roundId: "r1",
+                roundId: "1",
                 configuration: configuration,
                 signingKey: signingKeys[id],
                 enrolledKeys: directory,

@@ -129,7 +129,7 @@ struct SecAggPrivacyTests {
                 signature: victim.keys.signature
             )
         )
-        let forged = NeighbourAnnouncement(roundId: "r1", ownPoint: announcement.ownPoint, neighbours: neighbours)
+        let forged = NeighbourAnnouncement(roundId: "1", ownPoint: announcement.ownPoint, neighbours: neighbours)
         var device = try round.client(id)
         var generator = SeededGenerator(seed: 3)
         #expect(throws: SecAggClientError.unverifiedKeys(victim.id)) {
