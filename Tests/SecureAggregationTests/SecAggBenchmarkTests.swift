@@ -17,6 +17,9 @@ struct SecAggBenchmarkTests {
         // At least the packed masked vector, the keys and one ciphertext per neighbour.
         let floor = (64 * report.modulusBits + 7) / 8 + 64 + report.degree * EncryptedShare.ciphertextByteCount
         #expect(report.meanUploadBytes >= Double(floor))
+        // Encoded: hex doubles the ciphertexts and the vector costs 4 bytes a value.
+        #expect(report.meanWireUploadBytes > report.meanUploadBytes)
+        #expect(report.meanWireUploadBytes >= Double(64 * 4 + 2 * report.degree * EncryptedShare.ciphertextByteCount))
     }
 
     /// The target (≤ 2× at 10^5 parameters and 100 devices). Slow in a debug build, so
@@ -28,7 +31,8 @@ struct SecAggBenchmarkTests {
         print(
             "secagg-bench devices=\(report.devices) parameters=\(report.parameters) degree=\(report.degree)",
             "threshold=\(report.threshold) b=\(report.modulusBits) upload=\(report.meanUploadBytes)",
-            "download=\(report.meanDownloadBytes) expansion=\(report.expansion) overFloat=\(report.expansionOverFloat)"
+            "download=\(report.meanDownloadBytes) expansion=\(report.expansion) overFloat=\(report.expansionOverFloat)",
+            "wireUpload=\(report.meanWireUploadBytes) wireOverFloat=\(report.wireExpansionOverFloat)"
         )
         #expect(report.exact)
         #expect(report.expansion <= 2)

@@ -16,6 +16,10 @@ public struct SecAggBenchmarkReport: Sendable {
     public let plainQuantizedBytes: Int
     /// The same update as FedPulse sends it without SecAgg (`f32le`, 4 bytes per value).
     public let plainFloatBytes: Int
+    /// Mean bytes a surviving device sent as encoded `secagg.*` messages today (JSON with hex
+    /// fields, the masked vector as exact-integer `f32le`: 4 bytes a value, until a packed
+    /// tensor encoding exists).
+    public let meanWireUploadBytes: Double
     /// True when the released sum equals the plain sum of the survivors' inputs.
     public let exact: Bool
 
@@ -24,6 +28,8 @@ public struct SecAggBenchmarkReport: Sendable {
     public var expansion: Double { meanUploadBytes / Double(plainQuantizedBytes) }
     /// Upload over today's `f32le` update.
     public var expansionOverFloat: Double { meanUploadBytes / Double(plainFloatBytes) }
+    /// Encoded `secagg.*` upload over today's `f32le` update.
+    public var wireExpansionOverFloat: Double { meanWireUploadBytes / Double(plainFloatBytes) }
 }
 
 /// The expansion-factor benchmark the lead's `make bench` calls (in-process: no sockets, so it
@@ -73,6 +79,7 @@ public enum SecAggBenchmark {
         let senders = max(result.survivors.count, 1)
         let upload = result.survivors.reduce(0) { $0 + (report.uploadBytes[$1] ?? 0) }
         let download = result.survivors.reduce(0) { $0 + (report.downloadBytes[$1] ?? 0) }
+        let wireUpload = result.survivors.reduce(0) { $0 + (report.wireUploadBytes[$1] ?? 0) }
         return SecAggBenchmarkReport(
             devices: devices,
             parameters: parameters,
@@ -85,6 +92,7 @@ public enum SecAggBenchmark {
             meanDownloadBytes: Double(download) / Double(senders),
             plainQuantizedBytes: (parameters * bitsPerValue + 7) / 8,
             plainFloatBytes: parameters * 4,
+            meanWireUploadBytes: Double(wireUpload) / Double(senders),
             exact: plain == result.sum
         )
     }
