@@ -43,9 +43,10 @@ struct DemoRunResult {
 /// demo's default, Poisson-sampled cohorts and the auditor in the loop). The non-private
 /// comparison run is always turned off, so one federation is measured.
 func runDemo(
-    fedpulse: String, devicesPerClass: Int, devicesPerProcess: Int?, privacy: String, rounds: Int, workDirectory: String
+    fedpulse: String, devicesPerClass: Int, devicesPerProcess: Int?, privacy: String, rounds: Int, workDirectory: String,
+    insecure: Bool = false
 ) throws -> DemoRunResult {
-    let report = "\(workDirectory)/demo-\(devicesPerClass)x3-dp-\(privacy)"
+    let report = "\(workDirectory)/demo-\(devicesPerClass)x3-dp-\(privacy)\(insecure ? "-insecure" : "")"
     let summaryPath = "\(report)/bench-summary.json"
     try? FileManager.default.removeItem(atPath: report)
     try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true)
@@ -54,7 +55,7 @@ func runDemo(
     arguments += [
         "--model", "logistic", "--dp", privacy, "--no-compare-non-private", "--summary-json", summaryPath,
         "--report-dir", report,
-    ]
+    ] + (insecure ? ["--insecure"] : [])
     let command = shellQuoted([displayPath(fedpulse)] + arguments.map(displayPath))
     note("running \(command)")
 
@@ -124,6 +125,15 @@ func demoBenchmarks(
                 workDirectory: workDirectory)
         )
     }
+    // The same federations without CURVE, to price transport security in this run.
+    var insecureResults: [DemoRunResult] = []
+    for count in devicesPerClass {
+        insecureResults.append(
+            try runDemo(
+                fedpulse: fedpulse, devicesPerClass: count, devicesPerProcess: nil, privacy: "off", rounds: rounds,
+                workDirectory: workDirectory, insecure: true)
+        )
+    }
     var lines: [String] = []
     var targets: [String] = []
     if let spec = try? ModelSpec.wearable(task: .sleepQuality, architecture: .logisticRegression) {
@@ -179,6 +189,35 @@ func demoBenchmarks(
                 "\(result.devices) devices, --dp \(result.privacy): "
                     + result.summary.rounds.map { String(format: "%.3f", $0.seconds) }.joined(separator: ", ")
             }.joined(separator: "; ") + ".")
+    lines.append("")
+    lines.append("#### The cost of CURVE (every socket encrypted and authenticated, the demo's default)")
+    lines.append("")
+    lines.append("The rows above ran with CURVE. The same federations with `--insecure`, in this run:")
+    lines.append("")
+    for result in insecureResults { lines.append("    \(result.command)") }
+    lines.append("")
+    lines.append("| devices | median s/round, CURVE | median s/round, insecure | ratio | target | result |")
+    lines.append("|---:|---:|---:|---:|---|---|")
+    for insecure in insecureResults {
+        guard let secure = results.first(where: { $0.privacy == "off" && $0.devices == insecure.devices }) else { continue }
+        let curveSeconds = median(secure.steadySeconds)
+        let plainSeconds = median(insecure.steadySeconds)
+        let ratio = curveSeconds / plainSeconds
+        let isFifty = insecure.devices > 15 && insecure.devices <= 60
+        if isFifty {
+            targets.append(
+                targetLine(
+                    "seconds per round with CURVE ÷ without at \(insecure.devices) devices",
+                    measured: String(format: "%.2f× (%@ vs %@)", ratio, formatSeconds(curveSeconds), formatSeconds(plainSeconds)),
+                    target: "≤ 1.5×", met: ratio <= 1.5
+                )
+            )
+        }
+        lines.append(
+            "| \(insecure.devices) | \(formatSeconds(curveSeconds)) | \(formatSeconds(plainSeconds)) | "
+                + String(format: "%.2f×", ratio) + " | " + (isFifty ? "≤ 1.5× | \(verdict(ratio <= 1.5))" : "– | –") + " |"
+        )
+    }
     lines.append("")
     lines.append("#### Peak memory of the hierarchy")
     lines.append("")

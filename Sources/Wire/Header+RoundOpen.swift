@@ -34,6 +34,8 @@ public struct RoundOpen: MessageBody {
     /// The sampling seed of a `listed` cohort (any 64-bit signed value), so it can be re-derived.
     /// Never sent under `poisson` selection: a published seed would let anyone recompute who trained.
     public var samplingSeed: Int?
+    /// How workers encode their delta this round; absent means `f32le` as before.
+    public var compression: CompressionSettings?
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.
     public init(
@@ -50,7 +52,8 @@ public struct RoundOpen: MessageBody {
         globalEndpoint: String,
         deadlineMillis: Int64,
         minParticipants: Int,
-        samplingSeed: Int?
+        samplingSeed: Int?,
+        compression: CompressionSettings? = nil
     ) {
         self.roundId = roundId
         self.kind = kind
@@ -66,6 +69,7 @@ public struct RoundOpen: MessageBody {
         self.deadlineMillis = deadlineMillis
         self.minParticipants = minParticipants
         self.samplingSeed = samplingSeed
+        self.compression = compression
     }
 
     public func validate() throws(WireError) {
@@ -97,6 +101,7 @@ public struct RoundOpen: MessageBody {
         try check.endpoint("globalEndpoint", globalEndpoint)
         try check.atLeast("deadlineMillis", deadlineMillis, 0)
         try check.atLeast("minParticipants", minParticipants, 1)
+        try compression?.validate(check.nested("compression"))
         switch selection {
         case .listed:
             try check.require(samplingRate == nil, "samplingRate", "is only sent with poisson selection")
@@ -178,5 +183,84 @@ public struct ShardAssignment: Codable, Sendable, Equatable {
         self.shard = shard
         self.endpoint = endpoint
         self.members = members
+    }
+}
+
+/// The update encoding of a round, chosen by the coordinator and the same for every worker.
+///
+/// Everything a shard needs to decode an update is here, not in the update: the quantization
+/// range is shared by the cohort (so integer levels from different workers add up, which
+/// secure aggregation needs), and the seed of the random subset and rotation is a public
+/// per-round value (it says nothing about who trained; it is not the sampling seed).
+public struct CompressionSettings: Codable, Sendable, Equatable {
+    /// How each kept value is written: `f32le`, or stochastic rounding to 8 or 4 bits.
+    public var quantization: Quantization
+    /// Which coordinates are sent.
+    public var sparsification: Sparsification
+    /// The fraction F of coordinates kept by `topk` / `randk`, in (0, 1]; absent for `none`.
+    public var fraction: Double?
+    /// Whether the kept values pass a randomized Hadamard rotation before quantization.
+    public var rotate: Bool
+    /// R: quantized values lie in [−R, R] (> 0, finite); present iff `quantization` is not `f32`.
+    public var range: Double?
+    /// The public per-round seed of the `randk` subset and the rotation's signs; present iff one is used.
+    public var seed: Int?
+
+    /// Creates the setting; `validate()` (run by the codec) checks the ranges.
+    public init(
+        quantization: Quantization,
+        sparsification: Sparsification,
+        fraction: Double? = nil,
+        rotate: Bool = false,
+        range: Double? = nil,
+        seed: Int? = nil
+    ) {
+        self.quantization = quantization
+        self.sparsification = sparsification
+        self.fraction = fraction
+        self.rotate = rotate
+        self.range = range
+        self.seed = seed
+    }
+
+    /// The value encoding of a quantized coordinate.
+    public enum Quantization: String, Codable, Sendable, CaseIterable {
+        case f32, q8, q4
+    }
+
+    /// Which coordinates a worker sends.
+    public enum Sparsification: String, Codable, Sendable, CaseIterable {
+        /// All of them.
+        case none
+        /// The ⌈F·d⌉ largest in magnitude, with their indices; the rest stays on the device (error feedback).
+        case topk
+        /// ⌈F·d⌉ coordinates drawn from the public seed, the same for every worker: no index frame.
+        case randk
+    }
+
+    /// Whether the sum of encoded updates is the encoding of the sum (true unless `topk`, whose
+    /// coordinates differ per worker): the encodings that compose with secure aggregation.
+    public var isLinear: Bool { sparsification != .topk }
+
+    func validate(_ check: FieldCheck) throws(WireError) {
+        switch sparsification {
+        case .none:
+            try check.require(fraction == nil, "fraction", "is only sent with topk or randk")
+        case .topk, .randk:
+            let value = fraction ?? 0
+            try check.require(value.isFinite && value > 0 && value <= 1, "fraction", "\(value) is outside (0, 1]")
+        }
+        if quantization == .f32 {
+            try check.require(range == nil, "range", "is only sent with q8 or q4")
+        } else {
+            let value = range ?? 0
+            try check.require(value.isFinite && value > 0 && value <= 1e6, "range", "\(value) is outside (0, 1e6]")
+        }
+        let needsSeed = rotate || sparsification == .randk
+        try check.require(
+            (seed != nil) == needsSeed,
+            "seed",
+            needsSeed ? "is required" : "is only sent with randk or rotate"
+        )
     }
 }

@@ -197,7 +197,7 @@ public struct WireCodec: Sendable {
     /// Checks one descriptor against its frame and the limits; returns the tensor.
     private func checkTensor(_ descriptor: TensorDescriptor, frame: [UInt8]) throws(WireError) -> Tensor {
         let name = descriptor.name
-        guard let width = descriptor.encoding.bytesPerElement else {
+        guard TensorEncoding.supported.contains(descriptor.encoding) else {
             throw WireError(
                 code: .unsupportedEncoding,
                 detail: "tensor \(name): encoding \(Self.printable(descriptor.encoding.rawValue))"
@@ -209,11 +209,13 @@ public struct WireCodec: Sendable {
                 detail: "tensor \(name): \(descriptor.elements) elements exceed \(limits.maxElementsPerTensor)"
             )
         }
-        let (expectedBytes, overflow) = descriptor.elements.multipliedReportingOverflow(by: width)
-        guard !overflow, descriptor.bytes == expectedBytes else {
+        guard let lengths = descriptor.encoding.byteLengths(elements: descriptor.elements),
+            lengths.contains(descriptor.bytes)
+        else {
             throw WireError(
                 code: .byteLengthMismatch,
-                detail: "tensor \(name): \(descriptor.bytes) bytes for \(descriptor.elements) elements"
+                detail:
+                    "tensor \(name): \(descriptor.bytes) bytes for \(descriptor.elements) \(descriptor.encoding) elements"
             )
         }
         guard frame.count == descriptor.bytes else {
@@ -222,7 +224,7 @@ public struct WireCodec: Sendable {
                 detail: "tensor \(name): frame has \(frame.count) bytes, header says \(descriptor.bytes)"
             )
         }
-        if let element = frame.withUnsafeBytes({ F32LE.firstNonFinite(in: $0) }) {
+        if descriptor.encoding == .f32le, let element = frame.withUnsafeBytes({ F32LE.firstNonFinite(in: $0) }) {
             throw WireError(code: .nonFinite, detail: "tensor \(name): element \(element) is NaN or infinite")
         }
         return Tensor(

@@ -31,7 +31,13 @@ public struct Tensor: Sendable, Equatable {
         Tensor(name: name, encoding: .f32le, bytes: F32LE.encode(values), elementCount: values.count, sha256: nil)
     }
 
-    /// The elements as floats, read byte-wise so a misaligned frame is fine.
+    /// Wraps an already encoded frame (`q8`, `q4`, `gapvarint`) whose bytes the compression
+    /// module produced; `WireCodec.encode` checks its length against `elementCount`.
+    public static func encoded(name: String, encoding: TensorEncoding, bytes: [UInt8], elementCount: Int) -> Tensor {
+        Tensor(name: name, encoding: encoding, bytes: bytes, elementCount: elementCount, sha256: nil)
+    }
+
+    /// The elements as floats, read byte-wise so a misaligned frame is fine (`f32le` only).
     public func floats() -> [Float] {
         bytes.withUnsafeBytes { F32LE.decode($0) }
     }
@@ -41,6 +47,9 @@ public struct Tensor: Sendable, Equatable {
     /// Fails with `shapeMismatch` when the counts differ, so the caller cannot mis-add a tensor
     /// that passed the codec but belongs to another model.
     public func accumulate(into accumulator: inout [Float], scale: Float = 1) throws(WireError) {
+        guard encoding == .f32le else {
+            throw WireError(code: .unsupportedEncoding, detail: "tensor \(name) is \(encoding), not f32le")
+        }
         guard accumulator.count == elementCount else {
             throw WireError(
                 code: .shapeMismatch,

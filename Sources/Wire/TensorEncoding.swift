@@ -25,11 +25,38 @@ public struct TensorEncoding: RawRepresentable, Hashable, Sendable, Codable, Cus
     /// Little-endian IEEE-754 binary32, 4 bytes per element, on every host.
     public static let f32le = TensorEncoding(rawValue: "f32le")
 
-    /// The encodings this build decodes.
-    public static let supported: [TensorEncoding] = [.f32le]
+    /// Stochastically rounded levels 0…255, one byte per element, on the range `[−R, R]` that
+    /// `round.open`'s `compression.range` shares with the whole cohort (so sums stay linear).
+    public static let q8 = TensorEncoding(rawValue: "q8")
 
-    /// Bytes per element, or nil for an encoding this build does not know.
-    var bytesPerElement: Int? { self == .f32le ? 4 : nil }
+    /// Levels 0…15, two elements per byte (element 2i in the low nibble); an odd count leaves
+    /// the last high nibble 0.
+    public static let q4 = TensorEncoding(rawValue: "q4")
+
+    /// Strictly increasing coordinate indices as LEB128 varint gaps (first index + 1, then
+    /// differences), at most 5 bytes each: the index frame of a top-k update.
+    public static let gapVarint = TensorEncoding(rawValue: "gapvarint")
+
+    /// The encodings this build decodes.
+    public static let supported: [TensorEncoding] = [.f32le, .q8, .q4, .gapVarint]
+
+    /// The byte lengths a frame of `elements` elements may have, or nil for an encoding this
+    /// build does not know or a count whose length overflows.
+    func byteLengths(elements: Int) -> ClosedRange<Int>? {
+        switch self {
+        case .f32le:
+            let (bytes, overflow) = elements.multipliedReportingOverflow(by: 4)
+            return overflow ? nil : bytes...bytes
+        case .q8: return elements...elements
+        case .q4:
+            let bytes = elements / 2 + elements % 2
+            return bytes...bytes
+        case .gapVarint:
+            let (most, overflow) = elements.multipliedReportingOverflow(by: 5)
+            return overflow ? nil : elements...most
+        default: return nil
+        }
+    }
 }
 
 /// The `f32le` kernels, written against raw (possibly misaligned) bytes.

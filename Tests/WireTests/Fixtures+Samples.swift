@@ -74,7 +74,15 @@ extension Fixtures {
                         globalEndpoint: "tcp://global.local:7200",
                         deadlineMillis: 1_700_000_030_000,
                         minParticipants: 10,
-                        samplingSeed: -(1 << 52)
+                        samplingSeed: -(1 << 52),
+                        compression: CompressionSettings(
+                            quantization: .q8,
+                            sparsification: .randk,
+                            fraction: 0.1,
+                            rotate: true,
+                            range: 0.5,
+                            seed: -7
+                        )
                     ),
                     tensors: [weights()]
                 )
@@ -246,7 +254,9 @@ extension Fixtures {
                         privacy: .init(placement: .central, clipNorm: 0.5, noiseMultiplier: 1, expectedCohort: 20),
                         selection: .poisson,
                         samplingRate: 0.5,
-                        shards: [.init(region: .watch, shard: 0, endpoint: "tcp://127.0.0.1:7100", members: ["w-1", "w-2"])],
+                        shards: [
+                            .init(region: .watch, shard: 0, endpoint: "tcp://127.0.0.1:7100", members: ["w-1", "w-2"])
+                        ],
                         globalEndpoint: "tcp://127.0.0.1:7200",
                         deadlineMillis: 10,
                         minParticipants: 1,

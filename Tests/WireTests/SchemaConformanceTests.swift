@@ -112,6 +112,8 @@ struct SchemaConformanceTests {
             ("body.modelDigest", .string(String(repeating: "A", count: 64))),
             ("body.selection", .string("poisson")), ("body.samplingRate", .number(0.5)),
             ("body.shards.0.members", .array([.string("w\n2026-12-01 forged log line")])),
+            ("body.compression.range", .number(1e9)), ("body.compression.fraction", .number(0)),
+            ("body.compression.seed", .null), ("body.compression.quantization", .string("q2")),
         ],
         "update": [
             ("body.weight", .number(-0.5)), ("body.workerId", .string("w 1")), ("body.declined", .bool(true)),

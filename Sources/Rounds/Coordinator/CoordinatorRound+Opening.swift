@@ -206,7 +206,8 @@ extension CoordinatorRound {
             globalEndpoint: globalEndpoint,
             deadlineMillis: deadline,
             minParticipants: settings.minParticipants,
-            samplingSeed: poisson ? nil : Int(truncatingIfNeeded: settings.seed)
+            samplingSeed: poisson ? nil : Int(truncatingIfNeeded: settings.seed),
+            compression: settings.compressionSettings(privacy: draft.privacy, kind: draft.kind, roundId: draft.roundId)
         )
         return (body, weights)
     }

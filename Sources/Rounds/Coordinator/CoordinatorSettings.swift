@@ -1,3 +1,4 @@
+public import Federation
 public import Learning
 public import Wire
 
@@ -40,7 +41,34 @@ public struct CoordinatorSettings: Sendable {
     /// The codec limits of the broadcast: `round.open` is cut to fit them, never sent too big.
     public var limits = WireLimits.default
 
+    /// How workers encode their deltas (`--compression`); announced in every training round's `round.open`.
+    public var compression: CompressionChoice = .none
+    /// R, the shared quantization range without DP (`--compression-range`); under DP it is derived.
+    public var compressionRange: Double?
+
     public init() {}
+
+    /// The round's compression setting, nil for plain `f32le` or a statistics round.
+    ///
+    /// The range rule: under central DP R = C (a clipped update's coordinates lie in [−C, C],
+    /// and a rotation keeps the norm, so they stay there); under distributed or local noise
+    /// R = C + 4σ_w, σ_w the worker's noise share (a coordinate beyond is clamped, probability
+    /// about 6e-5 each); without DP the operator's `--compression-range`, else C, else 1.
+    /// The public seed of `randk` and the rotation mixes the run's seed with the round id: it
+    /// is not the sampling seed and says nothing about who trains.
+    public func compressionSettings(privacy: PrivacySettings, kind: RoundKind, roundId: Int) -> CompressionSettings? {
+        guard kind == .train, compression.isCompressed else { return nil }
+        var range = compressionRange ?? privacy.clipNorm ?? 1
+        if privacy.placement != .off, let clipNorm = privacy.clipNorm {
+            range = clipNorm
+            if privacy.placement == .distributed || privacy.placement == .local {
+                let shares = privacy.placement == .distributed ? Double(max(1, privacy.expectedCohort)) : 1
+                range += 4 * privacy.noiseMultiplier * clipNorm / shares.squareRoot()
+            }
+        }
+        var mixer = SeededGenerator(seed: seed, stream: 0x636F_6D70, UInt64(truncatingIfNeeded: roundId))
+        return compression.settings(range: min(range, 1e6), seed: Int(truncatingIfNeeded: mixer.next()))
+    }
 
     /// Whether differential privacy is on (any placement but `off`).
     public var isPrivate: Bool { privacy.placement != .off }

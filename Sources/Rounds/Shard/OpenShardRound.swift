@@ -16,6 +16,8 @@ struct OpenShardRound {
     /// The one aggregation path: `DPFixedClipping<FedAvg>` under DP, example-weighted `FedAvg`
     /// without, uniform `FedAvg` for the moments of a statistics round.
     let strategy: any AggregationStrategy<PartialAggregate>
+    /// How updates are decoded when the round announced a compression; nil for plain `f32le`.
+    let compression: ShardCompression?
     var sums: [PartialAggregate]
     var deadline: Int64
     var answered: Set<String> = []
@@ -67,6 +69,11 @@ struct OpenShardRound {
         case .train:
             strategy = FedAvg(weighting: .byReportedWeight)
         }
+        let compression: ShardCompression?
+        switch ShardCompression.make(open, layout: layout, underDP: underDP) {
+        case .failure(let error): return .failure(error)
+        case .success(let made): compression = made
+        }
         return .success(
             OpenShardRound(
                 roundId: open.roundId,
@@ -77,6 +84,7 @@ struct OpenShardRound {
                 members: Set(members),
                 underDP: underDP,
                 strategy: strategy,
+                compression: compression,
                 sums: layout.updateNames.map { _ in strategy.makeAccumulator(parameterCount: layout.elementCount) },
                 deadline: open.deadlineMillis
             )

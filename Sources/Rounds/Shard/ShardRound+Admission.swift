@@ -122,9 +122,15 @@ extension ShardRound {
             }
             return .success(Admitted(tensors: nil, metrics: round.metrics, bytes: bytes))
         }
+        var received = message.tensors
+        if let compression = round.compression {
+            switch compression.decode(received, digest: configuration.digest) {
+            case .failure(let error): return .failure(error)
+            case .success(let decoded): received = decoded
+            }
+        }
         let tensors: [Tensor]
-        switch round.layout.tensors(named: round.layout.updateNames, in: message.tensors, digest: configuration.digest)
-        {
+        switch round.layout.tensors(named: round.layout.updateNames, in: received, digest: configuration.digest) {
         case .failure(let error): return .failure(error)
         case .success(let found): tensors = found
         }

@@ -35,6 +35,8 @@ final class DeviceRuntime {
     /// Noise and self-sampling: a CSPRNG (getrandom on Linux), never the seeded generator, so
     /// nobody who knows the seed can predict the noise or who sampled themselves.
     var secureRNG = SystemRandomNumberGenerator()
+    /// Error feedback: what compressed rounds have not sent yet (stays on the device).
+    var residual: [Float] = []
     private let skippedDiverged = Counter(
         label: "fedpulse_updates_skipped_total",
         dimensions: [("role", "edge"), ("reason", "diverged")]
@@ -209,7 +211,7 @@ final class DeviceRuntime {
             )
             return
         }
-        let shaped = UpdateShaping.apply(to: &delta, privacy: round.privacy, rng: &secureRNG)
+        let shaped = UpdateShaping.apply(to: &delta, round: round, residual: residual, rng: &secureRNG)
         let outcome = EdgeRound.Outcome(
             examples: data.train.count,
             preClipNorm: shaped.preClipNorm,
@@ -228,7 +230,8 @@ final class DeviceRuntime {
                 "update.clipped": "\(shaped.clipped)",
             ]
         )
-        try queue(update, tensors: [.f32le(name: "delta", delta)], to: assignment.endpoint, loop: loop)
+        let tensors = UpdateShaping.encode(delta, round: round, residual: &residual, rng: &secureRNG)
+        try queue(update, tensors: tensors, to: assignment.endpoint, loop: loop)
     }
 
     /// A statistics round: this device's feature moments (sums, never records) instead of a delta.

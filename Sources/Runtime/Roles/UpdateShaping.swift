@@ -1,12 +1,55 @@
+import Federation
 import Privacy
 import Wire
 
-/// The privacy steps between local training and the wire: clip Δ to C, add this worker's noise
-/// share. Under DP-off with a clip norm configured, clipping alone still bounds a poisoned update.
+/// The steps between local training and the wire, in this order: add the error-feedback
+/// residual (top-k / rand-k only), clip Δ to C, add this worker's noise share, encode. Under
+/// DP-off with a clip norm configured, clipping alone still bounds a poisoned update.
+///
+/// Encoding comes last, so it is post-processing of the clipped, noised delta: stochastic
+/// rounding adds zero-mean variance on top of the noise and removes none of it.
 enum UpdateShaping {
     struct Outcome {
         var preClipNorm: Double
         var clipped: Bool
+    }
+
+    /// Clips and noises `delta` in place after adding `residual` when the round's compression
+    /// keeps one (what earlier rounds did not send is owed to the model, not dropped).
+    static func apply(
+        to delta: inout [Float],
+        round: RoundOpen,
+        residual: [Float],
+        rng: inout some RandomNumberGenerator
+    ) -> Outcome {
+        if let compression = round.compression, compression.sparsification != .none, residual.count == delta.count {
+            for index in delta.indices { delta[index] += residual[index] }
+        }
+        return apply(to: &delta, privacy: round.privacy, rng: &rng)
+    }
+
+    /// The `update` tensors of a shaped delta under the round's compression; `residual` becomes
+    /// what this round did not send (empty when the round keeps none).
+    static func encode(
+        _ delta: [Float],
+        round: RoundOpen,
+        residual: inout [Float],
+        rng: inout some RandomNumberGenerator
+    ) -> [Tensor] {
+        guard let settings = round.compression,
+            case .success(let plan) = CompressionPlan.make(
+                settings,
+                parameterCount: delta.count,
+                roundId: round.roundId
+            )
+        else {
+            residual = []
+            return [.f32le(name: "delta", delta)]
+        }
+        let encoder = UpdateEncoder(plan: plan)
+        let encoded = encoder.encode(delta, using: &rng)
+        residual = encoder.usesErrorFeedback ? encoded.residual : []
+        return encoded.tensors
     }
 
     static func apply(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Federation
 import Foundation
 import Learning
 import Rounds
@@ -97,6 +98,21 @@ extension FedPulse {
         @Option(help: "Auditor denies in a row (other than for the spent budget) after which the run ends.")
         var maxDenies: Int = 5
 
+        @Option(
+            help: """
+                Update encoding announced in every training round: f32, q8, q4, topk:F, randk:F, \
+                comma-joined with rotate (e.g. topk:0.1,q8 or randk:0.1,q8,rotate). q8/q4 round \
+                stochastically on a range shared by the cohort (C under DP); topk keeps its residual \
+                on the device (error feedback); all but topk stay linear (compose with secure aggregation).
+                """
+        )
+        var compression: String = "f32"
+
+        @Option(
+            help: "Quantization range R without DP (default: the clip norm, else 1); under DP it is derived from C."
+        )
+        var compressionRange: Double?
+
         @OptionGroup var privacy: PrivacyOptions
         @OptionGroup var common: CommonOptions
         @OptionGroup var security: SecurityOptions
@@ -129,6 +145,12 @@ extension FedPulse {
                         "--dp \(privacy.dp) needs --state-dir: without a checkpoint a restarted coordinator would re-run rounds against the same privacy ledger"
                     )
                 }
+            }
+            if case .failure(let error) = CompressionChoice.parse(compression) {
+                throw ValidationError(error.description)
+            }
+            if let compressionRange, !(compressionRange > 0 && compressionRange <= 1e6) {
+                throw ValidationError("--compression-range must be in (0, 1e6]")
             }
             guard maxWorkers >= 1, maxDenies >= 1 else {
                 throw ValidationError("--max-workers and --max-denies must be at least 1")
@@ -177,6 +199,8 @@ extension FedPulse {
             )
             config.maxWorkers = maxWorkers
             config.maxDenies = maxDenies
+            config.compression = (try? CompressionChoice.parse(compression).get()) ?? .none
+            config.compressionRange = compressionRange
             switch holdout {
             case "none": config.holdout = nil
             case "synthetic":

@@ -83,7 +83,10 @@ extension FedPulse {
         @Flag(inversion: .prefixedNo, help: "Also run the same federation without DP and show both accuracies.")
         var compareNonPrivate = true
 
-        @Flag(help: "Run without CURVE (no encryption, no authentication); by default every process gets throwaway keys in REPORT/keys.")
+        @Flag(
+            help:
+                "Run without CURVE (no encryption, no authentication); by default every process gets throwaway keys in REPORT/keys."
+        )
         var insecure = false
 
         @Option(help: "Milliseconds a round stays open for updates.")
@@ -97,6 +100,12 @@ extension FedPulse {
 
         @Option(help: "Local minibatch size.")
         var batchSize: Int = 16
+
+        @Option(
+            help:
+                "Update encoding: f32, q8, q4, topk:F, randk:F, optionally with ,rotate (see `fedpulse coordinator --help`)."
+        )
+        var compression: String = "f32"
 
         func validate() throws {
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
@@ -167,6 +176,7 @@ extension FedPulse {
             )
             config.coordinatorArguments = [
                 "--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)",
+                "--compression", compression,
             ]
             if dp != "off" {
                 config.privacy = DemoPrivacy(

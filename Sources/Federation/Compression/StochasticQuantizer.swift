@@ -1,0 +1,34 @@
+/// Stochastic rounding of values in [−R, R] to `levels + 1` evenly spaced points.
+///
+/// Why stochastic and not nearest: rounding up with probability equal to the fractional part
+/// makes E[Q(x)] = x for every x inside the range, so the error averages out over a cohort and
+/// over rounds instead of biasing the model. It adds a zero-mean error of variance at most
+/// step²/4 per coordinate on top of whatever noise is already there; it never removes noise.
+/// The range is shared by the cohort (from `round.open`), so levels of different workers add
+/// up to the levels of the sum: the encoding is linear, as secure aggregation needs.
+struct StochasticQuantizer: Sendable, Equatable {
+    /// The highest level: 255 for 8 bits, 15 for 4.
+    let levels: Int
+    /// R.
+    let range: Float
+
+    /// The distance between two adjacent levels, 2R ÷ levels.
+    var step: Float { 2 * range / Float(levels) }
+
+    /// The level of `value`: ⌊t⌋ or ⌈t⌉ with t = (value + R) ÷ step, up with probability t − ⌊t⌋.
+    /// Values outside the range are clamped to it (the only biased case; under DP a clipped
+    /// update's coordinates lie inside it).
+    @inline(__always)
+    func level(of value: Float, using rng: inout some RandomNumberGenerator) -> Int {
+        let scaled = (min(max(value, -range), range) + range) / step
+        let floor = scaled.rounded(.down)
+        let up = Float(rng.next() >> 40) * 0x1p-24 < scaled - floor
+        return min(levels, max(0, Int(floor) + (up ? 1 : 0)))
+    }
+
+    /// The value a level stands for.
+    @inline(__always)
+    func value(ofLevel level: Int) -> Float {
+        -range + Float(level) * step
+    }
+}
