@@ -9,6 +9,18 @@ import Wire
 @Suite struct SecAggDeviceRoundTests {
     static let shard = "watch/0"
 
+    /// Ten devices, 3 parameters plus the weight, 16-bit values.
+    static func configuration() throws -> SecAggConfiguration {
+        try SecAggConfiguration(
+            bitsPerValue: 16,
+            modulusBits: 20,
+            cohortSize: 10,
+            vectorLength: 4,
+            degree: 4,
+            threshold: 2
+        )
+    }
+
     static func devices(
         count: Int,
         configuration: SecAggConfiguration,
@@ -35,14 +47,7 @@ import Wire
     }
 
     @Test func weightedFloatUpdatesSumThroughTheSecureRound() throws {
-        let configuration = try SecAggConfiguration(
-            bitsPerValue: 16,
-            modulusBits: 20,
-            cohortSize: 10,
-            vectorLength: 4,
-            degree: 4,
-            threshold: 2
-        )
+        let configuration = try Self.configuration()
         let quantizer = try #require(SecAggQuantizer(configuration: configuration, clipNorm: 1))
         var generator = SeededGenerator(seed: 12)
         var devices = try Self.devices(
@@ -97,14 +102,7 @@ import Wire
     }
 
     @Test func aStageMessageFromAnotherPeerIsRefusedWithoutTouchingTheRound() throws {
-        let configuration = try SecAggConfiguration(
-            bitsPerValue: 16,
-            modulusBits: 20,
-            cohortSize: 10,
-            vectorLength: 4,
-            degree: 4,
-            threshold: 2
-        )
+        let configuration = try Self.configuration()
         let quantizer = try #require(SecAggQuantizer(configuration: configuration, clipNorm: 1))
         var generator = SeededGenerator(seed: 13)
         var device = try #require(
