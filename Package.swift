@@ -77,7 +77,11 @@ let package = Package(
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], exclude: ["Fixtures"]),
         .testTarget(
             name: "SecureAggregationTests",
-            dependencies: ["SecureAggregation", "Wire", "Learning", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "SecureAggregation", "Wire", "Learning",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "RoundsTests",

@@ -1,4 +1,6 @@
 internal import Crypto
+internal import CryptoExtras
+internal import Foundation
 import Learning
 import Testing
 
@@ -76,6 +78,17 @@ import Testing
         #expect(expanded == words)
         let cut = try MaskExpander.expand(key: SymmetricKey(data: [UInt8](repeating: 0, count: 32)), count: 8, bits: 20)
         #expect(cut == words.map { $0 & 0xFFFFF })
+    }
+
+    /// Chunking must not restart the block counter: a mask longer than one chunk equals one
+    /// uninterrupted keystream.
+    @Test func chunkedMaskIsOneContinuousKeystream() throws {
+        var generator = SeededGenerator(seed: 2)
+        let key = SymmetricKey(data: generator.bytes(32))
+        let count = 2 * MaskExpander.chunkValues + 5
+        let nonce = try Insecure.ChaCha20CTR.Nonce(data: [UInt8](repeating: 0, count: 12))
+        let whole = Array(try Insecure.ChaCha20CTR.encrypt(Data(count: count * 8), using: key, nonce: nonce))
+        #expect(try MaskExpander.expand(key: key, count: count, bits: 64) == FixedBytes(whole).words)
     }
 
     @Test func sealedSharesOpenOnlyForTheirRoundAndPair() throws {

@@ -34,6 +34,17 @@ public struct ModularVector: Sendable, Hashable {
         for index in values.indices { values[index] = (values[index] &- other[index]) & mask }
     }
 
+    /// Adds (or subtracts) `count` values made by `value(i)` into positions `start + i`.
+    mutating func combine(from start: Int, count: Int, subtracting: Bool, _ value: (Int) -> UInt64) {
+        let mask = self.mask
+        values.withUnsafeMutableBufferPointer { buffer in
+            for offset in 0..<count {
+                let index = start + offset
+                buffer[index] = (subtracting ? buffer[index] &- value(offset) : buffer[index] &+ value(offset)) & mask
+            }
+        }
+    }
+
     /// The values read as two's-complement integers of `bits` bits: how a sum of signed
     /// quantized values comes back once the masks are gone.
     public var signedValues: [Int64] {

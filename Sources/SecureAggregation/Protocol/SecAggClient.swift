@@ -159,10 +159,8 @@ public struct SecAggClient: Sendable {
                 throw SecAggClientError.tooFewNeighbours(have: held.count, need: configuration.threshold)
             }
             var masked = input
-            let length = configuration.vectorLength
-            let bits = configuration.modulusBits
             let selfKey = KeyDerivation.selfMaskKey(seed: selfMaskSeed, roundId: roundId, deviceId: id)
-            masked.add(try MaskExpander.expand(key: selfKey, count: length, bits: bits))
+            try MaskExpander.apply(key: selfKey, to: &masked, subtracting: false)
             for peerId in held.keys.sorted() {
                 guard let peer = neighbours[peerId] else { throw SecAggClientError.badShare(from: peerId) }
                 let seed = try KeyDerivation.pairwiseSeed(
@@ -172,8 +170,7 @@ public struct SecAggClient: Sendable {
                     ownId: id,
                     peerId: peerId
                 )
-                let mask = try MaskExpander.expand(key: seed, count: length, bits: bits)
-                if ownPoint < peer.point { masked.add(mask) } else { masked.subtract(mask) }
+                try MaskExpander.apply(key: seed, to: &masked, subtracting: ownPoint > peer.point)
             }
             stage = .maskedInput
             return masked

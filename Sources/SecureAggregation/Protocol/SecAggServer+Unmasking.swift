@@ -7,8 +7,6 @@ extension SecAggServer {
     /// survivors cancel in the sum by construction.
     mutating func finish() -> [SecAggServerAction] {
         let threshold = configuration.threshold
-        let length = configuration.vectorLength
-        let bits = configuration.modulusBits
         var unmasked = sum
         do throws(any Error) {
             for owner in inputs.sorted() {
@@ -20,7 +18,7 @@ extension SecAggServer {
                 rebuiltSeedOwners.insert(owner)
                 if recordsObservations { _observations.append(.selfMaskSeedRebuilt(owner: owner, seed)) }
                 let key = KeyDerivation.selfMaskKey(seed: seed, roundId: roundId, deviceId: owner)
-                unmasked.subtract(try MaskExpander.expand(key: key, count: length, bits: bits))
+                try MaskExpander.apply(key: key, to: &unmasked, subtracting: true)
             }
             for owner in keyTargets.sorted() {
                 guard let ownerPoint = graph.point(of: owner), let advertisedKeys = advertised[owner] else {
@@ -42,9 +40,8 @@ extension SecAggServer {
                         ownId: owner,
                         peerId: peer
                     )
-                    let mask = try MaskExpander.expand(key: seed, count: length, bits: bits)
                     // The survivor added the mask if its point is the lower one, else subtracted it.
-                    if peerPoint < ownerPoint { unmasked.subtract(mask) } else { unmasked.add(mask) }
+                    try MaskExpander.apply(key: seed, to: &unmasked, subtracting: peerPoint < ownerPoint)
                 }
             }
         } catch {
