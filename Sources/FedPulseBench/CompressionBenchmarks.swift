@@ -13,7 +13,11 @@ import Wire
 let benchEncodings = ["f32", "q8", "q4", "topk:0.1", "topk:0.1,q8", "randk:0.1,q8", "q8,rotate"]
 
 func compressionBenchmarks(
-    fedpulse: String, encodings: [String], devicesPerClass: Int, rounds: Int, parameterCount: Int,
+    fedpulse: String,
+    encodings: [String],
+    devicesPerClass: Int,
+    rounds: Int,
+    parameterCount: Int,
     workDirectory: String
 ) throws -> String {
     let choices = try encodings.map { text -> (String, CompressionChoice) in
@@ -29,8 +33,13 @@ func compressionBenchmarks(
             (
                 text,
                 try runDemo(
-                    fedpulse: fedpulse, devicesPerClass: devicesPerClass, devicesPerProcess: nil, privacy: "off",
-                    rounds: rounds, workDirectory: workDirectory, extraArguments: ["--compression", text],
+                    fedpulse: fedpulse,
+                    devicesPerClass: devicesPerClass,
+                    devicesPerProcess: nil,
+                    privacy: "off",
+                    rounds: rounds,
+                    workDirectory: workDirectory,
+                    extraArguments: ["--compression", text],
                     label: "compression-" + text.replacingOccurrences(of: ",", with: "+")
                 )
             )
@@ -88,7 +97,11 @@ func compressionBenchmarks(
         tensorRatio[text] = f32TensorBytes / Double(measured.bytes)
         lines.append(
             "| `\(text)` | \(measured.bytes) | "
-                + String(format: "%.2f× fewer | %.4f |", f32TensorBytes / Double(measured.bytes), measured.relativeError)
+                + String(
+                    format: "%.2f× fewer | %.4f |",
+                    f32TensorBytes / Double(measured.bytes),
+                    measured.relativeError
+                )
         )
     }
     lines.append("")
@@ -121,21 +134,25 @@ func compressionBenchmarks(
             targetLine(
                 "`\(name)` bytes per update at \(mlp.spec.parameterCount) parameters",
                 measured: String(format: "%.2f× fewer than f32 (%.2f× on the demo's wire)", ratio, measured.bytesRatio),
-                target: String(format: "≥ %.1f×", minimum), met: ratio >= minimum
+                target: String(format: "≥ %.1f×", minimum),
+                met: ratio >= minimum
             )
         )
         targets.append(
             targetLine(
                 "`\(name)` final accuracy against f32, same seed",
                 measured: String(format: "%+.2f points", measured.points),
-                target: String(format: "≤ %.1f points lost", maximumLoss), met: measured.points >= -maximumLoss
+                target: String(format: "≤ %.1f points lost", maximumLoss),
+                met: measured.points >= -maximumLoss
             )
         )
     }
     targets.append(
         targetLine(
             "encode + decode of 10⁶ parameters, every encoding",
-            measured: "slowest `\(slowest.0)` \(formatSeconds(slowest.1))", target: "< 10 ms", met: slowest.1 < 0.010
+            measured: "slowest `\(slowest.0)` \(formatSeconds(slowest.1))",
+            target: "< 10 ms",
+            met: slowest.1 < 0.010
         )
     )
     lines += targets
@@ -160,18 +177,23 @@ private func plan(for choice: CompressionChoice, parameterCount: Int, range: Dou
     }
 }
 
-/// A real MLP delta of about `parameters` parameters: one hidden layer sized to fit.
+/// A real MLP delta of about `parameters` parameters: hidden layers of 1024 and what fills the rest.
 private func mlpDelta(parameters: Int) throws -> (spec: ModelSpec, delta: [Float]) {
     let probe = try ModelSpec.wearable(task: .sleepQuality, architecture: .logisticRegression)
-    let width = min(4096, max(1, (parameters - 1) / (probe.inputWidth + 2)))
-    let spec = try ModelSpec.wearable(task: .sleepQuality, architecture: .mlp(hiddenLayers: [width]))
+    let first = 1024
+    let second = min(4096, max(1, (parameters - (probe.inputWidth + 1) * first - 1) / (first + 2)))
+    let spec = try ModelSpec.wearable(task: .sleepQuality, architecture: .mlp(hiddenLayers: [first, second]))
     let generator = SyntheticWearables(task: .sleepQuality, seed: 7)
     let data = try generator.userData(userIndex: 0, deviceClass: .watch, spec: spec).train
     let start = spec.initialWeights(seed: 7)
     var rng = SeededGenerator(seed: 7)
     let trained = try LocalTrainer.train(
-        spec: spec, globalWeights: start, data: data,
-        config: TrainingConfig(learningRate: 0.05, localEpochs: 1, batchSize: 16), rng: &rng)
+        spec: spec,
+        globalWeights: start,
+        data: data,
+        config: TrainingConfig(learningRate: 0.05, localEpochs: 1, batchSize: 16),
+        rng: &rng
+    )
     return (spec, zip(trained, start).map { $0 - $1 })
 }
 

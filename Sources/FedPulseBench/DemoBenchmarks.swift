@@ -45,10 +45,12 @@ struct DemoRunResult {
 /// comparison run is always turned off, so one federation is measured.
 func runDemo(
     fedpulse: String, devicesPerClass: Int, devicesPerProcess: Int?, privacy: String, rounds: Int, workDirectory: String,
-    insecure: Bool = false, extraArguments: [String] = [], label: String? = nil
+    insecure: Bool = false,
+    extraArguments: [String] = [],
+    label: String? = nil
 ) throws -> DemoRunResult {
-    let report =
-        "\(workDirectory)/demo-\(devicesPerClass)x3-dp-\(privacy)\(insecure ? "-insecure" : "")\(label.map { "-" + $0 } ?? "")"
+    let suffix = (insecure ? "-insecure" : "") + (label.map { "-" + $0 } ?? "")
+    let report = "\(workDirectory)/demo-\(devicesPerClass)x3-dp-\(privacy)\(suffix)"
     let summaryPath = "\(report)/bench-summary.json"
     try? FileManager.default.removeItem(atPath: report)
     try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true)

@@ -77,8 +77,11 @@ func runBench() -> Int32 {
                     encodings: options.string("encodings", default: benchEncodings.joined(separator: ";"))
                         .split(separator: ";").map(String.init),
                     devicesPerClass: try options.int("devices-per-class", default: 4),
-                    rounds: try options.int("rounds", default: 8), parameterCount: parameters,
-                    workDirectory: workDirectory))
+                    rounds: try options.int("rounds", default: 8),
+                    parameterCount: parameters,
+                    workDirectory: workDirectory
+                )
+            )
         default:
             throw BenchError("unknown subcommand \(subcommand); see Sources/FedPulseBench/main.swift")
         }

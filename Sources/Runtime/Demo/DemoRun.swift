@@ -95,7 +95,10 @@ public struct DemoRun: Sendable {
         )
         config.progress(Self.header)
         let uploads = UploadComparison(
-            parameterCount: config.spec.parameterCount, population: layout.deviceCount, poisson: config.privacy != nil)
+            parameterCount: config.spec.parameterCount,
+            population: layout.deviceCount,
+            poisson: config.privacy != nil
+        )
 
         let clock = ContinuousClock()
         let limit = clock.now + .milliseconds(Int64(config.rounds) * (config.roundTimeoutMillis * 3) + 90_000)

@@ -11,7 +11,8 @@ import Wire
 /// member that did not contribute in a Poisson round (DP on: every device answers). A header
 /// differs by a few bytes between workers, so the ratio is exact to about a percent.
 struct UploadComparison: Sendable {
-    /// One f32 update of this model on the wire.
+    /// One f32 update of this model on the wire. The sample's numbers have as many digits as
+    /// a real worker's doubles, since the JSON header spells them out.
     let f32UpdateBytes: Int
     /// One decline on the wire; 0 when rounds are listed cohorts (no declines).
     let declineBytes: Int
@@ -21,15 +22,22 @@ struct UploadComparison: Sendable {
     init(parameterCount: Int, population: Int, poisson: Bool) {
         let codec = WireCodec()
         let update = Update(
-            roundId: 1, modelVersion: 1, workerId: "phone-10", deviceClass: .phone, shard: 0, weight: 60,
-            norm: 0.123_456_789, clipped: false,
-            metrics: poisson ? nil : MetricsSummary(examples: 60, loss: 0.456_789_012, accuracy: 0.833_333_333)
+            roundId: 1,
+            modelVersion: 1,
+            workerId: "phone-10",
+            deviceClass: .phone,
+            shard: 0,
+            weight: 60,
+            norm: 2.0 / 3.0,
+            clipped: false,
+            metrics: poisson ? nil : MetricsSummary(examples: 60, loss: 1.0 / 3.0 + 0.1, accuracy: 5.0 / 6.0)
         )
         let delta = Tensor.f32le(name: "delta", [Float](repeating: 0.123_456, count: max(0, parameterCount)))
         let frames = (try? codec.encode(update, sender: "phone-10", sentAtMillis: 1_700_000_000_000, tensors: [delta]))
         f32UpdateBytes = frames?.reduce(0) { $0 + $1.count } ?? parameterCount * 4
         let decline = Update.decline(roundId: 1, modelVersion: 1, workerId: "phone-10", deviceClass: .phone, shard: 0)
-        let declineFrames = poisson ? (try? codec.encode(decline, sender: "phone-10", sentAtMillis: 1_700_000_000_000)) : nil
+        let declineFrames =
+            poisson ? (try? codec.encode(decline, sender: "phone-10", sentAtMillis: 1_700_000_000_000)) : nil
         declineBytes = declineFrames?.reduce(0) { $0 + $1.count } ?? 0
         self.population = poisson ? population : 0
     }
@@ -38,7 +46,8 @@ struct UploadComparison: Sendable {
     /// a ratio needs no exact integer.
     func f32Bytes(_ record: RoundRecord) -> Double {
         let contributors = max(0, record.contributors)
-        return Double(contributors) * Double(f32UpdateBytes) + Double(max(0, population - contributors)) * Double(declineBytes)
+        return Double(contributors) * Double(f32UpdateBytes) + Double(max(0, population - contributors))
+            * Double(declineBytes)
     }
 
     /// Bytes up ÷ the f32 reference, summed over `records`; nil without a reference.
@@ -46,10 +55,5 @@ struct UploadComparison: Sendable {
         let reference = records.reduce(0.0) { $0 + f32Bytes($1) }
         guard reference > 0 else { return nil }
         return records.reduce(0.0) { $0 + Double($1.bytesUp) } / reference
-    }
-
-    /// `0.27× f32` style, or `-` without a reference.
-    func ratioText(_ records: [RoundRecord]) -> String {
-        ratio(records).map { String(format: "%.2f× f32", $0) } ?? "-"
     }
 }
