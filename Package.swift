@@ -23,7 +23,16 @@ let package = Package(
         .target(name: "Federation", dependencies: ["Learning", "Wire"]),
         .target(name: "Privacy", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Every role's round logic as pure state machines (events in, actions out).
-        .target(name: "Rounds", dependencies: ["Wire", "Learning", "Federation", "Privacy"]),
+        .target(name: "Rounds", dependencies: ["Wire", "Learning", "Federation", "Privacy", "SecureAggregation"]),
+        // SecAgg+ primitives and protocol state machines (issue 10); swift-crypto only.
+        .target(
+            name: "SecureAggregation",
+            dependencies: [
+                "Wire",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
 
         // MARK: - Shells
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
@@ -69,7 +78,18 @@ let package = Package(
         .testTarget(name: "LearningTests", dependencies: ["Learning"]),
         .testTarget(name: "FederationTests", dependencies: ["Federation", "Learning", "Wire"]),
         .testTarget(name: "PrivacyTests", dependencies: ["Privacy"], exclude: ["Fixtures"]),
-        .testTarget(name: "RoundsTests", dependencies: ["Rounds", "Wire", "Learning", "Federation", "Privacy"]),
+        .testTarget(
+            name: "SecureAggregationTests",
+            dependencies: [
+                "SecureAggregation", "Wire", "Learning",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "RoundsTests",
+            dependencies: ["Rounds", "Wire", "Learning", "Federation", "Privacy", "SecureAggregation"]
+        ),
         .testTarget(
             name: "RuntimeTests",
             dependencies: [

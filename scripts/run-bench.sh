@@ -104,6 +104,10 @@ run_section "500 virtual devices in 5 edge processes (issue 4)" \
     "\`fedpulse demo\` lays devices out per class, so its edge-process count is a multiple of 3 (\`--devices-per-class 167 --devices-per-process 100\` gives 6 processes and 501 devices). To get exactly 5 edge processes of 100 devices, this bench starts the same roles with the same flags itself and follows the coordinator's broadcast like the demo does. Logistic regression, round timeout 5 s." \
     hierarchy --edges watch:100,watch:100,phone:100,phone:100,tablet:100 --rounds 20
 
+run_section "Update compression: bytes, accuracy and codec time (issue 11)" \
+    "Each encoding of \`--compression\` against plain f32: the same \`fedpulse demo\` federation (12 devices, same seed) for bytes on the wire and final accuracy, one real 10⁵-parameter MLP delta for tensor bytes, and encode + decode of 10⁶ parameters in process." \
+    compression --rounds 8
+
 {
     echo "# FedPulse benchmarks"
     echo

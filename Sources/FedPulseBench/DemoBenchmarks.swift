@@ -10,6 +10,7 @@ struct DemoSummary: Decodable {
         var round: Int
         var participants: Int
         var seconds: Double
+        var bytesUp: Int?
     }
 
     var rounds: [Round]
@@ -44,9 +45,12 @@ struct DemoRunResult {
 /// comparison run is always turned off, so one federation is measured.
 func runDemo(
     fedpulse: String, devicesPerClass: Int, devicesPerProcess: Int?, privacy: String, rounds: Int, workDirectory: String,
-    insecure: Bool = false
+    insecure: Bool = false,
+    extraArguments: [String] = [],
+    label: String? = nil
 ) throws -> DemoRunResult {
-    let report = "\(workDirectory)/demo-\(devicesPerClass)x3-dp-\(privacy)\(insecure ? "-insecure" : "")"
+    let suffix = (insecure ? "-insecure" : "") + (label.map { "-" + $0 } ?? "")
+    let report = "\(workDirectory)/demo-\(devicesPerClass)x3-dp-\(privacy)\(suffix)"
     let summaryPath = "\(report)/bench-summary.json"
     try? FileManager.default.removeItem(atPath: report)
     try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true)
@@ -55,7 +59,7 @@ func runDemo(
     arguments += [
         "--model", "logistic", "--dp", privacy, "--no-compare-non-private", "--summary-json", summaryPath,
         "--report-dir", report,
-    ] + (insecure ? ["--insecure"] : [])
+    ] + (insecure ? ["--insecure"] : []) + extraArguments
     let command = shellQuoted([displayPath(fedpulse)] + arguments.map(displayPath))
     note("running \(command)")
 

@@ -9,6 +9,7 @@ import Foundation
 //   fedpulse-bench ingest-memory [--messages 10,50,200] [--pace-ms 0,10] [--parameters 1000000]
 //   fedpulse-bench demo [--devices-per-class 4,17] [--dp-central-devices-per-class 17] [--rounds 10] [--work-dir DIR]
 //   fedpulse-bench hierarchy [--edges watch:100,watch:100,phone:100,phone:100,tablet:100] [--rounds 6] [--work-dir DIR]
+//   fedpulse-bench compression [--encodings "f32;q8;topk:0.1,q8"] [--devices-per-class 4] [--rounds 8] [--parameters 1000000]
 //
 // Every subcommand but `learning` takes `--fedpulse PATH` (default: the `fedpulse` next to this binary).
 
@@ -69,6 +70,18 @@ func runBench() -> Int32 {
                 try hierarchyBenchmark(
                     fedpulse: fedpulse, layout: layout, rounds: try options.int("rounds", default: 6),
                     workDirectory: workDirectory))
+        case "compression":
+            print(
+                try compressionBenchmarks(
+                    fedpulse: fedpulse,
+                    encodings: options.string("encodings", default: benchEncodings.joined(separator: ";"))
+                        .split(separator: ";").map(String.init),
+                    devicesPerClass: try options.int("devices-per-class", default: 4),
+                    rounds: try options.int("rounds", default: 8),
+                    parameterCount: parameters,
+                    workDirectory: workDirectory
+                )
+            )
         default:
             throw BenchError("unknown subcommand \(subcommand); see Sources/FedPulseBench/main.swift")
         }

@@ -17,6 +17,16 @@ struct EvaluationMetricsTests {
         #expect(merged.macroF1 == union.macroF1)
     }
 
+    /// Finite weights of ±3e38 (what a hostile model candidate carried) overflow the logits to a
+    /// NaN probability; evaluating them must give metrics, not a trap in the score histogram.
+    @Test func finiteButHugeWeightsEvaluateWithoutTrapping() throws {
+        let spec = try Fixtures.spec(.logisticRegression)
+        let data = try Fixtures.linearData(spec: spec, count: 40, seed: 9)
+        let weights = (0..<spec.parameterCount).map { Float($0 % 2 == 0 ? 3e38 : -3e38) }
+        let metrics = try Evaluator.evaluate(spec: spec, weights: weights, data: data)
+        #expect(metrics.count == 40)
+    }
+
     @Test func binnedAUCIsWithinItsStatedBoundOfTheExactAUC() throws {
         let spec = try Fixtures.spec(.logisticRegression)
         let data = try Fixtures.linearData(spec: spec, count: 400, seed: 8)

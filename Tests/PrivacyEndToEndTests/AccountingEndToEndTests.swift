@@ -24,7 +24,9 @@ extension PrivacyEndToEndTests {
             try #require(entries.count == run.ledgerLines.count, "every ledger line decodes")
             let approvals = entries.filter { $0.kind == .approve }
             let completions = entries.filter { $0.kind == .complete }
-            #expect(approvals.count == rounds, "no round retried in a clean run")
+            // Under Poisson self-selection a round can fall short of the minimum; it is retried
+            // under a new id and its approval stays spent. The totals below account for that.
+            #expect(approvals.count >= rounds)
             #expect(completions.count == rounds)
             #expect(approvals.compactMap(\.round) == run.openings, "every opened round approved, in order")
 
@@ -54,18 +56,20 @@ extension PrivacyEndToEndTests {
             // RDP after every entry, PLD after every completion, recomputed from the ledger's q and z.
             let replay = LedgerReplay(entries: entries, pldDiscretization: AccountedRun.pldDiscretization)
             #expect(replay.worstRDP < 1e-9, "\(replay.describe(replay.rdp))")
-            #expect(replay.pld.count == rounds)
+            if replay.abandoned.isEmpty { #expect(replay.pld.count == rounds) }
             #expect(replay.worstPLD < 1e-9, "\(replay.describe(replay.pld))")
-            let last = try #require(completions.last)
+            let last = try #require(entries.last { $0.epsilonRDP != nil && $0.epsilonPLD != nil })
             let finalRDP = try #require(last.epsilonRDP)
             let finalPLD = try #require(last.epsilonPLD)
+            let spentRounds = replay.completed + replay.abandoned
             let delta = PrivacyEndToEndTests.delta
-            // The headline: one accountant run over the released rounds, as a user would compute it.
+            // The headline: one accountant run over every spent round (released at its effective z,
+            // abandoned at its planned z), as a user would compute it.
             var rdp = RDPAccountant()
-            for mechanism in replay.completed { rdp.compose(mechanism) }
+            for mechanism in spentRounds { rdp.compose(mechanism) }
             #expect(relativeDifference(finalRDP, rdp.epsilon(delta: delta).epsilon) < 1e-9)
             let grouped = PLDAccountant.epsilon(
-                rounds: replay.completed,
+                rounds: spentRounds,
                 delta: delta,
                 discretization: AccountedRun.pldDiscretization
             ).epsilon
@@ -77,7 +81,7 @@ extension PrivacyEndToEndTests {
             if placement == "central" {
                 let planned = RDPAccountant().composing(
                     SubsampledGaussian(samplingRate: AccountedRun.samplingRate, noiseMultiplier: z),
-                    count: rounds
+                    count: approvals.count
                 )
                 #expect(relativeDifference(finalRDP, planned.epsilon(delta: delta).epsilon) < 1e-9)
             }

@@ -15,41 +15,27 @@ struct MetricsEndpointTests {
     /// used to read each one in turn with a 2 s timeout, so five of them stalled a scrape for 10 s
     /// (longer than the scraper's own 2 s timeout).
     @Test func idleConnectionsDoNotStallAScrape() throws {
-        let registry = PrometheusCollectorRegistry()
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(
-                namespace: "fedpulse",
-                metricName: "test",
-                unitName: "total",
-                helpText: "test"
-            )
-        ).increment(by: Int64(3))
-        let endpoint = try MetricsEndpoint(registry: registry, port: 0)
-        endpoint.start()
-        defer { endpoint.stop() }
-        let idle = try (0..<5).map { _ in try connectIdle(port: endpoint.port) }
-        defer { for fd in idle { close(fd) } }
-        let snapshot = try PrometheusScraper(port: endpoint.port).scrapeBlocking()
-        #expect(snapshot.value("fedpulse_test_total") == 3)
+        try expectScrapeWorks(besideIdleConnections: 5)
     }
 
     /// More waiting connections than the endpoint keeps: the oldest are dropped, scrapes still work.
     @Test func aFloodOfConnectionsIsBoundedAndScrapesStillWork() throws {
+        try expectScrapeWorks(besideIdleConnections: MetricsEndpoint.maxPending * 2)
+    }
+
+    /// Serves a registry with one counter, opens `count` connections that never send a request,
+    /// and scrapes with the test scraper's own 2 s timeout.
+    private func expectScrapeWorks(besideIdleConnections count: Int) throws {
         let registry = PrometheusCollectorRegistry()
         registry.makeCounter(
-            descriptor: MetricNameDescriptor(
-                namespace: "fedpulse",
-                metricName: "test",
-                unitName: "total",
-                helpText: "test"
-            )
-        ).increment(by: Int64(1))
+            descriptor: MetricNameDescriptor(namespace: "fedpulse", metricName: "test", unitName: "total", helpText: "test")
+        ).increment(by: Int64(3))
         let endpoint = try MetricsEndpoint(registry: registry, port: 0)
         endpoint.start()
         defer { endpoint.stop() }
-        let idle = try (0..<(MetricsEndpoint.maxPending * 2)).map { _ in try connectIdle(port: endpoint.port) }
+        let idle = try (0..<count).map { _ in try connectIdle(port: endpoint.port) }
         defer { for fd in idle { close(fd) } }
-        #expect(try PrometheusScraper(port: endpoint.port).scrapeBlocking().value("fedpulse_test_total") == 1)
+        #expect(try PrometheusScraper(port: endpoint.port).scrapeBlocking().value("fedpulse_test_total") == 3)
     }
 
     private func connectIdle(port: Int) throws -> Int32 {

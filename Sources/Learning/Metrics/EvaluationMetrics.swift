@@ -123,7 +123,10 @@ public struct EvaluationMetrics: Codable, Sendable, Hashable {
         confusion[label * classCount + predicted] += 1
         logLossSum -= log(Double(max(probabilities[label], 1e-7)))
         if classCount == 2 {
-            let bin = min(Int(probabilities[1] * Float(Self.scoreBins)), Self.scoreBins - 1)
+            // A model whose logits overflowed gives NaN or ∞ here; `Int(_:)` of either traps, so
+            // a non-finite score goes to the lowest bin instead (its loss already says it is wrong).
+            let scaled = probabilities[1] * Float(Self.scoreBins)
+            let bin = scaled.isFinite ? min(Int(max(scaled, 0)), Self.scoreBins - 1) : 0
             if label == 1 { positiveScores[max(bin, 0)] += 1 } else { negativeScores[max(bin, 0)] += 1 }
         }
     }

@@ -149,4 +149,6 @@ public struct DemoOutcome: Sendable, Codable {
     public var failure: ChildFailure?
     /// `curve` or `insecure`: the transport security every process of the run used.
     public var transport: String? = "curve"
+    /// Bytes up ÷ what the same contributors' updates would have been as f32 (``UploadComparison``).
+    public var bytesUpToF32: Double?
 }

@@ -64,6 +64,7 @@ struct DemoReport {
             var scaling: String?
             var dataSource: DataSourceSummary?
             var failure: ChildFailure?
+            var bytesUpToF32: Double?
         }
         let summary = Summary(
             rounds: outcome.rounds.map {
@@ -91,7 +92,8 @@ struct DemoReport {
             nonPrivateFinalAccuracy: outcome.nonPrivateFinalAccuracy,
             scaling: outcome.scaling,
             dataSource: outcome.dataSource,
-            failure: outcome.failure
+            failure: outcome.failure,
+            bytesUpToF32: outcome.bytesUpToF32
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

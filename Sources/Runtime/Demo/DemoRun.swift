@@ -94,6 +94,11 @@ public struct DemoRun: Sendable {
             security: transport.arguments(for: "coordinator")
         )
         config.progress(Self.header)
+        let uploads = UploadComparison(
+            parameterCount: config.spec.parameterCount,
+            population: layout.deviceCount,
+            poisson: config.privacy != nil
+        )
 
         let clock = ContinuousClock()
         let limit = clock.now + .milliseconds(Int64(config.rounds) * (config.roundTimeoutMillis * 3) + 90_000)
@@ -103,7 +108,7 @@ public struct DemoRun: Sendable {
             children: children,
             coordinator: coordinator,
             deadline: limit,
-            onRound: { config.progress(Self.line($0)) }
+            onRound: { config.progress(Self.line($0, uploads: uploads)) }
         )
         let records = followed.rounds
         // After a failure nothing is flushed that matters: stop the others within a second.
@@ -133,7 +138,8 @@ public struct DemoRun: Sendable {
             scaling: config.effectiveScaling.rawValue,
             dataSource: dataSource,
             failure: followed.failure,
-            transport: transport.label
+            transport: transport.label,
+            bytesUpToF32: uploads.ratio(records)
         )
         try writeReport(outcome)
         return outcome
@@ -145,9 +151,10 @@ public struct DemoRun: Sendable {
     }
 
     static let header =
-        "round  participants (w/p/t)  accuracy    loss  fed.acc  seconds   bytes up  bytes down        ε"
+        "round  participants (w/p/t)  accuracy    loss  fed.acc  seconds   bytes up     ÷ f32  bytes down        ε"
 
-    static func line(_ record: RoundRecord) -> String {
+    /// One row under ``header``; `÷ f32` is this round's bytes up against the same updates as f32.
+    static func line(_ record: RoundRecord, uploads: UploadComparison) -> String {
         let participants = ["watch", "phone", "tablet"].map { "\(record.participants.counts[$0] ?? 0)" }.joined(
             separator: "/"
         )
@@ -157,6 +164,7 @@ public struct DemoRun: Sendable {
             participants.padding(toLength: 21, withPad: " ", startingAt: 0).leftPadded(21),
             number(record.accuracy, "%8.4f"), number(record.loss, "%7.4f"), number(record.federatedAccuracy, "%8.4f"),
             String(format: "%8.3f", record.seconds), "\(record.bytesUp)".leftPadded(10),
+            (uploads.ratio([record]).map { String(format: "%.2f×", $0) } ?? "-").leftPadded(8),
             "\(record.bytesDown)".leftPadded(11),
             number(record.epsilon, "%8.4f"),
         ].joined(separator: "  ")

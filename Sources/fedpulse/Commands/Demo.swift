@@ -295,6 +295,12 @@ extension FedPulse {
             print("transport               \(outcome.transport == "curve" ? "CURVE, enrolled keys only" : "INSECURE")")
             print("processes               \(outcome.processes + 1) (the demo itself included)")
             print("bytes moved             \(bytesUp) up, \(bytesDown) down")
+            if let ratio = outcome.bytesUpToF32, !outcome.rounds.isEmpty {
+                print(
+                    "bytes up per round      \(bytesUp / outcome.rounds.count) (--compression \(compression)): "
+                        + String(format: "%.2f× the same updates as f32, %.2f× fewer", ratio, 1 / ratio)
+                )
+            }
             print("report                  \(outcome.reportDirectory)/index.html")
         }
     }

@@ -29,7 +29,7 @@ struct AccountedRun: Sendable {
     let tailStatus: Int32
     let tailMaxEntries: Int
 
-    /// Two watch and two phone… devices over two regional shards, Poisson-sampled at q = 0.5.
+    /// Six watch and six phone devices over two regional shards, Poisson-sampled at q = 0.5.
     static func run(placement: String) async throws -> AccountedRun {
         try await PrivateHierarchy.run("accounting-\(placement)") { setup in
             let hierarchy = setup.hierarchy
@@ -48,11 +48,13 @@ struct AccountedRun: Sendable {
             try hierarchy.startGlobal()
             try hierarchy.startShard(region: "watch")
             try hierarchy.startShard(region: "phone")
-            try hierarchy.startEdge(name: "edge-watch", deviceClass: "watch", devices: 3, firstUser: 0)
-            try hierarchy.startEdge(name: "edge-phone", deviceClass: "phone", devices: 3, firstUser: 3)
+            // Twelve devices, so that a Poisson round at q = 0.5 falls short of the minimum (and is
+            // retried, its budget spent, as it must be) with probability 13/4096, not 7/64 as with six.
+            try hierarchy.startEdge(name: "edge-watch", deviceClass: "watch", devices: 6, firstUser: 0)
+            try hierarchy.startEdge(name: "edge-phone", deviceClass: "phone", devices: 6, firstUser: 6)
             try hierarchy.startCoordinator(
                 rounds: rounds,
-                waitForWorkers: 6,
+                waitForWorkers: 12,
                 roundTimeoutMillis: PrivacyEndToEndTests.roundTimeoutMillis,
                 overrides: [
                     "--dp": placement, "--clip": "\(clipNorm)", "--noise-multiplier": "\(noiseMultiplier)",

@@ -26,6 +26,9 @@ struct LedgerReplay {
     var completed: [SubsampledGaussian] = []
     /// Approved round ids, in order.
     var approved: [Int] = []
+    /// Approved rounds that never completed (abandoned: too few contributors, retried under a new
+    /// id), at their planned z: still spent, as the auditor promises.
+    var abandoned: [SubsampledGaussian] = []
 
     init(entries: [LedgerEntry], pldDiscretization: Double? = nil) {
         let delta = entries.first?.delta ?? 0
@@ -70,6 +73,7 @@ struct LedgerReplay {
             default:
                 break
             }
+            abandoned = pending.map(\.mechanism)
             guard let recorded = entry.epsilonRDP else { continue }
             var total = settled
             for round in pending { total.compose(round.mechanism) }
