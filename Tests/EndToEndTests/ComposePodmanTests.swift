@@ -91,22 +91,15 @@ struct ComposePodmanTests {
         }
         let down = try await composeDown()
         #expect(down.status == 0, "\(down.text)")
-        let left = try await Self.run(
-            configuration,
-            ["podman", "ps", "-a", "-q", "--filter", "label=io.podman.compose.project=\(project)"]
-        )
-        #expect(
-            left.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
-            "containers left after down: \(left.text)"
-        )
-        let volumes = try await Self.run(
-            configuration,
-            ["podman", "volume", "ls", "-q", "--filter", "label=io.podman.compose.project=\(project)"]
-        )
-        #expect(
-            volumes.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
-            "volumes left after down -v: \(volumes.text)"
-        )
+        for kind in ["ps -a", "volume ls"] {
+            let listed = try await Self.run(
+                configuration,
+                ["podman"] + kind.split(separator: " ").map(String.init)
+                    + ["-q", "--filter", "label=io.podman.compose.project=\(project)"]
+            )
+            let left = listed.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(left.isEmpty, "`podman \(kind)` still lists the project's \(left) after down --remove-orphans -v")
+        }
     }
 
     /// 3 watch + 2 phone + 1 tablet replicas × 4 devices: the population the coordinator sees.
