@@ -21,3 +21,7 @@ if ! python3 -c 'import jsonschema' 2>/dev/null; then
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-jsonschema >/dev/null
     fi
 fi
+
+# The deployment tests (Kubernetes rendering, Prometheus, lab namespaces with sshd, compose under
+# podman) need their own tools; that script installs what is missing.
+"$(dirname "$0")/deploy-deps.sh"

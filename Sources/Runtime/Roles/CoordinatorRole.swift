@@ -70,6 +70,7 @@ public final class CoordinatorRole: Sendable {
                 "round.next": "\(progress.completedRounds + 1)", "model.version": "\(progress.modelVersion)",
             ]
         )
+        var nextPopulationRecord: Int64 = 0
         try loop.run(
             nextTimer: { round.nextTimer(now: Clock.nowMillis()) },
             received: { name, incoming in
@@ -83,7 +84,13 @@ public final class CoordinatorRole: Sendable {
                 default: break
                 }
             },
-            timer: { now in effects.perform(round.timerFired(now: now)) },
+            timer: { now in
+                effects.perform(round.timerFired(now: now))
+                if now >= nextPopulationRecord {
+                    nextPopulationRecord = now + 1_000
+                    effects.recordPopulation(round.workers)
+                }
+            },
             isFinished: { round.isFinished }
         )
         effects.perform(round.stopRequested())
@@ -117,6 +124,15 @@ struct CoordinatorEffects {
     let stateDirectory: String?
     let logger: Logger
     private let roundsCounter = Counter(label: "fedpulse_rounds_total", dimensions: [("role", "coordinator")])
+    /// The released model's accuracy on the coordinator's hold-out (the dashboard's accuracy panel).
+    private let holdoutAccuracy = Gauge(label: "fedpulse_holdout_accuracy", dimensions: [("role", "coordinator")])
+    /// Eligible checked-in workers per class, against which participants are read; refreshed once a second.
+    private let eligibleGauges = Dictionary(
+        uniqueKeysWithValues: DeviceClassName.allCases.map {
+            ($0, Gauge(label: "fedpulse_eligible_workers", dimensions: [("role", "coordinator"), ("region", $0.rawValue)]))
+        }
+    )
+
     private let participantsGauge = Gauge(label: "fedpulse_round_participants", dimensions: [("role", "coordinator")])
     private let roundTimer = Metrics.Timer(
         label: "fedpulse_round_duration_seconds",
@@ -127,6 +143,14 @@ struct CoordinatorEffects {
         self.loop = loop
         self.stateDirectory = stateDirectory
         self.logger = logger
+    }
+
+    /// Publishes the eligible population per class (the caller calls it about once a second:
+    /// the registry can be large).
+    func recordPopulation(_ workers: WorkerRegistry) {
+        var counts: [DeviceClassName: Int] = [:]
+        for worker in workers.workers.values where worker.eligible { counts[worker.deviceClass, default: 0] += 1 }
+        for (deviceClass, gauge) in eligibleGauges { gauge.record(counts[deviceClass] ?? 0) }
     }
 
     func perform(_ actions: [CoordinatorAction]) {
@@ -140,6 +164,7 @@ struct CoordinatorEffects {
         case .publishSummary(let summary):
             roundsCounter.increment()
             participantsGauge.record(summary.contributors)
+            if let accuracy = summary.accuracy { holdoutAccuracy.record(accuracy) }
             roundTimer.recordNanoseconds(Int64(summary.seconds * 1e9))
             loop.send(summary, on: .broadcast)
         case .announceEnd(let end):
