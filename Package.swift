@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "fedpulse-bench",
             dependencies: [
-                "Learning", "Federation", "Runtime", "Wire", "ZeroMQ", "CZeroMQ",
+                "Learning", "Federation", "Runtime", "Wire", "ZeroMQ", "CZeroMQ", "SecureAggregation",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/FedPulseBench"

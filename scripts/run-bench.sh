@@ -108,6 +108,10 @@ run_section "Update compression: bytes, accuracy and codec time (issue 11)" \
     "Each encoding of \`--compression\` against plain f32: the same \`fedpulse demo\` federation (12 devices, same seed) for bytes on the wire and final accuracy, one real 10⁵-parameter MLP delta for tensor bytes, and encode + decode of 10⁶ parameters in process." \
     compression --rounds 8
 
+run_section "Secure aggregation: SecAgg+ expansion over the plain update (issue 10)" \
+    "One round of the pure SecAgg+ protocol (\`Sources/SecureAggregation\`) in process, with the graph degree and threshold from the fcp parameter rule; not yet over real processes." \
+    secagg --devices 50,100 --parameters 100000
+
 {
     echo "# FedPulse benchmarks"
     echo

@@ -70,6 +70,8 @@ func runBench() -> Int32 {
                 try hierarchyBenchmark(
                     fedpulse: fedpulse, layout: layout, rounds: try options.int("rounds", default: 6),
                     workDirectory: workDirectory))
+        case "secagg":
+            print(try secAggBenchmark(devices: try options.ints("devices", default: [50, 100]), parameters: try options.int("parameters", default: 100_000)))
         case "compression":
             print(
                 try compressionBenchmarks(
