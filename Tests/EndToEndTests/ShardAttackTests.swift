@@ -12,7 +12,7 @@ extension EndToEndTests {
     struct ShardAttackTests {
         /// The slow member keeps the attacked round open while the rogue acts.
         static let sendDelay = 4_000
-        static let roundTimeout = 12_000
+        static let roundTimeout = 20_000
         static let accepted: [String: String] = ["role": "region", "region": "watch"]
 
         /// What every test here needs: a live shard with `/metrics`, `quick` members that answer at

@@ -119,11 +119,17 @@ public struct LabRunner: Sendable {
     private func q(_ text: String) -> String { LabPlan.shellQuoted(text) }
 
     /// A here-document writing `file`'s contents on the remote side (quoted: nothing expands).
+    ///
+    /// Written to a temporary name and renamed, so a process already running there (whose
+    /// enrolment watcher re-reads the file on change) never reads it half written; hosts that
+    /// share a filesystem (the namespace test) would otherwise race.
     private func heredoc(file: String, to remote: String) throws -> String {
         let text = try String(contentsOfFile: file, encoding: .utf8)
         guard !text.contains("FEDPULSE_END_OF_FILE") else { throw LabError("\(file) holds the here-document marker") }
+        let temporary = remote + ".part-" + UUID().uuidString
         return
-            "cat > \(q(remote)) <<'FEDPULSE_END_OF_FILE'\n\(text.hasSuffix("\n") ? text : text + "\n")FEDPULSE_END_OF_FILE"
+            "cat > \(q(temporary)) <<'FEDPULSE_END_OF_FILE'\n\(text.hasSuffix("\n") ? text : text + "\n")FEDPULSE_END_OF_FILE\n"
+            + "mv -f \(q(temporary)) \(q(remote))"
     }
 
     /// Runs `script` with `sh -s` on `host` over ssh and waits for it.
