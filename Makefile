@@ -2,16 +2,20 @@
 SWIFT ?= swift
 DEMO_ARGS ?=
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps test-deps build test demo bench clean
 
 deps:
 	@scripts/install-deps.sh
+
+# The tests also run the deployment tools (prometheus, sshd in namespaces, podman, kubectl).
+test-deps:
+	@scripts/install-deps.sh --tests
 
 build: deps
 	$(SWIFT) build
 
 # Build once (tests included), then run without a second build.
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -22,6 +22,8 @@ if ! python3 -c 'import jsonschema' 2>/dev/null; then
     fi
 fi
 
-# The deployment tests (Kubernetes rendering, Prometheus, lab namespaces with sshd, compose under
-# podman) need their own tools; that script installs what is missing.
-"$(dirname "$0")/deploy-deps.sh"
+# `make test` (not `make demo`) also needs the deployment tests' tools (Kubernetes rendering,
+# Prometheus, lab namespaces with sshd, compose under podman); that script installs what is missing.
+if [ "${1:-}" = "--tests" ]; then
+    "$(dirname "$0")/deploy-deps.sh"
+fi
