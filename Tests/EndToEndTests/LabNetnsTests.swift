@@ -114,6 +114,14 @@ struct LabNetnsTests {
         let running = try await status { $0.round >= 3 && $0.alive == everyone }
         #expect(running.round >= 3 && running.alive == everyone, "the lab did not train: \(running)")
 
+        // The operator follows the lab's auditor from the topology alone (endpoint and observer key).
+        let followed = try await ShortCommand.run(
+            URL(fileURLWithPath: "/usr/bin/timeout"),
+            ["60", binary.path, "audit", "tail", "--topology", file.path, "--folder", operatorFolder, "--max-entries", "2", "--json"]
+        )
+        #expect(followed.status == 0, "audit tail --topology: \(followed.text)")
+        #expect(followed.text.contains("\"kind\""), "audit tail --topology showed no ledger entry: \(followed.text)")
+
         // lab3 loses its edges and its watch shard at once, as a host failure would.
         let victims = ["edge-watch-1", "edge-phone-0", "region-watch-1"]
         for name in victims {

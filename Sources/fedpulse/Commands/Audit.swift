@@ -70,8 +70,40 @@ extension FedPulse {
 
             @OptionGroup var security: SecurityOptions
 
+            @Option(help: "Follow the auditor of this lab topology (its ledger endpoint; under CURVE the observer key that `lab up` made).")
+            var topology: String?
+
+            @Option(help: "With --topology: the lab's operator folder (default fedpulse-lab-NAME, as `lab up` uses).")
+            var folder: String?
+
+            func validate() throws {
+                if topology != nil && (security.curveSecretKey != nil || security.enrolment != nil) {
+                    throw ValidationError("--topology brings its own keys; leave out --curve-secret-key and --enrolment")
+                }
+            }
+
+            /// The endpoint and security to follow: from the lab topology, or from the flags.
+            func source() throws -> (endpoint: String, security: TransportSecurity) {
+                guard let topology else { return (connect, try security.make()) }
+                let plan = LabPlan(try LabTopology.load(path: topology))
+                guard let endpoint = plan.ledgerEndpoint else {
+                    throw ValidationError("\(topology) runs no auditor: there is no ledger to follow")
+                }
+                guard plan.curve else { return (endpoint, .insecure) }
+                let keys = KeyDirectory(
+                    path: URL(fileURLWithPath: folder ?? "fedpulse-lab-\(plan.name)").appendingPathComponent("keys").path
+                )
+                return (
+                    endpoint,
+                    try TransportSecurity.curve(
+                        secretKeyFile: keys.secretKeyPath(of: LabPlan.observerName), enrolmentFile: keys.enrolmentPath
+                    )
+                )
+            }
+
             func run() async throws {
-                let tail = AuditTail(endpoint: connect, maxEntries: maxEntries, security: try security.make())
+                let source = try source()
+                let tail = AuditTail(endpoint: source.endpoint, maxEntries: maxEntries, security: source.security)
                 let json = self.json
                 if !json { emit(LedgerRow.tableHeader) }
                 let runner = try RoleRunner()
