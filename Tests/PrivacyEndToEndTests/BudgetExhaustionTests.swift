@@ -28,9 +28,11 @@ extension PrivacyEndToEndTests {
                 try setup.startAuditor(budget: budget, delta: delta)
                 try hierarchy.startGlobal()
                 try hierarchy.startShard(region: "watch")
-                try hierarchy.startEdge(name: "edge-watch", deviceClass: "watch", devices: 6, firstUser: 0)
+                // Twelve devices: a Poisson round at q = 0.5 comes out empty (and is retried, its
+                // approval spent) once in 4,096; the checks below hold either way.
+                try hierarchy.startEdge(name: "edge-watch", deviceClass: "watch", devices: 12, firstUser: 0)
                 try hierarchy.startCoordinator(
-                    rounds: 10, waitForWorkers: 6, roundTimeoutMillis: PrivacyEndToEndTests.roundTimeoutMillis,
+                    rounds: 10, waitForWorkers: 12, roundTimeoutMillis: PrivacyEndToEndTests.roundTimeoutMillis,
                     overrides: [
                         "--dp": "central", "--clip": "1", "--noise-multiplier": "\(z)", "--sampling-rate": "\(q)",
                         "--delta": "\(delta)", "--auditor-events": setup.auditorEvents, "--auditor-ledger": setup.auditorLedger,
@@ -39,7 +41,6 @@ extension PrivacyEndToEndTests {
 
                 let end = try await setup.observer.runEnd(within: .seconds(50))
                 #expect(end.reason == "budgetExhausted")
-                #expect(end.finalRound == predicted)
                 let summaries = setup.observer.summaries
                 try await setup.waitForCompletions(of: summaries.map(\.roundId), within: .seconds(10))
                 // The deny is published after it is fsynced; wait for it on the ledger stream too.
@@ -53,8 +54,11 @@ extension PrivacyEndToEndTests {
                 let approvals = entries.filter { $0.kind == .approve }
                 let completions = entries.filter { $0.kind == .complete }
                 let denials = entries.filter { $0.kind == .deny }
+                // The budget counts approvals: a round abandoned for too few contributors stays spent,
+                // so the run completes T rounds, or fewer if one was abandoned.
                 #expect(approvals.count == predicted)
-                #expect(completions.count == predicted)
+                #expect(completions.count <= predicted && completions.count >= 1)
+                #expect(end.finalRound == completions.count)
                 #expect(denials.count == 1)
                 #expect(entries.last?.kind == .deny, "nothing may follow the deny: \(entries.map(\.kind.rawValue))")
                 #expect(deny.reason == "budgetExceeded")
@@ -65,11 +69,11 @@ extension PrivacyEndToEndTests {
                 #expect(!opened.contains(deny.round ?? -1))
                 #expect((deny.round ?? 0) > (approvals.compactMap(\.round).max() ?? .max))
                 // ε as the accountant predicts: spent after T rounds, T + 1 would cross the budget.
-                let spent = try #require(completions.last?.epsilonRDP)
+                let spent = try #require(entries.dropLast().last?.epsilonRDP, "the total before the deny")
                 #expect(relativeDifference(spent, epsilon(predicted)) < 1e-9, "ledger \(spent), RDP \(epsilon(predicted))")
                 #expect(spent <= budget && epsilon(predicted + 1) > budget)
                 #expect(deny.epsilonRDP.map { relativeDifference($0, spent) < 1e-12 } == true, "a deny spends nothing")
-                #expect(summaries.map(\.round) == Array(1...predicted))
+                #expect(summaries.map(\.round) == Array(1...completions.count))
             }
         }
     }
