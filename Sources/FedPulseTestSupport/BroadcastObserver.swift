@@ -202,6 +202,19 @@ public final class BroadcastObserver: Sendable {
         return (found.value, found.sequence)
     }
 
+    /// The first round's summary, then the `round.open` of the round after it: where an attack on
+    /// a live round starts (an earlier round exists, the attacked one is open).
+    public func secondRoundOpen(
+        firstWithin firstTimeout: Duration,
+        openWithin openTimeout: Duration
+    ) async throws -> (first: RoundSummary, open: Message<RoundOpen>, mark: Int) {
+        let (first, firstSequence) = try await roundSummary(within: firstTimeout, "round.summary of round 1")
+        let (open, mark) = try await roundOpen(after: firstSequence, within: openTimeout, "the second round.open") {
+            $0.body.roundId > first.roundId
+        }
+        return (first, open, mark)
+    }
+
     /// The next `round.summary` after `mark` that satisfies `condition`.
     public func roundSummary(
         after mark: Int = 0,

@@ -27,17 +27,10 @@ extension EndToEndTests {
                     overrides: ["--send-delay-ms": "\(sendDelay)"]
                 )
                 try hierarchy.startCoordinator(rounds: 3, waitForWorkers: 3, roundTimeoutMillis: roundTimeout)
-                let (first, firstSequence) = try await observer.roundSummary(
-                    within: .seconds(40),
-                    "round.summary of round 1"
+                let (_, open, mark) = try await observer.secondRoundOpen(
+                    firstWithin: .seconds(40),
+                    openWithin: .seconds(10)
                 )
-                let (open, mark) = try await observer.roundOpen(
-                    after: firstSequence,
-                    within: .seconds(10),
-                    "the second round.open"
-                ) {
-                    $0.body.roundId > first.roundId
-                }
                 let forge = try #require(UpdateForgery(open: open, region: .watch))
                 // The slow member has not answered, so the shard has not sent its partial yet.
                 let forged: [(reason: String, frames: [[UInt8]])] = [

@@ -50,17 +50,10 @@ extension EndToEndTests {
             // Three rounds: the attacked one is the second, so the shard still serves `/metrics`
             // (it exits at run end) while the checks scrape it.
             try hierarchy.startCoordinator(rounds: 3, waitForWorkers: quick + slow, roundTimeoutMillis: roundTimeout)
-            let (first, firstSequence) = try await observer.roundSummary(
-                within: .seconds(40),
-                "round.summary of round 1"
+            let (first, open, mark) = try await observer.secondRoundOpen(
+                firstWithin: .seconds(40),
+                openWithin: .seconds(10)
             )
-            let (open, mark) = try await observer.roundOpen(
-                after: firstSequence,
-                within: .seconds(10),
-                "the second round.open"
-            ) {
-                $0.body.roundId > first.roundId
-            }
             try #require(open.body.allMembers.count == quick + slow)
             let endpoint = try #require(open.body.shards.first { $0.region == .watch && $0.shard == 0 }?.endpoint)
             let forge = try #require(UpdateForgery(open: open, region: .watch))
