@@ -30,6 +30,8 @@ public struct RoundCompleted: MessageBody {
     /// device's participation under its own salt. Sent over PUSH to the auditor only; the ledger
     /// holds salted hashes, never these ids.
     public var contributorIds: [String]?
+    /// One record per shard that secure-aggregated this round; nil when none did.
+    public var secureAggregation: [SecureAggregationRecord]?
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.
     public init(
@@ -42,7 +44,8 @@ public struct RoundCompleted: MessageBody {
         clippedCount: Int,
         effectiveNoiseMultiplier: Double,
         metrics: MetricsSummary? = nil,
-        contributorIds: [String]? = nil
+        contributorIds: [String]? = nil,
+        secureAggregation: [SecureAggregationRecord]? = nil
     ) {
         self.roundId = roundId
         self.modelVersion = modelVersion
@@ -54,6 +57,7 @@ public struct RoundCompleted: MessageBody {
         self.effectiveNoiseMultiplier = effectiveNoiseMultiplier
         self.metrics = metrics
         self.contributorIds = contributorIds
+        self.secureAggregation = secureAggregation
     }
 
     public func validate() throws(WireError) {
@@ -68,5 +72,6 @@ public struct RoundCompleted: MessageBody {
         try check.nonNegative("effectiveNoiseMultiplier", effectiveNoiseMultiplier)
         try metrics?.validate(check.nested("metrics"))
         if let contributorIds { try check.ids("contributorIds", contributorIds) }
+        if let secureAggregation { try check.secureAggregation("secureAggregation", secureAggregation) }
     }
 }
