@@ -76,13 +76,16 @@ struct CoordinatorEndpoints: ParsableArguments {
 /// Transport security flags every role shares (DESIGN.md §5): CURVE on every socket with the
 /// enrolment file as allowlist, or none at all, said on every log line.
 struct SecurityOptions: ParsableArguments {
-    @Option(help: "This process's CURVE secret key file (Z85, from `fedpulse keygen --out DIR --name NAME`).")
+    @Option(
+        help:
+            "This process's CURVE secret key file (Z85, from `fedpulse keygen --out DIR --name NAME`); on an edge, its edge key (enrolled as edge:<class>)."
+    )
     var curveSecretKey: String?
 
     @Option(help: "The enrolment file (`name role public-key` per line): who may connect, and the servers' public keys.")
     var enrolment: String?
 
-    @Option(help: "Edge only: the folder holding each hosted device's secret key as <device id>.key.")
+    @Option(help: "Edge only: per-device keys instead of an edge key: the folder holding each device's <device id>.key.")
     var curveKeyDir: String?
 
     @Flag(help: "Run without transport security: nothing is encrypted or authenticated (every log line says transport=insecure).")
@@ -92,6 +95,9 @@ struct SecurityOptions: ParsableArguments {
         let keyGiven = curveSecretKey != nil || curveKeyDir != nil
         if insecure && (keyGiven || enrolment != nil) {
             throw ValidationError("--insecure contradicts --curve-secret-key/--curve-key-dir/--enrolment")
+        }
+        if curveSecretKey != nil && curveKeyDir != nil {
+            throw ValidationError("--curve-secret-key and --curve-key-dir exclude each other (an edge key, or a key per device)")
         }
         if keyGiven != (enrolment != nil) {
             throw ValidationError("CURVE needs --enrolment and a key (--curve-secret-key, or --curve-key-dir for an edge)")
