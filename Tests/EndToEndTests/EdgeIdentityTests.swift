@@ -32,7 +32,13 @@ extension EndToEndTests {
                 let metrics = PrometheusScraper(port: metricsPort)
                 try hierarchy.startGlobal()
                 try hierarchy.startShard(region: "watch", overrides: ["--metrics-port": "\(metricsPort)"])
-                try hierarchy.startEdge(name: "edge-w-a", deviceClass: "watch", devices: 2, firstUser: 0, edgeKey: "edge-w")
+                try hierarchy.startEdge(
+                    name: "edge-w-a",
+                    deviceClass: "watch",
+                    devices: 2,
+                    firstUser: 0,
+                    edgeKey: "edge-w"
+                )
                 try hierarchy.startEdge(
                     name: "edge-w-b",
                     deviceClass: "watch",
@@ -108,7 +114,13 @@ extension EndToEndTests {
                     firstUser: 0,
                     edgeKey: "edge-w"
                 )
-                try hierarchy.startEdge(name: "edge-v", deviceClass: "watch", devices: 1, firstUser: 5, edgeKey: "edge-v")
+                try hierarchy.startEdge(
+                    name: "edge-v",
+                    deviceClass: "watch",
+                    devices: 1,
+                    firstUser: 5,
+                    edgeKey: "edge-v"
+                )
                 let watch = ["role": "coordinator", "region": "watch"]
                 _ = try await metrics.waitUntil("three devices under two edge keys", within: .seconds(20)) {
                     $0.value("fedpulse_eligible_workers", watch) == 3
@@ -122,15 +134,18 @@ extension EndToEndTests {
                 _ = try hierarchy.children.launch(
                     name: "edge-w-again",
                     arguments: [
-                        "edge", "--device-class", "watch", "--devices", "2", "--first-user", "10", "--checkin-ms", "300",
-                        "--task", "sleep-quality", "--seed", "7", "--curve-secret-key", keys.secretKeyPath(of: "edge-w"),
+                        "edge", "--device-class", "watch", "--devices", "2", "--first-user", "10", "--checkin-ms",
+                        "300",
+                        "--task", "sleep-quality", "--seed", "7", "--curve-secret-key",
+                        keys.secretKeyPath(of: "edge-w"),
                         "--enrolment", stale,
                     ] + hierarchy.coordinatorEndpoints
                 )
                 // The restarted edge's handshakes are refused (it retries), the old devices time
                 // out (3 s), and only edge-v's device stays eligible.
                 let refused = try await metrics.waitUntil("edge-w refused, edge-v alone", within: .seconds(30)) {
-                    $0.value("fedpulse_handshakes_refused_total") >= 2 && $0.value("fedpulse_eligible_workers", watch) == 1
+                    $0.value("fedpulse_handshakes_refused_total") >= 2
+                        && $0.value("fedpulse_eligible_workers", watch) == 1
                 }
                 #expect(refused.value("fedpulse_eligible_workers", watch) == 1)
             }

@@ -46,8 +46,13 @@ struct SenderBindingTests {
     }
 
     @Test func withoutTransportAuthenticationTheClaimStandsUnproven() throws {
-        let identity = try SenderBinding.identity(claimed: "x/1", userId: nil, peerRole: "edge:watch", deviceClass: .phone)
-            .get()
+        let identity = try SenderBinding.identity(
+            claimed: "x/1",
+            userId: nil,
+            peerRole: "edge:watch",
+            deviceClass: .phone
+        )
+        .get()
         #expect(identity == PeerIdentity(claimed: "x/1") && !identity.isAuthenticated)
     }
 

@@ -30,7 +30,9 @@ public final class EdgeRole: Sendable {
         let links = try EdgeLinks(config: config, context: context)
         var devices: [DeviceRuntime] = []
         for (index, device) in config.devices.enumerated() {
-            devices.append(try DeviceRuntime(device: device, index: index, config: config, links: links, logger: logger))
+            devices.append(
+                try DeviceRuntime(device: device, index: index, config: config, links: links, logger: logger)
+            )
         }
         for index in 0..<links.broadcastCount {
             loop.add(index, try links.broadcastSocket(index), decodes: false)
@@ -53,7 +55,8 @@ public final class EdgeRole: Sendable {
                 let decoded = cache.decode(incoming.frames, messenger: messenger)
                 // One shared SUB feeds every device; a device's own SUB feeds that device.
                 let receivers = links.mode == .shared ? devices[...] : devices[index...index]
-                for device in receivers where try device.broadcastReceived(decoded, cache: cache, loop: loop) == .runEnded {
+                for device in receivers
+                where try device.broadcastReceived(decoded, cache: cache, loop: loop) == .runEnded {
                     running = false
                 }
             },

@@ -74,7 +74,9 @@ public struct Enrolment: Sendable, Equatable {
                 throw EnrolmentError("\(place): public key of \(name) is not 40 Z85 characters")
             }
             if role.hasPrefix("edge:"), name.contains("/") {
-                throw EnrolmentError("\(place): edge name \(name) contains `/` (its devices are named \(name)/<suffix>)")
+                throw EnrolmentError(
+                    "\(place): edge name \(name) contains `/` (its devices are named \(name)/<suffix>)"
+                )
             }
             guard names.insert(name).inserted else { throw EnrolmentError("\(place): \(name) is enrolled twice") }
             guard keys.insert(key).inserted else {

@@ -150,10 +150,14 @@ extension FedPulse {
         ) throws -> String? {
             guard let keyFile = security.curveSecretKey else { return nil }
             guard security.curveKeyDir == nil else {
-                throw ValidationError("an edge takes an edge key (--curve-secret-key) or per-device keys (--curve-key-dir), not both")
+                throw ValidationError(
+                    "an edge takes an edge key (--curve-secret-key) or per-device keys (--curve-key-dir), not both"
+                )
             }
             guard let entry = transport.ownEntry else {
-                throw ValidationError("the key in \(keyFile) is not in the enrolment file (enrol it with --role edge:\(deviceClass.rawValue))")
+                throw ValidationError(
+                    "the key in \(keyFile) is not in the enrolment file (enrol it with --role edge:\(deviceClass.rawValue))"
+                )
             }
             guard entry.role == "edge:\(deviceClass.rawValue)" else {
                 throw ValidationError(
