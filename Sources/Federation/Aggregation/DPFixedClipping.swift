@@ -81,6 +81,32 @@ public struct DPFixedClipping<Inner: AggregationStrategy>: AggregationStrategy {
         return inner.refusal(ofLittleEndian: bytes, weight: 1, in: accumulator)
     }
 
+    /// The norm check (its own pass), then the inner strategy's fused check-and-add at weight 1.
+    public func stage(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        onto accumulator: Accumulator,
+        scratch: inout [Float]
+    ) -> WireError? {
+        let norm = Self.l2Norm(littleEndianBytes: bytes)
+        guard norm <= normBound else {
+            return WireError(
+                code: .normTooLarge,
+                detail: "L2 norm \(norm) is above the bound \(normBound) (clip norm \(clipNorm))"
+            )
+        }
+        return inner.stage(littleEndianBytes: bytes, weight: 1, onto: accumulator, scratch: &scratch)
+    }
+
+    public func commit(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        into accumulator: inout Accumulator,
+        scratch: inout [Float]
+    ) {
+        inner.commit(littleEndianBytes: bytes, weight: 1, into: &accumulator, scratch: &scratch)
+    }
+
     public func combine(_ partial: PartialAggregate, into accumulator: inout Accumulator) {
         inner.combine(partial, into: &accumulator)
     }

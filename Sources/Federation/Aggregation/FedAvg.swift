@@ -99,6 +99,61 @@ public struct FedAvg: AggregationStrategy {
             ? nil : WireError(code: .overflow, detail: "adding this update would make the running sum infinite")
     }
 
+    /// The checks of ``refusal(ofLittleEndian:weight:in:)`` and the addition in one pass over the
+    /// frame: the new sum is written into `scratch` (sized here once, then reused), and the running
+    /// sum is only read. A frame holding NaN or infinity is `nonFinite`, a sum that would become
+    /// infinite `overflow`, as when checked apart.
+    public func stage(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        onto accumulator: PartialAggregate,
+        scratch: inout [Float]
+    ) -> WireError? {
+        guard bytes.count == accumulator.sum.count * 4 else {
+            return WireError(
+                code: .shapeMismatch,
+                detail: "\(bytes.count / 4) elements, the model has \(accumulator.sum.count)"
+            )
+        }
+        let effective = weighting.usesReportedWeight ? weight : 1
+        guard effective.isFinite, effective >= 0, (accumulator.weightSum + effective).isFinite,
+            Float(effective).isFinite
+        else {
+            return WireError(
+                code: .overflow,
+                detail: "weight \(weight) cannot be added to the weight sum \(accumulator.weightSum)"
+            )
+        }
+        if scratch.count != accumulator.sum.count { scratch = [Float](repeating: 0, count: accumulator.sum.count) }
+        let finite = accumulator.sum.withUnsafeBufferPointer { sum in
+            scratch.withUnsafeMutableBufferPointer { target in
+                VectorKernels.stageSum(adding: bytes, scale: Float(effective), to: sum, into: target)
+            }
+        }
+        guard !finite else { return nil }
+        // Only on the way out: tell a poisoned frame from an honest one the sum cannot take.
+        if let element = VectorKernels.firstNonFinite(littleEndianBytes: bytes) {
+            return WireError(code: .nonFinite, detail: "element \(element) is NaN or infinite")
+        }
+        return WireError(code: .overflow, detail: "adding this update would make the running sum infinite")
+    }
+
+    /// Swaps the staged sum in: the old one becomes the next update's scratch.
+    public func commit(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        into accumulator: inout PartialAggregate,
+        scratch: inout [Float]
+    ) {
+        guard scratch.count == accumulator.sum.count, !accumulator.sum.isEmpty else {
+            accumulate(littleEndianBytes: bytes, weight: weight, into: &accumulator)
+            return
+        }
+        swap(&accumulator.sum, &scratch)
+        accumulator.weightSum += weighting.usesReportedWeight ? weight : 1
+        accumulator.count += 1
+    }
+
     /// Refuses a partial of the wrong length, with a count or weight sum that would overflow,
     /// or whose sum would make the running sum infinite.
     public func refusal(of partial: PartialAggregate, in accumulator: PartialAggregate) -> WireError? {
