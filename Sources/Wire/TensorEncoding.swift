@@ -76,9 +76,34 @@ public struct TensorEncoding: RawRepresentable, Hashable, Sendable, Codable, Cus
 /// would trap or misbehave there.
 enum F32LE {
     /// The index of the first NaN or infinity, found from the bit pattern alone.
+    ///
+    /// Scans eight elements at a time without a branch per element (an exponent of all ones
+    /// is NaN or infinity; the mask is taken in the frame's byte order), and looks for the
+    /// exact index only in the block that has one.
     static func firstNonFinite(in raw: UnsafeRawBufferPointer) -> Int? {
         let count = raw.count / 4
-        for element in 0..<count {
+        let lanes = 8
+        let blocks = count / lanes
+        let mask = SIMD8<UInt32>(repeating: UInt32(littleEndian: 0x7F80_0000))
+        let stride = MemoryLayout<SIMD8<UInt32>>.stride
+        var block = 0
+        // 32 vectors (1 KiB) per check keeps the loop branch-free most of the way.
+        while block < blocks {
+            let end = min(blocks, block + 32)
+            // A lane is 0 exactly where the exponent is all ones; the running minimum keeps it.
+            var lowest = SIMD8<UInt32>(repeating: .max)
+            for index in block..<end {
+                let bits = raw.loadUnaligned(fromByteOffset: index &* stride, as: SIMD8<UInt32>.self)
+                lowest = pointwiseMin(lowest, (bits & mask) ^ mask)
+            }
+            if any(lowest .== 0) { return firstNonFiniteScalar(in: raw, from: block * lanes) }
+            block = end
+        }
+        return firstNonFiniteScalar(in: raw, from: blocks * lanes)
+    }
+
+    private static func firstNonFiniteScalar(in raw: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        for element in start..<(raw.count / 4) {
             let bits = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: element &* 4, as: UInt32.self))
             if bits & 0x7F80_0000 == 0x7F80_0000 { return element }
         }

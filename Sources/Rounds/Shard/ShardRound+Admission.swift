@@ -55,7 +55,7 @@ extension ShardRound {
             round.bytes = admitted.bytes
             if let tensors = admitted.tensors {
                 for (index, tensor) in tensors.enumerated() {
-                    tensor.bytes.withUnsafeBytes { raw in
+                    tensor.withUnsafeBytes { raw in
                         round.strategy.commit(
                             littleEndianBytes: raw,
                             weight: body.weight,
@@ -85,7 +85,7 @@ extension ShardRound {
     private static func stage(_ tensors: [Tensor], weight: Double, in round: inout OpenShardRound) -> WireError? {
         if round.scratch.count != tensors.count { round.scratch = tensors.map { _ in [] } }
         for (index, tensor) in tensors.enumerated() {
-            let refusal = tensor.bytes.withUnsafeBytes { raw in
+            let refusal = tensor.withUnsafeBytes { raw in
                 round.strategy.stage(
                     littleEndianBytes: raw,
                     weight: weight,

@@ -27,8 +27,10 @@ public struct Incoming: Sendable {
     /// The decoded message, or why it was refused (already counted and logged by the loop).
     /// `nil` for a socket added with `decodes: false`: the role decodes ``frames`` itself.
     public let message: Result<AnyMessage, WireError>?
-    /// The raw frames, for roles that decode as one topic or cache decodes.
-    public let frames: [[UInt8]]
+    /// The raw frames, for roles that decode as one topic or cache decodes (a large frame the
+    /// loop left in libzmq's buffer is copied when this is read).
+    public var frames: [[UInt8]] { parts.map(\.bytes) }
+    let parts: [ReceivedFrame]
     /// Bytes in all frames.
     public let byteCount: Int
     /// Who sent it: the header's claim, and the transport's proof when CURVE is on (a claim
@@ -177,26 +179,26 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
         }
     }
 
-    private func drain(_ entry: (name: SocketName, socket: LoopSocket), received: (SocketName, Incoming) throws -> Void)
+    private func drain(_ entry: (name: SocketName, socket: LoopSocket), received handle: (SocketName, Incoming) throws -> Void)
     {
         for _ in 0..<batchLimit {
-            let frames: [[UInt8]]
-            let userId: String?
-            let peerRole: String?
+            let received: ReceivedMessage
             do {
-                guard let next = try entry.socket.socket.receiveFromPeer(dontWait: true) else { return }
-                frames = next.frames
-                userId = next.userId
-                peerRole = next.peerRole
+                // Decoded sockets leave large frames in libzmq's buffer: the decoder reads them there.
+                let threshold = entry.socket.decodes ? Self.borrowedFrameBytes : nil
+                guard let next = try entry.socket.socket.receiveFromPeer(dontWait: true, borrowingFrom: threshold)
+                else { return }
+                received = next
             } catch {
                 failed("receive", "\(entry.name): \(error)")
                 return
             }
-            let size = frames.reduce(0) { $0 + $1.count }
+            let (userId, peerRole) = (received.userId, received.peerRole)
+            let size = received.byteCount
             var message: Result<AnyMessage, WireError>?
             var identity: PeerIdentity?
             if entry.socket.decodes {
-                var decoded = messenger.decode(frames, byteCount: size)
+                var decoded = decode(received.parts, byteCount: size)
                 if case .success(let value) = decoded {
                     // One place for "a message's sender must be its connection's key" (or a
                     // device hosted under that edge key, of the key's class).
@@ -218,13 +220,44 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
                 identity = PeerIdentity(claimed: userId, authenticated: userId)
             }
             do {
-                try received(
+                try handle(
                     entry.name,
-                    Incoming(message: message, frames: frames, byteCount: size, identity: identity)
+                    Incoming(message: message, parts: received.parts, byteCount: size, identity: identity)
                 )
             } catch {
                 failed("handler", "\(entry.name): \(error)")
             }
         }
+    }
+
+    /// Frames from this size up are decoded where libzmq received them (an update's or a
+    /// partial's tensor); smaller ones are copied, which costs less than tracking them.
+    static var borrowedFrameBytes: Int { 64 << 10 }
+
+    private lazy var bytesIn = Counter(label: "fedpulse_bytes_in_total", dimensions: [("role", messenger.role)])
+
+    /// Decodes through ``Messenger`` as every role does; an update or a partial with a borrowed
+    /// frame is decoded in place (the same checks, the same counters and log lines).
+    private func decode(_ parts: [ReceivedFrame], byteCount: Int) -> Result<AnyMessage, WireError> {
+        let borrowed = parts.contains { if case .message = $0 { true } else { false } }
+        guard borrowed else { return messenger.decode(parts.map(\.bytes), byteCount: byteCount) }
+        let frames = parts.map { part -> WireFrame in
+            switch part {
+            case .bytes(let bytes): .bytes(bytes)
+            case .message(let frame): .borrowed(BorrowedFrame(base: frame.baseAddress, count: frame.count, owner: frame))
+            }
+        }
+        let codec = messenger.codec
+        let result: Result<AnyMessage, WireError>
+        switch codec.readTopic(frames) {
+        case .success(.update): result = codec.decode(frames, as: Update.self).map(AnyMessage.update)
+        case .success(.partial): result = codec.decode(frames, as: Partial.self).map(AnyMessage.partial)
+        default: return messenger.decode(parts.map(\.bytes), byteCount: byteCount)
+        }
+        bytesIn.increment(by: byteCount)
+        if case .failure(let error) = result {
+            messenger.reject(error.code, detail: error.description, sender: nil)
+        }
+        return result
     }
 }

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import Wire
+import ZeroMQ
+
+/// Zero-copy receive: a large frame stays in libzmq's buffer, and the decoder reads it there.
+struct BorrowedFrameTests {
+    @Test func aLargeFrameIsBorrowedAndOutlivesTheNextReceive() throws {
+        let context = try Context()
+        let pull = try Socket(context, type: .pull)
+        try pull.setLinger(0)
+        let endpoint = try pull.bindResolved("tcp://127.0.0.1:*")
+        let push = try Socket(context, type: .push)
+        try push.setLinger(1_000)
+        try push.connect(endpoint)
+        let large = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try push.send([Array("small".utf8), large])
+        try push.send([Array("next".utf8), [UInt8](repeating: 9, count: 200_000)])
+        func next() throws -> ReceivedMessage {
+            var items = [pull.pollItem()]
+            _ = try poll(&items, timeout: .seconds(5))
+            return try #require(try pull.receiveFromPeer(dontWait: true, borrowingFrom: 65_536))
+        }
+        let first = try next()
+        let second = try next()
+        guard case .bytes(let topic) = first.parts[0], case .message(let frame) = first.parts[1] else {
+            Issue.record("expected a copied topic and a borrowed frame, got \(first.parts)")
+            return
+        }
+        #expect(topic == Array("small".utf8))
+        // The socket's own buffer has received another message since: the borrowed one is intact.
+        #expect(frame.withUnsafeBytes { Array($0) } == large)
+        #expect(second.frames[1] == [UInt8](repeating: 9, count: 200_000))
+        #expect(first.byteCount == 5 + 200_000)
+    }
+
+    @Test func decodingABorrowedTensorEqualsDecodingItsCopy() throws {
+        let codec = WireCodec()
+        let values = (0..<50_000).map { Float($0) * 0.001 }
+        let update = Update(
+            roundId: 3, modelVersion: 3, workerId: "w", deviceClass: .watch, shard: 0, weight: 1, norm: 1,
+            clipped: false
+        )
+        let frames = try codec.encode(update, sender: "w", tensors: [.f32le(name: "delta", values)])
+        let owner = NSData(bytes: frames[2], length: frames[2].count)
+        let borrowed: [WireFrame] = [
+            .bytes(frames[0]), .bytes(frames[1]), .borrowed(BorrowedFrame(base: owner.bytes, count: owner.length, owner: owner)),
+        ]
+        let viaCopy = try codec.decode(frames, as: Update.self).get()
+        let inPlace = try codec.decode(borrowed, as: Update.self).get()
+        #expect(inPlace == viaCopy)
+        #expect(inPlace.tensors[0].floats() == values)
+        // A NaN is refused in place exactly as in a copy.
+        var poisoned = frames[2]
+        poisoned.replaceSubrange(400..<404, with: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { Array($0) })
+        let poisonedOwner = NSData(bytes: poisoned, length: poisoned.count)
+        let refused = codec.decode(
+            [
+                .bytes(frames[0]), .bytes(frames[1]),
+                .borrowed(BorrowedFrame(base: poisonedOwner.bytes, count: poisonedOwner.length, owner: poisonedOwner)),
+            ],
+            as: Update.self
+        )
+        #expect(throws: WireError.self) { try refused.get() }
+        if case .failure(let error) = refused { #expect(error.code == .nonFinite && error.detail.contains("element 100")) }
+    }
+}
