@@ -43,6 +43,48 @@ struct RevocationEndToEndTests {
             return parties
         }
 
+        /// A coordinator under CURVE reading a fresh enrolment of `kind`'s parties.
+        static func start(_ kind: Keys, name: String) throws -> Run {
+            let hierarchy = try Hierarchy(name: "revocation-\(kind.rawValue)")
+            let keys = try KeyDirectory.create(
+                at: hierarchy.directory.appendingPathComponent("keys").path,
+                parties: parties(kind)
+            )
+            let metricsPort = try FreePorts.pick(1)[0]
+            // No shard: no round opens, so the population the check-ins make is all there is to see.
+            let coordinator = try hierarchy.children.launch(
+                name: "coordinator",
+                arguments: [
+                    "coordinator", "--broadcast", hierarchy.broadcast, "--control", hierarchy.control, "--rounds", "1",
+                    "--wait-for-workers", "50", "--worker-timeout-ms", "1500", "--state-dir",
+                    hierarchy.stateDirectory.path, "--metrics-port", "\(metricsPort)", "--task", "sleep-quality",
+                    "--seed",
+                    "7", "--curve-secret-key", keys.secretKeyPath(of: "coordinator"), "--enrolment", keys.enrolmentPath,
+                    // Debug: the coordinator logs each device the first time it checks in.
+                    "--log-level", "debug",
+                ]
+            )
+            return Run(
+                hierarchy: hierarchy,
+                keys: keys,
+                metrics: PrometheusScraper(port: metricsPort),
+                coordinator: coordinator,
+                kind: kind
+            )
+        }
+
+        /// Rewrites the enrolment without edge `label`'s key(s), as a user (or `deploy-keys.sh
+        /// --revoke`) would, and waits until the coordinator has read it; returns the old enrolment.
+        func revoke(_ label: String) async throws -> Enrolment {
+            let revoked = Set(party(label).enrolled)
+            let enrolment = try Enrolment.load(path: keys.enrolmentPath)
+            let kept = enrolment.entries.filter { !revoked.contains($0.name) }
+            let text = kept.map { "\($0.name) \($0.role) \($0.publicKey)" }.joined(separator: "\n") + "\n"
+            try Data(text.utf8).write(to: URL(fileURLWithPath: keys.enrolmentPath), options: .atomic)
+            try await waitForLog(["enrolment reloaded", "enrolment.count=\(kept.count)"], "the edit was read")
+            return enrolment
+        }
+
         /// Starts edge `label`'s process (two watch devices) under the log name `name`.
         @discardableResult
         func startEdge(_ label: String, name: String) throws -> ChildProcesses.Child {
@@ -61,8 +103,8 @@ struct RevocationEndToEndTests {
         }
 
         /// Waits until the coordinator counts exactly `count` eligible watch devices.
-        func waitForEligible(_ count: Int, _ why: String) async throws {
-            _ = try await metrics.waitUntil("\(count) eligible watch devices (\(why))", within: .seconds(40)) {
+        func waitForEligible(_ count: Int, _ why: String, within: Duration = .seconds(40)) async throws {
+            _ = try await metrics.waitUntil("\(count) eligible watch devices (\(why))", within: within) {
                 $0.value("fedpulse_eligible_workers", ["region": "watch"]) == Double(count)
             }
         }
@@ -84,45 +126,16 @@ struct RevocationEndToEndTests {
 
     @Test(arguments: Keys.allCases)
     func aRevokedKeyIsRefusedAtItsNextConnectionAndAnotherKeepsWorking(_ kind: Keys) async throws {
-        let hierarchy = try Hierarchy(name: "revocation-\(kind.rawValue)")
+        let run = try Run.start(kind, name: "revocation-\(kind.rawValue)")
+        let hierarchy = run.hierarchy
         defer { try? FileManager.default.removeItem(at: hierarchy.directory) }
-        let keys = try KeyDirectory.create(
-            at: hierarchy.directory.appendingPathComponent("keys").path,
-            parties: Run.parties(kind)
-        )
-        let metricsPort = try FreePorts.pick(1)[0]
-        // No shard: no round opens, so the population the check-ins make is all there is to see.
-        let coordinator = try hierarchy.children.launch(
-            name: "coordinator",
-            arguments: [
-                "coordinator", "--broadcast", hierarchy.broadcast, "--control", hierarchy.control, "--rounds", "1",
-                "--wait-for-workers", "50", "--worker-timeout-ms", "1500", "--state-dir",
-                hierarchy.stateDirectory.path, "--metrics-port", "\(metricsPort)", "--task", "sleep-quality", "--seed",
-                "7", "--curve-secret-key", keys.secretKeyPath(of: "coordinator"), "--enrolment", keys.enrolmentPath,
-                // Debug: the coordinator logs each device the first time it checks in.
-                "--log-level", "debug",
-            ]
-        )
-        let run = Run(
-            hierarchy: hierarchy,
-            keys: keys,
-            metrics: PrometheusScraper(port: metricsPort),
-            coordinator: coordinator,
-            kind: kind
-        )
         try await hierarchy.diagnosing {
             let edgeA = try run.startEdge("a", name: "edge-a")
             let edgeB = try run.startEdge("b", name: "edge-b")
             try await run.waitForEligible(4, "both edges checked in")
             let refusedBefore = try await run.metrics.scrape().value("fedpulse_handshakes_refused_total")
 
-            // Revoke a's key(s): the file is rewritten as a user (or deploy-keys.sh --revoke) would.
-            let revoked = Set(run.party("a").enrolled)
-            let enrolment = try Enrolment.load(path: keys.enrolmentPath)
-            let kept = enrolment.entries.filter { !revoked.contains($0.name) }
-            let text = kept.map { "\($0.name) \($0.role) \($0.publicKey)" }.joined(separator: "\n") + "\n"
-            try Data(text.utf8).write(to: URL(fileURLWithPath: keys.enrolmentPath), options: .atomic)
-            try await run.waitForLog(["enrolment reloaded", "enrolment.count=\(kept.count)"], "the edit was read")
+            let enrolment = try await run.revoke("a")
 
             // a's next connection: the process comes back with the same key and is refused.
             hierarchy.kill(edgeA)
@@ -145,12 +158,33 @@ struct RevocationEndToEndTests {
             try await run.waitForEligible(2, "b reconnected after the reload")
             // Each device is logged when it joins the population: a's once (before the
             // revocation, never after), b's twice (before, and again after its reconnect).
-            let lines = try String(contentsOf: coordinator.logFile, encoding: .utf8).split(separator: "\n")
+            let lines = try String(contentsOf: run.coordinator.logFile, encoding: .utf8).split(separator: "\n")
             for (label, times) in [("a", 1), ("b", 2)] {
                 for device in run.party(label).devices {
                     let joined = lines.filter { $0.contains("worker checked in") && $0.contains("worker.id=\(device)") }
                     #expect(joined.count == times, "\(device) joined \(joined.count) times: \(joined)")
                 }
+            }
+        }
+        await hierarchy.shutdown()
+    }
+
+    /// CURVE checks a key at the handshake only, and libzmq offers no way to close one peer's
+    /// connection: a revoked edge that never reconnects keeps being counted. Recorded as a known
+    /// issue until the roles drop messages whose connection's key is no longer enrolled (this
+    /// test then fails as "known issue not recorded": remove the wrapper).
+    @Test func aRevokedKeyOnALiveConnectionStopsCounting() async throws {
+        let run = try Run.start(.edgeKey, name: "revocation-live")
+        let hierarchy = run.hierarchy
+        defer { try? FileManager.default.removeItem(at: hierarchy.directory) }
+        try await hierarchy.diagnosing {
+            try run.startEdge("a", name: "edge-a")
+            try run.startEdge("b", name: "edge-b")
+            try await run.waitForEligible(4, "both edges checked in")
+            _ = try await run.revoke("a")
+            // Six worker timeouts: a's devices would have left the population by then.
+            await withKnownIssue("a revoked key keeps its live connection (checked at the handshake only)") {
+                try await run.waitForEligible(2, "a's devices dropped on the live connection", within: .seconds(9))
             }
         }
         await hierarchy.shutdown()
