@@ -79,20 +79,27 @@ struct RevocationEndToEndTests {
             let revoked = Set(party(label).enrolled)
             let enrolment = try Enrolment.load(path: keys.enrolmentPath)
             let kept = enrolment.entries.filter { !revoked.contains($0.name) }
+            // The revoked machine keeps its old copy, and an edge checks its own key against it.
+            try FileManager.default.copyItem(atPath: keys.enrolmentPath, toPath: staleEnrolmentPath)
             let text = kept.map { "\($0.name) \($0.role) \($0.publicKey)" }.joined(separator: "\n") + "\n"
             try Data(text.utf8).write(to: URL(fileURLWithPath: keys.enrolmentPath), options: .atomic)
             try await waitForLog(["enrolment reloaded", "enrolment.count=\(kept.count)"], "the edit was read")
             return enrolment
         }
 
-        /// Starts edge `label`'s process (two watch devices) under the log name `name`.
+        /// The enrolment as it was before ``revoke(_:)``, as a revoked machine still has it.
+        var staleEnrolmentPath: String { (keys.path as NSString).appendingPathComponent("stale-enrolment.txt") }
+
+        /// Starts edge `label`'s process (two watch devices) under the log name `name`; `stale`
+        /// gives it the enrolment from before the revocation, as the revoked machine would have.
         @discardableResult
-        func startEdge(_ label: String, name: String) throws -> ChildProcesses.Child {
+        func startEdge(_ label: String, name: String, stale: Bool = false) throws -> ChildProcesses.Child {
             var arguments = [
                 "edge", "--device-class", "watch", "--devices", "2", "--checkin-ms", "200", "--task", "sleep-quality",
                 "--seed", "7",
             ]
-            arguments += hierarchy.coordinatorEndpoints + ["--enrolment", keys.enrolmentPath]
+            arguments +=
+                hierarchy.coordinatorEndpoints + ["--enrolment", stale ? staleEnrolmentPath : keys.enrolmentPath]
             switch kind {
             case .edgeKey:
                 arguments += ["--curve-secret-key", keys.secretKeyPath(of: "edge-\(label)")]
@@ -139,7 +146,7 @@ struct RevocationEndToEndTests {
 
             // a's next connection: the process comes back with the same key and is refused.
             hierarchy.kill(edgeA)
-            try run.startEdge("a", name: "edge-a-again")
+            try run.startEdge("a", name: "edge-a-again", stale: true)
             let revokedKey = try #require(enrolment.publicKey(of: run.party("a").enrolled[0]))
             try await run.waitForLog(["connection refused: key not enrolled", revokedKey], "a's handshake")
             _ = try await run.metrics.waitUntil("a refused handshake counted", within: .seconds(20)) {
