@@ -148,12 +148,20 @@ struct ComposePodmanTests {
         #expect(prefixes.count == 3, "watch replicas share device ids: \(prefixes)")
         #expect(prefixes.allSatisfy { $0.hasPrefix("edge-watch/") }, "device ids not under the edge key: \(prefixes)")
 
-        // The run really was CURVE: every role said so when it started, and no line says insecure.
-        for container in ["coordinator_1", "auditor_1", "aggregator-global_1", "aggregator-watch_1", "edge-watch_1"] {
+        // The run really was CURVE: every server started its ZAP allowlist, the edges ran under
+        // their service's edge key, and no line of any role says insecure.
+        let started: [(container: String, says: String)] = [
+            ("coordinator_1", "CURVE with enrolment allowlist"), ("auditor_1", "CURVE with enrolment allowlist"),
+            ("aggregator-global_1", "CURVE with enrolment allowlist"),
+            ("aggregator-watch_1", "CURVE with enrolment allowlist"),
+            ("edge-watch_1", "edge.name=edge-watch edge.sockets=shared"),
+            ("edge-phone_2", "edge.name=edge-phone edge.sockets=shared"),
+        ]
+        for (container, says) in started {
             let roleLog = try await run(configuration, ["podman", "logs", "\(project)_\(container)"]).text
             #expect(
-                roleLog.contains("transport=curve") && roleLog.contains("CURVE with enrolment allowlist"),
-                "\(container) did not run CURVE: \(roleLog.prefix(800))"
+                roleLog.contains("transport=curve") && roleLog.contains(says),
+                "\(container) did not run CURVE (\(says)): \(roleLog.prefix(800))"
             )
             #expect(!roleLog.contains("transport=insecure"), "\(container) ran insecure")
         }
