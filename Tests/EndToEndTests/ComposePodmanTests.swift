@@ -101,7 +101,7 @@ struct ComposePodmanTests {
                 keys: keys.folder.path
             )
             #expect(upPhones.status == 0, "\(upPhones.text)")
-            try await Self.checkTraining(configuration: configuration, project: project)
+            try await Self.checkTraining(configuration: configuration, project: project, keys: keys)
         } catch {
             _ = try? await composeDown()
             throw error
@@ -122,7 +122,7 @@ struct ComposePodmanTests {
     /// 3 watch + 2 phone + 1 tablet replicas × 4 devices: the population the coordinator sees.
     static let expectedDevices = 24
 
-    static func checkTraining(configuration: String, project: String) async throws {
+    static func checkTraining(configuration: String, project: String, keys: DeploymentKeys) async throws {
         // Every replica's devices are in the round's population (Poisson selection: members are
         // everyone eligible), and a round completes after that.
         let deadline = ContinuousClock.now + .seconds(90)
@@ -181,6 +181,20 @@ struct ComposePodmanTests {
         #expect(
             zip(epsilons, epsilons.dropFirst()).allSatisfy { $0 < $1 },
             "ε does not grow in the ledger: \(epsilons)"
+        )
+
+        // The operator follows the ledger from the host with the observer key deploy-keys.sh made.
+        let followed = try await ShortCommand.run(
+            URL(fileURLWithPath: "/usr/bin/timeout"),
+            [
+                "60", try FedPulseBinary.locate().path, "audit", "tail", "--connect", "tcp://127.0.0.1:7301",
+                "--curve-secret-key", keys.secretKeyPath(of: "observer"), "--enrolment", keys.enrolmentPath,
+                "--max-entries", "1", "--json",
+            ]
+        )
+        #expect(
+            followed.status == 0 && followed.text.contains("\"kind\""),
+            "audit tail with the observer key: \(followed.text)"
         )
     }
 }
