@@ -97,9 +97,10 @@ public struct Socket: ~Copyable {
 
     /// Receives one whole multipart message with what the transport proved about its sender.
     ///
-    /// Both properties are read from the first frame (`zmq_msg_gets`), which every frame of a
-    /// message shares: the User-Id (the enrolled name the ZAP handler returned) and the enrolled
-    /// role (``ZAPHandler/roleProperty``); both nil on an unauthenticated socket.
+    /// The properties are read from the first frame (`zmq_msg_gets`), which every frame of a
+    /// message shares: the User-Id (the enrolled name the ZAP handler returned), the enrolled
+    /// role (``ZAPHandler/roleProperty``) and the proven key (``ZAPHandler/keyProperty``); all
+    /// nil on an unauthenticated socket.
     ///
     /// - Parameter borrowingFrom: frames of at least this many bytes stay in libzmq's receive
     ///   buffer (``MessageFrame``) instead of being copied into an array: a 4 MB update is then
@@ -110,6 +111,7 @@ public struct Socket: ~Copyable {
         var parts: [ReceivedFrame] = []
         var userId: String?
         var role: String?
+        var key: String?
         let flags = dontWait ? ZMQ_DONTWAIT : 0
         repeat {
             try zmqCheck("zmq_msg_init") { zmq_msg_init(message) }
@@ -124,6 +126,7 @@ public struct Socket: ~Copyable {
                 // A role is only meaningful under a proven name: without ZAP a client's own
                 // metadata could carry the property.
                 role = userId == nil ? nil : property(ZAPHandler.roleProperty)
+                key = userId == nil ? nil : property(ZAPHandler.keyProperty)
             }
             let count = Int(size)
             if let threshold, count >= threshold, let frame = MessageFrame(taking: message) {
@@ -134,7 +137,7 @@ public struct Socket: ~Copyable {
                 parts.append(.bytes([]))
             }
         } while try moreFramesFollow()
-        return ReceivedMessage(parts: parts, userId: userId, peerRole: role)
+        return ReceivedMessage(parts: parts, userId: userId, peerRole: role, peerKey: key)
     }
 
     /// A non-empty connection property of the message buffer, nil when absent or empty.
@@ -164,15 +167,18 @@ public struct ReceivedMessage: Sendable {
     public var userId: String?
     /// The enrolled role of the peer's key (e.g. `edge:watch`), nil when unauthenticated or unknown.
     public var peerRole: String?
+    /// The Z85 public key the peer's handshake proved (``ZAPHandler/keyProperty``), nil when unauthenticated.
+    public var peerKey: String?
 
-    public init(parts: [ReceivedFrame], userId: String?, peerRole: String?) {
+    public init(parts: [ReceivedFrame], userId: String?, peerRole: String?, peerKey: String? = nil) {
         self.parts = parts
         self.userId = userId
         self.peerRole = peerRole
+        self.peerKey = peerKey
     }
 
-    public init(frames: [[UInt8]], userId: String?, peerRole: String?) {
-        self.init(parts: frames.map(ReceivedFrame.bytes), userId: userId, peerRole: peerRole)
+    public init(frames: [[UInt8]], userId: String?, peerRole: String?, peerKey: String? = nil) {
+        self.init(parts: frames.map(ReceivedFrame.bytes), userId: userId, peerRole: peerRole, peerKey: peerKey)
     }
 
     /// Every frame as an array (borrowed frames are copied here).

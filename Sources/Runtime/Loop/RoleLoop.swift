@@ -51,6 +51,7 @@ public struct Incoming: Sendable {
 public final class RoleLoop<SocketName: Hashable & Sendable> {
     public let messenger: Messenger
     private let control: LoopControl
+    private let security: TransportSecurity?
     private var table: [(name: SocketName, socket: LoopSocket)] = []
     /// How long unsent messages may hold up closing once a stop was requested (SIGTERM): a dead
     /// peer must not keep a role alive for the full linger of its sockets.
@@ -59,9 +60,13 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
     /// other sockets stay responsive under a flood.
     public var batchLimit = 4_096
 
-    public init(control: LoopControl, messenger: Messenger) {
+    /// - Parameter security: the process's transport security; with CURVE every message from a
+    ///   server socket is checked against the live allowlist, so a revoked key's open connection
+    ///   is refused (`unauthorizedSender`) from the reload on, not only its next handshake.
+    public init(control: LoopControl, messenger: Messenger, security: TransportSecurity? = nil) {
         self.control = control
         self.messenger = messenger
+        self.security = security
     }
 
     private var logger: Logger { messenger.logger }
@@ -194,6 +199,14 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
                 return
             }
             let (userId, peerRole) = (received.userId, received.peerRole)
+            if let userId, let security, !security.stillAdmits(name: userId, publicKey: received.peerKey) {
+                messenger.reject(
+                    .unauthorizedSender,
+                    detail: "the key of \(userId) is no longer enrolled (revoked on a live connection)",
+                    sender: userId
+                )
+                continue
+            }
             let size = received.byteCount
             var message: Result<AnyMessage, WireError>?
             var identity: PeerIdentity?

@@ -69,6 +69,17 @@ public final class TransportSecurity: Sendable {
     /// The enrolment in force (reloaded when the file changes).
     public var current: Enrolment { enrolment.withLock { $0 } }
 
+    /// Whether a message that came in under `name`, on a connection whose handshake proved
+    /// `publicKey`, may still count: that key is enrolled now, under that name.
+    ///
+    /// libzmq asks the ZAP handler at the handshake only, so without this check a revoked key
+    /// would keep speaking on the connection it already had, for as long as the peer keeps it up.
+    public func stillAdmits(name: String, publicKey: String?) -> Bool {
+        guard isSecure else { return true }
+        guard let publicKey else { return false }
+        return handler.withLock { $0?.current.name(forPublicKey: publicKey) } == name
+    }
+
     /// This process's own enrolment line, found by its public key (an edge learns its name `E`
     /// and role `edge:<class>` this way); nil when insecure or not enrolled.
     public var ownEntry: Enrolment.Entry? {
@@ -155,11 +166,16 @@ public final class TransportSecurity: Sendable {
         }
     }
 
-    private static func modification(of path: String) -> [Double] {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return [] }
+    /// What changes when the enrolment changes: the file's real path, date and size.
+    ///
+    /// Symlinks are resolved first: a Kubernetes ConfigMap volume swaps a `..data` symlink to a
+    /// new folder, and the attributes of the link path alone never change (measured).
+    private static func modification(of path: String) -> String {
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved) else { return "" }
         let date = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        let size = Double((attributes[.size] as? NSNumber)?.intValue ?? 0)
-        return [date, size]
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        return "\(resolved)|\(date)|\(size)"
     }
 
     // MARK: Sockets
