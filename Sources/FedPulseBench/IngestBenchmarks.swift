@@ -20,15 +20,24 @@ func ingestBenchmark(
     workDirectory: String
 ) throws -> String {
     var harness = try IngestHarness(
-        placement: placement, parameterCount: parameterCount, fedpulse: fedpulse, workDirectory: workDirectory
+        placement: placement,
+        parameterCount: parameterCount,
+        fedpulse: fedpulse,
+        workDirectory: workDirectory
     )
     defer { harness.stop() }
     try harness.warmUp()
     let batches = [1] + Array(repeating: messages, count: repeats)
     let libzmq = try PullSink(
-        kind: .libzmq, batches: batches, receiveHighWaterMark: IngestHarness.shardReceiveHighWaterMark)
+        kind: .libzmq,
+        batches: batches,
+        receiveHighWaterMark: IngestHarness.shardReceiveHighWaterMark
+    )
     let wrapper = try PullSink(
-        kind: .wrapper, batches: batches, receiveHighWaterMark: IngestHarness.shardReceiveHighWaterMark)
+        kind: .wrapper,
+        batches: batches,
+        receiveHighWaterMark: IngestHarness.shardReceiveHighWaterMark
+    )
     let context = try Context()
     let toLibzmq = try pusher(context, to: libzmq.endpoint)
     let toWrapper = try pusher(context, to: wrapper.endpoint)
@@ -94,7 +103,8 @@ func ingestBenchmark(
         targetLine(
             "ingest ÷ raw libzmq, 10⁶-parameter updates, shard as \(placement.rawValue)",
             measured: String(format: "%.2f", ratio),
-            target: "≥ 0.8", met: ratio >= 0.8
+            target: "≥ 0.8",
+            met: ratio >= 0.8
         )
     )
     if shardUpdates > 0 {
@@ -105,7 +115,9 @@ func ingestBenchmark(
                 format:
                     "CPU time of the aggregator process (all its threads: role loop and libzmq I/O) during the timed "
                     + "rounds: %.2f ms per update (%.2f GB/s of CPU), from utime + stime in /proc (10 ms ticks, over %d updates).",
-                perUpdate * 1e3, Double(messageBytes) / perUpdate / 1e9, shardUpdates
+                perUpdate * 1e3,
+                Double(messageBytes) / perUpdate / 1e9,
+                shardUpdates
             )
         )
     }
@@ -116,13 +128,22 @@ func ingestBenchmark(
 /// should keep it flat). Each call starts a fresh `fedpulse aggregator --tier region` process,
 /// warms it with a one-update round, then sends one round of `messages` updates; the row is the
 /// process's `VmHWM` after each phase.
-func ingestMemoryRow(messages: Int, paceMillis: Int, parameterCount: Int, fedpulse: String, workDirectory: String)
+func ingestMemoryRow(
+    messages: Int,
+    paceMillis: Int,
+    parameterCount: Int,
+    fedpulse: String,
+    workDirectory: String
+)
     throws -> (
         row: String, growth: Int
     )
 {
     var harness = try IngestHarness(
-        placement: .process, parameterCount: parameterCount, fedpulse: fedpulse, workDirectory: workDirectory
+        placement: .process,
+        parameterCount: parameterCount,
+        fedpulse: fedpulse,
+        workDirectory: workDirectory
     )
     defer { harness.stop() }
     try harness.warmUp()
@@ -144,7 +165,13 @@ func ingestMemoryRow(messages: Int, paceMillis: Int, parameterCount: Int, fedpul
 /// The memory table for every pacing and cohort size, with one target line per pacing: flat
 /// means the growth at the largest cohort is within two model sizes of the growth at the smallest
 /// (a peak moves in whole 4 MB buffers, so one more or fewer in flight is not growth with M).
-func ingestMemoryBenchmark(cohorts: [Int], pacings: [Int], parameterCount: Int, fedpulse: String, workDirectory: String)
+func ingestMemoryBenchmark(
+    cohorts: [Int],
+    pacings: [Int],
+    parameterCount: Int,
+    fedpulse: String,
+    workDirectory: String
+)
     throws -> String
 {
     var lines = [
@@ -157,7 +184,10 @@ func ingestMemoryBenchmark(cohorts: [Int], pacings: [Int], parameterCount: Int, 
         var growths: [Int] = []
         for messages in cohorts {
             let measured = try ingestMemoryRow(
-                messages: messages, paceMillis: pace, parameterCount: parameterCount, fedpulse: fedpulse,
+                messages: messages,
+                paceMillis: pace,
+                parameterCount: parameterCount,
+                fedpulse: fedpulse,
                 workDirectory: workDirectory
             )
             lines.append(measured.row)
@@ -204,13 +234,21 @@ func shardCostBreakdown(parameterCount: Int) throws -> String {
     let codec = WireCodec()
     let delta = Tensor.f32le(name: "delta", (0..<parameterCount).map { Float($0 % 1_000) * 1e-6 })
     let update = Update(
-        roundId: 1, modelVersion: 1, workerId: "worker-0", deviceClass: .watch, shard: 0, weight: 1, norm: 1,
-        clipped: false)
+        roundId: 1,
+        modelVersion: 1,
+        workerId: "worker-0",
+        deviceClass: .watch,
+        shard: 0,
+        weight: 1,
+        norm: 1,
+        clipped: false
+    )
     let frames = try codec.encode(update, sender: "worker-0", sentAtMillis: 0, tensors: [delta])
     let bytes = frames.reduce(0) { $0 + $1.count }
     let owner = NSData(bytes: frames[2], length: frames[2].count)
     let borrowed: [WireFrame] = [
-        .bytes(frames[0]), .bytes(frames[1]), .borrowed(BorrowedFrame(base: owner.bytes, count: owner.length, owner: owner)),
+        .bytes(frames[0]), .bytes(frames[1]),
+        .borrowed(BorrowedFrame(base: owner.bytes, count: owner.length, owner: owner)),
     ]
     let strategy = FedAvg(weighting: .byReportedWeight)
     var sum = strategy.makeAccumulator(parameterCount: parameterCount)
@@ -298,7 +336,10 @@ private func probeNonFinite(_ raw: UnsafeRawBufferPointer) -> Bool {
     let mask = SIMD8<UInt32>(repeating: UInt32(littleEndian: 0x7F80_0000))
     var lowest = SIMD8<UInt32>(repeating: .max)
     for index in 0..<(raw.count / 32) {
-        lowest = pointwiseMin(lowest, (raw.loadUnaligned(fromByteOffset: index &* 32, as: SIMD8<UInt32>.self) & mask) ^ mask)
+        lowest = pointwiseMin(
+            lowest,
+            (raw.loadUnaligned(fromByteOffset: index &* 32, as: SIMD8<UInt32>.self) & mask) ^ mask
+        )
     }
     return any(lowest .== 0)
 }

@@ -105,7 +105,10 @@ public struct Socket: ~Copyable {
     /// - Parameter borrowingFrom: frames of at least this many bytes stay in libzmq's receive
     ///   buffer (``MessageFrame``) instead of being copied into an array: a 4 MB update is then
     ///   read in place by whoever sums it. Nil copies every frame.
-    public func receiveFromPeer(dontWait: Bool = false, borrowingFrom threshold: Int? = nil) throws(ZeroMQError)
+    public func receiveFromPeer(
+        dontWait: Bool = false,
+        borrowingFrom threshold: Int? = nil
+    ) throws(ZeroMQError)
         -> ReceivedMessage?
     {
         var parts: [ReceivedFrame] = []

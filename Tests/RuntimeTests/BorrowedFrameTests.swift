@@ -38,13 +38,20 @@ struct BorrowedFrameTests {
         let codec = WireCodec()
         let values = (0..<50_000).map { Float($0) * 0.001 }
         let update = Update(
-            roundId: 3, modelVersion: 3, workerId: "w", deviceClass: .watch, shard: 0, weight: 1, norm: 1,
+            roundId: 3,
+            modelVersion: 3,
+            workerId: "w",
+            deviceClass: .watch,
+            shard: 0,
+            weight: 1,
+            norm: 1,
             clipped: false
         )
         let frames = try codec.encode(update, sender: "w", tensors: [.f32le(name: "delta", values)])
         let owner = NSData(bytes: frames[2], length: frames[2].count)
         let borrowed: [WireFrame] = [
-            .bytes(frames[0]), .bytes(frames[1]), .borrowed(BorrowedFrame(base: owner.bytes, count: owner.length, owner: owner)),
+            .bytes(frames[0]), .bytes(frames[1]),
+            .borrowed(BorrowedFrame(base: owner.bytes, count: owner.length, owner: owner)),
         ]
         let viaCopy = try codec.decode(frames, as: Update.self).get()
         let inPlace = try codec.decode(borrowed, as: Update.self).get()
@@ -62,6 +69,8 @@ struct BorrowedFrameTests {
             as: Update.self
         )
         #expect(throws: WireError.self) { try refused.get() }
-        if case .failure(let error) = refused { #expect(error.code == .nonFinite && error.detail.contains("element 100")) }
+        if case .failure(let error) = refused {
+            #expect(error.code == .nonFinite && error.detail.contains("element 100"))
+        }
     }
 }

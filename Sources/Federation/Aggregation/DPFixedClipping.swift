@@ -71,13 +71,7 @@ public struct DPFixedClipping<Inner: AggregationStrategy>: AggregationStrategy {
         weight: Double,
         in accumulator: Accumulator
     ) -> WireError? {
-        let norm = Self.l2Norm(littleEndianBytes: bytes)
-        guard norm <= normBound else {
-            return WireError(
-                code: .normTooLarge,
-                detail: "L2 norm \(norm) is above the bound \(normBound) (clip norm \(clipNorm))"
-            )
-        }
+        if let refusal = normRefusal(bytes) { return refusal }
         return inner.refusal(ofLittleEndian: bytes, weight: 1, in: accumulator)
     }
 
@@ -88,13 +82,7 @@ public struct DPFixedClipping<Inner: AggregationStrategy>: AggregationStrategy {
         onto accumulator: Accumulator,
         scratch: inout [Float]
     ) -> WireError? {
-        let norm = Self.l2Norm(littleEndianBytes: bytes)
-        guard norm <= normBound else {
-            return WireError(
-                code: .normTooLarge,
-                detail: "L2 norm \(norm) is above the bound \(normBound) (clip norm \(clipNorm))"
-            )
-        }
+        if let refusal = normRefusal(bytes) { return refusal }
         return inner.stage(littleEndianBytes: bytes, weight: 1, onto: accumulator, scratch: &scratch)
     }
 
@@ -123,6 +111,18 @@ public struct DPFixedClipping<Inner: AggregationStrategy>: AggregationStrategy {
     public func average(of sum: [Float]) -> [Float] {
         let inverse = Float(1 / max(denominator, 1))
         return sum.map { $0 * inverse }
+    }
+
+    /// `normTooLarge` when the frame's recomputed norm is above ``normBound``.
+    private func normRefusal(_ bytes: UnsafeRawBufferPointer) -> WireError? {
+        let norm = Self.l2Norm(littleEndianBytes: bytes)
+        guard norm <= normBound else {
+            return WireError(
+                code: .normTooLarge,
+                detail: "L2 norm \(norm) is above the bound \(normBound) (clip norm \(clipNorm))"
+            )
+        }
+        return nil
     }
 
     /// ‖v‖₂ of an `f32le` frame; NaN and infinity come back as infinity, so they are above any bound.

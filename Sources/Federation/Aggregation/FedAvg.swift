@@ -69,6 +69,35 @@ public struct FedAvg: AggregationStrategy {
         accumulator.count += 1
     }
 
+    /// The scale an update is added with, or why it cannot be: a wrong length (`shapeMismatch`),
+    /// a weight that is negative, not finite or would make the weight sum infinite (`overflow`).
+    private func scale(
+        ofLittleEndian bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        in accumulator: PartialAggregate
+    ) -> Result<Float, WireError> {
+        guard bytes.count == accumulator.sum.count * 4 else {
+            return .failure(
+                WireError(
+                    code: .shapeMismatch,
+                    detail: "\(bytes.count / 4) elements, the model has \(accumulator.sum.count)"
+                )
+            )
+        }
+        let effective = weighting.usesReportedWeight ? weight : 1
+        guard effective.isFinite, effective >= 0, (accumulator.weightSum + effective).isFinite,
+            Float(effective).isFinite
+        else {
+            return .failure(
+                WireError(
+                    code: .overflow,
+                    detail: "weight \(weight) cannot be added to the weight sum \(accumulator.weightSum)"
+                )
+            )
+        }
+        return .success(Float(effective))
+    }
+
     /// Refuses a wrong length (`shapeMismatch`), a weight that is negative, not finite or would
     /// make the weight sum infinite, and an update whose weighted addition would make any
     /// element of the running sum infinite (`overflow`); every check reads, none writes.
@@ -77,23 +106,13 @@ public struct FedAvg: AggregationStrategy {
         weight: Double,
         in accumulator: PartialAggregate
     ) -> WireError? {
-        guard bytes.count == accumulator.sum.count * 4 else {
-            return WireError(
-                code: .shapeMismatch,
-                detail: "\(bytes.count / 4) elements, the model has \(accumulator.sum.count)"
-            )
-        }
-        let effective = weighting.usesReportedWeight ? weight : 1
-        guard effective.isFinite, effective >= 0, (accumulator.weightSum + effective).isFinite,
-            Float(effective).isFinite
-        else {
-            return WireError(
-                code: .overflow,
-                detail: "weight \(weight) cannot be added to the weight sum \(accumulator.weightSum)"
-            )
+        let effective: Float
+        switch scale(ofLittleEndian: bytes, weight: weight, in: accumulator) {
+        case .failure(let error): return error
+        case .success(let scale): effective = scale
         }
         let finite = accumulator.sum.withUnsafeBufferPointer { sum in
-            VectorKernels.sumStaysFinite(adding: bytes, scale: Float(effective), to: sum)
+            VectorKernels.sumStaysFinite(adding: bytes, scale: effective, to: sum)
         }
         return finite
             ? nil : WireError(code: .overflow, detail: "adding this update would make the running sum infinite")
@@ -109,25 +128,15 @@ public struct FedAvg: AggregationStrategy {
         onto accumulator: PartialAggregate,
         scratch: inout [Float]
     ) -> WireError? {
-        guard bytes.count == accumulator.sum.count * 4 else {
-            return WireError(
-                code: .shapeMismatch,
-                detail: "\(bytes.count / 4) elements, the model has \(accumulator.sum.count)"
-            )
-        }
-        let effective = weighting.usesReportedWeight ? weight : 1
-        guard effective.isFinite, effective >= 0, (accumulator.weightSum + effective).isFinite,
-            Float(effective).isFinite
-        else {
-            return WireError(
-                code: .overflow,
-                detail: "weight \(weight) cannot be added to the weight sum \(accumulator.weightSum)"
-            )
+        let effective: Float
+        switch scale(ofLittleEndian: bytes, weight: weight, in: accumulator) {
+        case .failure(let error): return error
+        case .success(let scale): effective = scale
         }
         if scratch.count != accumulator.sum.count { scratch = [Float](repeating: 0, count: accumulator.sum.count) }
         let finite = accumulator.sum.withUnsafeBufferPointer { sum in
             scratch.withUnsafeMutableBufferPointer { target in
-                VectorKernels.stageSum(adding: bytes, scale: Float(effective), to: sum, into: target)
+                VectorKernels.stageSum(adding: bytes, scale: effective, to: sum, into: target)
             }
         }
         guard !finite else { return nil }

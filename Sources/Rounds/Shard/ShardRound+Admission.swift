@@ -27,8 +27,7 @@ extension ShardRound {
             ]
         }
         defer { current = round }
-        switch check(message, from: identity, byteCount: byteCount, against: round) {
-        case .failure(let error):
+        func refused(_ error: WireError) -> [ShardAction] {
             // A round already sent keeps its reported counts.
             if !round.sent { round.count(error.code) }
             return [
@@ -39,17 +38,13 @@ extension ShardRound {
                     detail: "update refused by shard \(configuration.name): \(error.detail)"
                 )
             ]
+        }
+        switch check(message, from: identity, byteCount: byteCount, against: round) {
+        case .failure(let error):
+            return refused(error)
         case .success(let admitted):
             if let tensors = admitted.tensors, let error = Self.stage(tensors, weight: body.weight, in: &round) {
-                if !round.sent { round.count(error.code) }
-                return [
-                    .reject(
-                        error.code,
-                        sender: identity.name,
-                        roundId: body.roundId,
-                        detail: "update refused by shard \(configuration.name): \(error.detail)"
-                    )
-                ]
+                return refused(error)
             }
             round.answered.insert(body.workerId)
             round.bytes = admitted.bytes

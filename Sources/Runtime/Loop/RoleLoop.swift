@@ -184,8 +184,10 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
         }
     }
 
-    private func drain(_ entry: (name: SocketName, socket: LoopSocket), received handle: (SocketName, Incoming) throws -> Void)
-    {
+    private func drain(
+        _ entry: (name: SocketName, socket: LoopSocket),
+        received handle: (SocketName, Incoming) throws -> Void
+    ) {
         for _ in 0..<batchLimit {
             let received: ReceivedMessage
             do {
@@ -257,7 +259,8 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
         let frames = parts.map { part -> WireFrame in
             switch part {
             case .bytes(let bytes): .bytes(bytes)
-            case .message(let frame): .borrowed(BorrowedFrame(base: frame.baseAddress, count: frame.count, owner: frame))
+            case .message(let frame):
+                .borrowed(BorrowedFrame(base: frame.baseAddress, count: frame.count, owner: frame))
             }
         }
         let codec = messenger.codec
