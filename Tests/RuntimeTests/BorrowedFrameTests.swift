@@ -73,4 +73,48 @@ struct BorrowedFrameTests {
             #expect(error.code == .nonFinite && error.detail.contains("element 100"))
         }
     }
+
+    /// The codec's eight-lane scan finds the first NaN or infinity wherever it sits (first
+    /// vector, a block boundary, the scalar tail) and lets every finite extreme through.
+    @Test(arguments: [0, 7, 8, 255, 256, 257, 2_047, 2_048, 4_999, 5_003])
+    func theFirstNonFiniteElementIsFoundWhereverItSits(position: Int) throws {
+        let codec = WireCodec()
+        var values = [Float](repeating: 1, count: 5_004)
+        values[1] = .greatestFiniteMagnitude
+        values[2] = -.greatestFiniteMagnitude
+        values[3] = .leastNonzeroMagnitude
+        values[4] = -0.0
+        let update = Update(
+            roundId: 3,
+            modelVersion: 3,
+            workerId: "w",
+            deviceClass: .watch,
+            shard: 0,
+            weight: 1,
+            norm: 1,
+            clipped: false
+        )
+        let clean = try codec.encode(update, sender: "w", tensors: [.f32le(name: "delta", values)])
+        #expect(throws: Never.self) { try codec.decode(clean, as: Update.self).get() }
+        for poison in [Float.nan, .infinity, -.infinity, -Float.nan] {
+            var frames = clean
+            let offset = position * 4
+            frames[2].replaceSubrange(
+                offset..<(offset + 4),
+                with: withUnsafeBytes(of: poison.bitPattern.littleEndian) { Array($0) }
+            )
+            // A second one later must not hide the first.
+            if position + 3 < values.count {
+                frames[2].replaceSubrange(
+                    (offset + 12)..<(offset + 16),
+                    with: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { Array($0) }
+                )
+            }
+            guard case .failure(let error) = codec.decode(frames, as: Update.self) else {
+                Issue.record("\(poison) at \(position) was accepted")
+                continue
+            }
+            #expect(error.code == .nonFinite && error.detail.contains("element \(position) "))
+        }
+    }
 }
