@@ -76,11 +76,25 @@ public struct WireCodec: Sendable {
 
     /// The same for frames some of which stay in their receive buffers (``WireFrame/borrowed(_:)``):
     /// the tensors then refer to those buffers instead of copies.
-    public func decode<B: MessageBody>(_ frames: [WireFrame], as type: B.Type) -> Result<Message<B>, WireError> {
-        Result { () throws(WireError) -> Message<B> in try decodeMessage(frames, as: type) }
+    ///
+    /// - Parameter scanningFloats: `false` skips the NaN/∞ scan of `f32le` tensors, for a receiver
+    ///   that checks every element itself before any use, in the same pass as its own work (the
+    ///   shard's fused check-and-add refuses them as `nonFinite`). Every other check still runs.
+    public func decode<B: MessageBody>(
+        _ frames: [WireFrame],
+        as type: B.Type,
+        scanningFloats: Bool = true
+    ) -> Result<Message<B>, WireError> {
+        Result { () throws(WireError) -> Message<B> in
+            try decodeMessage(frames, as: type, scanningFloats: scanningFloats)
+        }
     }
 
-    private func decodeMessage<B: MessageBody>(_ frames: [WireFrame], as type: B.Type) throws(WireError) -> Message<B> {
+    private func decodeMessage<B: MessageBody>(
+        _ frames: [WireFrame],
+        as type: B.Type,
+        scanningFloats: Bool = true
+    ) throws(WireError) -> Message<B> {
         let topic = try readTopic(frames).get()
         guard topic == B.topic else {
             throw WireError(code: .topicMismatch, detail: "frame 0 is \(topic), expected \(B.topic)")
@@ -124,7 +138,7 @@ public struct WireCodec: Sendable {
         var tensors: [Tensor] = []
         tensors.reserveCapacity(envelope.tensors.count)
         for (descriptor, frame) in zip(envelope.tensors, frames[2...]) {
-            tensors.append(try checkTensor(descriptor, frame: frame.storage))
+            tensors.append(try checkTensor(descriptor, frame: frame.storage, scanningFloats: scanningFloats))
         }
         return Message(
             sender: envelope.sender,
@@ -206,7 +220,11 @@ public struct WireCodec: Sendable {
     }
 
     /// Checks one descriptor against its frame and the limits; returns the tensor.
-    private func checkTensor(_ descriptor: TensorDescriptor, frame: Tensor.Storage) throws(WireError) -> Tensor {
+    private func checkTensor(
+        _ descriptor: TensorDescriptor,
+        frame: Tensor.Storage,
+        scanningFloats: Bool = true
+    ) throws(WireError) -> Tensor {
         let name = descriptor.name
         guard TensorEncoding.supported.contains(descriptor.encoding) else {
             throw WireError(
@@ -236,7 +254,7 @@ public struct WireCodec: Sendable {
                 detail: "tensor \(name): frame has \(frameBytes) bytes, header says \(descriptor.bytes)"
             )
         }
-        if descriptor.encoding == .f32le,
+        if scanningFloats, descriptor.encoding == .f32le,
             let element = WireFrame(frame).withUnsafeBytes({ F32LE.firstNonFinite(in: $0) })
         {
             throw WireError(code: .nonFinite, detail: "tensor \(name): element \(element) is NaN or infinite")

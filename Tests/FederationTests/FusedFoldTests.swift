@@ -56,4 +56,25 @@ struct FusedFoldTests {
         #expect(refusal?.code == reason)
         #expect(accumulator == before)
     }
+
+    /// The shard decodes large updates without the codec's float scan and relies on `stage`: a
+    /// NaN or infinity must come back `nonFinite` under DP too (its norm is infinite, but the
+    /// reason is the element, not the norm).
+    @Test(arguments: [Float.nan, .infinity, -.infinity])
+    func underDPAPoisonedFrameIsNonFiniteNotANorm(poison: Float) {
+        let strategy = DPFixedClipping(FedAvg(weighting: .uniform), clipNorm: 1, denominator: 4, parameterCount: 21)
+        let accumulator = strategy.makeAccumulator(parameterCount: 21)
+        var scratch: [Float] = []
+        var update = [Float](repeating: 0.01, count: 21)
+        update[17] = poison
+        let refusal = Self.frame(update).withUnsafeBytes { raw in
+            strategy.stage(littleEndianBytes: raw, weight: 1, onto: accumulator, scratch: &scratch)
+        }
+        #expect(refusal?.code == .nonFinite && refusal?.detail.contains("element 17") == true)
+        // An honest update above the clip norm is still normTooLarge.
+        let large = Self.frame([Float](repeating: 1, count: 21)).withUnsafeBytes { raw in
+            strategy.stage(littleEndianBytes: raw, weight: 1, onto: accumulator, scratch: &scratch)
+        }
+        #expect(large?.code == .normTooLarge)
+    }
 }

@@ -117,4 +117,37 @@ struct BorrowedFrameTests {
             #expect(error.code == .nonFinite && error.detail.contains("element \(position) "))
         }
     }
+
+    /// `scanningFloats: false` is for a receiver that checks every float itself: the NaN gets
+    /// through the codec (every other check still runs), and the shard's fused stage refuses it.
+    @Test func withoutTheScanTheCodecLeavesTheFloatsToTheReceiver() throws {
+        let codec = WireCodec()
+        var values = [Float](repeating: 0.5, count: 100_000)
+        values[77_777] = .nan
+        var frames = try codec.encode(
+            Update(
+                roundId: 3,
+                modelVersion: 3,
+                workerId: "w",
+                deviceClass: .watch,
+                shard: 0,
+                weight: 1,
+                norm: 1,
+                clipped: false
+            ),
+            sender: "w",
+            tensors: [.f32le(name: "delta", [Float](repeating: 0.5, count: 100_000))]
+        )
+        frames[2] = values.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
+        let wire = frames.map(WireFrame.bytes)
+        #expect(throws: WireError.self) { try codec.decode(wire, as: Update.self).get() }
+        let unscanned = try codec.decode(wire, as: Update.self, scanningFloats: false).get()
+        #expect(unscanned.tensors[0].elementCount == 100_000)
+        // A wrong byte length is still refused without the scan.
+        var short = frames
+        short[2].removeLast(4)
+        #expect(throws: WireError.self) {
+            try codec.decode(short.map(WireFrame.bytes), as: Update.self, scanningFloats: false).get()
+        }
+    }
 }

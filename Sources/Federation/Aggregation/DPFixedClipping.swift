@@ -113,9 +113,14 @@ public struct DPFixedClipping<Inner: AggregationStrategy>: AggregationStrategy {
         return sum.map { $0 * inverse }
     }
 
-    /// `normTooLarge` when the frame's recomputed norm is above ``normBound``.
+    /// `normTooLarge` when the frame's recomputed norm is above ``normBound``; `nonFinite` when
+    /// the frame holds NaN or infinity.
     private func normRefusal(_ bytes: UnsafeRawBufferPointer) -> WireError? {
         let norm = Self.l2Norm(littleEndianBytes: bytes)
+        // A frame the codec did not scan (the fused path) says what it is: NaN or ∞, not a norm.
+        if !norm.isFinite, let element = VectorKernels.firstNonFinite(littleEndianBytes: bytes) {
+            return WireError(code: .nonFinite, detail: "element \(element) is NaN or infinite")
+        }
         guard norm <= normBound else {
             return WireError(
                 code: .normTooLarge,

@@ -14,11 +14,14 @@ public final class LoopSocket {
     /// Whether the loop decodes what arrives (`false`: the role gets raw frames, e.g. an edge that
     /// decodes one broadcast once for all of its devices).
     let decodes: Bool
+    /// Whether the role checks every float of a large update itself (see ``RoleLoop/add(_:_:polled:decodes:floatsCheckedByRole:)``).
+    let floatsCheckedByRole: Bool
 
-    init(_ socket: consuming Socket, isPolled: Bool, decodes: Bool) {
+    init(_ socket: consuming Socket, isPolled: Bool, decodes: Bool, floatsCheckedByRole: Bool = false) {
         self.socket = socket
         self.isPolled = isPolled
         self.decodes = decodes
+        self.floatsCheckedByRole = floatsCheckedByRole
     }
 }
 
@@ -74,8 +77,20 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
     // MARK: Sockets
 
     /// Hands a socket to the loop under `name`; polled for reading unless `polled` is false.
-    public func add(_ name: SocketName, _ socket: consuming Socket, polled: Bool = true, decodes: Bool = true) {
-        table.append((name, LoopSocket(socket, isPolled: polled, decodes: decodes)))
+    ///
+    /// - Parameter floatsCheckedByRole: the role refuses NaN and infinity in every update tensor
+    ///   itself, in the pass that sums it (a shard's fused check-and-add), so a large update's
+    ///   tensor is decoded without the codec's separate scan: one pass over the floats, not two.
+    public func add(
+        _ name: SocketName,
+        _ socket: consuming Socket,
+        polled: Bool = true,
+        decodes: Bool = true,
+        floatsCheckedByRole: Bool = false
+    ) {
+        table.append(
+            (name, LoopSocket(socket, isPolled: polled, decodes: decodes, floatsCheckedByRole: floatsCheckedByRole))
+        )
     }
 
     /// The socket registered under `name`.
@@ -213,7 +228,11 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
             var message: Result<AnyMessage, WireError>?
             var identity: PeerIdentity?
             if entry.socket.decodes {
-                var decoded = decode(received.parts, byteCount: size)
+                var decoded = decode(
+                    received.parts,
+                    byteCount: size,
+                    scanningFloats: !entry.socket.floatsCheckedByRole
+                )
                 if case .success(let value) = decoded {
                     // One place for "a message's sender must be its connection's key" (or a
                     // device hosted under that edge key, of the key's class).
@@ -252,8 +271,10 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
     private lazy var bytesIn = Counter(label: "fedpulse_bytes_in_total", dimensions: [("role", messenger.role)])
 
     /// Decodes through ``Messenger`` as every role does; an update or a partial with a borrowed
-    /// frame is decoded in place (the same checks, the same counters and log lines).
-    private func decode(_ parts: [ReceivedFrame], byteCount: Int) -> Result<AnyMessage, WireError> {
+    /// frame is decoded in place (the same checks, the same counters and log lines; an update
+    /// without the float scan when the role said it checks them itself).
+    private func decode(_ parts: [ReceivedFrame], byteCount: Int, scanningFloats: Bool) -> Result<AnyMessage, WireError>
+    {
         let borrowed = parts.contains { if case .message = $0 { true } else { false } }
         guard borrowed else { return messenger.decode(parts.map(\.bytes), byteCount: byteCount) }
         let frames = parts.map { part -> WireFrame in
@@ -266,7 +287,8 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
         let codec = messenger.codec
         let result: Result<AnyMessage, WireError>
         switch codec.readTopic(frames) {
-        case .success(.update): result = codec.decode(frames, as: Update.self).map(AnyMessage.update)
+        case .success(.update):
+            result = codec.decode(frames, as: Update.self, scanningFloats: scanningFloats).map(AnyMessage.update)
         case .success(.partial): result = codec.decode(frames, as: Partial.self).map(AnyMessage.partial)
         default: return messenger.decode(parts.map(\.bytes), byteCount: byteCount)
         }
