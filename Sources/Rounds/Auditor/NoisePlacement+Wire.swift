@@ -14,6 +14,7 @@ extension Privacy.NoisePlacement {
         case .central: self = .central
         case .distributed: self = .distributed
         case .local: self = .local
+        case .skellam: self = .skellam
         }
     }
 }
@@ -26,7 +27,38 @@ extension Wire.NoisePlacement {
         case .central: self = .central
         case .distributed: self = .distributed
         case .local: self = .local
+        case .skellam: self = .skellam
         }
+    }
+}
+
+extension Privacy.SkellamProposal {
+    /// The auditor's copy of a proposal's Skellam numbers.
+    public init(_ settings: SkellamSettings) {
+        self.init(
+            scale: settings.scale,
+            deviceVariance: settings.deviceVariance,
+            dimension: settings.dimension,
+            valueBits: settings.valueBits,
+            roundingBeta: settings.roundingBeta,
+            minimumSurvivors: settings.minimumSurvivors
+        )
+    }
+}
+
+extension Privacy.SecAggShardRecord {
+    /// The auditor's copy of a shard's secure-aggregation record.
+    public init(_ record: SecureAggregationRecord) {
+        self.init(
+            deviceClass: record.deviceClass,
+            shard: record.shard,
+            survivors: record.survivors,
+            advertised: record.advertised,
+            degree: record.degree,
+            threshold: record.threshold,
+            modulusBits: record.modulusBits,
+            valueBits: record.valueBits
+        )
     }
 }
 
