@@ -57,14 +57,20 @@ extension FedPulse {
         @Option(help: "Policy: the largest sampling rate q a round may have.")
         var maxSamplingRate: Double = AuditorPolicy.standard.maxSamplingRate
 
-        @Option(help: "Policy: the smallest noise multiplier z a round may have.")
+        @Option(
+            help:
+                "Policy: the smallest noise multiplier z a round may have (skellam: the equivalent z √((n_min − 1)·μ)/Δ2)."
+        )
         var minNoiseMultiplier: Double = AuditorPolicy.standard.minNoiseMultiplier
 
         @Option(help: "Policy: the largest clip norm C a round may have.")
         var maxClipNorm: Double = AuditorPolicy.standard.maxClipNorm
 
-        @Option(help: "Policy: the noise placements that may run, comma-separated (central, distributed, local, off).")
-        var placements: String = "central,distributed,local"
+        @Option(
+            help:
+                "Policy: the noise placements that may run, comma-separated (central, distributed, local, skellam, off); a skellam completion must carry every shard's secure-aggregation record."
+        )
+        var placements: String = "central,distributed,local,skellam"
 
         @Option(help: "Policy: the largest expected cohort m a round may have.")
         var maxExpectedCohort: Double = AuditorPolicy.standard.maxExpectedCohort
@@ -101,7 +107,7 @@ extension FedPulse {
             var result = Set<NoisePlacement>()
             for name in placements.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                 guard let placement = NoisePlacement(rawValue: name) else {
-                    throw ValidationError("--placements: \(name) is not central, distributed, local or off")
+                    throw ValidationError("--placements: \(name) is not central, distributed, local, skellam or off")
                 }
                 result.insert(placement)
             }
