@@ -60,8 +60,10 @@ public struct RoundProposal: MessageBody {
         try check.atLeast("population", population, 1)
         try check.ids("selected", selected)
         try check.require(
-            (placement == .skellam) == (skellam != nil), "skellam",
-            placement == .skellam ? "is required when placement is skellam" : "is only allowed when placement is skellam"
+            (placement == .skellam) == (skellam != nil),
+            "skellam",
+            placement == .skellam
+                ? "is required when placement is skellam" : "is only allowed when placement is skellam"
         )
         try skellam?.validate(check.nested("skellam"))
     }
@@ -108,7 +110,8 @@ public struct SkellamSettings: Codable, Sendable, Equatable {
         try check.range("dimension", dimension, 1...(1 << 26))
         try check.range("valueBits", valueBits, 2...62)
         try check.require(
-            roundingBeta.isFinite && roundingBeta >= 0 && roundingBeta < 1, "roundingBeta",
+            roundingBeta.isFinite && roundingBeta >= 0 && roundingBeta < 1,
+            "roundingBeta",
             "\(roundingBeta) is outside [0, 1)"
         )
         try check.atLeast("minimumSurvivors", minimumSurvivors, 2)

@@ -19,9 +19,20 @@ extension PrivacyEndToEndTests {
             let object = try PrivacyCalculatorCLITests.jsonObject(output)
             #expect(Set(object.keys) == (try await PrivacyCalculatorCLITests.documentedKeys("skellam")))
             let parameters = SkellamParameters(
-                clipNorm: 1, scale: 64, deviceVariance: 400, dimension: 1_000, valueBits: 62, rotationSeed: 0
+                clipNorm: 1,
+                scale: 64,
+                deviceVariance: 400,
+                dimension: 1_000,
+                valueBits: 62,
+                rotationSeed: 0
             )
-            let expected = SkellamPlan(parameters: parameters, samplingRate: 0.01, survivors: 100, rounds: 100, delta: 1e-5)
+            let expected = SkellamPlan(
+                parameters: parameters,
+                samplingRate: 0.01,
+                survivors: 100,
+                rounds: 100,
+                delta: 1e-5
+            )
             let epsilon = try #require(object["epsilon"] as? Double)
             #expect(relativeDifference(epsilon, expected.epsilon.epsilon) < 1e-12)
             #expect(object["encodedDimension"] as? Int == 1_024)
@@ -37,7 +48,12 @@ extension PrivacyEndToEndTests {
             let epsilon = try #require(object["epsilon"] as? Double)
             #expect(epsilon <= 1 && epsilon >= 0.99, "ε(μ(1)) = \(epsilon)")
             let parameters = SkellamParameters(
-                clipNorm: 1, scale: 64, deviceVariance: mu * 0.99, dimension: 1_000, valueBits: 62, rotationSeed: 0
+                clipNorm: 1,
+                scale: 64,
+                deviceVariance: mu * 0.99,
+                dimension: 1_000,
+                valueBits: 62,
+                rotationSeed: 0
             )
             let less = SkellamPlan(parameters: parameters, samplingRate: 0.01, survivors: 100, rounds: 100, delta: 1e-5)
             #expect(less.epsilon.epsilon > 1, "1 % less noise no longer meets the target")

@@ -27,23 +27,60 @@ struct SkellamAccountingTests {
 
     static let references: [Reference] = [
         Reference(
-            clipNorm: 1, scale: 64, dimension: 1_024, beta: exp(-0.5), deviceVariance: 400, survivors: 100,
-            samplingRate: 1, rounds: 10, delta: 1e-5, l2: 66.57326790837296, l1: 2130.3445730679346,
+            clipNorm: 1,
+            scale: 64,
+            dimension: 1_024,
+            beta: exp(-0.5),
+            deviceVariance: 400,
+            survivors: 100,
+            samplingRate: 1,
+            rounds: 10,
+            delta: 1e-5,
+            l2: 66.57326790837296,
+            l1: 2130.3445730679346,
             epsilon: 5.050792102742047
         ),
         Reference(
-            clipNorm: 1, scale: 64, dimension: 1_024, beta: exp(-0.5), deviceVariance: 400, survivors: 100,
-            samplingRate: 0.01, rounds: 1_000, delta: 1e-5, l2: 66.57326790837296, l1: 2130.3445730679346,
+            clipNorm: 1,
+            scale: 64,
+            dimension: 1_024,
+            beta: exp(-0.5),
+            deviceVariance: 400,
+            survivors: 100,
+            samplingRate: 0.01,
+            rounds: 1_000,
+            delta: 1e-5,
+            l2: 66.57326790837296,
+            l1: 2130.3445730679346,
             epsilon: 0.6669622046368443
         ),
         Reference(
-            clipNorm: 0.5, scale: 10, dimension: 65_536, beta: exp(-0.5), deviceVariance: 2, survivors: 1_000,
-            samplingRate: 0.05, rounds: 200, delta: 1e-6, l2: 128.6157066613561, l1: 16542.000000000004,
+            clipNorm: 0.5,
+            scale: 10,
+            dimension: 65_536,
+            beta: exp(-0.5),
+            deviceVariance: 2,
+            survivors: 1_000,
+            samplingRate: 0.05,
+            rounds: 200,
+            delta: 1e-6,
+            l2: 128.6157066613561,
+            l1: 16542.000000000004,
             epsilon: 490.9724949490516
         ),
         Reference(
-            clipNorm: 1, scale: 2, dimension: 16, beta: 0, deviceVariance: 1, survivors: 10,
-            samplingRate: 1, rounds: 1, delta: 1e-5, l2: 6, l1: 24, epsilon: 11.801691480042894
+            clipNorm: 1,
+            scale: 2,
+            dimension: 16,
+            beta: 0,
+            deviceVariance: 1,
+            survivors: 10,
+            samplingRate: 1,
+            rounds: 1,
+            delta: 1e-5,
+            l2: 6,
+            l1: 24,
+            epsilon: 11.801691480042894
         ),
     ]
 
@@ -60,7 +97,8 @@ struct SkellamAccountingTests {
         #expect(relativelyClose(parameters.l2Sensitivity, reference.l2, tolerance: 1e-12))
         #expect(relativelyClose(parameters.l1Sensitivity, reference.l1, tolerance: 1e-12))
         let release = SkellamRelease(parameters, samplingRate: reference.samplingRate, survivors: reference.survivors)
-        let epsilon = RDPAccountant().composing(release, count: reference.rounds).epsilon(delta: reference.delta).epsilon
+        let epsilon = RDPAccountant().composing(release, count: reference.rounds).epsilon(delta: reference.delta)
+            .epsilon
         #expect(relativelyClose(epsilon, reference.epsilon, tolerance: 1e-9), "got \(epsilon)")
     }
 
@@ -135,7 +173,12 @@ struct SkellamAccountingTests {
     }
 
     @Test func skellamAndGaussianRoundsComposeInOneAccount() {
-        let release = SkellamRelease(samplingRate: 0.02, l2Sensitivity: 70, l1Sensitivity: 2_000, protectingVariance: 40_000)
+        let release = SkellamRelease(
+            samplingRate: 0.02,
+            l2Sensitivity: 70,
+            l1Sensitivity: 2_000,
+            protectingVariance: 40_000
+        )
         let gaussian = SubsampledGaussian(samplingRate: 0.02, noiseMultiplier: 1.1)
         let mixed = RDPAccountant().composing(release, count: 50).composing(gaussian, count: 50)
         let skellamOnly = RDPAccountant().composing(release, count: 50)

@@ -30,7 +30,9 @@ struct SkellamEncoderTests {
         var rng = SplitMix64(seed: 5)
         let count = 200_000
         var histogram: [Int64: Int] = [:]
-        for _ in 0..<count { histogram[try #require(PoissonSampler.poisson(rate: lambda, using: &rng)), default: 0] += 1 }
+        for _ in 0..<count {
+            histogram[try #require(PoissonSampler.poisson(rate: lambda, using: &rng)), default: 0] += 1
+        }
         let mode = Int64(lambda)
         for k in (mode - 3)...(mode + 3) {
             let pmf = exp(-lambda + Double(k) * log(lambda) - lgammaValue(Double(k) + 1))

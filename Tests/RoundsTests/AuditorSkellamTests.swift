@@ -50,7 +50,12 @@ struct AuditorSkellamTests {
         )
     }
 
-    static func record(_ deviceClass: String, _ shard: Int, survivors: Int, advertised: Int? = nil)
+    static func record(
+        _ deviceClass: String,
+        _ shard: Int,
+        survivors: Int,
+        advertised: Int? = nil
+    )
         -> SecureAggregationRecord
     {
         SecureAggregationRecord(
@@ -198,7 +203,10 @@ struct AuditorSkellamTests {
     static let refused: [Attack] = [
         Attack(
             name: "a completion claiming more survivors than advertised",
-            completion: completion(1, records: [record("watch", 0, survivors: 15, advertised: 9), record("watch", 1, survivors: 10)])
+            completion: completion(
+                1,
+                records: [record("watch", 0, survivors: 15, advertised: 9), record("watch", 1, survivors: 10)]
+            )
         ),
         Attack(
             name: "records for an unknown shard (a class with no contributors)",
@@ -212,7 +220,10 @@ struct AuditorSkellamTests {
         ),
         Attack(
             name: "survivors inflated past the contributors, to look like more noise",
-            completion: completion(1, records: [record("watch", 0, survivors: 150), record("watch", 1, survivors: 100)])
+            completion: completion(
+                1,
+                records: [record("watch", 0, survivors: 150), record("watch", 1, survivors: 100)]
+            )
         ),
         Attack(
             name: "a shard left out of the records",
@@ -250,7 +261,11 @@ struct AuditorSkellamTests {
         // A shard released a sum of 3 (it should have failed the round instead).
         let actions = round.messageReceived(
             .roundCompleted(
-                Self.completion(1, watches: 18, records: [Self.record("watch", 0, survivors: 15), Self.record("watch", 1, survivors: 3)])
+                Self.completion(
+                    1,
+                    watches: 18,
+                    records: [Self.record("watch", 0, survivors: 15), Self.record("watch", 1, survivors: 3)]
+                )
             ),
             from: Self.coordinator
         )

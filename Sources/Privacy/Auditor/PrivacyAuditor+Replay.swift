@@ -68,7 +68,11 @@ extension PrivacyAuditor {
             }
             applyCompletion(
                 proposal,
-                release: Self.release(of: proposal, effectiveNoiseMultiplier: effective, survivors: entry.mechanism?.survivors),
+                release: Self.release(
+                    of: proposal,
+                    effectiveNoiseMultiplier: effective,
+                    survivors: entry.mechanism?.survivors
+                ),
                 deviceKeys: entry.participantHashes.map(Set.init),
                 line: line,
                 totals: totals
@@ -115,6 +119,8 @@ extension PrivacyAuditor {
                 )
             )
         }
-        return .gaussian(SubsampledGaussian(samplingRate: proposal.samplingRate, noiseMultiplier: effectiveNoiseMultiplier))
+        return .gaussian(
+            SubsampledGaussian(samplingRate: proposal.samplingRate, noiseMultiplier: effectiveNoiseMultiplier)
+        )
     }
 }

@@ -26,7 +26,9 @@ extension PrivacyAuditor {
             let effective = proposal.noise.effectiveNoiseMultiplier(reporting: reporting)
             return .success(
                 SettledRelease(
-                    release: .gaussian(SubsampledGaussian(samplingRate: proposal.samplingRate, noiseMultiplier: effective))
+                    release: .gaussian(
+                        SubsampledGaussian(samplingRate: proposal.samplingRate, noiseMultiplier: effective)
+                    )
                 )
             )
         }
@@ -63,7 +65,11 @@ extension PrivacyAuditor {
     /// weight is 1, so a shard's contributors are its unmasked inputs), and to no more than the
     /// approved bound. This catches a record for a shard that had no contributors, a shard left
     /// out, and survivors inflated to look like more noise.
-    static func inconsistency(_ records: [SecAggShardRecord], _ report: RoundReport, _ proposal: RoundProposal)
+    static func inconsistency(
+        _ records: [SecAggShardRecord],
+        _ report: RoundReport,
+        _ proposal: RoundProposal
+    )
         -> String?
     {
         var slots: Set<String> = []
@@ -89,7 +95,8 @@ extension PrivacyAuditor {
             let survivors = survivorsByClass[deviceClass, default: 0]
             let contributors = max(report.participantsByClass[deviceClass, default: 0], 0)
             guard survivors == contributors else {
-                return "class \(deviceClass): the records count \(survivors) survivors, the report \(contributors) contributors"
+                return
+                    "class \(deviceClass): the records count \(survivors) survivors, the report \(contributors) contributors"
             }
         }
         return nil

@@ -145,7 +145,9 @@ public struct SkellamProposal: Hashable, Codable, Sendable {
     /// Why the auditor cannot account these numbers, or nil.
     func problem(clipNorm: Double, cohortBound: Int) -> String? {
         if let problem = parameters(clipNorm: clipNorm).problem { return problem }
-        guard minimumSurvivors >= 2 else { return "minimumSurvivors \(minimumSurvivors) < 2: one device is unprotected" }
+        guard minimumSurvivors >= 2 else {
+            return "minimumSurvivors \(minimumSurvivors) < 2: one device is unprotected"
+        }
         guard minimumSurvivors <= cohortBound else {
             return "minimumSurvivors \(minimumSurvivors) > the cohort bound \(cohortBound)"
         }

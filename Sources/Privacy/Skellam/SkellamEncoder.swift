@@ -67,7 +67,10 @@ public struct SkellamEncoder: Sendable {
     }
 
     /// Clipped, rotated, scaled and conditionally rounded, without noise: ‖result‖₂ ≤ Δ2.
-    func round(_ update: [Float], using rng: inout some RandomNumberGenerator) throws(SkellamEncodingError)
+    func round(
+        _ update: [Float],
+        using rng: inout some RandomNumberGenerator
+    ) throws(SkellamEncodingError)
         -> [Int64]
     {
         guard update.count == parameters.dimension else {

@@ -115,8 +115,12 @@ public struct ComplianceReport: Sendable {
         if !secured.isEmpty {
             text += "\n## Secure aggregation\n\n"
             for row in secured {
-                let numbers = row.skellam.map { "; Skellam \($0), accounted at \(row.survivors.map { "\($0)" } ?? "-") survivors" } ?? ""
-                text += "- Round \(row.round.map { "\($0)" } ?? "-"): \((row.secureAggregation ?? []).joined(separator: ", "))\(numbers)\n"
+                let numbers =
+                    row.skellam.map {
+                        "; Skellam \($0), accounted at \(row.survivors.map { "\($0)" } ?? "-") survivors"
+                    } ?? ""
+                text +=
+                    "- Round \(row.round.map { "\($0)" } ?? "-"): \((row.secureAggregation ?? []).joined(separator: ", "))\(numbers)\n"
             }
         }
         text += "\n## Safeguards in force\n\n" + safeguards.map { "- \($0)" }.joined(separator: "\n") + "\n"

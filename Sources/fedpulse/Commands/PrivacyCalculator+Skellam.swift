@@ -45,7 +45,9 @@ extension FedPulse.PrivacyCalculator {
         var json = false
 
         func validate() throws {
-            guard samplingRate > 0, samplingRate <= 1 else { throw ValidationError("--sampling-rate must be in (0, 1]") }
+            guard samplingRate > 0, samplingRate <= 1 else {
+                throw ValidationError("--sampling-rate must be in (0, 1]")
+            }
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
             guard delta > 0, delta < 1 else { throw ValidationError("--delta must be in (0, 1)") }
             guard survivors >= 2 else {
@@ -112,7 +114,9 @@ extension FedPulse.PrivacyCalculator {
                 "Δ2 = \(p.l2Sensitivity), Δ1 = \(p.l1Sensitivity) over d = \(p.encodedDimension); equivalent Gaussian z = \(plan.release.equivalentNoiseMultiplier)"
             )
             if let bits, let modulus {
-                print("values fit \(bits) bits with the noise tail at 2^-40; a shard of \(survivors) needs \(modulus) modulus bits")
+                print(
+                    "values fit \(bits) bits with the noise tail at 2^-40; a shard of \(survivors) needs \(modulus) modulus bits"
+                )
             } else {
                 print("no value width up to 62 bits holds γ·C plus the noise: lower --scale or μ")
             }

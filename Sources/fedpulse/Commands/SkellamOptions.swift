@@ -8,13 +8,18 @@ struct SkellamOptions: ParsableArguments {
     @Option(help: "Skellam: scale γ before rounding to integers (a coordinate x becomes about γ·x).")
     var skellamScale: Double?
 
-    @Option(help: "Skellam: variance μ each device adds per coordinate, in integer units (plan it with `fedpulse privacy skellam`).")
+    @Option(
+        help:
+            "Skellam: variance μ each device adds per coordinate, in integer units (plan it with `fedpulse privacy skellam`)."
+    )
     var skellamVariance: Double?
 
     @Option(help: "Skellam: bits per device value, noise included (default: the smallest that fits).")
     var skellamValueBits: Int?
 
-    @Option(help: "Skellam: the fewest survivors a shard may release a sum of (≥ 2); approval is charged at this count.")
+    @Option(
+        help: "Skellam: the fewest survivors a shard may release a sum of (≥ 2); approval is charged at this count."
+    )
     var skellamMinSurvivors: Int?
 
     @Option(help: "Skellam: β of conditional stochastic rounding, in [0, 1).")
