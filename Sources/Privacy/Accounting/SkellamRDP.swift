@@ -23,10 +23,12 @@ public struct SkellamRelease: Hashable, Codable, Sendable {
         self.protectingVariance = protectingVariance
     }
 
-    /// The release of a shard sum of `survivors` devices each adding μ: under add-or-remove
-    /// the target's own share leaves with it, so the noise hiding its contribution is that of
-    /// the other survivors − 1 shares, variance (survivors − 1)·μ (as `DPFedAvgNoise` counts
-    /// the k − 1 other Gaussian shares). One survivor: nothing protects it (ε = ∞).
+    /// The release of a shard sum of `survivors` devices each adding μ, protected by the other
+    /// survivors − 1 shares: variance (survivors − 1)·μ, as `DPFedAvgNoise` counts the k − 1
+    /// other Gaussian shares. The bound is proved for the target's data replaced by zero (its
+    /// count is public anyway: participant counts are published); its own share is then extra
+    /// noise on both sides (post-processing), so leaving it out keeps a margin, and covers the
+    /// share leaving with the target. One survivor: nothing protects it (ε = ∞).
     public init(_ parameters: SkellamParameters, samplingRate: Double, survivors: Int) {
         self.init(
             samplingRate: samplingRate,
