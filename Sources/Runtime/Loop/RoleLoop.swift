@@ -32,7 +32,8 @@ public struct Incoming: Sendable {
     /// Bytes in all frames.
     public let byteCount: Int
     /// Who sent it: the header's claim, and the transport's proof when CURVE is on (a claim
-    /// that disagrees with the proof never reaches the role: it is refused `senderMismatch`).
+    /// the proof does not cover never reaches the role: it is refused `senderMismatch`, or
+    /// `wrongDeviceClass` for a device of another class than its key; see ``SenderBinding``).
     /// For a socket added with `decodes: false`, the proven name alone (nil without CURVE).
     public let identity: PeerIdentity?
 }
@@ -181,10 +182,12 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
         for _ in 0..<batchLimit {
             let frames: [[UInt8]]
             let userId: String?
+            let peerRole: String?
             do {
-                guard let next = try entry.socket.socket.receiveWithUserId(dontWait: true) else { return }
+                guard let next = try entry.socket.socket.receiveFromPeer(dontWait: true) else { return }
                 frames = next.frames
                 userId = next.userId
+                peerRole = next.peerRole
             } catch {
                 failed("receive", "\(entry.name): \(error)")
                 return
@@ -195,15 +198,17 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
             if entry.socket.decodes {
                 var decoded = messenger.decode(frames, byteCount: size)
                 if case .success(let value) = decoded {
-                    let claimed = PeerIdentity(claimed: value.sender, authenticated: userId)
-                    if claimed.isConsistent {
-                        identity = claimed
-                    } else {
-                        // One place for "a message's sender must be its connection's key".
-                        let error = WireError(
-                            code: .senderMismatch,
-                            detail: "claims \(value.sender), key enrolled as \(userId ?? "-")"
-                        )
+                    // One place for "a message's sender must be its connection's key" (or a
+                    // device hosted under that edge key, of the key's class).
+                    switch SenderBinding.identity(
+                        claimed: value.sender,
+                        userId: userId,
+                        peerRole: peerRole,
+                        deviceClass: SenderBinding.deviceClass(of: value)
+                    ) {
+                    case .success(let proven):
+                        identity = proven
+                    case .failure(let error):
                         messenger.reject(error.code, detail: error.detail, sender: value.sender)
                         decoded = .failure(error)
                     }

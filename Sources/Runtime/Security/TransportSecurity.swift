@@ -69,6 +69,13 @@ public final class TransportSecurity: Sendable {
     /// The enrolment in force (reloaded when the file changes).
     public var current: Enrolment { enrolment.withLock { $0 } }
 
+    /// This process's own enrolment line, found by its public key (an edge learns its name `E`
+    /// and role `edge:<class>` this way); nil when insecure or not enrolled.
+    public var ownEntry: Enrolment.Entry? {
+        guard case .curve(let keys, _) = mode else { return nil }
+        return current.entry(forPublicKey: keys.publicKey)
+    }
+
     /// Starts the ZAP handler in `context` and the enrolment watcher; a no-op when insecure.
     ///
     /// Refusals are logged with the key and address and counted in
