@@ -231,3 +231,49 @@ func lgammaValue(_ x: Double) -> Double {
     var sign: Int32 = 0
     return lgamma_r(x, &sign)
 }
+
+/// The path helper `secagg` runs: devices encode, values travel mod 2^b (two's complement, as
+/// `ModularVector`), the shard sums survivors and decodes; the modulus the parameters ask for
+/// never wraps and the decoded sum is the clipped updates' sum plus Sk(n·μ)/γ.
+struct SkellamModularSumTests {
+    @Test func survivorsSumModTwoToTheBDecodesToTheSumOfTheirUpdates() throws {
+        let parameters = SkellamParameters(
+            clipNorm: 1,
+            scale: 200,
+            deviceVariance: 100,
+            dimension: 40,
+            valueBits: 10,
+            rotationSeed: 7
+        )
+        let survivors = 30
+        let bits = parameters.requiredModulusBits(cohort: survivors)
+        #expect(parameters.problem(cohort: survivors, modulusBits: bits) == nil)
+        #expect(parameters.problem(cohort: survivors, modulusBits: bits - 1) != nil)
+        let encoder = try #require(SkellamEncoder(parameters))
+        let decoder = try #require(SkellamDecoder(parameters))
+        let mask: UInt64 = (1 << UInt64(bits)) - 1
+        var rng = SplitMix64(seed: 77)
+        var modular = [UInt64](repeating: 0, count: parameters.encodedDimension)
+        var truth = [Double](repeating: 0, count: parameters.dimension)
+        for device in 0..<survivors {
+            // Norm 0.5 < C: nothing is clipped, so the truth is the plain sum.
+            let update = (0..<parameters.dimension).map {
+                Float(((device + $0) % 5) - 2) * 0.5 / Float(40).squareRoot()
+            }
+            for index in truth.indices { truth[index] += Double(update[index]) }
+            let encoded = try encoder.encode(update: update, rng: &rng)
+            #expect(encoded.allSatisfy { abs($0) <= parameters.largestValue })
+            for index in modular.indices {
+                modular[index] = (modular[index] &+ UInt64(bitPattern: encoded[index])) & mask
+            }
+        }
+        let half = UInt64(1) << UInt64(bits - 1)
+        let signed = modular.map { $0 >= half ? -Int64(bitPattern: (mask + 1) - $0) : Int64(bitPattern: $0) }
+        let decoded = try #require(decoder.decode(sum: signed, survivors: survivors))
+        // Noise σ per coordinate √(30·100)/200 ≈ 0.27 (rotated back: the same per coordinate).
+        let error = zip(decoded, truth).map { abs(Double($0) - $1) }
+        #expect(error.allSatisfy { $0 < 6 * 0.28 }, "largest error \(error.max() ?? 0)")
+        let rms = (error.reduce(0) { $0 + $1 * $1 } / Double(error.count)).squareRoot()
+        #expect(rms > 0.15 && rms < 0.4, "the noise is there and is the planned size: rms \(rms)")
+    }
+}

@@ -40,9 +40,7 @@ public struct SkellamEncoder: Sendable {
     public init?(_ parameters: SkellamParameters) {
         guard parameters.problem == nil else { return nil }
         self.parameters = parameters
-        self.rotation = parameters.rotationSeed.map {
-            SignedHadamard(count: parameters.encodedDimension, seed: $0)
-        }
+        self.rotation = parameters.rotation
     }
 
     /// The noisy integers this device contributes, `encodedDimension` of them.
@@ -126,9 +124,7 @@ public struct SkellamDecoder: Sendable {
     public init?(_ parameters: SkellamParameters) {
         guard parameters.problem == nil else { return nil }
         self.parameters = parameters
-        self.rotation = parameters.rotationSeed.map {
-            SignedHadamard(count: parameters.encodedDimension, seed: $0)
-        }
+        self.rotation = parameters.rotation
     }
 
     /// The float sum of the `survivors` clipped updates plus their noise (÷γ, rotated back,

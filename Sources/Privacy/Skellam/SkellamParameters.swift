@@ -64,6 +64,11 @@ public struct SkellamParameters: Hashable, Codable, Sendable {
         rotationSeed == nil ? dimension : (SignedHadamard.paddedCount(dimension) ?? dimension)
     }
 
+    /// The rotation devices and decoder share, nil without a seed.
+    var rotation: SignedHadamard? {
+        rotationSeed.map { SignedHadamard(count: encodedDimension, seed: $0) }
+    }
+
     /// Δ2, the L2 norm every encoded (rounded, noise-free) vector is guaranteed not to exceed,
     /// hence the L2 sensitivity of the sum under add-or-remove-one.
     ///
