@@ -308,3 +308,19 @@ struct AuditorSkellamTests {
         #expect(try LedgerChain.decode(line).secureAggregation?.first?.survivors == 3)
     }
 }
+
+extension AuditorSkellamTests {
+    /// What the auditor charges is what the devices run: the encoder's parameters built from
+    /// the round's settings have the auditor's sensitivity.
+    @Test func devicesAndTheAuditorDeriveTheSameBounds() throws {
+        let device = try #require(
+            SkellamParameters(Self.settings, clipNorm: 1, dimension: 1_000, rotationSeed: 5)
+        )
+        let audited = Privacy.SkellamProposal(Self.settings).parameters(clipNorm: 1)
+        #expect(device.encodedDimension == 1_024)
+        #expect(device.l2Sensitivity == audited.l2Sensitivity)
+        #expect(device.l1Sensitivity == audited.l1Sensitivity)
+        #expect(SkellamParameters(Self.settings, clipNorm: 1, dimension: 1_000, rotationSeed: nil) == nil)
+        #expect(SkellamParameters(Self.settings, clipNorm: 1, dimension: 1_024, rotationSeed: nil) != nil)
+    }
+}

@@ -76,3 +76,22 @@ extension RoundVerdict.DenyReason {
         }
     }
 }
+
+extension Privacy.SkellamParameters {
+    /// The encoder's and decoder's parameters for a round's Skellam numbers: what a device and
+    /// its shard build from the round they were told about. `dimension` is the update's length
+    /// (the settings' `dimension` is the encoded one, padded when `rotationSeed` is given); nil
+    /// when they disagree or the numbers cannot run.
+    public init?(_ settings: SkellamSettings, clipNorm: Double, dimension: Int, rotationSeed: UInt64?) {
+        self.init(
+            clipNorm: clipNorm,
+            scale: settings.scale,
+            deviceVariance: settings.deviceVariance,
+            dimension: dimension,
+            valueBits: settings.valueBits,
+            roundingBeta: settings.roundingBeta,
+            rotationSeed: rotationSeed
+        )
+        guard encodedDimension == settings.dimension, problem == nil else { return nil }
+    }
+}
