@@ -104,6 +104,7 @@ public struct Socket: ~Copyable {
         var frames: [[UInt8]] = []
         var userId: String?
         var role: String?
+        var key: String?
         let flags = dontWait ? ZMQ_DONTWAIT : 0
         repeat {
             try zmqCheck("zmq_msg_init") { zmq_msg_init(message) }
@@ -118,6 +119,7 @@ public struct Socket: ~Copyable {
                 // A role is only meaningful under a proven name: without ZAP a client's own
                 // metadata could carry the property.
                 role = userId == nil ? nil : property(ZAPHandler.roleProperty)
+                key = userId == nil ? nil : property(ZAPHandler.keyProperty)
             }
             let count = Int(size)
             if count == 0 {
@@ -128,7 +130,7 @@ public struct Socket: ~Copyable {
                 frames.append([])
             }
         } while try moreFramesFollow()
-        return ReceivedMessage(frames: frames, userId: userId, peerRole: role)
+        return ReceivedMessage(frames: frames, userId: userId, peerRole: role, peerKey: key)
     }
 
     /// A non-empty connection property of the message buffer, nil when absent or empty.
@@ -157,10 +159,13 @@ public struct ReceivedMessage: Sendable {
     public var userId: String?
     /// The enrolled role of the peer's key (e.g. `edge:watch`), nil when unauthenticated or unknown.
     public var peerRole: String?
+    /// The Z85 public key the peer's handshake proved (``ZAPHandler/keyProperty``), nil when unauthenticated.
+    public var peerKey: String?
 
-    public init(frames: [[UInt8]], userId: String?, peerRole: String?) {
+    public init(frames: [[UInt8]], userId: String?, peerRole: String?, peerKey: String? = nil) {
         self.frames = frames
         self.userId = userId
         self.peerRole = peerRole
+        self.peerKey = peerKey
     }
 }

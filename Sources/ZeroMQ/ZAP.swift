@@ -57,6 +57,9 @@ public final class ZAPHandler: Sendable {
     /// keeps a ZAP property over a client's own ZMTP metadata of the same name, so a client that
     /// announces `X-FedPulse-Role: edge:watch` itself cannot pose as an edge.
     public static let roleProperty = "X-FedPulse-Role"
+    /// The Z85 public key the handshake proved, beside the name: a receiver checks each message
+    /// against the live allowlist, so revoking a key also silences its open connections.
+    public static let keyProperty = "X-FedPulse-Key"
 
     private let context: Context
     private let allowlist: Mutex<CurveAllowlist>
@@ -153,7 +156,7 @@ public final class ZAPHandler: Sendable {
                 status: "200",
                 text: "OK",
                 userId: name,
-                metadata: Self.property(Self.roleProperty, role)
+                metadata: Self.property(Self.roleProperty, role) + Self.property(Self.keyProperty, key)
             )
         }
         return Self.reply(requestId: frames[1], status: "400", text: "key not enrolled", userId: "")

@@ -49,6 +49,7 @@ public struct Incoming: Sendable {
 public final class RoleLoop<SocketName: Hashable & Sendable> {
     public let messenger: Messenger
     private let control: LoopControl
+    private let security: TransportSecurity?
     private var table: [(name: SocketName, socket: LoopSocket)] = []
     /// How long unsent messages may hold up closing once a stop was requested (SIGTERM): a dead
     /// peer must not keep a role alive for the full linger of its sockets.
@@ -57,9 +58,13 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
     /// other sockets stay responsive under a flood.
     public var batchLimit = 4_096
 
-    public init(control: LoopControl, messenger: Messenger) {
+    /// - Parameter security: the process's transport security; with CURVE every message from a
+    ///   server socket is checked against the live allowlist, so a revoked key's open connection
+    ///   is refused (`unauthorizedSender`) from the reload on, not only its next handshake.
+    public init(control: LoopControl, messenger: Messenger, security: TransportSecurity? = nil) {
         self.control = control
         self.messenger = messenger
+        self.security = security
     }
 
     private var logger: Logger { messenger.logger }
@@ -183,14 +188,24 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
             let frames: [[UInt8]]
             let userId: String?
             let peerRole: String?
+            let peerKey: String?
             do {
                 guard let next = try entry.socket.socket.receiveFromPeer(dontWait: true) else { return }
                 frames = next.frames
                 userId = next.userId
                 peerRole = next.peerRole
+                peerKey = next.peerKey
             } catch {
                 failed("receive", "\(entry.name): \(error)")
                 return
+            }
+            if let userId, let security, !security.stillAdmits(name: userId, publicKey: peerKey) {
+                messenger.reject(
+                    .unauthorizedSender,
+                    detail: "the key of \(userId) is no longer enrolled (revoked on a live connection)",
+                    sender: userId
+                )
+                continue
             }
             let size = frames.reduce(0) { $0 + $1.count }
             var message: Result<AnyMessage, WireError>?
