@@ -324,3 +324,25 @@ extension AuditorSkellamTests {
         #expect(SkellamParameters(Self.settings, clipNorm: 1, dimension: 1_024, rotationSeed: nil) != nil)
     }
 }
+
+extension AuditorSkellamTests {
+    @Test func theOperatorsSurvivorFloorIsPolicy() throws {
+        var policy = AuditorPolicy.standard
+        policy.minSurvivors = 20
+        let (auditor, _) = try PrivacyAuditor.start(
+            configuration: AuditorConfiguration(epsilonBudget: 1_000, delta: 1e-5, pldDiscretization: nil),
+            policy: policy,
+            participationSalt: String(repeating: "cd", count: 32),
+            signingKey: try #require(LedgerSigningKey(rawRepresentation: Array(repeating: 3, count: 32)))
+        )
+        var round = AuditorRound(auditor: auditor, coordinatorID: "coordinator")
+        var enough = Self.settings
+        enough.minimumSurvivors = 20
+        let verdicts = [Self.proposal(1), Self.proposal(2, skellam: enough)].flatMap {
+            round.messageReceived(.roundProposal($0), from: Self.coordinator)
+                .compactMap { if case .publishVerdict(let verdict) = $0 { verdict } else { nil } }
+        }
+        #expect(verdicts.map(\.denyReason) == [.outsidePolicy, nil])
+        #expect(verdicts.first?.detail == "minimumSurvivors = 10 < 20")
+    }
+}

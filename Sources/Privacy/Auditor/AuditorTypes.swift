@@ -50,6 +50,9 @@ public struct AuditorPolicy: Hashable, Sendable {
     /// How far past the last recorded round id a proposal may be: the coordinator skips ids (a
     /// retried draw) but never by millions, and a jump would lock its own next rounds out.
     public var maxRoundGap: Int
+    /// The smallest `minimumSurvivors` a `skellam` round may name: the operator's margin against
+    /// devices colluding with the shard (c colluders leave (n − 1 − c)·μ protecting a device).
+    public var minSurvivors: Int
 
     /// The defaults of `fedpulse auditor`.
     public static let standard = AuditorPolicy(
@@ -58,7 +61,8 @@ public struct AuditorPolicy: Hashable, Sendable {
         maxClipNorm: 10,
         placements: [.central, .distributed, .local, .skellam],
         maxExpectedCohort: 100_000,
-        maxRoundGap: 10_000
+        maxRoundGap: 10_000,
+        minSurvivors: 2
     )
 
     public init(
@@ -67,7 +71,8 @@ public struct AuditorPolicy: Hashable, Sendable {
         maxClipNorm: Double,
         placements: Set<NoisePlacement>,
         maxExpectedCohort: Double,
-        maxRoundGap: Int
+        maxRoundGap: Int,
+        minSurvivors: Int = 2
     ) {
         self.maxSamplingRate = maxSamplingRate
         self.minNoiseMultiplier = minNoiseMultiplier
@@ -75,6 +80,7 @@ public struct AuditorPolicy: Hashable, Sendable {
         self.placements = placements
         self.maxExpectedCohort = maxExpectedCohort
         self.maxRoundGap = maxRoundGap
+        self.minSurvivors = minSurvivors
     }
 
     /// Why a (well-formed) proposal lies outside the policy, nil when it is inside.
@@ -93,6 +99,9 @@ public struct AuditorPolicy: Hashable, Sendable {
                 : "z = \(proposal.noiseMultiplier) < \(minNoiseMultiplier)"
         }
         if proposal.clipNorm > maxClipNorm { return "C = \(proposal.clipNorm) > \(maxClipNorm)" }
+        if let skellam = proposal.skellam, skellam.minimumSurvivors < minSurvivors {
+            return "minimumSurvivors = \(skellam.minimumSurvivors) < \(minSurvivors)"
+        }
         if proposal.expectedCohort > maxExpectedCohort {
             return "m = \(proposal.expectedCohort) > \(maxExpectedCohort)"
         }

@@ -78,6 +78,12 @@ extension FedPulse {
         @Option(help: "Policy: how far past the last recorded round id a proposal may jump.")
         var maxRoundGap: Int = AuditorPolicy.standard.maxRoundGap
 
+        @Option(
+            help:
+                "Policy: the smallest minimumSurvivors a skellam round may name (a margin against devices colluding with a shard)."
+        )
+        var minSurvivors: Int = AuditorPolicy.standard.minSurvivors
+
         @OptionGroup var common: CommonOptions
         @OptionGroup var security: SecurityOptions
 
@@ -94,6 +100,7 @@ extension FedPulse {
             guard minNoiseMultiplier >= 0, minNoiseMultiplier.isFinite else {
                 throw ValidationError("--min-noise-multiplier must be ≥ 0")
             }
+            guard minSurvivors >= 2 else { throw ValidationError("--min-survivors must be at least 2") }
             guard maxClipNorm > 0, maxExpectedCohort >= 1, maxRoundGap >= 1 else {
                 throw ValidationError(
                     "--max-clip-norm must be > 0, --max-expected-cohort and --max-round-gap at least 1"
@@ -132,7 +139,8 @@ extension FedPulse {
                 maxClipNorm: maxClipNorm,
                 placements: try parsedPlacements(),
                 maxExpectedCohort: maxExpectedCohort,
-                maxRoundGap: maxRoundGap
+                maxRoundGap: maxRoundGap,
+                minSurvivors: minSurvivors
             )
             config.security = try security.make()
             let frozen = config
