@@ -84,16 +84,22 @@ public struct UpdateEncoder: Sendable {
         // The k-th largest magnitude by selection on a copy, then one pass: O(d) expected.
         var magnitudes = values.map(\.magnitude)
         let threshold = Self.select(&magnitudes, rank: values.count - count)
-        var above: [Int] = []
-        var equal: [Int] = []
+        // Ascending by construction: every index above the threshold, then as many ties as
+        // fit, lowest first (a sort of k indices cost more than the selection itself).
+        var ties = count
+        for value in values where value.magnitude > threshold { ties -= 1 }
+        var kept: [Int] = []
+        kept.reserveCapacity(count)
         for (index, value) in values.enumerated() {
-            if value.magnitude > threshold {
-                above.append(index)
-            } else if value.magnitude == threshold {
-                equal.append(index)
+            let magnitude = value.magnitude
+            if magnitude > threshold {
+                kept.append(index)
+            } else if magnitude == threshold && ties > 0 {
+                kept.append(index)
+                ties -= 1
             }
         }
-        return (above + equal.prefix(count - above.count)).sorted()
+        return kept
     }
 
     /// The element that would sit at `rank` in ascending order (Hoare's quickselect, middle pivot).
