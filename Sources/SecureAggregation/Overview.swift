@@ -47,5 +47,5 @@
 // exact-integer f32le), 1.04× the f32le update. A packed `u<b>le` tensor encoding would bring
 // the wire to the first figure.
 //
-// Wire: Sources/Wire/Header+SecAgg.swift and schemas/secagg/ define the six stage topics;
-// they join Topic.known (and the schemas move up into schemas/) when the runtimes use them.
+// Wire: Sources/Wire/Header+SecAgg.swift and schemas/secagg.*.schema.json define the six stage
+// topics (in Topic.known); Rounds/SecAgg/SecAggPlan turns round.open settings into numbers.

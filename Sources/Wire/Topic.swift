@@ -45,7 +45,7 @@ public struct Topic: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let known: [Topic] = [
         .checkin, .aggregatorHello, .roundOpen, .update, .partial, .modelCandidate,
         .auditEvent, .roundProposal, .roundVerdict, .roundCompleted, .roundSummary, .ledgerEntry, .runEnd,
-    ]
+    ] + secAgg
 
     /// The schema id a header of this topic carries, `fedpulse.<topic>.v1`.
     ///

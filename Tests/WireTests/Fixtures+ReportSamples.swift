@@ -98,7 +98,8 @@ extension Fixtures {
                         clippedCount: 1,
                         effectiveNoiseMultiplier: 1.1,
                         metrics: metrics,
-                        contributorIds: ["w-1", "w-2"]
+                        contributorIds: ["w-1", "w-2"],
+                        secureAggregation: [secAggRecord(.watch, shard: 0)]
                     )
                 )
             )

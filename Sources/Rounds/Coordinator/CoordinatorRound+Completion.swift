@@ -102,7 +102,8 @@ extension CoordinatorRound {
                     clippedCount: candidate.clippedCount,
                     effectiveNoiseMultiplier: candidate.effectiveNoiseMultiplier ?? 0,
                     metrics: settings.isPrivate ? nil : candidate.metrics,
-                    contributorIds: candidate.contributorIds
+                    contributorIds: candidate.contributorIds,
+                    secureAggregation: candidate.secureAggregation
                 )
             )
         }

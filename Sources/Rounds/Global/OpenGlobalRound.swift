@@ -94,6 +94,8 @@ struct GlobalTotals: Equatable {
     var rejected: [String: Int] = [:]
     var clipped = 0
     var bytesUp = 0
+    /// The partials' secure-aggregation records, one per shard that ran SecAgg+.
+    var secureAggregation: [SecureAggregationRecord] = []
 
     /// The totals with `partial` added, or why that would overflow; self is unchanged.
     func adding(_ partial: Partial) -> Result<GlobalTotals, WireError> {
@@ -119,6 +121,12 @@ struct GlobalTotals: Equatable {
             return .failure(error)
         }
         next.contributorIds += partial.members
+        if let record = partial.secureAggregation {
+            guard record.deviceClass == partial.region.rawValue, record.shard == partial.shard else {
+                return .failure(WireError(code: .malformedHeader, detail: "secure-aggregation record of another shard"))
+            }
+            next.secureAggregation.append(record)
+        }
         return .success(next)
     }
 }

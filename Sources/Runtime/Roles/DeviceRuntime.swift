@@ -37,6 +37,8 @@ final class DeviceRuntime {
     var secureRNG = SystemRandomNumberGenerator()
     /// Error feedback: what compressed rounds have not sent yet (stays on the device).
     var residual: [Float] = []
+    /// The edge's secure-aggregation channels: a round with `secureAggregation` goes there.
+    var secAgg: SecAggEdge?
     private let skippedDiverged = Counter(
         label: "fedpulse_updates_skipped_total",
         dimensions: [("role", "edge"), ("reason", "diverged")]
@@ -222,6 +224,10 @@ final class DeviceRuntime {
                 }
             }
         )
+        if round.secureAggregation != nil, let secAgg {
+            secAgg.start(open, assignment: assignment, deviceId: device.id, keys: keys, delta: delta, loop: loop)
+            return
+        }
         let update = EdgeRound.update(round: round, assignment: assignment, workerId: device.id, outcome: outcome)
         logger.debug(
             "update ready",

@@ -23,8 +23,10 @@ public final class EdgeRole: Sendable {
         let context = try Context(maxSockets: Int32(max(1_024, config.devices.count * 4 + 64)))
         let loop = RoleLoop<Int>(control: control, messenger: Messenger(role: "edge", sender: "edge", logger: logger))
         var devices: [DeviceRuntime] = []
+        let secAgg = SecAggEdge(context: context, security: config.security, logger: logger)
         for (index, device) in config.devices.enumerated() {
             let runtime = try DeviceRuntime(device: device, index: index, config: config, context: context, logger: logger)
+            runtime.secAgg = secAgg
             devices.append(runtime)
             loop.add(index, try runtime.broadcastSocket(context: context), decodes: false)
         }
@@ -34,7 +36,7 @@ public final class EdgeRole: Sendable {
         // Check in at once, before the first poll.
         for device in devices { device.checkInIfDue(now: Clock.nowMillis(), loop: loop) }
         try loop.run(
-            nextTimer: { devices.map(\.nextDue).min() ?? Clock.nowMillis() + 1_000 },
+            nextTimer: { min(devices.map(\.nextDue).min() ?? Clock.nowMillis() + 1_000, secAgg.nextDue(now: Clock.nowMillis())) },
             received: { index, incoming in
                 guard devices.indices.contains(index) else { return }
                 if try devices[index].broadcastReceived(incoming.frames, cache: cache, loop: loop) == .runEnded {
@@ -42,6 +44,7 @@ public final class EdgeRole: Sendable {
                 }
             },
             timer: { now in
+                secAgg.pump(loop: loop)
                 for device in devices {
                     device.checkInIfDue(now: now, loop: loop)
                     device.sendIfDue(now: now, loop: loop)
