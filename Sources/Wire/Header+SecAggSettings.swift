@@ -44,3 +44,21 @@ public struct SecureAggregationSettings: Codable, Sendable, Equatable {
         try check.range("stageTimeoutMillis", stageTimeoutMillis, 1...600_000)
     }
 }
+
+extension SecureAggregationRecord {
+    /// One line for reports: `3 shards SecAgg+ (k 4–8, t 2, b 20–21, 16-bit); 58 of 60 survived`,
+    /// or `plain` when no shard secure-aggregated the round.
+    public static func summary(_ records: [SecureAggregationRecord]?) -> String {
+        guard let records, !records.isEmpty else { return "plain" }
+        func span(_ values: [Int]) -> String {
+            let low = values.min() ?? 0
+            let high = values.max() ?? 0
+            return low == high ? "\(low)" : "\(low)–\(high)"
+        }
+        let survivors = records.reduce(0) { $0 &+ $1.survivors }
+        let advertised = records.reduce(0) { $0 &+ $1.advertised }
+        let shards = records.count == 1 ? "1 shard" : "\(records.count) shards"
+        return
+            "\(shards) SecAgg+ (k \(span(records.map(\.degree))), t \(span(records.map(\.threshold))), b \(span(records.map(\.modulusBits))), \(span(records.map(\.valueBits)))-bit); \(survivors) of \(advertised) survived"
+    }
+}

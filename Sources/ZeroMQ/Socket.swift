@@ -91,7 +91,8 @@ public struct Socket: ~Copyable {
     ///
     /// The User-Id is what the process's ZAP handler returned for the peer's key (the enrolled
     /// name); it is nil when the socket is not authenticated. It is read from the first frame
-    /// (`zmq_msg_gets`), which every frame of a message shares.
+    /// that carries it (`zmq_msg_gets`): a ROUTER's routing-id frame is made locally and, when
+    /// libzmq prefetched the message, comes without the connection's metadata.
     public func receiveWithUserId(dontWait: Bool = false) throws(ZeroMQError) -> (frames: [[UInt8]], userId: String?)? {
         var frames: [[UInt8]] = []
         var userId: String?
@@ -104,7 +105,7 @@ public struct Socket: ~Copyable {
                 // Only the first frame can be missing: later parts arrive with the first.
                 return nil
             }
-            if frames.isEmpty, let property = zmq_msg_gets(message, "User-Id") {
+            if userId == nil, let property = zmq_msg_gets(message, "User-Id") {
                 let value = String(cString: property)
                 userId = value.isEmpty ? nil : value
             }

@@ -139,7 +139,8 @@ extension Fixtures {
                         bytesUp: 1_000_000,
                         bytesDown: 2_000_000,
                         epsilon: 1.25,
-                        rejected: ["normTooLarge": 2, "unauthorizedSender": 1]
+                        rejected: ["normTooLarge": 2, "unauthorizedSender": 1],
+                        secureAggregation: [secAggRecord(.phone, shard: 0)]
                     )
                 )
             )

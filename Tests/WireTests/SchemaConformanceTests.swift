@@ -168,7 +168,7 @@ struct SchemaConformanceTests {
         ],
         "round.summary": [
             ("body.round", .number(0)), ("body.accuracy", .number(1.01)), ("body.bytesDown", .number(-1)),
-            ("body.rejected", .object(["bogus": .number(1)])),
+            ("body.rejected", .object(["bogus": .number(1)])), ("body.secureAggregation.0.valueBits", .number(0)),
         ],
         "ledger.entry": [("body.sequence", .number(-1)), ("body.line", .string(""))],
         "run.end": [("body.finalRound", .number(-1)), ("body.reason", .string(""))],

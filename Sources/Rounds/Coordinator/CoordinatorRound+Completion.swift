@@ -81,7 +81,8 @@ extension CoordinatorRound {
             bytesUp: candidate.bytesUp ?? 0,
             bytesDown: round.bytesDown,
             epsilon: round.epsilon,
-            rejected: rejected.isEmpty ? nil : rejected
+            rejected: rejected.isEmpty ? nil : rejected,
+            secureAggregation: candidate.secureAggregation
         )
         if let holdout = settings.holdout, let data = try? holdout.dataset(spec: progress.spec),
             let metrics = try? Evaluator.evaluate(spec: progress.spec, weights: weights, data: data)

@@ -8,6 +8,9 @@ struct OpenSecAggRound: Sendable {
     let members: [String]
     let parameterCount: Int
     let settings: SecureAggregationSettings?
+    /// Poisson selection: members that did not sample themselves send weight 0, so the weight
+    /// sum (not the survivors) is the number of contributions, and who they are stays unknown.
+    let selfSampled: Bool
     let quantizer: SecAggQuantizer?
     /// Nil when the round could not start (its empty partial is already sent).
     private(set) var round: SecAggShardRound?
@@ -56,6 +59,7 @@ struct OpenSecAggRound: Sendable {
             members: members,
             parameterCount: parameterCount,
             settings: settings,
+            selfSampled: open.selection == .poisson,
             quantizer: plan.quantizer
         )
         round.round = SecAggShardRound(
@@ -73,6 +77,7 @@ struct OpenSecAggRound: Sendable {
             members: members,
             parameterCount: parameterCount,
             settings: nil,
+            selfSampled: open.selection == .poisson,
             quantizer: nil
         )
     }
@@ -83,8 +88,10 @@ struct OpenSecAggRound: Sendable {
         members: [String],
         parameterCount: Int,
         settings: SecureAggregationSettings?,
+        selfSampled: Bool,
         quantizer: SecAggQuantizer?
     ) {
+        self.selfSampled = selfSampled
         self.roundId = roundId
         self.modelVersion = modelVersion
         self.members = members
@@ -110,7 +117,9 @@ struct OpenSecAggRound: Sendable {
         guard let (roundId, messageShard, event) = Self.event(message) else {
             return refuse(.malformedHeader, sender, nil, "\(message.topic) is not a stage a device sends, or unreadable")
         }
-        guard roundId == self.roundId, !sent, var protocolRound = round.take() else {
+        // Shares past the threshold arrive after the sum was released: expected, not an attack.
+        if roundId == self.roundId && sent { return [] }
+        guard roundId == self.roundId, var protocolRound = round.take() else {
             let reason: RejectReason = roundId < self.roundId ? .staleRound : .roundClosed
             return refuse(reason, sender, roundId, "secure round \(self.roundId) \(sent ? "is over" : "is open")")
         }
@@ -201,13 +210,15 @@ struct OpenSecAggRound: Sendable {
         return out
     }
 
-    /// The unmasked sum as a plain shard's partial: weight 1 per survivor, so the weight
-    /// coordinate of the sum must equal the survivors; anything else means a device lied about
-    /// its weight, and the round fails rather than release a sum of unknown composition.
+    /// The unmasked sum as a plain shard's partial: weight 1 per contribution, so the weight
+    /// coordinate of the sum must equal the survivors (listed) or lie within 0…survivors
+    /// (Poisson); anything else means a device lied about its weight, and the round fails
+    /// rather than release a sum of unknown composition.
     private mutating func complete(_ result: SecAggResult, region: DeviceClassName, shard: Int) -> [SecAggShardAction] {
         guard let quantizer, let settings, let server = round?.server,
             let decoded = quantizer.dequantizeWeighted(result.sum),
-            decoded.weightSum == Int64(result.survivors.count)
+            selfSampled
+                ? decoded.weightSum <= Int64(result.survivors.count) : decoded.weightSum == Int64(result.survivors.count)
         else {
             return [
                 .failed(roundId: roundId, stage: SecAggStage.unmasking.rawValue, detail: "the weight sum is not the survivors' count"),
@@ -231,9 +242,9 @@ struct OpenSecAggRound: Sendable {
             modelVersion: modelVersion,
             region: region,
             shard: shard,
-            contributors: result.survivors.count,
+            contributors: Int(decoded.weightSum),
             weightSum: Double(decoded.weightSum),
-            members: result.survivors,
+            members: selfSampled ? [] : result.survivors,
             metrics: nil,
             rejected: rejectedByName,
             clippedCount: 0,

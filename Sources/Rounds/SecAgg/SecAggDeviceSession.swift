@@ -33,13 +33,15 @@ public struct SecAggDeviceSession: Sendable {
     private var round: SecAggDeviceRound
     public private(set) var isOver = false
 
-    /// Starts the round: nil with why when the round's numbers cannot be built (the shard
+    /// Starts the round (`weight` 1 for a trained delta; 0 with a zero delta for a population
+    /// member that did not sample itself, so the protocol's graph keeps its degree): nil with why when the round's numbers cannot be built (the shard
     /// fails the same way and reports itself empty).
     public static func start(
         _ message: Message<RoundOpen>,
         assignment: ShardAssignment,
         deviceId: String,
         delta: [Float],
+        weight: Int = 1,
         using generator: inout some RandomNumberGenerator
     ) -> Result<(session: SecAggDeviceSession, first: SecAggDeviceOutgoing), WireError> {
         let open = message.body
@@ -70,7 +72,7 @@ public struct SecAggDeviceSession: Sendable {
                 shardId: GlobalRound.aggregatorId(region: assignment.region, shard: assignment.shard),
                 quantizer: plan.quantizer,
                 update: clipped,
-                weight: 1,
+                weight: weight,
                 using: &generator
             )
         else {

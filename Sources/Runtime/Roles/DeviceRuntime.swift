@@ -164,6 +164,13 @@ final class DeviceRuntime {
         let assignment: ShardAssignment
         switch EdgeRound.participation(in: round, workerId: device.id, deviceClass: wireClass, using: &secureRNG) {
         case .notInvited: return
+        case .declined(_, _) where round.secureAggregation != nil:
+            // Under SecAgg a member that did not sample itself still takes part, with a zero
+            // vector of weight 0: a silent member would be a dropout the graph must absorb.
+            guard let secAgg, let assignment = round.shards.first(where: { $0.members.contains(device.id) }) else { return }
+            let zero = [Float](repeating: 0, count: open.tensor(named: "weights")?.elementCount ?? 0)
+            secAgg.start(open, assignment: assignment, deviceId: device.id, keys: keys, delta: zero, weight: 0, loop: loop)
+            return
         case .declined(let decline, let endpoint):
             logger.debug("not sampled this round; declining", metadata: ["round.id": "\(round.roundId)"])
             try queue(decline, tensors: [], to: endpoint, loop: loop)

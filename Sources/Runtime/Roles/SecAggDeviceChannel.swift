@@ -59,6 +59,7 @@ final class SecAggEdge {
         deviceId: String,
         keys: CurveKeyPair?,
         delta: [Float],
+        weight: Int = 1,
         loop: RoleLoop<Int>
     ) {
         let roundId = open.body.roundId
@@ -83,6 +84,7 @@ final class SecAggEdge {
                 assignment: assignment,
                 deviceId: deviceId,
                 delta: delta,
+                weight: weight,
                 using: &generator
             ) {
             case .success(let started):

@@ -71,6 +71,11 @@ final class SecAggShardChannel {
         let frames = Array(incoming.frames.dropFirst())
         guard case .success(let message) = loop.messenger.decode(frames, byteCount: incoming.byteCount) else { return }
         let identity = PeerIdentity(claimed: message.sender, authenticated: incoming.identity?.authenticated)
+        // Under CURVE every connection has a proven name; a message without one is not trusted.
+        guard !isSecure || identity.authenticated != nil else {
+            loop.messenger.reject(.unauthorizedSender, detail: "no proven identity", sender: message.sender)
+            return
+        }
         guard identity.isConsistent else {
             loop.messenger.reject(
                 .senderMismatch,
