@@ -25,7 +25,7 @@ struct SecureAggregationOptions: ParsableArguments {
     @Option(help: "Fraction of devices assumed to collude with the shard, [0, 0.5).")
     var secaggCorruptRate: Double = 0.05
 
-    @Option(help: "Milliseconds each of the last three stages may take (default: a sixth of the round timeout).")
+    @Option(help: "Milliseconds each of the last three stages may take (default: a fifth of the round timeout).")
     var secaggStageTimeoutMs: Int?
 
     /// Refuses what secure aggregation cannot be combined with in this build.
@@ -64,7 +64,7 @@ struct SecureAggregationOptions: ParsableArguments {
     /// The `round.open` settings, nil without `--secure-aggregation`.
     func settings(clipNorm: Double?, roundTimeoutMillis: Int64) -> SecureAggregationSettings? {
         guard secureAggregation else { return nil }
-        let stage = secaggStageTimeoutMs ?? Int(max(50, min(600_000, roundTimeoutMillis / 6)))
+        let stage = secaggStageTimeoutMs ?? Int(max(50, min(600_000, roundTimeoutMillis / 5)))
         return SecureAggregationSettings(
             valueBits: secaggValueBits,
             clipNorm: secaggClip ?? clipNorm ?? 10,
