@@ -23,7 +23,12 @@ public final class EdgeRole: Sendable {
         let context = try Context(maxSockets: Int32(max(1_024, config.devices.count * 4 + 64)))
         let loop = RoleLoop<Int>(control: control, messenger: Messenger(role: "edge", sender: "edge", logger: logger))
         var devices: [DeviceRuntime] = []
-        let secAgg = SecAggEdge(context: context, security: config.security, logger: logger)
+        let secAgg = SecAggEdge(
+            context: context,
+            security: config.security,
+            logger: logger,
+            sendDelayMillis: config.sendDelayMillis
+        )
         for (index, device) in config.devices.enumerated() {
             let runtime = try DeviceRuntime(device: device, index: index, config: config, context: context, logger: logger)
             runtime.secAgg = secAgg
@@ -44,7 +49,7 @@ public final class EdgeRole: Sendable {
                 }
             },
             timer: { now in
-                secAgg.pump(loop: loop)
+                secAgg.pump(loop: loop, now: now)
                 for device in devices {
                     device.checkInIfDue(now: now, loop: loop)
                     device.sendIfDue(now: now, loop: loop)

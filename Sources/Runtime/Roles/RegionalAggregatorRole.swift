@@ -125,7 +125,10 @@ public final class RegionalAggregatorRole: Sendable {
         var shard = ShardRound(configuration: configuration)
         let performer = ShardPerformer(loop: loop, logger: logger, name: config.name, region: config.region)
         var runEnded = false
-        logger.info("regional aggregator ready", metadata: ["shard": "\(config.name)", "endpoint.updates": "\(bound)"])
+        logger.info(
+            "regional aggregator ready",
+            metadata: ["shard": "\(config.name)", "endpoint.updates": "\(bound)", "endpoint.secagg": "\(secAggBound)"]
+        )
 
         try loop.run(
             nextTimer: { min(heartbeat.nextBeat, shard.nextDeadline ?? .max, secAgg.nextDeadline ?? .max) },

@@ -15,6 +15,8 @@ final class SecAggDeviceChannel {
     let messenger: Messenger
     var endpoint: String?
     var session: SecAggDeviceSession?
+    /// The masked input waiting out `--send-delay-ms` (the edge's update delay, a test knob).
+    var held: (outgoing: SecAggDeviceOutgoing, due: Int64)?
 
     init(deviceId: String, context: Context, logger: Logger) throws {
         self.deviceId = deviceId
@@ -34,21 +36,24 @@ final class SecAggEdge {
     let context: Context
     let security: TransportSecurity
     let logger: Logger
+    /// How long a masked input is held back, like a plain update (`--send-delay-ms`).
+    let sendDelayMillis: Int64
     var pollMillis: Int64 = 5
     private var channels: [String: SecAggDeviceChannel] = [:]
     /// Keys and shares: a CSPRNG, never the run's seeded generator.
     private var generator = SystemRandomNumberGenerator()
     private let aborted = Counter(label: "fedpulse_secagg_device_aborts_total", dimensions: [("role", "edge")])
 
-    init(context: Context, security: TransportSecurity, logger: Logger) {
+    init(context: Context, security: TransportSecurity, logger: Logger, sendDelayMillis: Int64 = 0) {
         self.context = context
         self.security = security
         self.logger = logger
+        self.sendDelayMillis = max(0, sendDelayMillis)
     }
 
     /// When the loop must wake next: soon while a device has a round running.
     func nextDue(now: Int64) -> Int64 {
-        channels.values.contains { $0.session.map { !$0.isOver } ?? false } ? now + pollMillis : .max
+        channels.values.contains { $0.session.map { !$0.isOver } ?? false || $0.held != nil } ? now + pollMillis : .max
     }
 
     /// A selected device's trained delta for a secure round: it clips, quantizes and
@@ -89,6 +94,7 @@ final class SecAggEdge {
             ) {
             case .success(let started):
                 channel.session = started.session
+                channel.held = nil
                 send(started.first, on: channel, loop: loop)
                 logger.debug("secagg keys sent", metadata: ["round.id": "\(roundId)", "worker.id": "\(deviceId)"])
             case .failure(let error):
@@ -105,8 +111,12 @@ final class SecAggEdge {
     }
 
     /// Drains every DEALER with a running round and answers the shard.
-    func pump(loop: RoleLoop<Int>) {
+    func pump(loop: RoleLoop<Int>, now: Int64 = Clock.nowMillis()) {
         for channel in channels.values {
+            if let held = channel.held, now >= held.due {
+                channel.held = nil
+                send(held.outgoing, on: channel, loop: loop)
+            }
             guard var session = channel.session, !session.isOver else { continue }
             for _ in 0..<64 {
                 let frames: [[UInt8]]
@@ -127,7 +137,11 @@ final class SecAggEdge {
                 for action in session.received(message, from: identity, using: &generator) {
                     switch action {
                     case .send(let outgoing):
-                        send(outgoing, on: channel, loop: loop)
+                        if case .masked = outgoing, sendDelayMillis > 0 {
+                            channel.held = (outgoing, now + sendDelayMillis)
+                        } else {
+                            send(outgoing, on: channel, loop: loop)
+                        }
                     case .reject(let reason, let sender, let detail):
                         channel.messenger.reject(reason, detail: detail, sender: sender, roundId: session.roundId)
                     case .abort(let detail):

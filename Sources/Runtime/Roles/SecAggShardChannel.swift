@@ -114,6 +114,7 @@ final class SecAggShardChannel {
                 )
                 loop.send(partial, tensors: tensors, on: .upward)
             case .stageOpened(let roundId, let stage, let devices):
+                Counter(label: "fedpulse_secagg_stages_opened_total", dimensions: [("stage", stage)]).increment()
                 logger.info(
                     "secagg stage opened",
                     metadata: [
