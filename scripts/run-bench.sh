@@ -104,6 +104,10 @@ run_section "500 virtual devices in 5 edge processes (issue 4)" \
     "\`fedpulse demo\` lays devices out per class, so its edge-process count is a multiple of 3 (\`--devices-per-class 167 --devices-per-process 100\` gives 6 processes and 501 devices). To get exactly 5 edge processes of 100 devices, this bench starts the same roles with the same flags itself and follows the coordinator's broadcast like the demo does. Logistic regression, round timeout 5 s." \
     hierarchy --edges watch:100,watch:100,phone:100,phone:100,tablet:100 --rounds 20
 
+run_section "10,000 devices: 20 edge processes, 6 shards, CURVE with edge keys (issue 13 §5)" \
+    "Real \`fedpulse\` processes on this machine: coordinator, global aggregator, auditor (central DP, Poisson q = 0.1, z = 1), two regional shards per class and 20 edge processes of 500 devices each (7 watch, 7 phone, 6 tablet). Every process runs CURVE; each edge process has one \`edge:<class>\` key and its devices share one SUB, one control PUSH and one PUSH per shard. Seconds per round are the coordinator's; fds, PSS and VmHWM are sampled from /proc every 2 s and at each round." \
+    scale --devices 10000 --edges 20 --shards-per-class 2 --rounds 10
+
 run_section "Update compression: bytes, accuracy and codec time (issue 11)" \
     "Each encoding of \`--compression\` against plain f32: the same \`fedpulse demo\` federation (12 devices, same seed) for bytes on the wire and final accuracy, one real 10⁵-parameter MLP delta for tensor bytes, and encode + decode of 10⁶ parameters in process." \
     compression --rounds 8

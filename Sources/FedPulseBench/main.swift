@@ -9,6 +9,7 @@ import Foundation
 //   fedpulse-bench ingest-memory [--messages 10,50,200] [--pace-ms 0,10] [--parameters 1000000]
 //   fedpulse-bench demo [--devices-per-class 4,17] [--dp-central-devices-per-class 17] [--rounds 10] [--work-dir DIR]
 //   fedpulse-bench hierarchy [--edges watch:100,watch:100,phone:100,phone:100,tablet:100] [--rounds 6] [--work-dir DIR]
+//   fedpulse-bench scale [--devices 10000] [--edges 20] [--shards-per-class 2] [--rounds 10] [--sampling-rate 0.1] [--work-dir DIR]
 //   fedpulse-bench compression [--encodings "f32;q8;topk:0.1,q8"] [--devices-per-class 4] [--rounds 8] [--parameters 1000000]
 //
 // Every subcommand but `learning` takes `--fedpulse PATH` (default: the `fedpulse` next to this binary).
@@ -20,7 +21,9 @@ func runBench() -> Int32 {
         let options = try BenchArguments(arguments.dropFirst(2))
         let fedpulse = options.string("fedpulse", default: siblingExecutable("fedpulse"))
         let workDirectory = options.string(
-            "work-dir", default: FileManager.default.temporaryDirectory.appendingPathComponent("fedpulse-bench").path)
+            "work-dir",
+            default: FileManager.default.temporaryDirectory.appendingPathComponent("fedpulse-bench").path
+        )
         let parameters = try options.int("parameters", default: 1_000_000)
         switch subcommand {
         case "learning":
@@ -28,13 +31,17 @@ func runBench() -> Int32 {
             let section = learningBenchmarks()
             print(
                 section.hasPrefix("## Learning core\n\n")
-                    ? String(section.dropFirst("## Learning core\n\n".count)) : section)
+                    ? String(section.dropFirst("## Learning core\n\n".count)) : section
+            )
         case "ingest":
             let placement = ShardPlacement(rawValue: options.string("shard", default: "thread")) ?? .thread
             print(
                 try ingestBenchmark(
-                    placement: placement, messages: try options.int("messages", default: 50),
-                    repeats: try options.int("repeats", default: 5), parameterCount: parameters, fedpulse: fedpulse,
+                    placement: placement,
+                    messages: try options.int("messages", default: 50),
+                    repeats: try options.int("repeats", default: 5),
+                    parameterCount: parameters,
+                    fedpulse: fedpulse,
                     workDirectory: workDirectory
                 )
             )
@@ -46,15 +53,19 @@ func runBench() -> Int32 {
                 try ingestMemoryBenchmark(
                     cohorts: try options.ints("messages", default: [10, 50, 200]),
                     pacings: try options.ints("pace-ms", default: [0, 10]),
-                    parameterCount: parameters, fedpulse: fedpulse, workDirectory: workDirectory
+                    parameterCount: parameters,
+                    fedpulse: fedpulse,
+                    workDirectory: workDirectory
                 )
             )
         case "demo":
             print(
                 try demoBenchmarks(
-                    fedpulse: fedpulse, devicesPerClass: try options.ints("devices-per-class", default: [4, 17]),
+                    fedpulse: fedpulse,
+                    devicesPerClass: try options.ints("devices-per-class", default: [4, 17]),
                     privateDevicesPerClass: try options.ints("dp-central-devices-per-class", default: [17]),
-                    rounds: try options.int("rounds", default: 10), workDirectory: workDirectory
+                    rounds: try options.int("rounds", default: 10),
+                    workDirectory: workDirectory
                 )
             )
         case "hierarchy":
@@ -68,10 +79,31 @@ func runBench() -> Int32 {
             }
             print(
                 try hierarchyBenchmark(
-                    fedpulse: fedpulse, layout: layout, rounds: try options.int("rounds", default: 6),
-                    workDirectory: workDirectory))
+                    fedpulse: fedpulse,
+                    layout: layout,
+                    rounds: try options.int("rounds", default: 6),
+                    workDirectory: workDirectory
+                )
+            )
+        case "scale":
+            var run = ScaleRun()
+            run.devices = try options.int("devices", default: run.devices)
+            run.edges = try options.int("edges", default: run.edges)
+            run.shardsPerClass = try options.int("shards-per-class", default: run.shardsPerClass)
+            run.rounds = try options.int("rounds", default: run.rounds)
+            run.samplingRate =
+                Double(options.string("sampling-rate", default: "\(run.samplingRate)")) ?? run.samplingRate
+            guard run.devices >= run.edges, run.edges >= 1, run.shardsPerClass >= 1, run.rounds >= 1 else {
+                throw BenchError("scale needs --devices ≥ --edges ≥ 1, --shards-per-class ≥ 1, --rounds ≥ 1")
+            }
+            print(try scaleBenchmark(fedpulse: fedpulse, run: run, workDirectory: workDirectory))
         case "secagg":
-            print(try secAggBenchmark(devices: try options.ints("devices", default: [50, 100]), parameters: try options.int("parameters", default: 100_000)))
+            print(
+                try secAggBenchmark(
+                    devices: try options.ints("devices", default: [50, 100]),
+                    parameters: try options.int("parameters", default: 100_000)
+                )
+            )
         case "compression":
             print(
                 try compressionBenchmarks(

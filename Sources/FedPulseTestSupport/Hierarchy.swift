@@ -139,12 +139,17 @@ public final class Hierarchy: Sendable {
     }
 
     /// Starts an edge process hosting `devices` devices `<class>-<firstUser>` … of one class.
+    ///
+    /// - Parameter edgeKey: in a secure hierarchy, the enrolled name `E` of an `edge:<class>` key
+    ///   (an extra party) the process speaks with: its devices are then `E/<class>-<user>` over
+    ///   shared sockets. Nil: one `device:<class>` key per device, from the key folder.
     @discardableResult
     public func startEdge(
         name: String,
         deviceClass: String,
         devices: Int,
         firstUser: Int,
+        edgeKey: String? = nil,
         overrides: KeyValuePairs<String, String> = [:]
     ) throws -> ChildProcesses.Child {
         let flags = Self.merge(
@@ -155,13 +160,29 @@ public final class Hierarchy: Sendable {
             Self.learningFlags,
             overrides
         )
-        let security = keys.map { ["--curve-key-dir", $0.path, "--enrolment", $0.enrolmentPath] } ?? ["--insecure"]
+        let security =
+            edgeKey.map(securityFlags(for:))
+            ?? keys.map { ["--curve-key-dir", $0.path, "--enrolment", $0.enrolmentPath] } ?? ["--insecure"]
         return try children.launch(name: name, arguments: ["edge"] + flags + coordinatorEndpoints + security)
     }
 
     /// The ids an edge started with `devices` and `firstUser` hosts.
     public static func deviceIds(deviceClass: String, devices: Int, firstUser: Int) -> [String] {
         (firstUser..<(firstUser + devices)).map { "\(deviceClass)-\($0)" }
+    }
+
+    /// Waits until `text` appears in a child's log: some states (an enrolment reload) show
+    /// nowhere else. Re-reads the log every 50 ms until then or `timeout`: a bounded wait on a
+    /// condition, not a sleep standing in for one.
+    public func waitForLog(_ text: String, in child: ChildProcesses.Child, within timeout: Duration) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while !((try? String(contentsOf: child.logFile, encoding: .utf8)) ?? "").contains(text) {
+            guard clock.now < deadline else {
+                throw TimedOut(waitingFor: "\"\(text)\" in \(child.name)'s log (within \(timeout))", seen: "")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     // MARK: Faults and teardown

@@ -49,7 +49,9 @@ public struct SecureAggregationRecord: Codable, Sendable, Equatable {
 
     func validate(_ check: FieldCheck) throws(WireError) {
         try check.require(
-            DeviceClassName(rawValue: deviceClass) != nil, "deviceClass", "is not a known device class"
+            DeviceClassName(rawValue: deviceClass) != nil,
+            "deviceClass",
+            "is not a known device class"
         )
         try check.atLeast("shard", shard, 0)
         try check.atLeast("survivors", survivors, 0)
@@ -65,7 +67,8 @@ extension FieldCheck {
     /// At most one record per (class, shard); each record in range.
     func secureAggregation(_ key: String, _ records: [SecureAggregationRecord]) throws(WireError) {
         try require(
-            records.count <= SecureAggregationRecord.maxRecords, key,
+            records.count <= SecureAggregationRecord.maxRecords,
+            key,
             "has more than \(SecureAggregationRecord.maxRecords) records"
         )
         var seen: Set<String> = []

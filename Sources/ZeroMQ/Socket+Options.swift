@@ -69,6 +69,16 @@ extension Socket {
         try setBytes(ZMQ_ZAP_DOMAIN, Array(domain.utf8), name: "ZMQ_ZAP_DOMAIN")
     }
 
+    /// Adds a `NAME:VALUE` property (`NAME` starting with `X-`) to the metadata this socket
+    /// announces in its handshake (`ZMQ_METADATA`, a draft option of libzmq 4.3). FedPulse never
+    /// trusts it: tests use it to play a client that announces a role it was not enrolled with.
+    public func addHandshakeMetadata(_ property: String) throws(ZeroMQError) {
+        try setBytes(Self.metadataOption, Array(property.utf8), name: "ZMQ_METADATA")
+    }
+
+    /// `ZMQ_METADATA` (95): only declared by zmq.h under `ZMQ_BUILD_DRAFT_API`.
+    static let metadataOption: Int32 = 95
+
     // MARK: Primitive setters and getters
 
     func setInt32(_ option: Int32, _ value: Int32, name: String) throws(ZeroMQError) {

@@ -90,12 +90,21 @@ public struct Socket: ~Copyable {
     /// Receives one whole multipart message with the User-Id of the connection it came in on.
     ///
     /// The User-Id is what the process's ZAP handler returned for the peer's key (the enrolled
-    /// name); it is nil when the socket is not authenticated. It is read from the first frame
-    /// that carries it (`zmq_msg_gets`): a ROUTER's routing-id frame is made locally and, when
-    /// libzmq prefetched the message, comes without the connection's metadata.
+    /// name); it is nil when the socket is not authenticated.
     public func receiveWithUserId(dontWait: Bool = false) throws(ZeroMQError) -> (frames: [[UInt8]], userId: String?)? {
+        try receiveFromPeer(dontWait: dontWait).map { ($0.frames, $0.userId) }
+    }
+
+    /// Receives one whole multipart message with what the transport proved about its sender.
+    ///
+    /// Both properties are read from the first frame (`zmq_msg_gets`), which every frame of a
+    /// message shares: the User-Id (the enrolled name the ZAP handler returned) and the enrolled
+    /// role (``ZAPHandler/roleProperty``); both nil on an unauthenticated socket.
+    public func receiveFromPeer(dontWait: Bool = false) throws(ZeroMQError) -> ReceivedMessage? {
         var frames: [[UInt8]] = []
         var userId: String?
+        var role: String?
+        var key: String?
         let flags = dontWait ? ZMQ_DONTWAIT : 0
         repeat {
             try zmqCheck("zmq_msg_init") { zmq_msg_init(message) }
@@ -105,9 +114,14 @@ public struct Socket: ~Copyable {
                 // Only the first frame can be missing: later parts arrive with the first.
                 return nil
             }
-            if userId == nil, let property = zmq_msg_gets(message, "User-Id") {
-                let value = String(cString: property)
-                userId = value.isEmpty ? nil : value
+            // The first frame that carries them: a ROUTER's routing-id frame is made locally and,
+            // when libzmq prefetched the message, comes without the connection's metadata.
+            if userId == nil {
+                userId = property("User-Id")
+                // A role is only meaningful under a proven name: without ZAP a client's own
+                // metadata could carry the property.
+                role = userId == nil ? nil : property(ZAPHandler.roleProperty)
+                key = userId == nil ? nil : property(ZAPHandler.keyProperty)
             }
             let count = Int(size)
             if count == 0 {
@@ -118,7 +132,14 @@ public struct Socket: ~Copyable {
                 frames.append([])
             }
         } while try moreFramesFollow()
-        return (frames, userId)
+        return ReceivedMessage(frames: frames, userId: userId, peerRole: role, peerKey: key)
+    }
+
+    /// A non-empty connection property of the message buffer, nil when absent or empty.
+    private func property(_ name: String) -> String? {
+        guard let value = zmq_msg_gets(message, name) else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
     }
 
     /// Reads `ZMQ_RCVMORE`, which (unlike `zmq_msg_more`) stays valid after the message buffer
@@ -130,5 +151,23 @@ public struct Socket: ~Copyable {
     /// A poll entry watching this socket for readability.
     public func pollItem(readable: Bool = true, writable: Bool = false) -> PollItem {
         PollItem(socket: handle, fd: 0, readable: readable, writable: writable)
+    }
+}
+
+/// One received multipart message and what the transport proved about who sent it.
+public struct ReceivedMessage: Sendable {
+    public var frames: [[UInt8]]
+    /// The enrolled name of the peer's key (ZAP User-Id), nil when unauthenticated.
+    public var userId: String?
+    /// The enrolled role of the peer's key (e.g. `edge:watch`), nil when unauthenticated or unknown.
+    public var peerRole: String?
+    /// The Z85 public key the peer's handshake proved (``ZAPHandler/keyProperty``), nil when unauthenticated.
+    public var peerKey: String?
+
+    public init(frames: [[UInt8]], userId: String?, peerRole: String?, peerKey: String? = nil) {
+        self.frames = frames
+        self.userId = userId
+        self.peerRole = peerRole
+        self.peerKey = peerKey
     }
 }

@@ -5,17 +5,25 @@ import Synchronization
 /// Who may connect: CURVE public keys (Z85) mapped to the enrolled name each one proves.
 ///
 /// The name becomes the connection's ZeroMQ User-Id, which every received message carries, so
-/// the receiver can compare a message's claimed sender with the key that sent it.
+/// the receiver can compare a message's claimed sender with the key that sent it. The enrolled
+/// role travels beside it (``ZAPHandler/roleProperty``), so a receiver can tell an edge key, which
+/// speaks for the devices it hosts, from a device key, which speaks for itself only.
 public struct CurveAllowlist: Sendable, Equatable {
     /// Z85 public key → enrolled name.
     public private(set) var names: [String: String]
+    /// Z85 public key → enrolled role (absent: no role, the property is sent empty).
+    public private(set) var roles: [String: String]
 
-    public init(names: [String: String] = [:]) {
+    public init(names: [String: String] = [:], roles: [String: String] = [:]) {
         self.names = names
+        self.roles = roles
     }
 
     /// The enrolled name of a key, nil when the key is not enrolled.
     public func name(forPublicKey key: String) -> String? { names[key] }
+
+    /// The enrolled role of a key, nil when none was given.
+    public func role(forPublicKey key: String) -> String? { roles[key] }
 
     public var count: Int { names.count }
 }
@@ -43,6 +51,15 @@ public struct ZAPDecision: Sendable, Equatable {
 /// (``update(_:)``): revocation needs no restart, and the next handshake of a removed key fails.
 public final class ZAPHandler: Sendable {
     public static let endpoint = "inproc://zeromq.zap.01"
+    /// The connection property (`zmq_msg_gets`) carrying the enrolled role of the peer's key.
+    ///
+    /// Set on every accepted handshake, empty when the allowlist has no role for the key: libzmq
+    /// keeps a ZAP property over a client's own ZMTP metadata of the same name, so a client that
+    /// announces `X-FedPulse-Role: edge:watch` itself cannot pose as an edge.
+    public static let roleProperty = "X-FedPulse-Role"
+    /// The Z85 public key the handshake proved, beside the name: a receiver checks each message
+    /// against the live allowlist, so revoking a key also silences its open connections.
+    public static let keyProperty = "X-FedPulse-Key"
 
     private let context: Context
     private let allowlist: Mutex<CurveAllowlist>
@@ -127,19 +144,43 @@ public final class ZAPHandler: Sendable {
         let mechanism = String(decoding: frames[5], as: UTF8.self)
         var key = ""
         var name: String?
+        var role = ""
         if mechanism == "CURVE", frames.count >= 7, frames[6].count == 32 {
             key = Self.z85(frames[6])
-            name = allowlist.withLock { $0.name(forPublicKey: key) }
+            (name, role) = allowlist.withLock { ($0.name(forPublicKey: key), $0.role(forPublicKey: key) ?? "") }
         }
         onDecision(ZAPDecision(name: name, publicKey: key, address: address, mechanism: mechanism))
         if let name {
-            return Self.reply(requestId: frames[1], status: "200", text: "OK", userId: name)
+            return Self.reply(
+                requestId: frames[1],
+                status: "200",
+                text: "OK",
+                userId: name,
+                metadata: Self.property(Self.roleProperty, role) + Self.property(Self.keyProperty, key)
+            )
         }
         return Self.reply(requestId: frames[1], status: "400", text: "key not enrolled", userId: "")
     }
 
-    private static func reply(requestId: [UInt8], status: String, text: String, userId: String) -> [[UInt8]] {
-        [Array("1.0".utf8), requestId, Array(status.utf8), Array(text.utf8), Array(userId.utf8), []]
+    private static func reply(
+        requestId: [UInt8],
+        status: String,
+        text: String,
+        userId: String,
+        metadata: [UInt8] = []
+    ) -> [[UInt8]] {
+        [Array("1.0".utf8), requestId, Array(status.utf8), Array(text.utf8), Array(userId.utf8), metadata]
+    }
+
+    /// One ZMTP metadata property (name length byte, name, 4-byte big-endian value length, value).
+    /// Names and roles here are short constants and enrolled roles (≤ 128 bytes by enrolment).
+    static func property(_ name: String, _ value: String) -> [UInt8] {
+        let nameBytes = Array(name.utf8.prefix(255))
+        let valueBytes = Array(value.utf8.prefix(1_024))
+        let length = UInt32(valueBytes.count)
+        return [UInt8(nameBytes.count)] + nameBytes
+            + [UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)]
+            + valueBytes
     }
 
     /// Z85 text of a 32-byte key (40 characters), the form key files and allowlists use.

@@ -1,4 +1,3 @@
-import UnixSignals
 import ArgumentParser
 import Foundation
 import Logging
@@ -6,6 +5,7 @@ import Metrics
 import Prometheus
 import Runtime
 import ServiceLifecycle
+import UnixSignals
 import ZeroMQ
 
 /// Flags every long-running role shares: logging and the Prometheus endpoint.
@@ -48,7 +48,10 @@ struct CommonOptions: ParsableArguments {
         if let metricsPort {
             let server = try MetricsEndpoint(registry: registry, host: metricsHost, port: metricsPort)
             server.start()
-            logger.info("metrics endpoint ready", metadata: ["metrics.url": "http://\(metricsHost):\(server.port)/metrics"])
+            logger.info(
+                "metrics endpoint ready",
+                metadata: ["metrics.url": "http://\(metricsHost):\(server.port)/metrics"]
+            )
             endpoint = server
         }
         defer { endpoint?.stop() }
@@ -57,7 +60,8 @@ struct CommonOptions: ParsableArguments {
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
             )
         )
         try await group.run()
@@ -76,16 +80,26 @@ struct CoordinatorEndpoints: ParsableArguments {
 /// Transport security flags every role shares (DESIGN.md §5): CURVE on every socket with the
 /// enrolment file as allowlist, or none at all, said on every log line.
 struct SecurityOptions: ParsableArguments {
-    @Option(help: "This process's CURVE secret key file (Z85, from `fedpulse keygen --out DIR --name NAME`).")
+    @Option(
+        help:
+            "This process's CURVE secret key file (Z85, from `fedpulse keygen --out DIR --name NAME`); on an edge, its edge key (enrolled as edge:<class>)."
+    )
     var curveSecretKey: String?
 
-    @Option(help: "The enrolment file (`name role public-key` per line): who may connect, and the servers' public keys.")
+    @Option(
+        help: "The enrolment file (`name role public-key` per line): who may connect, and the servers' public keys."
+    )
     var enrolment: String?
 
-    @Option(help: "Edge only: the folder holding each hosted device's secret key as <device id>.key.")
+    @Option(
+        help: "Edge only: per-device keys instead of an edge key: the folder holding each device's <device id>.key."
+    )
     var curveKeyDir: String?
 
-    @Flag(help: "Run without transport security: nothing is encrypted or authenticated (every log line says transport=insecure).")
+    @Flag(
+        help:
+            "Run without transport security: nothing is encrypted or authenticated (every log line says transport=insecure)."
+    )
     var insecure = false
 
     func validate() throws {
@@ -93,8 +107,15 @@ struct SecurityOptions: ParsableArguments {
         if insecure && (keyGiven || enrolment != nil) {
             throw ValidationError("--insecure contradicts --curve-secret-key/--curve-key-dir/--enrolment")
         }
+        if curveSecretKey != nil && curveKeyDir != nil {
+            throw ValidationError(
+                "--curve-secret-key and --curve-key-dir exclude each other (an edge key, or a key per device)"
+            )
+        }
         if keyGiven != (enrolment != nil) {
-            throw ValidationError("CURVE needs --enrolment and a key (--curve-secret-key, or --curve-key-dir for an edge)")
+            throw ValidationError(
+                "CURVE needs --enrolment and a key (--curve-secret-key, or --curve-key-dir for an edge)"
+            )
         }
     }
 

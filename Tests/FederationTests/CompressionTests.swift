@@ -149,7 +149,7 @@ import Wire
 
     // MARK: - Hostile frames at the decoder
 
-    static func indexFrame(_ bytes: [UInt8], count: Int) -> Tensor {
+    static func indexFrame(_ bytes: [UInt8], count: Int) -> Tensor {  // the older gapvarint frame, still decoded
         .encoded(name: "deltaIndex", encoding: .gapVarint, bytes: bytes, elementCount: count)
     }
 

@@ -55,6 +55,8 @@ import Testing
     /// A huge element count cannot overflow the length rule into acceptance.
     @Test func hugeCountsAreBounded() {
         #expect(TensorEncoding.gapVarint.byteLengths(elements: Int.max / 2) == nil)
+        #expect(TensorEncoding.gapRice.byteLengths(elements: Int.max / 2) == nil)
+        #expect(TensorEncoding.gapRice.byteLengths(elements: 16) == 3...81)
         #expect(TensorEncoding.f32le.byteLengths(elements: Int.max / 2) == nil)
     }
 

@@ -53,7 +53,7 @@ public struct UpdateDecoder: Sendable {
         case .randk: indices = plan.sharedIndices
         case .topk:
             let indexFrame = tensors[1]
-            guard indexFrame.encoding == .gapVarint else {
+            guard indexFrame.encoding == .gapRice || indexFrame.encoding == .gapVarint else {
                 return .failure(WireError(code: .unsupportedEncoding, detail: "deltaIndex is \(indexFrame.encoding)"))
             }
             guard indexFrame.elementCount == plan.keptCount else {
@@ -64,7 +64,11 @@ public struct UpdateDecoder: Sendable {
                     )
                 )
             }
-            switch GapVarint.decode(indexFrame.bytes, count: plan.keptCount, bound: plan.parameterCount) {
+            let decoded =
+                indexFrame.encoding == .gapRice
+                ? GapRice.decode(indexFrame.bytes, count: plan.keptCount, bound: plan.parameterCount)
+                : GapVarint.decode(indexFrame.bytes, count: plan.keptCount, bound: plan.parameterCount)
+            switch decoded {
             case .failure(let error): return .failure(error)
             case .success(let read): indices = read
             }

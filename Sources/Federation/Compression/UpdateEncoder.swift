@@ -63,8 +63,8 @@ public struct UpdateEncoder: Sendable {
             frames.append(
                 .encoded(
                     name: "deltaIndex",
-                    encoding: .gapVarint,
-                    bytes: GapVarint.encode(indices),
+                    encoding: .gapRice,
+                    bytes: GapRice.encode(indices),
                     elementCount: indices.count
                 )
             )

@@ -77,7 +77,7 @@ public struct DemoRun: Sendable {
             _ = try launch(
                 edge.name,
                 ["edge"] + edge.arguments + config.learningArguments + specArguments + coordinatorFlags,
-                security: transport.edgeArguments
+                security: transport.edgeArguments(for: edge)
             )
         }
         let stateDirectory = config.reportDirectory.appendingPathComponent("state")

@@ -12,8 +12,8 @@ struct DemoTransport {
     /// The name the demo's own broadcast follower is enrolled under.
     static let observerName = "demo-observer"
 
-    /// Writes a key pair per party (coordinator, auditor, global, one shard per class, every
-    /// device, the demo's follower) and the enrolment file; `nil` keys when insecure.
+    /// Writes a key pair per party (coordinator, auditor, global, one shard per class, one edge
+    /// key per edge process, the demo's follower) and the enrolment file; `nil` keys when insecure.
     init(config: DemoConfig, layout: DemoLayout) throws {
         guard !config.insecure else {
             keys = nil
@@ -26,9 +26,8 @@ struct DemoTransport {
         for deviceClass in DemoConfig.classes {
             parties.append(("region-\(deviceClass.rawValue)-0", "shard:\(deviceClass.rawValue)"))
         }
-        for edge in layout.edges {
-            parties += edge.devices.map { ($0.id, "device:\(edge.deviceClass.rawValue)") }
-        }
+        // One edge key per edge process: its devices are `<edge name>/<class>-<user>`.
+        for edge in layout.edges { parties.append((edge.name, "edge:\(edge.deviceClass.rawValue)")) }
         let directory = config.reportDirectory.appendingPathComponent("keys").path
         try? FileManager.default.removeItem(atPath: directory)
         keys = try KeyDirectory.create(at: directory, parties: parties)
@@ -42,10 +41,10 @@ struct DemoTransport {
         return ["--curve-secret-key", keys.secretKeyPath(of: name), "--enrolment", keys.enrolmentPath]
     }
 
-    /// Flags of an edge process: its devices' keys are `<device id>.key` in the key folder.
-    var edgeArguments: [String] {
+    /// Flags of an edge process: its edge key, whose name prefixes its devices' ids.
+    func edgeArguments(for edge: DemoLayout.EdgeProcess) -> [String] {
         guard let keys else { return ["--insecure"] }
-        return ["--curve-key-dir", keys.path, "--enrolment", keys.enrolmentPath]
+        return ["--curve-secret-key", keys.secretKeyPath(of: edge.name), "--enrolment", keys.enrolmentPath]
     }
 
     /// The follower's own security, so it can read the CURVE broadcast like any enrolled observer.

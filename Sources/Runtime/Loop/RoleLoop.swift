@@ -32,7 +32,8 @@ public struct Incoming: Sendable {
     /// Bytes in all frames.
     public let byteCount: Int
     /// Who sent it: the header's claim, and the transport's proof when CURVE is on (a claim
-    /// that disagrees with the proof never reaches the role: it is refused `senderMismatch`).
+    /// the proof does not cover never reaches the role: it is refused `senderMismatch`, or
+    /// `wrongDeviceClass` for a device of another class than its key; see ``SenderBinding``).
     /// For a socket added with `decodes: false`, the proven name alone (nil without CURVE).
     public let identity: PeerIdentity?
 }
@@ -48,6 +49,7 @@ public struct Incoming: Sendable {
 public final class RoleLoop<SocketName: Hashable & Sendable> {
     public let messenger: Messenger
     private let control: LoopControl
+    private let security: TransportSecurity?
     private var table: [(name: SocketName, socket: LoopSocket)] = []
     /// How long unsent messages may hold up closing once a stop was requested (SIGTERM): a dead
     /// peer must not keep a role alive for the full linger of its sockets.
@@ -56,9 +58,13 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
     /// other sockets stay responsive under a flood.
     public var batchLimit = 4_096
 
-    public init(control: LoopControl, messenger: Messenger) {
+    /// - Parameter security: the process's transport security; with CURVE every message from a
+    ///   server socket is checked against the live allowlist, so a revoked key's open connection
+    ///   is refused (`unauthorizedSender`) from the reload on, not only its next handshake.
+    public init(control: LoopControl, messenger: Messenger, security: TransportSecurity? = nil) {
         self.control = control
         self.messenger = messenger
+        self.security = security
     }
 
     private var logger: Logger { messenger.logger }
@@ -181,13 +187,25 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
         for _ in 0..<batchLimit {
             let frames: [[UInt8]]
             let userId: String?
+            let peerRole: String?
+            let peerKey: String?
             do {
-                guard let next = try entry.socket.socket.receiveWithUserId(dontWait: true) else { return }
+                guard let next = try entry.socket.socket.receiveFromPeer(dontWait: true) else { return }
                 frames = next.frames
                 userId = next.userId
+                peerRole = next.peerRole
+                peerKey = next.peerKey
             } catch {
                 failed("receive", "\(entry.name): \(error)")
                 return
+            }
+            if let userId, let security, !security.stillAdmits(name: userId, publicKey: peerKey) {
+                messenger.reject(
+                    .unauthorizedSender,
+                    detail: "the key of \(userId) is no longer enrolled (revoked on a live connection)",
+                    sender: userId
+                )
+                continue
             }
             let size = frames.reduce(0) { $0 + $1.count }
             var message: Result<AnyMessage, WireError>?
@@ -195,15 +213,17 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
             if entry.socket.decodes {
                 var decoded = messenger.decode(frames, byteCount: size)
                 if case .success(let value) = decoded {
-                    let claimed = PeerIdentity(claimed: value.sender, authenticated: userId)
-                    if claimed.isConsistent {
-                        identity = claimed
-                    } else {
-                        // One place for "a message's sender must be its connection's key".
-                        let error = WireError(
-                            code: .senderMismatch,
-                            detail: "claims \(value.sender), key enrolled as \(userId ?? "-")"
-                        )
+                    // One place for "a message's sender must be its connection's key" (or a
+                    // device hosted under that edge key, of the key's class).
+                    switch SenderBinding.identity(
+                        claimed: value.sender,
+                        userId: userId,
+                        peerRole: peerRole,
+                        deviceClass: SenderBinding.deviceClass(of: value)
+                    ) {
+                    case .success(let proven):
+                        identity = proven
+                    case .failure(let error):
                         messenger.reject(error.code, detail: error.detail, sender: value.sender)
                         decoded = .failure(error)
                     }

@@ -83,7 +83,7 @@ public final class AuditorRole: Sendable {
         try ledger.setLinger(1_000)
         try config.security.secureServer(ledger)
         try ledger.bind(config.ledgerEndpoint)
-        let loop = RoleLoop<SocketName>(control: control, messenger: messenger)
+        let loop = RoleLoop<SocketName>(control: control, messenger: messenger, security: config.security)
         loop.add(.events, events)
         loop.add(.ledger, ledger, polled: false)
         let spent = round.auditor.spent

@@ -32,7 +32,7 @@ public final class CoordinatorRole: Sendable {
         try config.security.start(context: context, logger: logger)
         defer { config.security.stop() }
         let messenger = Messenger(role: "coordinator", sender: config.id, logger: logger)
-        let loop = RoleLoop<SocketName>(control: control, messenger: messenger)
+        let loop = RoleLoop<SocketName>(control: control, messenger: messenger, security: config.security)
         let broadcast = try Socket(context, type: .pub)
         try broadcast.setLinger(1_000)
         try broadcast.setSendHighWaterMark(10_000)

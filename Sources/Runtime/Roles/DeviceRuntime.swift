@@ -7,11 +7,12 @@ import Rounds
 import Wire
 import ZeroMQ
 
-/// One virtual device inside an edge process: its sockets, its data and its round memory.
+/// One virtual device inside an edge process: its identity, its data and its round memory.
 ///
-/// A class, not a struct: it owns non-copyable sockets and lives in an array of the edge loop,
-/// on the loop's thread only. Its broadcast SUB socket belongs to the loop (added with
-/// `decodes: false`, so one decode serves every device through ``BroadcastCache``).
+/// A class, not a struct: it lives in an array of the edge loop, on the loop's thread only. Its
+/// way out is the edge's ``EdgeLinks`` (its own sockets under a device key, or the sockets every
+/// device of the process shares under the edge key); broadcasts reach it decoded, once for all
+/// devices, through ``BroadcastCache``.
 final class DeviceRuntime {
     enum BroadcastOutcome { case continuing, runEnded }
 
@@ -20,14 +21,12 @@ final class DeviceRuntime {
     let config: EdgeConfig
     let logger: Logger
     let messenger: Messenger
-    let control: Socket
-    let shardSocket: Socket
-    /// The device's own CURVE key pair (its enrolled name is its id), nil when insecure.
-    let keys: CurveKeyPair?
-    var shardEndpoint: String?
+    let links: EdgeLinks
+    /// The device's place in the edge (its RNG stream, its sockets in `perDevice` mode).
+    let index: Int
     var lastRoundId = 0
     var nextCheckin: Int64 = 0
-    var pending: (frames: [[UInt8]], due: Int64)?
+    var pending: (frames: [[UInt8]], due: Int64, shardName: String, endpoint: String, roundId: Int)?
     /// The device's records, loaded once; datasets are derived per spec.
     var records: DeviceData
     var datasets: (spec: ModelSpec, train: Dataset, holdOut: Dataset)?
@@ -44,51 +43,20 @@ final class DeviceRuntime {
         dimensions: [("role", "edge"), ("reason", "diverged")]
     )
 
-    /// Creates the device's PUSH sockets and returns its broadcast SUB for the loop.
-    init(device: VirtualDevice, index: Int, config: EdgeConfig, context: Context, logger: Logger) throws {
+    /// Loads the device's records; its sockets are the edge's ``EdgeLinks``.
+    init(device: VirtualDevice, index: Int, config: EdgeConfig, links: EdgeLinks, logger: Logger) throws {
         self.device = device
+        self.index = index
+        self.links = links
         wireClass = device.deviceClass.wireName
         self.config = config
         var deviceLogger = logger
         deviceLogger[metadataKey: "worker.id"] = "\(device.id)"
         self.logger = deviceLogger
         messenger = Messenger(role: "edge", sender: device.id, logger: deviceLogger)
-        keys = try Self.keys(of: device, config: config)
-        control = try Socket(context, type: .push)
-        try control.setLinger(0)
-        try Self.secure(control, of: "coordinator", keys: keys, config: config)
-        try control.connect(config.coordinatorControl)
-        shardSocket = try Socket(context, type: .push)
-        try shardSocket.setLinger(5_000)
         rng = SeededGenerator(seed: config.seed, stream: UInt64(index))
         nextCheckin = Clock.nowMillis()
         records = try device.data.load(deviceClass: device.deviceClass, spec: config.spec)
-    }
-
-    /// The device's SUB socket on the coordinator's broadcast (`round.open`, `run.end`).
-    func broadcastSocket(context: Context) throws -> Socket {
-        let broadcast = try Socket(context, type: .sub)
-        try broadcast.setLinger(0)
-        try broadcast.subscribe(Topic.roundOpen.rawValue)
-        try broadcast.subscribe(Topic.runEnd.rawValue)
-        try Self.secure(broadcast, of: "coordinator", keys: keys, config: config)
-        try broadcast.connect(config.coordinatorBroadcast)
-        return broadcast
-    }
-
-    /// The device's key pair from the edge's key directory (`<device id>.key`), when CURVE is on.
-    static func keys(of device: VirtualDevice, config: EdgeConfig) throws -> CurveKeyPair? {
-        guard config.security.isSecure else { return nil }
-        guard let directory = config.deviceKeys else {
-            throw RoleError("CURVE is on but no --curve-key-dir holds the devices' keys")
-        }
-        return try directory.keyPair(of: device.id)
-    }
-
-    /// Makes `socket` a CURVE client of the server enrolled as `server`, with the device's key.
-    static func secure(_ socket: borrowing Socket, of server: String, keys: CurveKeyPair?, config: EdgeConfig) throws {
-        guard let keys else { return }
-        try config.security.secureClient(socket, of: server, as: keys)
     }
 
     var nextDue: Int64 { min(nextCheckin, pending?.due ?? .max) }
@@ -107,13 +75,20 @@ final class DeviceRuntime {
             trainExamples: records.train.count,
             holdoutExamples: records.holdOut.count
         )
-        send(loop) { try messenger.send(checkin, on: control, dontWait: true) }
+        send(loop) {
+            let frames = try messenger.codec.encode(checkin, sender: device.id, sentAtMillis: now)
+            return try links.sendControl(frames, device: index, messenger: messenger)
+        }
         nextCheckin = now + config.checkinIntervalMillis
     }
 
-    /// One broadcast this device's SUB socket received.
-    func broadcastReceived(_ frames: [[UInt8]], cache: BroadcastCache, loop: RoleLoop<Int>) throws -> BroadcastOutcome {
-        switch cache.decode(frames, messenger: messenger) {
+    /// One broadcast, decoded once for every device of the edge.
+    func broadcastReceived(
+        _ decoded: Result<AnyMessage, WireError>,
+        cache: BroadcastCache,
+        loop: RoleLoop<Int>
+    ) throws -> BroadcastOutcome {
+        switch decoded {
         case .success(.runEnd):
             return .runEnded
         case .success(.roundOpen(let open)) where open.body.roundId > lastRoundId:
@@ -127,20 +102,35 @@ final class DeviceRuntime {
 
     func sendIfDue(now: Int64, loop: RoleLoop<Int>) {
         guard let pending, now >= pending.due else { return }
-        send(loop) { try messenger.send(frames: pending.frames, on: shardSocket) }
+        send(loop) { try sendPending(pending, dontWait: false) }
         self.pending = nil
     }
 
     /// Sends a held-back update before exiting, so nothing trained is dropped by a clean stop.
     func flushBeforeExit(loop: RoleLoop<Int>) {
-        if let pending { send(loop) { try messenger.send(frames: pending.frames, on: shardSocket, dontWait: true) } }
+        if let pending { send(loop) { try sendPending(pending, dontWait: true) } }
         pending = nil
     }
 
-    /// A send on one of the device's own sockets; a failure is counted and logged by the loop.
-    private func send(_ loop: RoleLoop<Int>, _ body: () throws -> Int) {
+    private func sendPending(
+        _ pending: (frames: [[UInt8]], due: Int64, shardName: String, endpoint: String, roundId: Int),
+        dontWait: Bool
+    ) throws -> Bool {
+        try links.sendUpdate(
+            pending.frames,
+            device: index,
+            shardName: pending.shardName,
+            endpoint: pending.endpoint,
+            roundId: pending.roundId,
+            messenger: messenger,
+            dontWait: dontWait
+        )
+    }
+
+    /// A send on the device's links; a failure is counted and logged by the loop.
+    private func send(_ loop: RoleLoop<Int>, _ body: () throws -> Bool) {
         do {
-            if try body() == 0 { loop.failed("send", "\(device.id): peer queue full", level: .notice) }
+            if try !body() { loop.failed("send", "\(device.id): peer queue full", level: .notice) }
         } catch {
             loop.failed("send", "\(device.id): \(error)")
         }
@@ -169,7 +159,7 @@ final class DeviceRuntime {
             // vector of weight 0: a silent member would be a dropout the graph must absorb.
             guard let secAgg, let assignment = round.shards.first(where: { $0.members.contains(device.id) }) else { return }
             let zero = [Float](repeating: 0, count: open.tensor(named: "weights")?.elementCount ?? 0)
-            secAgg.start(open, assignment: assignment, deviceId: device.id, keys: keys, delta: zero, weight: 0, loop: loop)
+            secAgg.start(open, assignment: assignment, deviceId: device.id, keys: links.keyPair(forDevice: index), delta: zero, weight: 0, loop: loop)
             return
         case .declined(let decline, let endpoint):
             logger.debug("not sampled this round; declining", metadata: ["round.id": "\(round.roundId)"])
@@ -232,7 +222,7 @@ final class DeviceRuntime {
             }
         )
         if round.secureAggregation != nil, let secAgg {
-            secAgg.start(open, assignment: assignment, deviceId: device.id, keys: keys, delta: delta, loop: loop)
+            secAgg.start(open, assignment: assignment, deviceId: device.id, keys: links.keyPair(forDevice: index), delta: delta, loop: loop)
             return
         }
         let update = EdgeRound.update(round: round, assignment: assignment, workerId: device.id, outcome: outcome)
@@ -275,21 +265,15 @@ final class DeviceRuntime {
     }
 
     private func queue(_ update: Update, tensors: [Tensor], to endpoint: String, loop: RoleLoop<Int>) throws {
-        if shardEndpoint != endpoint {
-            if let old = shardEndpoint { try? shardSocket.disconnect(old) }
-            // The shard's key by the name of its slot: only the enrolled shard can answer here.
-            let shardName = GlobalRound.aggregatorId(region: update.deviceClass, shard: update.shard)
-            try Self.secure(shardSocket, of: shardName, keys: keys, config: config)
-            try shardSocket.connect(endpoint)
-            shardEndpoint = endpoint
-        }
+        // The shard's key by the name of its slot: only the enrolled shard can answer there.
+        let shardName = GlobalRound.aggregatorId(region: update.deviceClass, shard: update.shard)
         let frames = try messenger.codec.encode(
             update,
             sender: device.id,
             sentAtMillis: Clock.nowMillis(),
             tensors: tensors
         )
-        pending = (frames, Clock.nowMillis() + config.sendDelayMillis)
+        pending = (frames, Clock.nowMillis() + config.sendDelayMillis, shardName, endpoint, update.roundId)
         sendIfDue(now: Clock.nowMillis(), loop: loop)
     }
 }

@@ -54,6 +54,9 @@ public struct EdgeConfig: Sendable {
     /// Where each hosted device's own secret key lives (`<device id>.key`): a device proves its
     /// id with its key, so one device cannot send in another's name.
     public var deviceKeys: KeyDirectory?
+    /// The enrolled name `E` of this process's own `edge:<class>` key (``security``'s key pair):
+    /// every device then speaks as `E/<suffix>` over sockets shared by all of them.
+    public var edgeName: String?
     public var checkinIntervalMillis: Int64 = 1_000
     /// Holds each update back this long after training (a slow device), without blocking the loop.
     public var sendDelayMillis: Int64 = 0

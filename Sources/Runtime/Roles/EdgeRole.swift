@@ -5,11 +5,13 @@ import Metrics
 import Wire
 import ZeroMQ
 
-/// An edge process: hosts N virtual devices, each with its own identity, data and sockets.
+/// An edge process: hosts N virtual devices, each with its own identity, data and round memory.
 ///
 /// A selected device evaluates the broadcast model on its local hold-out, trains from it,
 /// sends Δ = w_local − w_global (clipped and noised as the round's privacy settings say) to its
-/// shard, and nothing else: no raw record ever leaves this process.
+/// shard, and nothing else: no raw record ever leaves this process. With an edge key (or no
+/// CURVE) the devices share one SUB, one control PUSH and one PUSH per shard; with per-device
+/// keys each device has its own (``EdgeLinks``).
 public final class EdgeRole: Sendable {
     let config: EdgeConfig
     let logger: Logger
@@ -20,8 +22,12 @@ public final class EdgeRole: Sendable {
     }
 
     public func run(_ control: LoopControl) throws {
-        let context = try Context(maxSockets: Int32(max(1_024, config.devices.count * 4 + 64)))
-        let loop = RoleLoop<Int>(control: control, messenger: Messenger(role: "edge", sender: "edge", logger: logger))
+        let perDeviceSockets = config.edgeName == nil && config.security.isSecure
+        let sockets = perDeviceSockets ? config.devices.count * 4 + 64 : 256
+        let context = try Context(maxSockets: Int32(clamping: max(1_024, sockets)))
+        let messenger = Messenger(role: "edge", sender: config.edgeName ?? "edge", logger: logger)
+        let loop = RoleLoop<Int>(control: control, messenger: messenger)
+        let links = try EdgeLinks(config: config, context: context)
         var devices: [DeviceRuntime] = []
         let secAgg = SecAggEdge(
             context: context,
@@ -30,12 +36,20 @@ public final class EdgeRole: Sendable {
             sendDelayMillis: config.sendDelayMillis
         )
         for (index, device) in config.devices.enumerated() {
-            let runtime = try DeviceRuntime(device: device, index: index, config: config, context: context, logger: logger)
+            let runtime = try DeviceRuntime(device: device, index: index, config: config, links: links, logger: logger)
             runtime.secAgg = secAgg
             devices.append(runtime)
-            loop.add(index, try runtime.broadcastSocket(context: context), decodes: false)
         }
-        logger.info("edge ready", metadata: ["devices": "\(devices.count)"])
+        for index in 0..<links.broadcastCount {
+            loop.add(index, try links.broadcastSocket(index), decodes: false)
+        }
+        logger.info(
+            "edge ready",
+            metadata: [
+                "devices": "\(devices.count)", "edge.sockets": "\(links.mode == .shared ? "shared" : "per-device")",
+                "edge.name": "\(config.edgeName ?? "-")",
+            ]
+        )
         let cache = BroadcastCache()
         var running = true
         // Check in at once, before the first poll.
@@ -44,7 +58,11 @@ public final class EdgeRole: Sendable {
             nextTimer: { min(devices.map(\.nextDue).min() ?? Clock.nowMillis() + 1_000, secAgg.nextDue(now: Clock.nowMillis())) },
             received: { index, incoming in
                 guard devices.indices.contains(index) else { return }
-                if try devices[index].broadcastReceived(incoming.frames, cache: cache, loop: loop) == .runEnded {
+                let decoded = cache.decode(incoming.frames, messenger: messenger)
+                // One shared SUB feeds every device; a device's own SUB feeds that device.
+                let receivers = links.mode == .shared ? devices[...] : devices[index...index]
+                for device in receivers
+                where try device.broadcastReceived(decoded, cache: cache, loop: loop) == .runEnded {
                     running = false
                 }
             },
@@ -64,8 +82,9 @@ public final class EdgeRole: Sendable {
 
 /// Decodes each broadcast once per process, however many virtual devices receive it.
 ///
-/// Every device has its own SUB socket and so its own copy of each (re-published) `round.open`;
-/// validating the same header hundreds of times a second would make a busy edge CPU-bound.
+/// With per-device keys every device has its own SUB socket and so its own copy of each
+/// (re-published) `round.open`; validating the same header hundreds of times a second would make
+/// a busy edge CPU-bound.
 /// The cache compares the frames byte for byte, so a changed message is always decoded afresh.
 final class BroadcastCache {
     private var lastFrames: [[UInt8]] = []

@@ -51,7 +51,7 @@ public final class GlobalAggregatorRole: Sendable {
         try config.security.start(context: context, logger: logger)
         defer { config.security.stop() }
         let messenger = Messenger(role: "global", sender: "global", logger: logger)
-        let loop = RoleLoop<SocketName>(control: control, messenger: messenger)
+        let loop = RoleLoop<SocketName>(control: control, messenger: messenger, security: config.security)
         let partials = try Socket(context, type: .pull)
         try partials.setLinger(0)
         try partials.setMaxMessageSize(Int64(config.maxMessageBytes))

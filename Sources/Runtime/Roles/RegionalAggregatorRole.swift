@@ -67,7 +67,7 @@ public final class RegionalAggregatorRole: Sendable {
             maxTotalBytes: min(WireLimits.default.maxTotalBytes, config.maxMessageBytes)
         )
         let messenger = Messenger(role: "region", sender: id, logger: logger, limits: limits)
-        let loop = RoleLoop<SocketName>(control: control, messenger: messenger)
+        let loop = RoleLoop<SocketName>(control: control, messenger: messenger, security: config.security)
         let updates = try Socket(context, type: .pull)
         try updates.setLinger(0)
         try updates.setBacklog(4_096)
@@ -104,7 +104,7 @@ public final class RegionalAggregatorRole: Sendable {
             region: region,
             shard: config.shard,
             name: config.name,
-            isSecure: config.security.isSecure
+            security: config.security
         )
 
         var heartbeat = AggregatorHeartbeat(

@@ -19,18 +19,19 @@ final class SecAggShardChannel {
     let loop: Loop
     let logger: Logger
     let name: String
-    let isSecure: Bool
+    let security: TransportSecurity
+    private var isSecure: Bool { security.isSecure }
     private var session: SecAggShardSession
     private var routes: [String: [UInt8]] = [:]
     /// The shard's ring order is drawn from a CSPRNG: a predictable ring would let corrupt
     /// devices place themselves around a victim.
     private var generator = SystemRandomNumberGenerator()
 
-    init(loop: Loop, logger: Logger, region: DeviceClassName, shard: Int, name: String, isSecure: Bool) {
+    init(loop: Loop, logger: Logger, region: DeviceClassName, shard: Int, name: String, security: TransportSecurity) {
         self.loop = loop
         self.logger = logger
         self.name = name
-        self.isSecure = isSecure
+        self.security = security
         session = SecAggShardSession(region: region, shard: shard)
     }
 
@@ -70,18 +71,25 @@ final class SecAggShardChannel {
         guard let routingId = incoming.frames.first, incoming.frames.count >= 2 else { return }
         let frames = Array(incoming.frames.dropFirst())
         guard case .success(let message) = loop.messenger.decode(frames, byteCount: incoming.byteCount) else { return }
-        let identity = PeerIdentity(claimed: message.sender, authenticated: incoming.identity?.authenticated)
+        let proven = incoming.identity?.authenticated
         // Under CURVE every connection has a proven name; a message without one is not trusted.
-        guard !isSecure || identity.authenticated != nil else {
+        guard !isSecure || proven != nil else {
             loop.messenger.reject(.unauthorizedSender, detail: "no proven identity", sender: message.sender)
             return
         }
-        guard identity.isConsistent else {
-            loop.messenger.reject(
-                .senderMismatch,
-                detail: "claims \(message.sender), key enrolled as \(identity.authenticated ?? "-")",
-                sender: message.sender
-            )
+        // The loop's one rule (a key speaks for itself, an edge key for the devices it hosts),
+        // with the role the enrolment gives the proven name: the ROUTER's frames are not decoded
+        // by the loop, so it cannot apply the rule itself.
+        let identity: PeerIdentity
+        switch SenderBinding.identity(
+            claimed: message.sender,
+            userId: proven,
+            peerRole: proven.flatMap { security.current.role(of: $0) },
+            deviceClass: nil
+        ) {
+        case .success(let bound): identity = bound
+        case .failure(let error):
+            loop.messenger.reject(error.code, detail: error.detail, sender: message.sender)
             return
         }
         if identity.isAuthenticated || !isSecure { routes[identity.name] = routingId }

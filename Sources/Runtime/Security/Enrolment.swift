@@ -12,7 +12,16 @@ public import ZeroMQ
 /// global          global        …
 /// region-watch-0  shard:watch   …
 /// watch-3         device:watch  …
+/// edge-phone      edge:phone    …
 /// ```
+///
+/// An `edge:<class>` key named `E` is one edge process (or every replica of one scaled edge
+/// service): it speaks for the virtual devices it hosts, whose ids are `E/<suffix>`, of its class
+/// only, over one set of shared sockets — so 10,000 devices need not hold 10,000 keys and
+/// connections, and scaled replicas whose device ids are made at start need no enrolment of
+/// their own. `E` may not contain `/`, and no other party's name may start with `E/` (two keys
+/// would speak for one device). Removing `E` cuts all of its devices at once; a stolen edge key
+/// speaks for every device under `E/` (that is the trade-off against one key per device).
 ///
 /// It holds public keys only, so the same file can go to every process: servers use it as their
 /// ZAP allowlist (the name becomes the connection's User-Id), clients look up the public key of
@@ -22,8 +31,9 @@ public struct Enrolment: Sendable, Equatable {
     /// One enrolled party.
     public struct Entry: Sendable, Equatable {
         public var name: String
-        /// `coordinator`, `auditor`, `global`, `shard:<class>`, `device:<class>`, or `observer`
-        /// (reads broadcasts and the ledger feed, e.g. `fedpulse audit tail`; sends nothing that counts).
+        /// `coordinator`, `auditor`, `global`, `shard:<class>`, `device:<class>`, `edge:<class>`
+        /// (speaks for hosted devices `<name>/<suffix>`), or `observer` (reads broadcasts and the
+        /// ledger feed, e.g. `fedpulse audit tail`; sends nothing that counts).
         public var role: String
         public var publicKey: String
     }
@@ -57,17 +67,31 @@ public struct Enrolment: Sendable, Equatable {
             }
             guard Self.isValidRole(role) else {
                 throw EnrolmentError(
-                    "\(place): role \(role.debugDescription) is not coordinator, auditor, global, observer, shard:<class> or device:<class>"
+                    "\(place): role \(role.debugDescription) is not coordinator, auditor, global, observer, shard:<class>, device:<class> or edge:<class>"
                 )
             }
             guard key.utf8.count == 40, key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
                 throw EnrolmentError("\(place): public key of \(name) is not 40 Z85 characters")
+            }
+            if role.hasPrefix("edge:"), name.contains("/") {
+                throw EnrolmentError(
+                    "\(place): edge name \(name) contains `/` (its devices are named \(name)/<suffix>)"
+                )
             }
             guard names.insert(name).inserted else { throw EnrolmentError("\(place): \(name) is enrolled twice") }
             guard keys.insert(key).inserted else {
                 throw EnrolmentError("\(place): the key of \(name) is enrolled under another name too")
             }
             entries.append(Entry(name: name, role: role, publicKey: key))
+        }
+        // An edge speaks for every name under `E/`: nobody else may be enrolled there.
+        let edges = entries.filter { $0.role.hasPrefix("edge:") }.map(\.name)
+        for edge in edges {
+            if let clash = entries.first(where: { $0.name.hasPrefix(edge + "/") }) {
+                throw EnrolmentError(
+                    "\(source): \(clash.name) is enrolled under edge \(edge)'s names (\(edge)/…), which only that edge's key may use"
+                )
+            }
         }
         self.entries = entries
     }
@@ -87,9 +111,15 @@ public struct Enrolment: Sendable, Equatable {
     /// The role enrolled under `name`.
     public func role(of name: String) -> String? { entries.first { $0.name == name }?.role }
 
-    /// The ZAP allowlist: every enrolled key, mapped to its name.
+    /// The entry enrolled with `publicKey` (an edge finds its own name from its secret key).
+    public func entry(forPublicKey publicKey: String) -> Entry? { entries.first { $0.publicKey == publicKey } }
+
+    /// The ZAP allowlist: every enrolled key, mapped to its name and role.
     public var allowlist: CurveAllowlist {
-        CurveAllowlist(names: Dictionary(uniqueKeysWithValues: entries.map { ($0.publicKey, $0.name) }))
+        CurveAllowlist(
+            names: Dictionary(uniqueKeysWithValues: entries.map { ($0.publicKey, $0.name) }),
+            roles: Dictionary(uniqueKeysWithValues: entries.map { ($0.publicKey, $0.role) })
+        )
     }
 
     /// Whether `role` is one an enrolment line may carry.
@@ -122,7 +152,7 @@ public struct Enrolment: Sendable, Equatable {
     static func isValidRole(_ role: String) -> Bool {
         if ["coordinator", "auditor", "global", "observer"].contains(role) { return true }
         let parts = role.split(separator: ":", maxSplits: 1).map(String.init)
-        return parts.count == 2 && ["shard", "device"].contains(parts[0]) && classes.contains(parts[1])
+        return parts.count == 2 && ["shard", "device", "edge"].contains(parts[0]) && classes.contains(parts[1])
     }
 }
 

@@ -69,6 +69,24 @@ public final class TransportSecurity: Sendable {
     /// The enrolment in force (reloaded when the file changes).
     public var current: Enrolment { enrolment.withLock { $0 } }
 
+    /// Whether a message that came in under `name`, on a connection whose handshake proved
+    /// `publicKey`, may still count: that key is enrolled now, under that name.
+    ///
+    /// libzmq asks the ZAP handler at the handshake only, so without this check a revoked key
+    /// would keep speaking on the connection it already had, for as long as the peer keeps it up.
+    public func stillAdmits(name: String, publicKey: String?) -> Bool {
+        guard isSecure else { return true }
+        guard let publicKey else { return false }
+        return handler.withLock { $0?.current.name(forPublicKey: publicKey) } == name
+    }
+
+    /// This process's own enrolment line, found by its public key (an edge learns its name `E`
+    /// and role `edge:<class>` this way); nil when insecure or not enrolled.
+    public var ownEntry: Enrolment.Entry? {
+        guard case .curve(let keys, _) = mode else { return nil }
+        return current.entry(forPublicKey: keys.publicKey)
+    }
+
     /// Starts the ZAP handler in `context` and the enrolment watcher; a no-op when insecure.
     ///
     /// Refusals are logged with the key and address and counted in

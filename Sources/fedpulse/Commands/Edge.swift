@@ -10,14 +10,18 @@ extension FedPulse {
         static let configuration = CommandConfiguration(
             abstract: "Run an edge worker process hosting --devices virtual devices of one class.",
             discussion: """
-                Each virtual device has its own identity, local data and sockets: it checks in \
+                Each virtual device has its own identity and local data: it checks in \
                 with the coordinator, and when selected trains from the broadcast model and \
                 PUSHes one update (its model delta, never its data) to its assigned shard. Under \
                 DP a round lists each shard's population: every member samples itself with the \
                 round's rate from the system CSPRNG and sends either its update (weight 1, no \
                 metrics or norm) or a decline. A device whose training diverges skips the round \
                 (fedpulse_updates_skipped_total{reason="diverged"}). Data is \
-                synthetic (--task, --seed, users --first-user …) or one CSV file per device (--data).
+                synthetic (--task, --seed, users --first-user …) or one CSV file per device (--data). \
+                With an edge key (--curve-secret-key, enrolled as edge:<class> under name E) all \
+                devices share one SUB, one control PUSH and one PUSH per shard, and their ids \
+                must start with E/ (default prefix E/<class>); with --curve-key-dir each device \
+                has its own key and sockets.
                 """
         )
 
@@ -34,7 +38,7 @@ extension FedPulse {
 
         @Option(
             help:
-                "Device ids are PREFIX-<user index> (default: the device class). {replica} in PREFIX becomes this replica's own id (see --replica-file), {host} the host name; either also offsets the synthetic users, for scaled container replicas."
+                "Device ids are PREFIX-<user index> (default: the device class; with an edge key E, E/<class>, and PREFIX must start with E/). {replica} in PREFIX becomes this replica's own id (see --replica-file), {host} the host name; either also offsets the synthetic users, for scaled container replicas."
         )
         var idPrefix: String?
 
@@ -91,8 +95,16 @@ extension FedPulse {
                 replica = try ReplicaIdentity.token(file: replicaFile, using: &random)
             }
             let replicated = idPrefix.map { $0.contains("{host}") || $0.contains("{replica}") } ?? false
-            let prefix = (idPrefix ?? deviceClass.rawValue).replacingOccurrences(of: "{host}", with: host)
+            let transport = try security.make()
+            let edgeName = try Self.edgeName(of: transport, security: security, deviceClass: deviceClass)
+            let defaultPrefix = edgeName.map { "\($0)/\(deviceClass.rawValue)" } ?? deviceClass.rawValue
+            let prefix = (idPrefix ?? defaultPrefix).replacingOccurrences(of: "{host}", with: host)
                 .replacingOccurrences(of: "{replica}", with: replica)
+            if let edgeName, !prefix.hasPrefix(edgeName + "/") {
+                throw ValidationError(
+                    "--id-prefix \(prefix) must start with \(edgeName)/: the edge key \(edgeName) speaks only for devices \(edgeName)/…"
+                )
+            }
             let firstUser =
                 replicated ? self.firstUser + Int(CohortPlanner.stableHash(prefix) % 100_000) * devices : self.firstUser
             let generator = learning.generator()
@@ -120,12 +132,39 @@ extension FedPulse {
             config.checkinIntervalMillis = checkinMs
             config.poisonScale = poisonScale
             config.seed = learning.seed &+ UInt64(firstUser)
-            config.security = try security.make()
+            config.security = transport
             config.deviceKeys = security.deviceKeys
+            config.edgeName = edgeName
             let frozen = config
             try await common.run(role: "edge-\(prefix)", transport: frozen.security) { control, logger in
                 try EdgeRole(config: frozen, logger: logger).run(control)
             }
+        }
+
+        /// The enrolled name `E` of an edge key (`--curve-secret-key` on an edge), checked to be
+        /// enrolled as `edge:<this class>`; nil with per-device keys or without CURVE.
+        static func edgeName(
+            of transport: TransportSecurity,
+            security: SecurityOptions,
+            deviceClass: DeviceClass
+        ) throws -> String? {
+            guard let keyFile = security.curveSecretKey else { return nil }
+            guard security.curveKeyDir == nil else {
+                throw ValidationError(
+                    "an edge takes an edge key (--curve-secret-key) or per-device keys (--curve-key-dir), not both"
+                )
+            }
+            guard let entry = transport.ownEntry else {
+                throw ValidationError(
+                    "the key in \(keyFile) is not in the enrolment file (enrol it with --role edge:\(deviceClass.rawValue))"
+                )
+            }
+            guard entry.role == "edge:\(deviceClass.rawValue)" else {
+                throw ValidationError(
+                    "the key in \(keyFile) is enrolled as \(entry.name) with role \(entry.role), not edge:\(deviceClass.rawValue)"
+                )
+            }
+            return entry.name
         }
     }
 }

@@ -12,8 +12,10 @@ extension FedPulse {
                 Prints the pair as JSON, or writes NAME.key (secret, mode 0600) and NAME.pub \
                 into --out. With --enroll FILE --role ROLE it also appends `NAME ROLE PUBLIC-KEY` \
                 to the enrolment file every role reads as its allowlist (roles: coordinator, \
-                auditor, global, shard:<class>, device:<class>; NAME is the id the party sends \
-                as its sender, e.g. region-watch-0 or watch-3).
+                auditor, global, observer, shard:<class>, device:<class>, edge:<class>; NAME is \
+                the id the party sends as its sender, e.g. region-watch-0 or watch-3; an edge key \
+                NAME speaks for the devices it hosts, ids NAME/<suffix> of its class, and NAME \
+                may not contain /).
                 """
         )
 
@@ -36,7 +38,7 @@ extension FedPulse {
             if enroll != nil {
                 guard let role, Enrolment(entries: []).validating(role: role) else {
                     throw ValidationError(
-                        "--enroll needs --role coordinator|auditor|global|observer|shard:<class>|device:<class>"
+                        "--enroll needs --role coordinator|auditor|global|observer|shard:<class>|device:<class>|edge:<class>"
                     )
                 }
                 guard outDir != nil else { throw ValidationError("--enroll needs --out DIR for the secret key") }
