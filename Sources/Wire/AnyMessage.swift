@@ -89,8 +89,10 @@ extension WireCodec {
         case .secAggNeighbours: return decode(frames, as: SecAggNeighbours.self).map(AnyMessage.secAggNeighbours)
         case .secAggShares: return decode(frames, as: SecAggShares.self).map(AnyMessage.secAggShares)
         case .secAggMasked: return decode(frames, as: SecAggMasked.self).map(AnyMessage.secAggMasked)
-        case .secAggUnmaskRequest: return decode(frames, as: SecAggUnmaskRequest.self).map(AnyMessage.secAggUnmaskRequest)
-        case .secAggUnmaskResponse: return decode(frames, as: SecAggUnmaskResponse.self).map(AnyMessage.secAggUnmaskResponse)
+        case .secAggUnmaskRequest:
+            return decode(frames, as: SecAggUnmaskRequest.self).map(AnyMessage.secAggUnmaskRequest)
+        case .secAggUnmaskResponse:
+            return decode(frames, as: SecAggUnmaskResponse.self).map(AnyMessage.secAggUnmaskResponse)
         default: return .failure(WireError(code: .unknownTopic, detail: "no decoder for topic \(topic)"))
         }
     }

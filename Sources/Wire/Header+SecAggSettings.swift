@@ -34,12 +34,20 @@ public struct SecureAggregationSettings: Codable, Sendable, Equatable {
 
     func validate(_ check: FieldCheck) throws(WireError) {
         try check.range("valueBits", valueBits, 2...Self.maxValueBits)
-        try check.require(clipNorm.isFinite && clipNorm > 0 && clipNorm <= 1e6, "clipNorm", "\(clipNorm) is outside (0, 1e6]")
         try check.require(
-            dropoutRate.isFinite && dropoutRate >= 0 && dropoutRate < 0.5, "dropoutRate", "\(dropoutRate) is outside [0, 0.5)"
+            clipNorm.isFinite && clipNorm > 0 && clipNorm <= 1e6,
+            "clipNorm",
+            "\(clipNorm) is outside (0, 1e6]"
         )
         try check.require(
-            corruptRate.isFinite && corruptRate >= 0 && corruptRate < 0.5, "corruptRate", "\(corruptRate) is outside [0, 0.5)"
+            dropoutRate.isFinite && dropoutRate >= 0 && dropoutRate < 0.5,
+            "dropoutRate",
+            "\(dropoutRate) is outside [0, 0.5)"
+        )
+        try check.require(
+            corruptRate.isFinite && corruptRate >= 0 && corruptRate < 0.5,
+            "corruptRate",
+            "\(corruptRate) is outside [0, 0.5)"
         )
         try check.range("stageTimeoutMillis", stageTimeoutMillis, 1...600_000)
     }

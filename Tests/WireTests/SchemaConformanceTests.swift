@@ -129,7 +129,8 @@ struct SchemaConformanceTests {
         ],
         "partial": [
             ("body.contributors", .number(-1)), ("body.rejected", .object(["bogus": .number(1)])),
-            ("body.secureAggregation.modulusBits", .number(63)), ("body.secureAggregation.deviceClass", .string("ring")),
+            ("body.secureAggregation.modulusBits", .number(63)),
+            ("body.secureAggregation.deviceClass", .string("ring")),
         ],
         "model.candidate": [
             ("body.noiseStd", .number(-1)), ("body.participants", .object(["ring": .number(1)])),

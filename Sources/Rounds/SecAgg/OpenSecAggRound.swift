@@ -46,7 +46,9 @@ struct OpenSecAggRound: Sendable {
                 recordsObservations: recordsObservations
             )
         else {
-            return .failure(WireError(code: .malformedHeader, detail: "no neighbour graph for \(members.count) devices"))
+            return .failure(
+                WireError(code: .malformedHeader, detail: "no neighbour graph for \(members.count) devices")
+            )
         }
         // Training happens before the first stage's answer: the key stage lasts until three
         // stage timeouts before the round's deadline, so the whole protocol ends by then.
@@ -115,7 +117,12 @@ struct OpenSecAggRound: Sendable {
             return refuse(.senderMismatch, sender, nil, "claims \(identity.claimed), proven \(sender)")
         }
         guard let (roundId, messageShard, event) = Self.event(message) else {
-            return refuse(.malformedHeader, sender, nil, "\(message.topic) is not a stage a device sends, or unreadable")
+            return refuse(
+                .malformedHeader,
+                sender,
+                nil,
+                "\(message.topic) is not a stage a device sends, or unreadable"
+            )
         }
         // Shares past the threshold arrive after the sum was released: expected, not an attack.
         if roundId == self.roundId && sent { return [] }
@@ -125,7 +132,12 @@ struct OpenSecAggRound: Sendable {
         }
         defer { round = protocolRound }
         guard messageShard == shard else {
-            return refuse(.wrongShard, sender, roundId, "for shard \(messageShard), this is \(region.rawValue)/\(shard)")
+            return refuse(
+                .wrongShard,
+                sender,
+                roundId,
+                "for shard \(messageShard), this is \(region.rawValue)/\(shard)"
+            )
         }
         let before = protocolRound.stage
         let (total, overflow) = bytes.addingReportingOverflow(byteCount)
@@ -170,7 +182,12 @@ struct OpenSecAggRound: Sendable {
 
     // MARK: Actions
 
-    private mutating func refuse(_ reason: RejectReason, _ sender: String, _ roundId: Int?, _ detail: String)
+    private mutating func refuse(
+        _ reason: RejectReason,
+        _ sender: String,
+        _ roundId: Int?,
+        _ detail: String
+    )
         -> [SecAggShardAction]
     {
         if !sent { rejected[reason, default: 0] += 1 }
@@ -218,10 +235,15 @@ struct OpenSecAggRound: Sendable {
         guard let quantizer, let settings, let server = round?.server,
             let decoded = quantizer.dequantizeWeighted(result.sum),
             selfSampled
-                ? decoded.weightSum <= Int64(result.survivors.count) : decoded.weightSum == Int64(result.survivors.count)
+                ? decoded.weightSum <= Int64(result.survivors.count)
+                : decoded.weightSum == Int64(result.survivors.count)
         else {
             return [
-                .failed(roundId: roundId, stage: SecAggStage.unmasking.rawValue, detail: "the weight sum is not the survivors' count"),
+                .failed(
+                    roundId: roundId,
+                    stage: SecAggStage.unmasking.rawValue,
+                    detail: "the weight sum is not the survivors' count"
+                ),
                 emptyPartial(region: region, shard: shard),
             ]
         }
@@ -269,7 +291,10 @@ struct OpenSecAggRound: Sendable {
             clippedCount: 0,
             bytesUp: bytes
         )
-        return .sendPartial(body, tensors: [Tensor.f32le(name: "sum", [Float](repeating: 0, count: max(0, parameterCount)))])
+        return .sendPartial(
+            body,
+            tensors: [Tensor.f32le(name: "sum", [Float](repeating: 0, count: max(0, parameterCount)))]
+        )
     }
 
     private var rejectedByName: [String: Int] {

@@ -30,7 +30,10 @@ public enum SecAggPlan {
             )
         } catch {
             return .failure(
-                WireError(code: .malformedHeader, detail: "no secure-aggregation graph for \(cohortSize) devices: \(error)")
+                WireError(
+                    code: .malformedHeader,
+                    detail: "no secure-aggregation graph for \(cohortSize) devices: \(error)"
+                )
             )
         }
         guard configuration.modulusBits <= SecAggWireLimits.maxModulusBits else {

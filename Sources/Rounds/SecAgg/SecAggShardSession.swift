@@ -83,11 +83,19 @@ public struct SecAggShardSession: Sendable {
         switch made {
         case .success(let round):
             current = round
-            actions.append(.stageOpened(roundId: open.roundId, stage: SecAggStage.advertiseKeys.rawValue, devices: assignment.members.count))
+            actions.append(
+                .stageOpened(
+                    roundId: open.roundId,
+                    stage: SecAggStage.advertiseKeys.rawValue,
+                    devices: assignment.members.count
+                )
+            )
         case .failure(let error):
             // Nothing can be summed: report the shard empty at once so the round is retried.
             var empty = OpenSecAggRound.empty(open: open, members: assignment.members, parameterCount: parameterCount)
-            actions.append(.failed(roundId: open.roundId, stage: SecAggStage.advertiseKeys.rawValue, detail: error.detail))
+            actions.append(
+                .failed(roundId: open.roundId, stage: SecAggStage.advertiseKeys.rawValue, detail: error.detail)
+            )
             actions.append(empty.emptyPartial(region: region, shard: shard))
             current = empty
         }

@@ -157,9 +157,19 @@ final class DeviceRuntime {
         case .declined(_, _) where round.secureAggregation != nil:
             // Under SecAgg a member that did not sample itself still takes part, with a zero
             // vector of weight 0: a silent member would be a dropout the graph must absorb.
-            guard let secAgg, let assignment = round.shards.first(where: { $0.members.contains(device.id) }) else { return }
+            guard let secAgg, let assignment = round.shards.first(where: { $0.members.contains(device.id) }) else {
+                return
+            }
             let zero = [Float](repeating: 0, count: open.tensor(named: "weights")?.elementCount ?? 0)
-            secAgg.start(open, assignment: assignment, deviceId: device.id, keys: links.keyPair(forDevice: index), delta: zero, weight: 0, loop: loop)
+            secAgg.start(
+                open,
+                assignment: assignment,
+                deviceId: device.id,
+                keys: links.keyPair(forDevice: index),
+                delta: zero,
+                weight: 0,
+                loop: loop
+            )
             return
         case .declined(let decline, let endpoint):
             logger.debug("not sampled this round; declining", metadata: ["round.id": "\(round.roundId)"])
@@ -222,7 +232,14 @@ final class DeviceRuntime {
             }
         )
         if round.secureAggregation != nil, let secAgg {
-            secAgg.start(open, assignment: assignment, deviceId: device.id, keys: links.keyPair(forDevice: index), delta: delta, loop: loop)
+            secAgg.start(
+                open,
+                assignment: assignment,
+                deviceId: device.id,
+                keys: links.keyPair(forDevice: index),
+                delta: delta,
+                loop: loop
+            )
             return
         }
         let update = EdgeRound.update(round: round, assignment: assignment, workerId: device.id, outcome: outcome)

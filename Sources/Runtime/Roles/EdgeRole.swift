@@ -55,7 +55,9 @@ public final class EdgeRole: Sendable {
         // Check in at once, before the first poll.
         for device in devices { device.checkInIfDue(now: Clock.nowMillis(), loop: loop) }
         try loop.run(
-            nextTimer: { min(devices.map(\.nextDue).min() ?? Clock.nowMillis() + 1_000, secAgg.nextDue(now: Clock.nowMillis())) },
+            nextTimer: {
+                min(devices.map(\.nextDue).min() ?? Clock.nowMillis() + 1_000, secAgg.nextDue(now: Clock.nowMillis()))
+            },
             received: { index, incoming in
                 guard devices.indices.contains(index) else { return }
                 let decoded = cache.decode(incoming.frames, messenger: messenger)

@@ -73,7 +73,8 @@ final class SecAggEdge {
             return
         }
         do {
-            let channel = try channels[deviceId] ?? SecAggDeviceChannel(deviceId: deviceId, context: context, logger: logger)
+            let channel =
+                try channels[deviceId] ?? SecAggDeviceChannel(deviceId: deviceId, context: context, logger: logger)
             channels[deviceId] = channel
             if channel.endpoint != endpoint {
                 if let old = channel.endpoint { try? channel.socket.disconnect(old) }
@@ -102,7 +103,9 @@ final class SecAggEdge {
                 aborted.increment()
                 logger.warning(
                     "secure round refused",
-                    metadata: ["round.id": "\(roundId)", "worker.id": "\(deviceId)", "secagg.detail": "\(error.detail)"]
+                    metadata: [
+                        "round.id": "\(roundId)", "worker.id": "\(deviceId)", "secagg.detail": "\(error.detail)",
+                    ]
                 )
             }
         } catch {

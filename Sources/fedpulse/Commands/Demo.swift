@@ -181,10 +181,11 @@ extension FedPulse {
                 localEpochs: epochs,
                 batchSize: batchSize
             )
-            config.coordinatorArguments = [
-                "--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)",
-                "--compression", compression,
-            ] + secureAggregation.arguments
+            config.coordinatorArguments =
+                [
+                    "--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)",
+                    "--compression", compression,
+                ] + secureAggregation.arguments
             if dp != "off" {
                 config.privacy = DemoPrivacy(
                     placement: dp,
@@ -309,8 +310,10 @@ extension FedPulse {
             if secureAggregation.secureAggregation || !secured.isEmpty {
                 print("secure aggregation      \(secured.count) of \(outcome.rounds.count) rounds (SecAgg+ per shard)")
                 for record in secured {
-                    print("  round \(record.round)".padding(toLength: 24, withPad: " ", startingAt: 0)
-                        + SecureAggregationRecord.summary(record.secureAggregation))
+                    print(
+                        "  round \(record.round)".padding(toLength: 24, withPad: " ", startingAt: 0)
+                            + SecureAggregationRecord.summary(record.secureAggregation)
+                    )
                 }
             }
             print("processes               \(outcome.processes + 1) (the demo itself included)")

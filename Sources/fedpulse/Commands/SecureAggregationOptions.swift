@@ -13,10 +13,15 @@ struct SecureAggregationOptions: ParsableArguments {
     )
     var secureAggregation = false
 
-    @Option(help: "Bits per quantized value under secure aggregation (2…24; a shard of n devices needs bits + ⌈log2 n⌉ ≤ 24).")
+    @Option(
+        help:
+            "Bits per quantized value under secure aggregation (2…24; a shard of n devices needs bits + ⌈log2 n⌉ ≤ 24)."
+    )
     var secaggValueBits: Int = 16
 
-    @Option(help: "Quantizer range C under secure aggregation (updates are clipped to L2 norm C); default: --clip, else 10.")
+    @Option(
+        help: "Quantizer range C under secure aggregation (updates are clipped to L2 norm C); default: --clip, else 10."
+    )
     var secaggClip: Double?
 
     @Option(help: "Fraction of a shard's devices expected to drop out mid-round, [0, 0.5).")
@@ -44,7 +49,9 @@ struct SecureAggregationOptions: ParsableArguments {
             throw ValidationError("--secagg-stage-timeout-ms must be in 1…600000")
         }
         guard compression == "f32" else {
-            throw ValidationError("--secure-aggregation does not combine with --compression yet: masks are added to the quantized integers of its own quantizer")
+            throw ValidationError(
+                "--secure-aggregation does not combine with --compression yet: masks are added to the quantized integers of its own quantizer"
+            )
         }
         switch placement {
         case .distributed, .local:
