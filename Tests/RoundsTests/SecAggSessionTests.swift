@@ -139,11 +139,14 @@ import Wire
         try run.deliver(run.shard.roundOpened(message, now: 1_000, using: &run.generator))
         let assignment = try #require(message.body.shards.first)
         for (index, id) in assignment.members.enumerated() where !silent.contains(id) {
+            // Under Poisson selection the odd members did not sample themselves: weight 0, zeros.
+            let sampled = selection == .listed || index % 2 == 0
             let started = try SecAggDeviceSession.start(
                 message,
                 assignment: assignment,
                 deviceId: id,
-                delta: delta(index),
+                delta: sampled ? delta(index) : [Float](repeating: 0, count: parameters),
+                weight: sampled ? 1 : 0,
                 using: &run.generator
             ).get()
             run.devices[id] = started.session
@@ -207,30 +210,7 @@ import Wire
 
     /// A member that did not sample itself joins with weight 0: the sum counts only the others.
     @Test func poissonMembersWithWeightZeroAreNotCountedAndNotNamed() throws {
-        var run = Run()
-        let message = Self.open(devices: 8, selection: .poisson)
-        try run.deliver(run.shard.roundOpened(message, now: 1_000, using: &run.generator))
-        let assignment = try #require(message.body.shards.first)
-        for (index, id) in assignment.members.enumerated() {
-            let sampled = index % 2 == 0
-            let started = try SecAggDeviceSession.start(
-                message,
-                assignment: assignment,
-                deviceId: id,
-                delta: sampled ? Self.delta(index) : [Float](repeating: 0, count: Self.parameters),
-                weight: sampled ? 1 : 0,
-                using: &run.generator
-            ).get()
-            run.devices[id] = started.session
-            try run.deliver(
-                run.shard.received(
-                    Self.message(started.first, from: id),
-                    from: PeerIdentity(claimed: id, authenticated: id),
-                    byteCount: 1,
-                    now: 1_500
-                )
-            )
-        }
+        let run = try Self.start(devices: 8, selection: .poisson)
         let (partial, _) = try #require(run.partial)
         #expect(partial.contributors == 4 && partial.weightSum == 4 && partial.members.isEmpty)
         #expect(partial.secureAggregation?.survivors == 8)
