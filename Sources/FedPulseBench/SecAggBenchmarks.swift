@@ -61,7 +61,10 @@ func secAggRuntimeBenchmark(
         for secure in [false, true] {
             let result = try runDemo(
                 fedpulse: fedpulse, devicesPerClass: count, devicesPerProcess: nil, privacy: "off", rounds: rounds,
-                workDirectory: workDirectory, extraArguments: secure ? ["--secure-aggregation"] : [],
+                workDirectory: workDirectory,
+                // A long round gives each stage time to spare (a fifth of it) on a loaded machine;
+                // rounds close as soon as every device answered, so it costs nothing without dropouts.
+                extraArguments: ["--round-timeout-ms", "15000"] + (secure ? ["--secure-aggregation"] : []),
                 label: secure ? "secagg" : "plain"
             )
             let perRound = result.summary.rounds.dropFirst().compactMap { round in

@@ -271,3 +271,26 @@ import Wire
         #expect(run.failures.count == 1 && run.partial?.0.contributors == 0)
     }
 }
+
+extension SecAggSessionTests {
+    /// Float noise on the device before masking is refused by the shard and the device alike.
+    @Test func distributedNoiseIsRefusedOnBothSides() throws {
+        var message = Self.open(devices: 6)
+        message.body.privacy = PrivacySettings(placement: .distributed, clipNorm: 1, noiseMultiplier: 1, expectedCohort: 6)
+        var run = Run()
+        try run.deliver(run.shard.roundOpened(message, now: 1_000, using: &run.generator))
+        #expect(run.failures.count == 1 && run.partial?.0.contributors == 0)
+        let started = SecAggDeviceSession.start(
+            message,
+            assignment: try #require(message.body.shards.first),
+            deviceId: "watch-0",
+            delta: Self.delta(0),
+            using: &run.generator
+        )
+        guard case .failure(let error) = started else {
+            Issue.record("a device started a secure round under distributed noise")
+            return
+        }
+        #expect(error.detail.contains("distributed"))
+    }
+}

@@ -27,6 +27,7 @@ struct OpenSecAggRound: Sendable {
         recordsObservations: Bool,
         using generator: inout some RandomNumberGenerator
     ) -> Result<OpenSecAggRound, WireError> {
+        if let refusal = SecAggPlan.refusal(of: open) { return .failure(refusal) }
         let plan: (configuration: SecAggConfiguration, quantizer: SecAggQuantizer)
         switch SecAggPlan.make(settings: settings, cohortSize: members.count, parameterCount: parameterCount) {
         case .success(let made): plan = made

@@ -48,6 +48,7 @@ public struct SecAggDeviceSession: Sendable {
         guard let settings = open.secureAggregation else {
             return .failure(WireError(code: .malformedHeader, detail: "round \(open.roundId) is not secure-aggregated"))
         }
+        if let refusal = SecAggPlan.refusal(of: open) { return .failure(refusal) }
         let plan: (configuration: SecAggConfiguration, quantizer: SecAggQuantizer)
         switch SecAggPlan.make(settings: settings, cohortSize: assignment.members.count, parameterCount: delta.count) {
         case .success(let made): plan = made

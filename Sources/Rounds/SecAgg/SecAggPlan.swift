@@ -51,6 +51,25 @@ public enum SecAggPlan {
         return .success((configuration, quantizer))
     }
 
+    /// Why a secure round cannot run in this build, on either side: float noise added on the
+    /// device before integer masking (`distributed`, `local`) is not the mechanism the
+    /// accountant describes (the discrete Skellam path is not wired in), and only training
+    /// rounds carry a delta to mask.
+    public static func refusal(of open: RoundOpen) -> WireError? {
+        guard open.kind == .train else {
+            return WireError(code: .malformedHeader, detail: "secure aggregation of a \(open.kind.rawValue) round")
+        }
+        switch open.privacy.placement {
+        case .distributed, .local:
+            return WireError(
+                code: .malformedHeader,
+                detail: "secure aggregation with \(open.privacy.placement.rawValue) noise is not supported"
+            )
+        case .central, .off:
+            return nil
+        }
+    }
+
     /// The largest cohort one shard may secure-aggregate with `valueBits`-bit values: the sum
     /// of n values needs valueBits + ⌈log2 n⌉ bits, and the wire carries 24.
     public static func largestCohort(valueBits: Int) -> Int {
