@@ -116,6 +116,7 @@ extension CoordinatorRound {
                     "round.number": "\(record.round)", "round.id": "\(round.draft.roundId)",
                     "round.contributors": "\(candidate.contributors)",
                     "model.accuracy": record.accuracy.map { "\($0)" } ?? "-", "round.seconds": "\(seconds)",
+                    "round.aggregation": SecureAggregationRecord.summary(candidate.secureAggregation),
                 ]
             )
         )
