@@ -20,14 +20,21 @@ func secAggBenchmark(devices: [Int], parameters: Int) throws -> String {
         lines.append(
             "| \(report.devices) | \(report.parameters) | \(report.bitsPerValue) | \(report.modulusBits) | \(report.degree) | "
                 + "\(report.threshold) | \(report.survivors) | \(Int(report.meanUploadBytes)) B | "
-                + String(format: "%.2f× | %.2f× | %.2f× | ", report.expansion, report.expansionOverFloat, report.wireExpansionOverFloat)
+                + String(
+                    format: "%.2f× | %.2f× | %.2f× | ",
+                    report.expansion,
+                    report.expansionOverFloat,
+                    report.wireExpansionOverFloat
+                )
                 + formatSeconds(seconds) + " | \(report.exact ? "yes" : "**no**") |"
         )
         if count == 100 && parameters == 100_000 {
             targets.append(
                 targetLine(
                     "SecAgg+ upload expansion over the plain 16-bit update at 10⁵ parameters and 100 devices",
-                    measured: String(format: "%.2f×", report.expansion), target: "≤ 2×", met: report.expansion <= 2
+                    measured: String(format: "%.2f×", report.expansion),
+                    target: "≤ 2×",
+                    met: report.expansion <= 2
                 )
             )
         }
@@ -60,7 +67,11 @@ func secAggRuntimeBenchmark(
         var measured: [(secure: Bool, seconds: Double, bytes: Double, accuracy: Double?)] = []
         for secure in [false, true] {
             let result = try runDemo(
-                fedpulse: fedpulse, devicesPerClass: count, devicesPerProcess: nil, privacy: "off", rounds: rounds,
+                fedpulse: fedpulse,
+                devicesPerClass: count,
+                devicesPerProcess: nil,
+                privacy: "off",
+                rounds: rounds,
                 workDirectory: workDirectory,
                 // A long round gives each stage time to spare (a fifth of it) on a loaded machine;
                 // rounds close as soon as every device answered, so it costs nothing without dropouts.
@@ -89,7 +100,9 @@ func secAggRuntimeBenchmark(
             targets.append(
                 targetLine(
                     "seconds per round with SecAgg+ ÷ without at \(count * 3) devices",
-                    measured: String(format: "%.2f×", ratio), target: "≤ 5×", met: ratio <= 5
+                    measured: String(format: "%.2f×", ratio),
+                    target: "≤ 5×",
+                    met: ratio <= 5
                 )
             )
         }

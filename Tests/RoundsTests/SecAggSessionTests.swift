@@ -276,7 +276,12 @@ extension SecAggSessionTests {
     /// Float noise on the device before masking is refused by the shard and the device alike.
     @Test func distributedNoiseIsRefusedOnBothSides() throws {
         var message = Self.open(devices: 6)
-        message.body.privacy = PrivacySettings(placement: .distributed, clipNorm: 1, noiseMultiplier: 1, expectedCohort: 6)
+        message.body.privacy = PrivacySettings(
+            placement: .distributed,
+            clipNorm: 1,
+            noiseMultiplier: 1,
+            expectedCohort: 6
+        )
         var run = Run()
         try run.deliver(run.shard.roundOpened(message, now: 1_000, using: &run.generator))
         #expect(run.failures.count == 1 && run.partial?.0.contributors == 0)
