@@ -6,6 +6,7 @@ struct OpenSecAggRound: Sendable {
     let roundId: Int
     let modelVersion: Int
     let members: [String]
+    let memberSet: Set<String>
     let parameterCount: Int
     let settings: SecureAggregationSettings?
     /// Poisson selection: members that did not sample themselves send weight 0, so the weight
@@ -98,6 +99,7 @@ struct OpenSecAggRound: Sendable {
         self.roundId = roundId
         self.modelVersion = modelVersion
         self.members = members
+        self.memberSet = Set(members)
         self.parameterCount = parameterCount
         self.settings = settings
         self.quantizer = quantizer

@@ -45,6 +45,13 @@ public struct SecAggShardSession: Sendable {
         self.shard = shard
     }
 
+    /// Whether `id` is a member of the open secure round (the only devices the shell keeps a
+    /// route to: an edge key may claim any `E/<suffix>`, so routes of strangers would grow).
+    public func isMember(_ id: String) -> Bool {
+        guard let current, !current.sent else { return false }
+        return current.memberSet.contains(id)
+    }
+
     /// When the timer must fire next; nil when no stage is pending.
     public var nextDeadline: Int64? { current?.round?.stageDeadlineMillis }
 

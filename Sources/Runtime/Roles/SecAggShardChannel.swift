@@ -62,7 +62,10 @@ final class SecAggShardChannel {
     /// `ShardRound` must not see it, or it would send a second, empty partial).
     func roundOpened(_ open: Message<RoundOpen>, now: Int64) -> Bool {
         guard SecAggShardSession.isSecure(open.body, region: session.region, shard: session.shard) else { return false }
-        perform(session.roundOpened(open, now: now, using: &generator))
+        let actions = session.roundOpened(open, now: now, using: &generator)
+        // A new round (a re-publication changes nothing): the last round's routes are dropped.
+        if !actions.isEmpty { routes.removeAll(keepingCapacity: true) }
+        perform(actions)
         return true
     }
 
@@ -92,7 +95,7 @@ final class SecAggShardChannel {
             loop.messenger.reject(error.code, detail: error.detail, sender: message.sender)
             return
         }
-        if identity.isAuthenticated || !isSecure { routes[identity.name] = routingId }
+        if identity.isAuthenticated || !isSecure, session.isMember(identity.name) { routes[identity.name] = routingId }
         perform(session.received(message, from: identity, byteCount: incoming.byteCount, now: now))
     }
 
