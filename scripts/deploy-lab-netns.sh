@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lab machines for the lab end-to-end test (Tests/EndToEndTests/LabNetnsTests.swift): N network
 # namespaces joined by veth pairs to a bridge in the caller's namespace, each running its own
-# sshd on an address that exists only there (10.203.77.11, .12, ...; the bridge is .1).
+# sshd on an address that exists only there (10.203.S.11, .12, …; S from DIR; the bridge is .1).
 #
 #   deploy-lab-netns.sh create DIR N    prints one address per line; DIR holds the keys and pids
 #   deploy-lab-netns.sh destroy DIR     stops those sshds, deletes the namespaces and the bridge
@@ -14,7 +14,9 @@ action=${1:?create|destroy}
 dir=${2:?directory}
 tag=$(printf '%s' "$dir" | md5sum | cut -c1-5)
 bridge="fpb$tag"
-subnet=10.203.77
+# The subnet follows the tag too: two lab tests at once (two checkouts on one machine) would
+# otherwise put the same addresses on two bridges, and ssh would reach the wrong "host".
+subnet=10.203.$((0x${tag:0:2} % 200 + 20))
 
 destroy() {
     for pidfile in "$dir"/sshd-*.pid; do

@@ -1,5 +1,6 @@
 import FedPulseTestSupport
 import Foundation
+import Runtime
 import Testing
 
 /// Checks the command lines a deployment file gives its containers against the built binary, so
@@ -93,5 +94,42 @@ enum YAMLDocuments {
             throw Unreadable(description: "\(url.path) is not a list of YAML documents")
         }
         return documents
+    }
+}
+
+/// A deployment's keys as `scripts/deploy-keys.sh` makes them, for the compose, Kubernetes and
+/// key-script tests: the script run with the built binary into a scratch folder.
+struct DeploymentKeys {
+    static let script = FedPulseBinary.repositoryRoot().appendingPathComponent("scripts/deploy-keys.sh")
+
+    /// The folder the script wrote (`secret/NAME.key`, `public/NAME.pub`, `public/enrolment.txt`).
+    let folder: URL
+
+    var enrolmentPath: String { folder.appendingPathComponent("public/enrolment.txt").path }
+
+    func secretKeyPath(of name: String) -> String { folder.appendingPathComponent("secret/\(name).key").path }
+
+    /// Runs the script with `arguments` before the folder; its output when it fails.
+    static func run(_ arguments: [String]) async throws -> ShortCommand.Output {
+        try await ShortCommand.run(
+            URL(fileURLWithPath: "/bin/bash"),
+            [script.path, "--fedpulse", try FedPulseBinary.locate().path] + arguments
+        )
+    }
+
+    /// Makes a deployment's keys in `folder` (which must not hold keys yet).
+    static func make(in folder: URL, shards: [String: Int] = [:]) async throws -> DeploymentKeys {
+        let shardFlags = shards.sorted { $0.key < $1.key }.flatMap { ["--shards", "\($0.key)=\($0.value)"] }
+        let output = try await run(shardFlags + [folder.path])
+        guard output.status == 0 else {
+            throw YAMLDocuments.Unreadable(description: "deploy-keys.sh failed: \(output.text)")
+        }
+        return DeploymentKeys(folder: folder)
+    }
+
+    /// `name → role` of the enrolment file.
+    func roles() throws -> [String: String] {
+        let enrolment = try Enrolment.load(path: enrolmentPath)
+        return Dictionary(uniqueKeysWithValues: enrolment.entries.map { ($0.name, $0.role) })
     }
 }

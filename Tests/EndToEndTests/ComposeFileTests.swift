@@ -156,4 +156,89 @@ struct ComposeFileTests {
             }
         }
     }
+
+    /// The key and enrolment a party's command line must carry: its enrolled name and role.
+    static func party(of command: [String]) -> (name: String, role: String)? {
+        func value(_ flag: String) -> String? {
+            command.firstIndex(of: flag).flatMap { command.indices.contains($0 + 1) ? command[$0 + 1] : nil }
+        }
+        switch command.first {
+        case "coordinator": return ("coordinator", "coordinator")
+        case "auditor": return ("auditor", "auditor")
+        case "aggregator" where value("--tier") == "global": return ("global", "global")
+        case "aggregator":
+            guard let region = value("--region"), let shard = value("--shard") else { return nil }
+            return ("region-\(region)-\(shard)", "shard:\(region)")
+        case "edge":
+            guard let deviceClass = value("--device-class") else { return nil }
+            return ("edge-\(deviceClass)", "edge:\(deviceClass)")
+        default: return nil
+        }
+    }
+
+    /// Both compose files run CURVE by default: every role gets its own secret key (a compose
+    /// secret from the folder `scripts/deploy-keys.sh` writes) and the enrolment, read-only; the
+    /// key is the one enrolled for that role; edges' device ids sit under their edge key.
+    @Test(arguments: ["docker-compose.yml", "deploy/compose-host.yml"])
+    func everyRoleGetsItsOwnEnrolledKeyAndTheEnrolment(_ file: String) async throws {
+        let documents = try await YAMLDocuments.load(root.appendingPathComponent(file))
+        let document = try #require(documents.first as? [String: Any])
+        let services = try #require(document["services"] as? [String: [String: Any]])
+        let declared = try #require(document["secrets"] as? [String: [String: Any]], "\(file) declares no secrets")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fedpulse-compose-keys-\(UUID().uuidString.prefix(8))"
+        )
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let keys = try await DeploymentKeys.make(in: folder)
+        let roles = try keys.roles()
+        // What compose substitutes for FEDPULSE_KEYS when the test (or a user) sets it.
+        let variable = file == "docker-compose.yml" ? "${FEDPULSE_KEYS:-./deploy/keys}" : "${FEDPULSE_KEYS:-./keys}"
+        var checked = 0
+        for (name, service) in services.sorted(by: { $0.key < $1.key }) where name != "prometheus" && name != "grafana"
+        {
+            let command = try #require(Self.command(of: service), "service \(name) has no command")
+            #expect(!command.contains("--insecure"), "\(file) \(name) runs insecure")
+            let party = try #require(Self.party(of: command), "\(file) \(name): which party is this?")
+            let keyIndex = try #require(command.firstIndex(of: "--curve-secret-key"), "\(file) \(name) has no key")
+            let keyPath = command.indices.contains(keyIndex + 1) ? command[keyIndex + 1] : ""
+            let secretName = try #require(
+                keyPath.hasPrefix("/run/secrets/") ? String(keyPath.dropFirst("/run/secrets/".count)) : nil,
+                "\(file) \(name): the key \(keyPath) is not a compose secret"
+            )
+            #expect((service["secrets"] as? [String]) == [secretName], "\(file) \(name) gets other secrets too")
+            let source = try #require(declared[secretName]?["file"] as? String, "secret \(secretName) is not declared")
+            #expect(
+                source == "\(variable)/secret/\(party.name).key",
+                "\(file) \(name) is given \(source), not the key of \(party.name)"
+            )
+            #expect(roles[party.name] == party.role, "deploy-keys.sh does not enrol \(party.name) as \(party.role)")
+            let enrolmentIndex = try #require(command.firstIndex(of: "--enrolment"))
+            #expect(
+                command.indices.contains(enrolmentIndex + 1) && command[enrolmentIndex + 1] == "/keys/enrolment.txt"
+            )
+            let volumes = (service["volumes"] as? [String]) ?? []
+            #expect(
+                volumes.contains("\(variable)/public:/keys:ro"),
+                "\(file) \(name) does not mount the enrolment read-only"
+            )
+            if command.first == "edge" {
+                let prefixIndex = try #require(command.firstIndex(of: "--id-prefix"))
+                let prefix = command.indices.contains(prefixIndex + 1) ? command[prefixIndex + 1] : ""
+                #expect(
+                    prefix.hasPrefix("\(party.name)/") && prefix.contains("{replica}"),
+                    "\(file) \(name): device ids \(prefix) are not under the edge key \(party.name)"
+                )
+            }
+            checked += 1
+        }
+        #expect(checked == 9)
+        // Every declared secret is a file the script made.
+        for (secret, entry) in declared {
+            let source = (entry["file"] as? String ?? "").replacingOccurrences(of: variable, with: folder.path)
+            #expect(
+                FileManager.default.fileExists(atPath: source),
+                "secret \(secret): deploy-keys.sh makes no \(source)"
+            )
+        }
+    }
 }

@@ -4,8 +4,10 @@ import Testing
 
 /// The compose deployment, really run: podman with podman-compose over host networking
 /// (deploy/compose-host.yml), the image built without a registry (scripts/deploy-podman.sh), the
-/// auditor, one aggregator per class and scaled edges. Rounds complete with every replica's
-/// devices in the cohort, ε grows in the ledger, and `down --remove-orphans` leaves nothing.
+/// auditor, one aggregator per class and scaled edges, all under CURVE with the keys
+/// `scripts/deploy-keys.sh` made (replicas of an edge service share its edge key). Rounds complete
+/// with every replica's devices in the cohort, ε grows in the ledger, every role says it ran
+/// CURVE, and `down --remove-orphans` leaves nothing.
 @Suite(.timeLimit(.minutes(3)))
 struct ComposePodmanTests {
     static let root = FedPulseBinary.repositoryRoot()
@@ -16,12 +18,17 @@ struct ComposePodmanTests {
             && KubernetesManifestTests.tool("runc") != nil
     }
 
-    /// Runs `arguments` with CONTAINERS_CONF pointing at this test's configuration.
+    /// Runs `arguments` with CONTAINERS_CONF pointing at this test's configuration (and
+    /// FEDPULSE_KEYS at this test's keys, which compose substitutes into the file).
     ///
     /// Output goes to a file, and bash closes every inherited descriptor above 2 before it execs
     /// the command: the containers' conmon processes inherit what `podman-compose up -d` has, and
     /// Foundation's Process learns of an exit from a descriptor of its own closing.
-    static func run(_ configuration: String, _ arguments: [String]) async throws -> (status: Int32, text: String) {
+    static func run(
+        _ configuration: String,
+        _ arguments: [String],
+        keys: String? = nil
+    ) async throws -> (status: Int32, text: String) {
         try await onOwnThread("e2e-podman") {
             let output = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "fedpulse-podman-\(UUID().uuidString).out"
@@ -34,7 +41,8 @@ struct ComposePodmanTests {
             let closeAndRun =
                 #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$@""#
             process.arguments =
-                ["-c", closeAndRun, "podman-run", "/usr/bin/env", "CONTAINERS_CONF=\(configuration)"] + arguments
+                ["-c", closeAndRun, "podman-run", "/usr/bin/env", "CONTAINERS_CONF=\(configuration)"]
+                + (keys.map { ["FEDPULSE_KEYS=\($0)"] } ?? []) + arguments
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = handle
             process.standardError = handle
@@ -71,20 +79,29 @@ struct ComposePodmanTests {
         )
         try #require(image.status == 0, "could not build localhost/fedpulse:latest: \(image.text)")
 
+        let keys = try await DeploymentKeys.make(in: scratch.appendingPathComponent("keys"))
         let project = "fp\(UUID().uuidString.prefix(6).lowercased())"
         let compose = [
             "podman-compose", "-f", Self.root.appendingPathComponent("deploy/compose-host.yml").path, "-p", project,
         ]
         func composeDown() async throws -> (status: Int32, text: String) {
-            try await Self.run(configuration, compose + ["down", "--remove-orphans", "-v"])
+            try await Self.run(configuration, compose + ["down", "--remove-orphans", "-v"], keys: keys.folder.path)
         }
         do {
             // podman-compose 1.6 applies one --scale per call; the second `up` keeps the first's replicas.
-            let up = try await Self.run(configuration, compose + ["up", "-d", "--scale", "edge-watch=3"])
+            let up = try await Self.run(
+                configuration,
+                compose + ["up", "-d", "--scale", "edge-watch=3"],
+                keys: keys.folder.path
+            )
             #expect(up.status == 0, "\(up.text)")
-            let upPhones = try await Self.run(configuration, compose + ["up", "-d", "--scale", "edge-phone=2"])
+            let upPhones = try await Self.run(
+                configuration,
+                compose + ["up", "-d", "--scale", "edge-phone=2"],
+                keys: keys.folder.path
+            )
             #expect(upPhones.status == 0, "\(upPhones.text)")
-            try await Self.checkTraining(configuration: configuration, project: project)
+            try await Self.checkTraining(configuration: configuration, project: project, keys: keys)
         } catch {
             _ = try? await composeDown()
             throw error
@@ -105,7 +122,7 @@ struct ComposePodmanTests {
     /// 3 watch + 2 phone + 1 tablet replicas × 4 devices: the population the coordinator sees.
     static let expectedDevices = 24
 
-    static func checkTraining(configuration: String, project: String) async throws {
+    static func checkTraining(configuration: String, project: String, keys: DeploymentKeys) async throws {
         // Every replica's devices are in the round's population (Poisson selection: members are
         // everyone eligible), and a round completes after that.
         let deadline = ContinuousClock.now + .seconds(90)
@@ -129,6 +146,26 @@ struct ComposePodmanTests {
             }
         }
         #expect(prefixes.count == 3, "watch replicas share device ids: \(prefixes)")
+        #expect(prefixes.allSatisfy { $0.hasPrefix("edge-watch/") }, "device ids not under the edge key: \(prefixes)")
+
+        // The run really was CURVE: every server started its ZAP allowlist, the edges ran under
+        // their service's edge key, and no line of any role says insecure.
+        let started: [(container: String, says: String)] = [
+            ("coordinator_1", "CURVE with enrolment allowlist"), ("auditor_1", "CURVE with enrolment allowlist"),
+            ("aggregator-global_1", "CURVE with enrolment allowlist"),
+            ("aggregator-watch_1", "CURVE with enrolment allowlist"),
+            ("edge-watch_1", "edge.name=edge-watch edge.sockets=shared"),
+            ("edge-phone_2", "edge.name=edge-phone edge.sockets=shared"),
+        ]
+        for (container, says) in started {
+            let roleLog = try await run(configuration, ["podman", "logs", "\(project)_\(container)"]).text
+            #expect(
+                roleLog.contains("transport=curve") && roleLog.contains(says),
+                "\(container) did not run CURVE (\(says)): \(roleLog.prefix(800))"
+            )
+            #expect(!roleLog.contains("transport=insecure"), "\(container) ran insecure")
+        }
+        #expect(!log.contains("senderMismatch"), "the coordinator refused a claimed sender: \(log.suffix(800))")
 
         let ledger = try await run(
             configuration,
@@ -144,6 +181,20 @@ struct ComposePodmanTests {
         #expect(
             zip(epsilons, epsilons.dropFirst()).allSatisfy { $0 < $1 },
             "ε does not grow in the ledger: \(epsilons)"
+        )
+
+        // The operator follows the ledger from the host with the observer key deploy-keys.sh made.
+        let followed = try await ShortCommand.run(
+            URL(fileURLWithPath: "/usr/bin/timeout"),
+            [
+                "60", try FedPulseBinary.locate().path, "audit", "tail", "--connect", "tcp://127.0.0.1:7301",
+                "--curve-secret-key", keys.secretKeyPath(of: "observer"), "--enrolment", keys.enrolmentPath,
+                "--max-entries", "1", "--json",
+            ]
+        )
+        #expect(
+            followed.status == 0 && followed.text.contains("\"kind\""),
+            "audit tail with the observer key: \(followed.text)"
         )
     }
 }

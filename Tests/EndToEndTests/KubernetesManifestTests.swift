@@ -19,6 +19,8 @@ struct KubernetesManifestTests {
         "auditor", "coordinator", "aggregator-global", "shard-watch", "shard-phone", "shard-tablet",
     ]
     static let deviceClasses = ["watch", "phone", "tablet"]
+    /// The shards per class the example overlay runs (and lists keys for).
+    static let overlayShards = ["watch": 2]
 
     struct Rendered {
         let file: URL
@@ -40,12 +42,25 @@ struct KubernetesManifestTests {
     }
 
     /// `kubectl kustomize DIR`, written to a scratch file (the validator reads files) and parsed.
+    ///
+    /// An overlay generates its Secrets from keys that are never committed, so it renders from a
+    /// scratch copy of `deploy/kubernetes` into which `scripts/deploy-keys.sh` wrote them, as the
+    /// README tells a user to do first.
     static func render(_ kustomization: String) async throws -> Rendered {
         let kubectl = try #require(tool("kubectl"), "kubectl is not installed (it renders the Kustomize tree)")
-        let output = try await ShortCommand.run(
-            kubectl,
-            ["kustomize", root.appendingPathComponent(kustomization).path]
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fedpulse-k8s-tree-\(UUID().uuidString.prefix(8))"
         )
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try FileManager.default.copyItem(at: root.appendingPathComponent("deploy/kubernetes"), to: copy)
+        let relative = String(kustomization.dropFirst("deploy/kubernetes".count))
+        if kustomization.contains("/overlays/") {
+            _ = try await DeploymentKeys.make(
+                in: copy.appendingPathComponent(relative).appendingPathComponent("keys"),
+                shards: overlayShards
+            )
+        }
+        let output = try await ShortCommand.run(kubectl, ["kustomize", copy.path + relative])
         try #require(output.status == 0, "kubectl kustomize \(kustomization) failed: \(output.text)")
         let file = FileManager.default.temporaryDirectory.appendingPathComponent(
             "fedpulse-k8s-\(UUID().uuidString).yaml"

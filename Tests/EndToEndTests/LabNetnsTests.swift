@@ -82,7 +82,7 @@ struct LabNetnsTests {
             cleanup.waitUntilExit()
         }
         try #require(created.status == 0, "could not make the lab machines: \(created.text)")
-        let addresses = created.text.split(separator: "\n").map(String.init).filter { $0.hasPrefix("10.203.77.") }
+        let addresses = created.text.split(separator: "\n").map(String.init).filter { $0.hasPrefix("10.203.") }
         try #require(addresses.count == 3, "\(created.text)")
         let file = folder.appendingPathComponent("lab.yaml")
         try Data(Self.topology(addresses: addresses, folder: folder, binary: binary).utf8).write(to: file)
@@ -117,7 +117,10 @@ struct LabNetnsTests {
         // The operator follows the lab's auditor from the topology alone (endpoint and observer key).
         let followed = try await ShortCommand.run(
             URL(fileURLWithPath: "/usr/bin/timeout"),
-            ["60", binary.path, "audit", "tail", "--topology", file.path, "--folder", operatorFolder, "--max-entries", "2", "--json"]
+            [
+                "60", binary.path, "audit", "tail", "--topology", file.path, "--folder", operatorFolder,
+                "--max-entries", "2", "--json",
+            ]
         )
         #expect(followed.status == 0, "audit tail --topology: \(followed.text)")
         #expect(followed.text.contains("\"kind\""), "audit tail --topology showed no ledger entry: \(followed.text)")
@@ -156,5 +159,8 @@ struct LabNetnsTests {
             encoding: .utf8
         )
         #expect(coordinatorLog.contains("round completed") && coordinatorLog.contains("transport=curve"))
+        // Each edge ran under its own edge key, its devices sharing one socket per peer.
+        let edgeLog = try String(contentsOfFile: operatorFolder + "/logs/lab2-edge-watch-0.log", encoding: .utf8)
+        #expect(edgeLog.contains("edge.name=edge-watch-0 edge.sockets=shared"), "\(edgeLog.prefix(600))")
     }
 }

@@ -75,14 +75,19 @@ struct LabPlanTests {
             #expect(shard.name.hasSuffix("-\(shard.arguments[index + 1])"))
         }
         var devices: Set<String> = []
+        var users: Set<String> = []
         for edge in plan.processes where edge.name.hasPrefix("edge-") {
-            #expect(!edge.keys.isEmpty)
-            for device in edge.keys {
+            #expect(!edge.devices.isEmpty)
+            for device in edge.devices {
+                // Under the edge's own key, so an edge key speaks for exactly its devices.
+                #expect(device.hasPrefix("\(edge.name)/"), "\(edge.name) hosts \(device)")
                 #expect(devices.insert(device).inserted, "device \(device) is hosted twice")
+                let user = device.split(separator: "/").last.map(String.init) ?? ""
+                #expect(users.insert(user).inserted, "synthetic user \(user) is used twice")
             }
         }
         #expect(devices.count == 55)
-        #expect(devices.contains("watch-20") && devices.contains("watch-39") && !devices.contains("watch-40"))
+        #expect(users.contains("watch-20") && users.contains("watch-39") && !users.contains("watch-40"))
     }
 
     /// Under CURVE the enrolment lists every party once, in the role its messages need, and each
@@ -93,13 +98,16 @@ struct LabPlanTests {
         let roles = Dictionary(plan.parties.map { ($0.name, $0.role) }) { first, _ in first }
         #expect(roles.count == plan.parties.count, "a party is enrolled twice")
         #expect(roles["coordinator"] == "coordinator" && roles["auditor"] == "auditor" && roles["global"] == "global")
-        #expect(roles["region-watch-1"] == "shard:watch" && roles["tablet-4"] == "device:tablet")
+        #expect(roles["region-watch-1"] == "shard:watch" && roles["edge-tablet-0"] == "edge:tablet")
+        // One edge key per edge process, no per-device keys.
+        #expect(!roles.values.contains { $0.hasPrefix("device:") })
         #expect(roles[LabPlan.observerName] == "observer")
         for process in plan.processes {
             for key in process.keys {
                 #expect(roles[key] != nil, "\(process.name) needs \(key), which is not enrolled")
             }
             #expect(process.arguments.contains("--enrolment"))
+            #expect(process.keys == [process.name], "\(process.name) is given keys \(process.keys)")
         }
     }
 

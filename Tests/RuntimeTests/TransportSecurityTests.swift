@@ -115,4 +115,49 @@ struct TransportSecurityTests {
             try security.secureClient(push, of: "coordinator")
         } throws: { "\($0)".contains("coordinator is not in the enrolment file") }
     }
+
+    /// A Kubernetes ConfigMap volume updates by swapping the `..data` symlink to a new folder;
+    /// the file path the role watches is itself a link whose own attributes never change. The
+    /// watcher must follow the links and reload (polled on the live allowlist, 10 s bound).
+    @Test func aConfigMapStyleSymlinkSwapIsReloaded() async throws {
+        let manager = FileManager.default
+        let directory = manager.temporaryDirectory.appendingPathComponent("fp-enrol-\(UUID().uuidString)")
+        defer { try? manager.removeItem(at: directory) }
+        let server = try CurveKeyPair.generate()
+        let device = try CurveKeyPair.generate()
+        for (version, parties) in [
+            ("..v1", [("coordinator", server), ("watch-3", device)]), ("..v2", [("coordinator", server)]),
+        ] {
+            let folder = directory.appendingPathComponent(version)
+            try manager.createDirectory(at: folder, withIntermediateDirectories: true)
+            for (name, keys) in parties {
+                let role = name == "coordinator" ? "coordinator" : "device:watch"
+                try Enrolment.append(
+                    name: name,
+                    role: role,
+                    publicKey: keys.publicKey,
+                    to: folder.appendingPathComponent("enrolment.txt").path
+                )
+            }
+        }
+        let data = directory.appendingPathComponent("..data")
+        try manager.createSymbolicLink(atPath: data.path, withDestinationPath: "..v1")
+        let path = directory.appendingPathComponent("enrolment.txt").path
+        try manager.createSymbolicLink(atPath: path, withDestinationPath: "..data/enrolment.txt")
+        let security = try TransportSecurity(mode: .curve(keys: server, enrolmentPath: path))
+        let context = try Context()
+        try security.start(context: context, logger: Logger(label: "test"))
+        defer { security.stop() }
+        #expect(security.current.publicKey(of: "watch-3") == device.publicKey)
+        // The kubelet's swap: a new link, renamed over ..data in one step.
+        let next = directory.appendingPathComponent("..data_tmp")
+        try manager.createSymbolicLink(atPath: next.path, withDestinationPath: "..v2")
+        guard rename(next.path, data.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while security.current.publicKey(of: "watch-3") != nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(security.current.publicKey(of: "watch-3") == nil)
+        #expect(security.stillAdmits(name: "watch-3", publicKey: device.publicKey) == false)
+    }
 }

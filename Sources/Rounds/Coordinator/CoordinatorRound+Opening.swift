@@ -28,6 +28,18 @@ extension CoordinatorRound {
                     ["workers.live": "\(candidates.count)", "workers.expected": "\(settings.waitForWorkers)"]
                 )
             }
+            // The workers may all be in before the shard of their class has said hello; a first
+            // round opened then would leave that class out of it (seen on a loaded machine).
+            let served = Set(aggregators.shards.map(\.region))
+            let unserved = Set(candidates.map(\.deviceClass)).subtracting(served)
+            if !unserved.isEmpty && now - start < 60_000 {
+                phase = .idle(nextAttempt: now + 100)
+                return waiting(
+                    now: now,
+                    "waiting for a shard of every class with workers",
+                    ["classes.unserved": "\(unserved.sorted().joined(separator: ","))"]
+                )
+            }
         }
         guard let global = aggregators.global else {
             phase = .idle(nextAttempt: now + 100)

@@ -20,6 +20,8 @@ public struct LabPlan: Sendable, Equatable, Codable {
         public var connects: [String]
         /// The key files it reads (names in the key folder); empty when insecure.
         public var keys: [String]
+        /// The ids of the devices an edge hosts (`edge-watch-0/watch-20`, …); empty for the rest.
+        public var devices: [String] = []
     }
 
     public struct Host: Sendable, Equatable, Codable {
@@ -142,15 +144,18 @@ public struct LabPlan: Sendable, Equatable, Codable {
             edgesPerClass[edge.class] = index + 1
             let first = edge.firstUser ?? nextUser[edge.class, default: 0]
             nextUser[edge.class] = max(nextUser[edge.class, default: 0], first + edge.devices)
-            let devices = (first..<(first + edge.devices)).map { "\(edge.class)-\($0)" }
+            let name = "edge-\(edge.class)-\(index)"
+            // Under the edge's own key name, CURVE or not, so ids do not change with the transport.
+            let prefix = "\(name)/\(edge.class)"
             builder.addEdge(
-                name: "edge-\(edge.class)-\(index)",
+                name: name,
                 host: edge.host,
                 address: address(edge.host),
-                devices: devices,
+                devices: (first..<(first + edge.devices)).map { "\(prefix)-\($0)" },
                 deviceClass: edge.class,
                 arguments: [
                     "edge", "--device-class", edge.class, "--devices", "\(edge.devices)", "--first-user", "\(first)",
+                    "--id-prefix", prefix,
                 ]
                     + coordinatorLinks,
                 connects: [broadcast, control],
@@ -231,9 +236,13 @@ public struct LabPlan: Sendable, Equatable, Codable {
             connects: [String],
             extra: [String]?
         ) {
+            // One edge key per edge process (role edge:<class>), speaking for the ids under its
+            // name: the process shares one socket per peer among its devices (issue 13 §5).
             let security =
-                curve ? ["--curve-key-dir", keyFolder, "--enrolment", "\(keyFolder)/enrolment.txt"] : ["--insecure"]
-            if curve { parties += devices.map { Party(name: $0, role: "device:\(deviceClass)") } }
+                curve
+                ? ["--curve-secret-key", "\(keyFolder)/\(name).key", "--enrolment", "\(keyFolder)/enrolment.txt"]
+                : ["--insecure"]
+            if curve { parties.append(Party(name: name, role: "edge:\(deviceClass)")) }
             append(
                 name: name,
                 host: host,
@@ -241,7 +250,8 @@ public struct LabPlan: Sendable, Equatable, Codable {
                 arguments: arguments + security,
                 binds: [:],
                 connects: connects,
-                keys: curve ? devices : [],
+                keys: curve ? [name] : [],
+                devices: devices,
                 extra: extra
             )
         }
@@ -254,6 +264,7 @@ public struct LabPlan: Sendable, Equatable, Codable {
             binds: [String: String],
             connects: [String],
             keys: [String],
+            devices: [String] = [],
             extra: [String]?
         ) {
             for endpoint in binds.values {
@@ -272,7 +283,8 @@ public struct LabPlan: Sendable, Equatable, Codable {
                         + (extra ?? []),
                     binds: binds,
                     connects: connects,
-                    keys: keys
+                    keys: keys,
+                    devices: devices
                 )
             )
         }

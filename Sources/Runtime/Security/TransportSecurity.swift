@@ -166,11 +166,16 @@ public final class TransportSecurity: Sendable {
         }
     }
 
-    private static func modification(of path: String) -> [Double] {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return [] }
+    /// What changes when the enrolment changes: the file's real path, date and size.
+    ///
+    /// Symlinks are resolved first: a Kubernetes ConfigMap volume swaps a `..data` symlink to a
+    /// new folder, and the attributes of the link path alone never change (measured).
+    private static func modification(of path: String) -> String {
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved) else { return "" }
         let date = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        let size = Double((attributes[.size] as? NSNumber)?.intValue ?? 0)
-        return [date, size]
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        return "\(resolved)|\(date)|\(size)"
     }
 
     // MARK: Sockets
