@@ -116,7 +116,8 @@ public final class RegionalAggregatorRole: Sendable {
                 endpoint: config.advertisedEndpoint ?? bound,
                 sequence: 0,
                 intervalMillis: config.heartbeatMillis,
-                secureAggregationEndpoint: config.secureAggregationAdvertised ?? secAggBound
+                secureAggregationEndpoint: config.secureAggregationAdvertised
+                    ?? SecAggShardChannel.advertised(bound: secAggBound, like: config.advertisedEndpoint)
             )
         )
         var configuration = ShardRound.Configuration(region: region, shard: config.shard, digest: Digest.sha256Hex)

@@ -51,6 +51,16 @@ final class SecAggShardChannel {
 
     var nextDeadline: Int64? { session.nextDeadline }
 
+    /// The ROUTER's address for devices: the bound one, or (when the shard announces another
+    /// address for its PULL, e.g. `tcp://region-phone-0:7100` in a container) that host with
+    /// the ROUTER's bound port.
+    static func advertised(bound: String, like updates: String?) -> String {
+        guard let updates, updates.hasPrefix("tcp://"), bound.hasPrefix("tcp://"),
+            let hostEnd = updates.lastIndex(of: ":"), let portStart = bound.lastIndex(of: ":")
+        else { return bound }
+        return String(updates[..<hostEnd]) + String(bound[portStart...])
+    }
+
     /// `tcp://host:*` for a resolved `tcp://host:port` (the updates socket's), so the ROUTER
     /// listens where the shard already does; other transports get a sibling name.
     static func anyPort(like endpoint: String) -> String {
