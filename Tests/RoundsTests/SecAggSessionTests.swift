@@ -299,3 +299,48 @@ extension SecAggSessionTests {
         #expect(error.detail.contains("distributed"))
     }
 }
+
+extension SecAggSessionTests {
+    /// A device that trains fast sends its keys before the shard has read the `round.open`:
+    /// they are kept and replayed, so the device is not a dropout.
+    @Test func keysThatArriveBeforeTheRoundOpensAreReplayed() throws {
+        var run = Run()
+        let message = Self.open(devices: 5)
+        let assignment = try #require(message.body.shards.first)
+        var firsts: [(String, SecAggDeviceOutgoing)] = []
+        for (index, id) in assignment.members.enumerated() {
+            let started = try SecAggDeviceSession.start(
+                message,
+                assignment: assignment,
+                deviceId: id,
+                delta: Self.delta(index),
+                using: &run.generator
+            ).get()
+            run.devices[id] = started.session
+            firsts.append((id, started.first))
+        }
+        for (id, first) in firsts.prefix(2) {
+            let early = run.shard.received(
+                try Self.message(first, from: id),
+                from: PeerIdentity(claimed: id, authenticated: id),
+                byteCount: 1,
+                now: 900
+            )
+            #expect(early.isEmpty, "kept, not refused")
+        }
+        try run.deliver(run.shard.roundOpened(message, now: 1_000, using: &run.generator))
+        for (id, first) in firsts.dropFirst(2) {
+            try run.deliver(
+                run.shard.received(
+                    try Self.message(first, from: id),
+                    from: PeerIdentity(claimed: id, authenticated: id),
+                    byteCount: 1,
+                    now: 1_100
+                )
+            )
+        }
+        let (partial, _) = try #require(run.partial, "the round completed without waiting for a deadline")
+        #expect(partial.contributors == 5 && partial.secureAggregation?.advertised == 5)
+        #expect(run.rejections.isEmpty)
+    }
+}

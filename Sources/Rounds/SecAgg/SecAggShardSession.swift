@@ -39,6 +39,11 @@ public struct SecAggShardSession: Sendable {
     public var recordsObservations = false
     private(set) var current: OpenSecAggRound?
     private var upwardEndpoint: String?
+    /// Keys that arrived before their round's `round.open` reached this shard (a device that
+    /// trains fast can beat the shard's subscription): replayed when the round opens. Only
+    /// keys, and at most ``earlyLimit`` of them, so a flood for a future round stays bounded.
+    private var early: [(message: AnyMessage, identity: PeerIdentity, bytes: Int, roundId: Int)] = []
+    public static let earlyLimit = 4_096
 
     public init(region: DeviceClassName, shard: Int) {
         self.region = region
@@ -50,6 +55,14 @@ public struct SecAggShardSession: Sendable {
     public func isMember(_ id: String) -> Bool {
         guard let current, !current.sent else { return false }
         return current.memberSet.contains(id)
+    }
+
+    /// Whether `message` is keys for a round this shard has not seen opened yet (it is kept),
+    /// at most 16 rounds ahead of the last one (a key for round 2^62 would never be replayed).
+    public func isEarly(_ message: AnyMessage) -> Bool {
+        guard case .secAggKeys(let keys) = message else { return false }
+        guard let current else { return true }
+        return keys.body.roundId > current.roundId && keys.body.roundId - current.roundId <= 16
     }
 
     /// When the timer must fire next; nil when no stage is pending.
@@ -97,6 +110,11 @@ public struct SecAggShardSession: Sendable {
                     devices: assignment.members.count
                 )
             )
+            let waiting = early.filter { $0.roundId == open.roundId }
+            early.removeAll { $0.roundId <= open.roundId }
+            for entry in waiting {
+                actions += received(entry.message, from: entry.identity, byteCount: entry.bytes, now: now)
+            }
         case .failure(let error):
             // Nothing can be summed: report the shard empty at once so the round is retried.
             var empty = OpenSecAggRound.empty(open: open, members: assignment.members, parameterCount: parameterCount)
@@ -116,6 +134,13 @@ public struct SecAggShardSession: Sendable {
         byteCount: Int,
         now: Int64
     ) -> [SecAggShardAction] {
+        if isEarly(message), case .secAggKeys(let keys) = message {
+            guard early.count < Self.earlyLimit else {
+                return [.reject(.bufferFull, sender: identity.name, roundId: keys.body.roundId, detail: "early keys")]
+            }
+            early.append((message, identity, byteCount, keys.body.roundId))
+            return []
+        }
         guard var round = current.take() else {
             return [.reject(.roundClosed, sender: identity.name, roundId: nil, detail: "no secure round is open")]
         }

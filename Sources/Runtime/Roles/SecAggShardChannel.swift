@@ -73,8 +73,9 @@ final class SecAggShardChannel {
     func roundOpened(_ open: Message<RoundOpen>, now: Int64) -> Bool {
         guard SecAggShardSession.isSecure(open.body, region: session.region, shard: session.shard) else { return false }
         let actions = session.roundOpened(open, now: now, using: &generator)
-        // A new round (a re-publication changes nothing): the last round's routes are dropped.
-        if !actions.isEmpty { routes.removeAll(keepingCapacity: true) }
+        // A new round (a re-publication changes nothing): only its members' routes are kept
+        // (those that sent keys early are among them).
+        if !actions.isEmpty { routes = routes.filter { session.isMember($0.key) } }
         perform(actions)
         return true
     }
@@ -105,7 +106,9 @@ final class SecAggShardChannel {
             loop.messenger.reject(error.code, detail: error.detail, sender: message.sender)
             return
         }
-        if identity.isAuthenticated || !isSecure, session.isMember(identity.name) { routes[identity.name] = routingId }
+        if identity.isAuthenticated || !isSecure, session.isMember(identity.name) || session.isEarly(message) {
+            routes[identity.name] = routingId
+        }
         perform(session.received(message, from: identity, byteCount: incoming.byteCount, now: now))
     }
 
