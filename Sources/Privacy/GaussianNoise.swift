@@ -27,7 +27,7 @@ public enum GaussianSampler {
     }
 }
 
-/// Where the Gaussian noise of DP-FedAvg is added.
+/// Where the noise of DP-FedAvg is added, and which mechanism it is.
 ///
 /// A closed set (these are the only places noise can go), hence an enum.
 public enum NoisePlacement: String, Codable, Hashable, Sendable, CaseIterable {
@@ -40,6 +40,10 @@ public enum NoisePlacement: String, Codable, Hashable, Sendable, CaseIterable {
     case local
     /// No noise: no DP guarantee (the accountant reports ε = ∞).
     case off
+    /// Each device adds integer Skellam noise after rounding (`SkellamEncoder`) and the shard
+    /// releases only the secure-aggregated sum: the discrete mechanism that survives summation,
+    /// accounted with the securely counted survivors (`SkellamRDP`). No Gaussian noise at all.
+    case skellam
 }
 
 /// The DP-FedAvg arithmetic (McMahan et al. 2018) for one round: who adds how much noise, what
@@ -90,7 +94,7 @@ public struct DPFedAvgNoise: Hashable, Codable, Sendable {
         switch placement {
         case .distributed: expectedCohort > 0 ? noiseMultiplier * clipNorm / expectedCohort.squareRoot() : 0
         case .local: noiseMultiplier * clipNorm
-        case .central, .off: 0
+        case .central, .off, .skellam: 0
         }
     }
 
@@ -111,6 +115,8 @@ public struct DPFedAvgNoise: Hashable, Codable, Sendable {
     /// - local: z — each update carries N(0, z²C²) of its own; against observers of the model this
     ///   is the conservative figure (it ignores the k−1 other devices' noise in the sum).
     /// - off: 0.
+    /// - skellam: 0 — there is no Gaussian noise; the auditor derives the Skellam round's cost
+    ///   from its own parameters and the survivors (`SkellamRelease`).
     public func effectiveNoiseMultiplier(reporting: Int) -> Double {
         effectiveNoiseMultiplier(reporting: Double(max(reporting, 0)))
     }
@@ -123,7 +129,7 @@ public struct DPFedAvgNoise: Hashable, Codable, Sendable {
         case .distributed:
             expectedCohort > 0 && reporting > 1
                 ? noiseMultiplier * ((reporting - 1) / expectedCohort).squareRoot() : 0
-        case .off: 0
+        case .off, .skellam: 0
         }
     }
 }

@@ -67,9 +67,10 @@ public enum RoundKind: String, Codable, Sendable, CaseIterable {
     case train, statistics
 }
 
-/// Where Gaussian noise is added, if anywhere (DESIGN.md §4).
+/// Where noise is added, if anywhere (DESIGN.md §4): Gaussian (`central`, `distributed`,
+/// `local`) or the devices' discrete Skellam noise under secure aggregation (`skellam`).
 public enum NoisePlacement: String, Codable, Sendable, CaseIterable {
-    case off, central, distributed, local
+    case off, central, distributed, local, skellam
 }
 
 /// Contributors per device class, as `{"watch": 12, "phone": 20}`; absent classes had none reported.

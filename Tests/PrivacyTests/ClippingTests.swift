@@ -122,7 +122,9 @@ struct GaussianNoiseTests {
             #expect(noise.aggregatorNoiseStandardDeviation == 0 && noise.workerNoiseStandardDeviation == 1)
         case .local:
             #expect(noise.aggregatorNoiseStandardDeviation == 0 && noise.workerNoiseStandardDeviation == 2)
-        case .off:
+        case .off, .skellam:
+            // Skellam noise is integer noise from the encoder, never Gaussian.
+            #expect(noise.aggregatorNoiseStandardDeviation == 0 && noise.workerNoiseStandardDeviation == 0)
             #expect(noise.effectiveNoiseMultiplier(reporting: 4) == 0)
         }
     }

@@ -154,7 +154,7 @@ struct PrivacyAuditorTests {
                 contributorIDs: ["w-1", "w-2", "w-3"]
             )
         )
-        guard case .record(let line, let effective, _, _) = action else {
+        guard case .record(let line, let effective, _, _, _) = action else {
             Issue.record("expected a record, got \(action)")
             return
         }
@@ -180,7 +180,7 @@ struct PrivacyAuditorTests {
         let action = auditor.roundCompleted(
             RoundReport(roundID: 1, participantsByClass: ["watch": 3, "phone": 2], modelHash: "m1")
         )
-        guard case .record(_, let effective, let epsilonRDP, _) = action else {
+        guard case .record(_, let effective, let epsilonRDP, _, _) = action else {
             Issue.record("expected a ledger record, got \(action)")
             return
         }
@@ -195,7 +195,7 @@ struct PrivacyAuditorTests {
             _ = auditor.proposalReceived(Self.proposal(round, q: 0.1, z: 2, placement: .local))
             let ids = round == 3 ? ["d-1", "d-2"] : ["d-1"]
             guard
-                case .record(let line, _, _, _) = auditor.roundCompleted(
+                case .record(let line, _, _, _, _) = auditor.roundCompleted(
                     RoundReport(
                         roundID: round,
                         participantsByClass: ["watch": ids.count],
@@ -238,7 +238,7 @@ struct PrivacyAuditorTests {
                         contributorIDs: (0..<10).map { "w-\($0)" }
                     )
                 )
-                guard case .record(let line, _, _, _) = action else {
+                guard case .record(let line, _, _, _, _) = action else {
                     Issue.record("expected a record")
                     return
                 }

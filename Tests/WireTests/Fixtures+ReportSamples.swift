@@ -50,6 +50,32 @@ extension Fixtures {
             )
         ),
         Sample(
+            label: "round.proposal skellam",
+            message: .roundProposal(
+                Message(
+                    sender: "coordinator",
+                    body: RoundProposal(
+                        roundId: 5,
+                        samplingRate: 0.05,
+                        noiseMultiplier: 1,
+                        clipNorm: 1,
+                        placement: .skellam,
+                        expectedCohort: 50,
+                        population: 1000,
+                        selected: [],
+                        skellam: SkellamSettings(
+                            scale: 64,
+                            deviceVariance: 400,
+                            dimension: 1024,
+                            valueBits: 14,
+                            roundingBeta: 0.6065306597126334,
+                            minimumSurvivors: 20
+                        )
+                    )
+                )
+            )
+        ),
+        Sample(
             label: "round.verdict full",
             message: .roundVerdict(
                 Message(

@@ -139,6 +139,15 @@ struct SchemaConformanceTests {
         "audit.event": [("body.count", .number(-1)), ("body.roundId", .number(0)), ("body.detail", .array([]))],
         "round.proposal": [
             ("body.samplingRate", .number(0)), ("body.samplingRate", .number(1.5)), ("body.population", .number(0)),
+            // skellam without its numbers, and numbers without skellam.
+            ("body.placement", .string("skellam")),
+            (
+                "body.skellam",
+                .object([
+                    "scale": .number(64), "deviceVariance": .number(400), "dimension": .number(1024),
+                    "valueBits": .number(14), "roundingBeta": .number(0.5), "minimumSurvivors": .number(20),
+                ])
+            ),
         ],
         "round.verdict": [
             ("body.delta", .number(1)), ("body.epsilon", .number(-1)), ("body.accountant", .string("gdp")),

@@ -33,7 +33,11 @@ public struct RDPAccountant: Hashable, Sendable {
     public mutating func compose(_ mechanism: SubsampledGaussian, count: Int = 1) {
         precondition(mechanism.isValid && count >= 0, "invalid mechanism or count")
         guard count > 0 else { return }
-        let perRound = Self.subsampledGaussianRDP(mechanism, orders: orders)
+        add(Self.subsampledGaussianRDP(mechanism, orders: orders), count: count)
+    }
+
+    /// Adds `count` times a per-order RDP curve over `orders` (composition is a per-order sum).
+    mutating func add(_ perRound: [Double], count: Int) {
         for index in rdp.indices {
             rdp[index] += Double(count) * perRound[index]
         }

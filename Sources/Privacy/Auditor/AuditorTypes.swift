@@ -31,76 +31,6 @@ public struct AuditorConfiguration: Hashable, Codable, Sendable {
     }
 }
 
-/// What the coordinator asks before every round.
-public struct RoundProposal: Hashable, Codable, Sendable {
-    public var roundID: Int
-    /// q, the Poisson sampling rate of the cohort.
-    public var samplingRate: Double
-    /// z, the planned noise multiplier (for adaptive clipping: the accounted z, not z_Δ).
-    public var noiseMultiplier: Double
-    /// C, the clip norm.
-    public var clipNorm: Double
-    public var placement: NoisePlacement
-    /// m = q·N, the fixed DP-FedAvg denominator and the distributed-noise split.
-    public var expectedCohort: Double
-    /// The most contributors the round can have: the listed cohort's size, or the eligible
-    /// population when devices sample themselves. A completion is clamped to it, or refused when
-    /// it names more contributors.
-    public var cohortBound: Int
-
-    public init(
-        roundID: Int,
-        samplingRate: Double,
-        noiseMultiplier: Double,
-        clipNorm: Double,
-        placement: NoisePlacement,
-        expectedCohort: Double,
-        cohortBound: Int
-    ) {
-        self.roundID = roundID
-        self.samplingRate = samplingRate
-        self.noiseMultiplier = noiseMultiplier
-        self.clipNorm = clipNorm
-        self.placement = placement
-        self.expectedCohort = expectedCohort
-        self.cohortBound = cohortBound
-    }
-
-    /// The arithmetic of the round's noise.
-    public var noise: DPFedAvgNoise {
-        DPFedAvgNoise(
-            noiseMultiplier: noiseMultiplier,
-            clipNorm: clipNorm,
-            placement: placement,
-            expectedCohort: expectedCohort
-        )
-    }
-
-    /// The mechanism composed while the round is pending: the noise protecting one contributor
-    /// when exactly the expected cohort reports (distributed: z·√((m−1)/m), see `DPFedAvgNoise`).
-    public var mechanism: SubsampledGaussian {
-        SubsampledGaussian(
-            samplingRate: samplingRate,
-            noiseMultiplier: noise.effectiveNoiseMultiplier(reporting: expectedCohort)
-        )
-    }
-
-    var isWellFormed: Bool {
-        SubsampledGaussian(samplingRate: samplingRate, noiseMultiplier: noiseMultiplier).isValid && samplingRate > 0
-            && clipNorm.isFinite && clipNorm > 0 && expectedCohort.isFinite && expectedCohort >= 1 && cohortBound >= 1
-    }
-
-    var ledgerMechanism: LedgerEntry.Mechanism {
-        LedgerEntry.Mechanism(
-            samplingRate: samplingRate,
-            noiseMultiplier: noiseMultiplier,
-            clipNorm: clipNorm,
-            placement: placement,
-            expectedCohort: expectedCohort
-        )
-    }
-}
-
 /// What the auditor admits at all, whatever the budget says: the operator's limits on a round.
 ///
 /// Why besides the budget: a budget check alone approves one very weak round (q = 1, z = 0.5)
@@ -120,15 +50,19 @@ public struct AuditorPolicy: Hashable, Sendable {
     /// How far past the last recorded round id a proposal may be: the coordinator skips ids (a
     /// retried draw) but never by millions, and a jump would lock its own next rounds out.
     public var maxRoundGap: Int
+    /// The smallest `minimumSurvivors` a `skellam` round may name: the operator's margin against
+    /// devices colluding with the shard (c colluders leave (n − 1 − c)·μ protecting a device).
+    public var minSurvivors: Int
 
     /// The defaults of `fedpulse auditor`.
     public static let standard = AuditorPolicy(
         maxSamplingRate: 1,
         minNoiseMultiplier: 0.7,
         maxClipNorm: 10,
-        placements: [.central, .distributed, .local],
+        placements: [.central, .distributed, .local, .skellam],
         maxExpectedCohort: 100_000,
-        maxRoundGap: 10_000
+        maxRoundGap: 10_000,
+        minSurvivors: 2
     )
 
     public init(
@@ -137,7 +71,8 @@ public struct AuditorPolicy: Hashable, Sendable {
         maxClipNorm: Double,
         placements: Set<NoisePlacement>,
         maxExpectedCohort: Double,
-        maxRoundGap: Int
+        maxRoundGap: Int,
+        minSurvivors: Int = 2
     ) {
         self.maxSamplingRate = maxSamplingRate
         self.minNoiseMultiplier = minNoiseMultiplier
@@ -145,6 +80,7 @@ public struct AuditorPolicy: Hashable, Sendable {
         self.placements = placements
         self.maxExpectedCohort = maxExpectedCohort
         self.maxRoundGap = maxRoundGap
+        self.minSurvivors = minSurvivors
     }
 
     /// Why a (well-formed) proposal lies outside the policy, nil when it is inside.
@@ -153,10 +89,19 @@ public struct AuditorPolicy: Hashable, Sendable {
             return "placement \(proposal.placement.rawValue) is not one of \(placements.map(\.rawValue).sorted())"
         }
         if proposal.samplingRate > maxSamplingRate { return "q = \(proposal.samplingRate) > \(maxSamplingRate)" }
-        if proposal.noiseMultiplier < minNoiseMultiplier {
-            return "z = \(proposal.noiseMultiplier) < \(minNoiseMultiplier)"
+        // Skellam: the z of the planned release (√((n_min − 1)μ)/Δ2), not the informative field.
+        let z =
+            proposal.placement == .skellam
+            ? proposal.plannedRelease.effectiveNoiseMultiplier : proposal.noiseMultiplier
+        if z < minNoiseMultiplier {
+            return proposal.placement == .skellam
+                ? "the Skellam round's equivalent z = \(z) < \(minNoiseMultiplier)"
+                : "z = \(proposal.noiseMultiplier) < \(minNoiseMultiplier)"
         }
         if proposal.clipNorm > maxClipNorm { return "C = \(proposal.clipNorm) > \(maxClipNorm)" }
+        if let skellam = proposal.skellam, skellam.minimumSurvivors < minSurvivors {
+            return "minimumSurvivors = \(skellam.minimumSurvivors) < \(minSurvivors)"
+        }
         if proposal.expectedCohort > maxExpectedCohort {
             return "m = \(proposal.expectedCohort) > \(maxExpectedCohort)"
         }
@@ -216,54 +161,18 @@ public struct Verdict: Hashable, Sendable {
     public var ledgerLine: String?
 }
 
-/// What the coordinator reports after a round.
-public struct RoundReport: Hashable, Codable, Sendable {
-    public var roundID: Int
-    /// Workers whose update went into the sum, by device class.
-    public var participantsByClass: [String: Int]
-    /// Updates rejected, by `RejectReason` raw value (normTooLarge flags poisoned updates).
-    public var rejectedByReason: [String: Int]
-    /// Digest of the resulting model.
-    public var modelHash: String
-    /// False when nothing was released (round abandoned): the planned cost stands.
-    public var released: Bool
-    /// Updates whose norm exceeded the clip norm: each flags a possibly poisoned device.
-    public var clippedUpdates: Int
-    /// The raw ids of the workers in the released sum (nil when the coordinator sent none); the
-    /// auditor stores only their hashes under its own salt.
-    public var contributorIDs: [String]?
-
-    public init(
-        roundID: Int,
-        participantsByClass: [String: Int],
-        rejectedByReason: [String: Int] = [:],
-        modelHash: String,
-        released: Bool = true,
-        clippedUpdates: Int = 0,
-        contributorIDs: [String]? = nil
-    ) {
-        self.clippedUpdates = clippedUpdates
-        self.roundID = roundID
-        self.participantsByClass = participantsByClass
-        self.rejectedByReason = rejectedByReason
-        self.modelHash = modelHash
-        self.released = released
-        self.contributorIDs = contributorIDs
-    }
-
-    /// The class counts' sum, saturating (forged counts near `Int.max` must not trap).
-    var classTotal: Int {
-        participantsByClass.values.reduce(0) { total, count in
-            let (sum, overflow) = total.addingReportingOverflow(max(count, 0))
-            return overflow ? .max : sum
-        }
-    }
-}
-
 /// What the auditor does with a completion report.
 public enum CompletionAction: Hashable, Sendable {
-    /// Append `ledgerLine`; the totals now reflect the noise actually present.
-    case record(ledgerLine: String, effectiveNoiseMultiplier: Double, epsilonRDP: Double, epsilonPLD: Double?)
+    /// Append `ledgerLine`; the totals now reflect the noise actually present. `flag` says what
+    /// the auditor found wrong but recorded anyway at its real cost (a `skellam` shard below
+    /// the minimum survivors); the shell logs it as a warning.
+    case record(
+        ledgerLine: String,
+        effectiveNoiseMultiplier: Double,
+        epsilonRDP: Double,
+        epsilonPLD: Double?,
+        flag: String? = nil
+    )
     /// The round's completion is on record already; `ledgerLine` is its `complete` line, to be
     /// published again (the coordinator re-sends until it sees it).
     case alreadyRecorded(ledgerLine: String)
@@ -277,6 +186,13 @@ public enum CompletionRejection: String, Hashable, Sendable, CaseIterable {
     case notApproved
     /// It names more contributors than the approved cohort bound.
     case tooManyContributors
+    /// A `skellam` round's completion carries no secure-aggregation records: what was released,
+    /// and with how much noise, is unknown. The round stays charged at its approval's cost.
+    case missingSecureAggregation
+    /// The records contradict the report or themselves: more survivors than advertised, a shard
+    /// named twice, or survivors per class that do not add up to the class's contributors (a
+    /// record for a shard that had none, or a shard missing).
+    case inconsistentSecureAggregation
     /// The ledger entry could not be encoded; nothing was recorded.
     case ledgerFailure
 }

@@ -53,7 +53,7 @@ extension PrivacyAuditor {
         if let violation = policy.violation(proposal) {
             return recordDenial(proposal, .outsidePolicy, detail: violation, current: current)
         }
-        let projected = totals(adding: proposal.mechanism)
+        let projected = totals(adding: proposal.plannedRelease)
         let epsilon = enforced(rdp: projected.rdp, pld: projected.pld)
         guard epsilon.isFinite, epsilon <= configuration.epsilonBudget else {
             return recordDenial(
@@ -100,28 +100,27 @@ extension PrivacyAuditor {
         // safe one; none may exceed what was approved.
         var reporting = min(report.classTotal, proposal.cohortBound)
         if let named { reporting = min(reporting, named.count) }
-        let effective =
-            report.released
-            ? proposal.noise.effectiveNoiseMultiplier(reporting: reporting) : proposal.mechanism.noiseMultiplier
+        let settled: SettledRelease
+        switch settledRelease(proposal, report, reporting: reporting) {
+        case .success(let release): settled = release
+        case .failure(let refusal): return .reject(reason: refusal.reason, detail: refusal.detail)
+        }
         let deviceKeys = named.map { Set($0.map(hasher.key(for:))) }
 
         var after = self
-        after.applyCompletion(
-            proposal,
-            effectiveNoiseMultiplier: effective,
-            deviceKeys: deviceKeys,
-            line: "",
-            totals: nil
-        )
+        after.applyCompletion(proposal, release: settled.release, deviceKeys: deviceKeys, line: "", totals: nil)
         var entry = entry(.complete, round: id, totals: after.spent)
         var mechanism = proposal.ledgerMechanism
-        mechanism.effectiveNoiseMultiplier = effective
+        mechanism.effectiveNoiseMultiplier = settled.release.effectiveNoiseMultiplier
+        mechanism.survivors = settled.survivors
         entry.mechanism = mechanism
         entry.participantsByClass = report.participantsByClass
         entry.rejectedByReason = report.rejectedByReason
         entry.modelHash = report.modelHash
         entry.clippedUpdates = report.clippedUpdates
         entry.participantHashes = deviceKeys.map { $0.sorted() }
+        entry.secureAggregation = report.secureAggregation
+        entry.detail = settled.flag
         if proposal.placement == .local {
             entry.epsilonLocalWorstDevice = after.localDevices.worstEpsilon(delta: configuration.delta)
             entry.localRoundsWorstDevice = after.localDevices.worst.rounds
@@ -129,13 +128,15 @@ extension PrivacyAuditor {
         guard let line = try? after.chain.append(entry, signedWith: signingKey) else {
             return .reject(reason: .ledgerFailure, detail: "the completion could not be encoded")
         }
+        let effective = settled.release.effectiveNoiseMultiplier
         after.rounds[id] = .completed(proposal, effectiveNoiseMultiplier: effective, line: line)
         self = after
         return .record(
             ledgerLine: line,
             effectiveNoiseMultiplier: effective,
             epsilonRDP: spent.rdp,
-            epsilonPLD: spent.pld
+            epsilonPLD: spent.pld,
+            flag: settled.flag
         )
     }
 

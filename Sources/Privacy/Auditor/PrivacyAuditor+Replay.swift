@@ -68,7 +68,11 @@ extension PrivacyAuditor {
             }
             applyCompletion(
                 proposal,
-                effectiveNoiseMultiplier: effective,
+                release: Self.release(
+                    of: proposal,
+                    effectiveNoiseMultiplier: effective,
+                    survivors: entry.mechanism?.survivors
+                ),
                 deviceKeys: entry.participantHashes.map(Set.init),
                 line: line,
                 totals: totals
@@ -93,7 +97,30 @@ extension PrivacyAuditor {
             clipNorm: mechanism.clipNorm,
             placement: mechanism.placement,
             expectedCohort: mechanism.expectedCohort,
-            cohortBound: bound
+            cohortBound: bound,
+            skellam: mechanism.skellam
+        )
+    }
+
+    /// The release a complete entry settled: Skellam at its recorded survivors (none recorded:
+    /// nothing was released, the planned cost stands), else the Gaussian at its effective z.
+    private static func release(
+        of proposal: RoundProposal,
+        effectiveNoiseMultiplier: Double,
+        survivors: Int?
+    ) -> AccountedRelease {
+        if proposal.placement == .skellam, let skellam = proposal.skellam {
+            guard let survivors else { return proposal.plannedRelease }
+            return .skellam(
+                SkellamRelease(
+                    skellam.parameters(clipNorm: proposal.clipNorm),
+                    samplingRate: proposal.samplingRate,
+                    survivors: survivors
+                )
+            )
+        }
+        return .gaussian(
+            SubsampledGaussian(samplingRate: proposal.samplingRate, noiseMultiplier: effectiveNoiseMultiplier)
         )
     }
 }

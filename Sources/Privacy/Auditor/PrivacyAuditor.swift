@@ -15,6 +15,11 @@
 ///   is the smallest count the report gives, clamped to the approved cohort bound, and the round's
 ///   cost becomes that of the noise actually present (`DPFedAvgNoise.effectiveNoiseMultiplier`),
 ///   which can push the total over the budget after the fact; later proposals are then denied.
+/// - **Skellam.** A `skellam` round is charged on approval as if its weakest shard summed only
+///   the proposal's minimum survivors; its completion must carry every shard's secure-aggregation
+///   record, and is recomputed with the smallest securely counted `survivors` among them (each
+///   shard's sum is released on its own, so the weakest shard's noise is what protects its
+///   devices). Fewer than the minimum is recorded at that real cost and flagged.
 ///
 /// The runtime must append and fsync each returned ledger line **before** it sends the verdict
 /// or acknowledges the report: the ledger is the write-ahead log a restarted auditor replays
@@ -48,6 +53,8 @@ public struct PrivacyAuditor: Hashable, Sendable {
     /// Completed rounds at the noise actually present.
     private(set) var settledRDP = RDPAccountant()
     private(set) var settledPLD: PLDAccountant?
+    /// Whether a Skellam round is settled: the PLD accountant no longer covers the run.
+    private(set) var settledSkellam = false
     /// Per-device ε against the aggregator, from local-noise rounds.
     public private(set) var localDevices = LocalDeviceAccounts()
 
@@ -126,20 +133,35 @@ public struct PrivacyAuditor: Hashable, Sendable {
     }
 
     /// The totals recomputed from the accountants, with `extra` composed on top.
-    func totals(adding extra: SubsampledGaussian?) -> EpsilonTotals {
-        var mechanisms = pending.compactMap { id -> SubsampledGaussian? in
-            if case .approved(let proposal, _) = rounds[id] { return proposal.mechanism }
+    ///
+    /// Skellam releases compose into the RDP account only; once one is in the run (settled,
+    /// pending or `extra`) the PLD total is nil — the PLD accountant has no model of it — and
+    /// enforcement falls back to RDP (`enforced`).
+    func totals(adding extra: AccountedRelease?) -> EpsilonTotals {
+        var releases = pending.compactMap { id -> AccountedRelease? in
+            if case .approved(let proposal, _) = rounds[id] { return proposal.plannedRelease }
             return nil
         }
-        if let extra { mechanisms.append(extra) }
+        if let extra { releases.append(extra) }
         var rdp = settledRDP
-        for mechanism in mechanisms { rdp.compose(mechanism) }
+        var gaussian: [SubsampledGaussian] = []
+        var hasSkellam = settledSkellam
+        for release in releases {
+            switch release {
+            case .gaussian(let mechanism):
+                rdp.compose(mechanism)
+                gaussian.append(mechanism)
+            case .skellam(let skellam):
+                rdp.compose(skellam)
+                hasSkellam = true
+            }
+        }
         let rdpEpsilon = rdp.epsilon(delta: configuration.delta).epsilon
-        guard var pld = settledPLD else { return EpsilonTotals(rdp: rdpEpsilon, pld: nil) }
+        guard var pld = settledPLD, !hasSkellam else { return EpsilonTotals(rdp: rdpEpsilon, pld: nil) }
         // Group identical pending rounds so each group is one FFT power.
         var counts: [SubsampledGaussian: Int] = [:]
         var order: [SubsampledGaussian] = []
-        for mechanism in mechanisms {
+        for mechanism in gaussian {
             if counts[mechanism] == nil { order.append(mechanism) }
             counts[mechanism, default: 0] += 1
         }
@@ -165,20 +187,23 @@ public struct PrivacyAuditor: Hashable, Sendable {
     /// recompute them, for a completion being decided now).
     mutating func applyCompletion(
         _ proposal: RoundProposal,
-        effectiveNoiseMultiplier: Double,
+        release: AccountedRelease,
         deviceKeys: Set<String>?,
         line: String,
         totals: EpsilonTotals?
     ) {
-        rounds[proposal.roundID] = .completed(proposal, effectiveNoiseMultiplier: effectiveNoiseMultiplier, line: line)
+        let effective = release.effectiveNoiseMultiplier
+        rounds[proposal.roundID] = .completed(proposal, effectiveNoiseMultiplier: effective, line: line)
         pending.removeAll { $0 == proposal.roundID }
         lastRoundID = max(lastRoundID, proposal.roundID)
-        let mechanism = SubsampledGaussian(
-            samplingRate: proposal.samplingRate,
-            noiseMultiplier: effectiveNoiseMultiplier
-        )
-        settledRDP.compose(mechanism)
-        settledPLD?.compose(mechanism)
+        switch release {
+        case .gaussian(let mechanism):
+            settledRDP.compose(mechanism)
+            settledPLD?.compose(mechanism)
+        case .skellam(let skellam):
+            settledRDP.compose(skellam)
+            settledSkellam = true
+        }
         if proposal.placement == .local {
             localDevices.record(noiseMultiplier: proposal.noiseMultiplier, deviceKeys: deviceKeys)
         }

@@ -11,7 +11,8 @@ import Foundation
 ///
 /// Version 2 adds the signature, the header's public key, the cohort bound of approvals, the
 /// salted contributor hashes of completions (approvals carry none) and the per-device ε of
-/// local-noise rounds.
+/// local-noise rounds. Later fields (the Skellam numbers, the secure-aggregation records) are
+/// optional additions: older lines carry none and still verify.
 public struct LedgerEntry: Codable, Hashable, Sendable {
     /// What an entry records; open for new kinds, hence a struct with static members.
     public struct Kind: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
@@ -35,8 +36,14 @@ public struct LedgerEntry: Codable, Hashable, Sendable {
         public var clipNorm: Double
         public var placement: NoisePlacement
         public var expectedCohort: Double
-        /// The multiplier actually present in the released sum (complete entries).
+        /// The multiplier actually present in the released sum (complete entries); for
+        /// `skellam`, the Gaussian z with the same leading RDP term, √((n_s − 1)·μ)/Δ2.
         public var effectiveNoiseMultiplier: Double?
+        /// The Skellam numbers of a `skellam` round (approve, deny and complete entries).
+        public var skellam: SkellamProposal?
+        /// The securely counted survivors a `skellam` round was accounted with: the smallest
+        /// over its shards' records (complete entries).
+        public var survivors: Int?
 
         public init(
             samplingRate: Double,
@@ -44,7 +51,9 @@ public struct LedgerEntry: Codable, Hashable, Sendable {
             clipNorm: Double,
             placement: NoisePlacement,
             expectedCohort: Double,
-            effectiveNoiseMultiplier: Double? = nil
+            effectiveNoiseMultiplier: Double? = nil,
+            skellam: SkellamProposal? = nil,
+            survivors: Int? = nil
         ) {
             self.samplingRate = samplingRate
             self.noiseMultiplier = noiseMultiplier
@@ -52,6 +61,8 @@ public struct LedgerEntry: Codable, Hashable, Sendable {
             self.placement = placement
             self.expectedCohort = expectedCohort
             self.effectiveNoiseMultiplier = effectiveNoiseMultiplier
+            self.skellam = skellam
+            self.survivors = survivors
         }
     }
 
@@ -89,9 +100,13 @@ public struct LedgerEntry: Codable, Hashable, Sendable {
     public var epsilonLocalWorstDevice: Double?
     /// How many local-noise rounds that worst device took part in (complete entries).
     public var localRoundsWorstDevice: Int?
+    /// The shards' secure-aggregation records of the round (complete entries): which rounds
+    /// were secure-aggregated, with what survivors, graph and bits.
+    public var secureAggregation: [SecAggShardRecord]?
     /// Why a round was denied (deny entries): a `Verdict.DenyReason` raw value.
     public var reason: String?
-    /// What exactly was refused, for people (deny entries), e.g. `z = 0.5 < 0.7`.
+    /// What exactly was refused, for people (deny entries), e.g. `z = 0.5 < 0.7`; on a complete
+    /// entry, what the auditor flagged (a shard that released a sum below the minimum survivors).
     public var detail: String?
     /// Cumulative ε by RDP after this entry (`Infinity` in JSON when unbounded).
     public var epsilonRDP: Double?

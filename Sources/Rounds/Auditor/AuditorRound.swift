@@ -19,6 +19,10 @@ public enum AuditorAction: Equatable, Sendable {
     case countAuditEvent(AuditEvent.Kind)
     /// Something the auditor could not do (an entry that would not encode): log it as an error.
     case fault(roundId: Int, detail: String)
+    /// A completion recorded at its real cost but wrong (a `skellam` shard that released a sum
+    /// below the minimum survivors): log it as a warning and count it
+    /// (`fedpulse_auditor_flagged_total`).
+    case flag(roundId: Int, detail: String)
 }
 
 /// The privacy auditor's decisions over Wire messages: who may speak, then `PrivacyAuditor`'s
@@ -91,11 +95,13 @@ public struct AuditorRound: Sendable {
             rejectedByReason: body.rejected,
             modelHash: body.modelDigest,
             clippedUpdates: body.clippedCount,
-            contributorIDs: body.contributorIds
+            contributorIDs: body.contributorIds,
+            secureAggregation: body.secureAggregation?.map(SecAggShardRecord.init)
         )
         switch auditor.roundCompleted(report) {
-        case .record(let line, _, _, _):
+        case .record(let line, _, _, _, let flag):
             return record(line) + [.spent(auditor.spent)]
+                + (flag.map { [.flag(roundId: body.roundId, detail: $0)] } ?? [])
         case .alreadyRecorded(let line):
             // The coordinator re-sends until it sees this line; it may have missed it on the PUB.
             return entry(line).map { [.publishEntry($0)] } ?? []
@@ -103,6 +109,10 @@ public struct AuditorRound: Sendable {
             return [.reject(.staleRound, sender: identity.name, roundId: body.roundId, detail: detail)]
         case .reject(.tooManyContributors, let detail):
             return [.reject(.overflow, sender: identity.name, roundId: body.roundId, detail: detail)]
+        case .reject(.missingSecureAggregation, let detail), .reject(.inconsistentSecureAggregation, let detail):
+            // The round stays charged at its approval's (minimum-survivor) cost until a
+            // completion with believable records arrives.
+            return [.reject(.malformedHeader, sender: identity.name, roundId: body.roundId, detail: detail)]
         case .reject(.ledgerFailure, let detail):
             return [.fault(roundId: body.roundId, detail: detail)]
         }
@@ -139,7 +149,8 @@ public struct AuditorRound: Sendable {
             clipNorm: body.clipNorm,
             placement: Privacy.NoisePlacement(body.placement),
             expectedCohort: Double(body.expectedCohort),
-            cohortBound: body.selected.isEmpty ? body.population : body.selected.count
+            cohortBound: body.selected.isEmpty ? body.population : body.selected.count,
+            skellam: body.skellam.map(SkellamProposal.init)
         )
     }
 

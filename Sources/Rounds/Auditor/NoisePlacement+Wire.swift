@@ -14,6 +14,7 @@ extension Privacy.NoisePlacement {
         case .central: self = .central
         case .distributed: self = .distributed
         case .local: self = .local
+        case .skellam: self = .skellam
         }
     }
 }
@@ -26,7 +27,38 @@ extension Wire.NoisePlacement {
         case .central: self = .central
         case .distributed: self = .distributed
         case .local: self = .local
+        case .skellam: self = .skellam
         }
+    }
+}
+
+extension Privacy.SkellamProposal {
+    /// The auditor's copy of a proposal's Skellam numbers.
+    public init(_ settings: SkellamSettings) {
+        self.init(
+            scale: settings.scale,
+            deviceVariance: settings.deviceVariance,
+            dimension: settings.dimension,
+            valueBits: settings.valueBits,
+            roundingBeta: settings.roundingBeta,
+            minimumSurvivors: settings.minimumSurvivors
+        )
+    }
+}
+
+extension Privacy.SecAggShardRecord {
+    /// The auditor's copy of a shard's secure-aggregation record.
+    public init(_ record: SecureAggregationRecord) {
+        self.init(
+            deviceClass: record.deviceClass,
+            shard: record.shard,
+            survivors: record.survivors,
+            advertised: record.advertised,
+            degree: record.degree,
+            threshold: record.threshold,
+            modulusBits: record.modulusBits,
+            valueBits: record.valueBits
+        )
     }
 }
 
@@ -42,5 +74,24 @@ extension RoundVerdict.DenyReason {
         case .invalidParameters: self = .invalidParameters
         case .ledgerFailure: self = .ledgerFailure
         }
+    }
+}
+
+extension Privacy.SkellamParameters {
+    /// The encoder's and decoder's parameters for a round's Skellam numbers: what a device and
+    /// its shard build from the round they were told about. `dimension` is the update's length
+    /// (the settings' `dimension` is the encoded one, padded when `rotationSeed` is given); nil
+    /// when they disagree or the numbers cannot run.
+    public init?(_ settings: SkellamSettings, clipNorm: Double, dimension: Int, rotationSeed: UInt64?) {
+        self.init(
+            clipNorm: clipNorm,
+            scale: settings.scale,
+            deviceVariance: settings.deviceVariance,
+            dimension: dimension,
+            valueBits: settings.valueBits,
+            roundingBeta: settings.roundingBeta,
+            rotationSeed: rotationSeed
+        )
+        guard encodedDimension == settings.dimension, problem == nil else { return nil }
     }
 }

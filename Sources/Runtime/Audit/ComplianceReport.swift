@@ -85,8 +85,11 @@ public struct ComplianceReport: Sendable {
             "Participants are recorded by class, and devices only as hashes salted with the ledger's own salt, in completion entries.",
             "The ledger is append-only JSON lines, each entry holding the SHA-256 of the previous one and the auditor's Ed25519 signature of its own digest, fsynced before the verdict is sent.",
             "Under local noise, ε against the aggregator (which sees each noised update and its sender) is recorded per device, without amplification by sampling; the ε above holds against observers of the model.",
-        ]
+        ] + (placements.contains("skellam") ? [Self.skellamSafeguard] : [])
     }
+
+    static let skellamSafeguard =
+        "Skellam rounds: devices round to integers and add Skellam noise before secure aggregation; each shard's sum is released on its own, so a round is accounted (Rényi DP, Agarwal–Kairouz–Liu 2021 Thm 3.5, Zhu–Wang 2019 subsampling; no PLD) with the noise of the weakest shard's securely counted survivors less the device itself, charged at the proposal's minimum on approval."
 
     func markdown() -> String {
         var text = "# FedPulse privacy compliance report\n\n"
@@ -107,6 +110,18 @@ public struct ComplianceReport: Sendable {
         if let most = participation.values.max() {
             text +=
                 "- Participation: \(participation.count) distinct devices (salted hashes); the most any device contributed to is \(most) completed rounds\n"
+        }
+        let secured = completed.filter { !($0.secureAggregation ?? []).isEmpty }
+        if !secured.isEmpty {
+            text += "\n## Secure aggregation\n\n"
+            for row in secured {
+                let numbers =
+                    row.skellam.map {
+                        "; Skellam \($0), accounted at \(row.survivors.map { "\($0)" } ?? "-") survivors"
+                    } ?? ""
+                text +=
+                    "- Round \(row.round.map { "\($0)" } ?? "-"): \((row.secureAggregation ?? []).joined(separator: ", "))\(numbers)\n"
+            }
         }
         text += "\n## Safeguards in force\n\n" + safeguards.map { "- \($0)" }.joined(separator: "\n") + "\n"
         text +=

@@ -27,6 +27,12 @@ public struct LedgerRow: Sendable, Encodable {
     /// Against the aggregator under local noise: the worst device's ε and its rounds (complete entries).
     public var epsilonLocalWorstDevice: Double?
     public var localRoundsWorstDevice: Int?
+    /// The shards' secure aggregation (complete entries): "watch/0 15 of 17 (k 8, t 5, 20 bits)", …
+    public var secureAggregation: [String]?
+    /// The Skellam numbers of a `skellam` round: "γ 64, μ 400, d 1024, 14 bits, n ≥ 10".
+    public var skellam: String?
+    /// The securely counted survivors a `skellam` completion was accounted with.
+    public var survivors: Int?
     public var status: String
 
     public init(_ entry: LedgerEntry) {
@@ -53,11 +59,22 @@ public struct LedgerRow: Sendable, Encodable {
         participantHashes = entry.participantHashes
         epsilonLocalWorstDevice = entry.epsilonLocalWorstDevice
         localRoundsWorstDevice = entry.localRoundsWorstDevice
+        secureAggregation = entry.secureAggregation.map { records in
+            records.map { record in
+                "\(record.slot) \(record.survivors) of \(record.advertised) (k \(record.degree), t \(record.threshold), \(record.modulusBits) bits)"
+            }
+        }
+        skellam = entry.mechanism?.skellam.map { numbers in
+            "γ \(numbers.scale), μ \(numbers.deviceVariance), d \(numbers.dimension), \(numbers.valueBits) bits, n ≥ \(numbers.minimumSurvivors)"
+        }
+        survivors = entry.mechanism?.survivors
         switch entry.kind {
         case .approve: status = "approved"
         case .deny: status = "denied: \(entry.reason ?? "-")"
         case .complete:
             status = (entry.clippedUpdates ?? 0) > 0 ? "completed, \(entry.clippedUpdates ?? 0) clipped" : "completed"
+            if let survivors = entry.mechanism?.survivors { status += ", \(survivors) survivors" }
+            if let flag = entry.detail { status += "; flagged: \(flag)" }
         default: status = entry.kind.rawValue
         }
     }

@@ -205,6 +205,12 @@ final class AuditorActions {
                     "auditor could not record",
                     metadata: ["round.id": "\(roundId)", "auditor.detail": "\(detail)"]
                 )
+            case .flag(let roundId, let detail):
+                Counter(label: "fedpulse_auditor_flagged_total").increment()
+                logger.warning(
+                    "round recorded and flagged",
+                    metadata: ["round.id": "\(roundId)", "auditor.detail": "\(detail)"]
+                )
             }
         }
     }

@@ -90,6 +90,7 @@ extension Wire.NoisePlacement {
         case .central: .central
         case .distributed: .distributed
         case .local: .local
+        case .skellam: .skellam
         }
     }
 }

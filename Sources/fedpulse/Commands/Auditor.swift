@@ -57,20 +57,32 @@ extension FedPulse {
         @Option(help: "Policy: the largest sampling rate q a round may have.")
         var maxSamplingRate: Double = AuditorPolicy.standard.maxSamplingRate
 
-        @Option(help: "Policy: the smallest noise multiplier z a round may have.")
+        @Option(
+            help:
+                "Policy: the smallest noise multiplier z a round may have (skellam: the equivalent z √((n_min − 1)·μ)/Δ2)."
+        )
         var minNoiseMultiplier: Double = AuditorPolicy.standard.minNoiseMultiplier
 
         @Option(help: "Policy: the largest clip norm C a round may have.")
         var maxClipNorm: Double = AuditorPolicy.standard.maxClipNorm
 
-        @Option(help: "Policy: the noise placements that may run, comma-separated (central, distributed, local, off).")
-        var placements: String = "central,distributed,local"
+        @Option(
+            help:
+                "Policy: the noise placements that may run, comma-separated (central, distributed, local, skellam, off); a skellam completion must carry every shard's secure-aggregation record."
+        )
+        var placements: String = "central,distributed,local,skellam"
 
         @Option(help: "Policy: the largest expected cohort m a round may have.")
         var maxExpectedCohort: Double = AuditorPolicy.standard.maxExpectedCohort
 
         @Option(help: "Policy: how far past the last recorded round id a proposal may jump.")
         var maxRoundGap: Int = AuditorPolicy.standard.maxRoundGap
+
+        @Option(
+            help:
+                "Policy: the smallest minimumSurvivors a skellam round may name (a margin against devices colluding with a shard)."
+        )
+        var minSurvivors: Int = AuditorPolicy.standard.minSurvivors
 
         @OptionGroup var common: CommonOptions
         @OptionGroup var security: SecurityOptions
@@ -88,6 +100,7 @@ extension FedPulse {
             guard minNoiseMultiplier >= 0, minNoiseMultiplier.isFinite else {
                 throw ValidationError("--min-noise-multiplier must be ≥ 0")
             }
+            guard minSurvivors >= 2 else { throw ValidationError("--min-survivors must be at least 2") }
             guard maxClipNorm > 0, maxExpectedCohort >= 1, maxRoundGap >= 1 else {
                 throw ValidationError(
                     "--max-clip-norm must be > 0, --max-expected-cohort and --max-round-gap at least 1"
@@ -101,7 +114,7 @@ extension FedPulse {
             var result = Set<NoisePlacement>()
             for name in placements.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
                 guard let placement = NoisePlacement(rawValue: name) else {
-                    throw ValidationError("--placements: \(name) is not central, distributed, local or off")
+                    throw ValidationError("--placements: \(name) is not central, distributed, local, skellam or off")
                 }
                 result.insert(placement)
             }
@@ -126,7 +139,8 @@ extension FedPulse {
                 maxClipNorm: maxClipNorm,
                 placements: try parsedPlacements(),
                 maxExpectedCohort: maxExpectedCohort,
-                maxRoundGap: maxRoundGap
+                maxRoundGap: maxRoundGap,
+                minSurvivors: minSurvivors
             )
             config.security = try security.make()
             let frozen = config

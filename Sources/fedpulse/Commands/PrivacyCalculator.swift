@@ -8,7 +8,7 @@ extension FedPulse {
         static let configuration = CommandConfiguration(
             commandName: "privacy",
             abstract: "Compute ε for a planned run, or the noise a target ε needs.",
-            subcommands: [Epsilon.self, Noise.self]
+            subcommands: [Epsilon.self, Noise.self, Skellam.self]
         )
 
         struct Epsilon: ParsableCommand {
@@ -32,7 +32,9 @@ extension FedPulse {
             func validate() throws {
                 try checkPlan(samplingRate: samplingRate, rounds: rounds, delta: delta)
                 guard noiseMultiplier > 0 else { throw ValidationError("--noise-multiplier must be > 0") }
-                guard ["rdp", "pld"].contains(accountant) else { throw ValidationError("--accountant must be rdp or pld") }
+                guard ["rdp", "pld"].contains(accountant) else {
+                    throw ValidationError("--accountant must be rdp or pld")
+                }
             }
 
             func run() throws {
@@ -44,7 +46,9 @@ extension FedPulse {
                 if json {
                     printJSON(["epsilon": estimate.epsilon, "delta": delta, "accountant": accountant])
                 } else {
-                    print("ε = \(estimate.epsilon) at δ = \(delta) (\(accountant), q = \(samplingRate), z = \(noiseMultiplier), T = \(rounds))")
+                    print(
+                        "ε = \(estimate.epsilon) at δ = \(delta) (\(accountant), q = \(samplingRate), z = \(noiseMultiplier), T = \(rounds))"
+                    )
                 }
             }
         }
@@ -71,13 +75,22 @@ extension FedPulse {
             }
 
             func run() throws {
-                guard let z = NoiseCalibration.noiseMultiplier(targetEpsilon: epsilon, delta: delta, samplingRate: samplingRate, rounds: rounds) else {
+                guard
+                    let z = NoiseCalibration.noiseMultiplier(
+                        targetEpsilon: epsilon,
+                        delta: delta,
+                        samplingRate: samplingRate,
+                        rounds: rounds
+                    )
+                else {
                     throw ValidationError("no noise multiplier up to 10⁴ reaches ε = \(epsilon)")
                 }
                 if json {
                     printJSON(["noiseMultiplier": z])
                 } else {
-                    print("z = \(z) keeps \(rounds) rounds at q = \(samplingRate) within ε = \(epsilon), δ = \(delta) (rdp)")
+                    print(
+                        "z = \(z) keeps \(rounds) rounds at q = \(samplingRate) within ε = \(epsilon), δ = \(delta) (rdp)"
+                    )
                 }
             }
         }

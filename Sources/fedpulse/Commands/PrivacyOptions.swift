@@ -3,7 +3,10 @@ import Wire
 
 /// The differential-privacy flags of the coordinator and the demo.
 struct PrivacyOptions: ParsableArguments {
-    @Option(help: "Noise placement: central, distributed, local or off.")
+    @Option(
+        help:
+            "Noise placement: central, distributed, local, skellam (integer noise on the devices, needs --secure-aggregation) or off."
+    )
     var dp: NoisePlacement = .off
 
     @Option(help: "L2 clip norm C of each update (also bounds a poisoned update when --dp off).")
@@ -29,12 +32,20 @@ struct PrivacyOptions: ParsableArguments {
     @Option(help: "How many rounds one device may take part in (omit: no cap).")
     var participationCap: Int?
 
+    @OptionGroup var skellam: SkellamOptions
+
     var placement: NoisePlacement { dp }
 
     func validate() throws {
+        if placement == .skellam {
+            guard let clip, clip > 0 else { throw ValidationError("--dp skellam needs --clip C > 0") }
+            try skellam.validate(clipNorm: clip)
+        } else if skellam.isGiven {
+            throw ValidationError("--skellam-* options need --dp skellam")
+        }
         if placement != .off {
             guard let clip, clip > 0 else { throw ValidationError("--dp \(dp) needs --clip C > 0") }
-            guard (noiseMultiplier != nil) != (targetEpsilon != nil) else {
+            guard placement == .skellam || (noiseMultiplier != nil) != (targetEpsilon != nil) else {
                 throw ValidationError("--dp \(dp) needs exactly one of --noise-multiplier and --target-epsilon")
             }
             if let noiseMultiplier, noiseMultiplier < 0 { throw ValidationError("--noise-multiplier must be ≥ 0") }
@@ -53,6 +64,15 @@ struct PrivacyOptions: ParsableArguments {
         guard (auditorEvents == nil) == (auditorLedger == nil) else {
             throw ValidationError("give both --auditor-events and --auditor-ledger, or neither")
         }
+    }
+
+    /// Why `--dp skellam` cannot run, or nil: its integer noise protects a device only inside a
+    /// secure-aggregated sum (a shard that sees one noisy update sees it with variance μ alone).
+    /// The coordinator and the demo call this with their `--secure-aggregation` flag.
+    func skellamProblem(secureAggregation: Bool) -> String? {
+        guard placement == .skellam, !secureAggregation else { return nil }
+        return "--dp skellam adds integer Skellam noise that protects a device only inside a secure-aggregated sum: "
+            + "add --secure-aggregation (or use --dp central)"
     }
 
     var settings: PrivacySettings {
