@@ -119,7 +119,9 @@ extension FedPulse {
         @OptionGroup var security: SecurityOptions
 
         func validate() throws {
-            if let problem = privacy.skellamProblem(secureAggregation: false) { throw ValidationError(problem) }
+            if let problem = privacy.skellamProblem(secureAggregation: secureAggregation.secureAggregation) {
+                throw ValidationError(problem)
+            }
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
             if let cohortSize, cohortSize < 1 { throw ValidationError("--cohort-size must be at least 1") }
             if let samplingRate, !(samplingRate > 0 && samplingRate <= 1) {

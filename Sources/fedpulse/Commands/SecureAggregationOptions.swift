@@ -58,6 +58,10 @@ struct SecureAggregationOptions: ParsableArguments {
             throw ValidationError(
                 "--secure-aggregation with --dp \(placement.rawValue) would add float noise before integer masking, which is not the mechanism the accountant describes; use --dp central (noise on the global) until the discrete (Skellam) mechanism lands"
             )
+        case .skellam:
+            throw ValidationError(
+                "--secure-aggregation with --dp skellam is not wired into the runtime yet: round.open does not carry the Skellam settings to the devices, and secagg.masked carries 24-bit integers; use --dp central (noise on the global) for now"
+            )
         case .central, .off:
             break
         }
