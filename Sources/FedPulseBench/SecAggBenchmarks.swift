@@ -43,7 +43,7 @@ func secAggBenchmark(devices: [Int], parameters: Int) throws -> String {
     lines.append(
         "Upload per device counts every stage a survivor paid (keys, shares, masked vector bit-packed at b bits, unmask "
             + "response); 10 % of the devices vanish after sharing keys. The last expansion column is what the "
-            + "`secagg.*` Wire headers as built would send (the masked vector as exact-integer f32le)."
+            + "`secagg.*` messages send (hex-encoded keys and shares, the masked vector packed at b bits, `ubits`)."
     )
     lines.append("")
     return (lines + targets).joined(separator: "\n") + "\n"
@@ -110,7 +110,7 @@ func secAggRuntimeBenchmark(
     lines.append("")
     lines.append(
         "Bytes up are what the shards received per contributing device (keys, sealed shares, the masked vector as "
-            + "exact-integer f32le, unmask shares) against the plain f32 update of the same small logistic model, so "
+            + "packed at b bits, unmask shares) against the plain f32 update of the same small logistic model, so "
             + "the key and share overhead dominates; the in-process table above measures a 10⁵-parameter update."
     )
     lines.append("")

@@ -36,8 +36,8 @@ public enum SecAggWireLimits {
     public static let shareHexLength = 144
     /// Most neighbours (and so most shares or ids) in one message.
     public static let maxDegree = 1024
-    /// Largest modulus: a masked value must be exact in an `f32le` element.
-    public static let maxModulusBits = 24
+    /// Largest modulus (the protocol sums mod 2^b in 64-bit words and signs the top value).
+    public static let maxModulusBits = 62
 
     static func isHex(_ value: String, length: Int) -> Bool {
         let utf8 = value.utf8
@@ -202,15 +202,15 @@ public struct SecAggShares: MessageBody {
     }
 }
 
-/// `secagg.masked` (device → shard ROUTER): stage 3. Tensor `masked`: `f32le`, one element per
-/// vector entry, each an integer in 0..<2^modulusBits (exact in binary32 because
-/// modulusBits ≤ 24); the receiver refuses any other value.
+/// `secagg.masked` (device → shard ROUTER): stage 3. Tensor `masked`: `ubits`, one element per
+/// vector entry, each an integer in 0..<2^modulusBits packed at modulusBits bits; the receiver
+/// refuses another byte count or a set padding bit.
 public struct SecAggMasked: MessageBody {
     public static let topic = Topic.secAggMasked
 
     public var roundId: Int
     public var shard: Int
-    /// 1…24.
+    /// 1…62.
     public var modulusBits: Int
 
     public init(roundId: Int, shard: Int, modulusBits: Int) {

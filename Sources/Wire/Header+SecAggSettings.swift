@@ -6,8 +6,8 @@
 /// `members`) with the same pure rule on both sides (`SecAggPlan` in Rounds), so a shard
 /// cannot hand one device other parameters than the rest.
 public struct SecureAggregationSettings: Codable, Sendable, Equatable {
-    /// k, bits of one quantized value before summation (2…24: the masked sum, k + ⌈log2 n⌉
-    /// bits, must fit the `f32le` carrier's 24 exact bits).
+    /// k, bits of one quantized value before summation (2…32; the masked sum needs
+    /// k + ⌈log2 n⌉ ≤ 62 bits).
     public var valueBits: Int
     /// The quantizer's range C: every device clips its update to L2 norm C and maps [−C, C]
     /// onto ±(2^(k−1) − 1) (> 0, ≤ 1e6).
@@ -29,8 +29,8 @@ public struct SecureAggregationSettings: Codable, Sendable, Equatable {
         self.stageTimeoutMillis = stageTimeoutMillis
     }
 
-    /// Largest `valueBits`: the `f32le` carrier of `secagg.masked` is exact below 2^24.
-    public static let maxValueBits = SecAggWireLimits.maxModulusBits
+    /// Largest `valueBits`: a dequantized value must stay exact enough in a Float sum.
+    public static let maxValueBits = 32
 
     func validate(_ check: FieldCheck) throws(WireError) {
         try check.range("valueBits", valueBits, 2...Self.maxValueBits)

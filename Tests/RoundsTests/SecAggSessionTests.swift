@@ -251,24 +251,38 @@ import Wire
         }
     }
 
-    /// A cohort too large for the 24-bit carrier is refused on both sides, the same way.
-    @Test func aCohortWhoseSumCouldWrapIsRefusedByShardAndDevice() throws {
-        let big = SecAggPlan.make(settings: Self.settings, cohortSize: 257, parameterCount: 4)
-        guard case .failure(let error) = big else {
-            Issue.record("257 devices at 16 bits fit 24 bits?")
-            return
+    /// The modulus always covers the cohort's sum (b = k + ⌈log2 n⌉, packed on the wire, so the
+    /// old 24-bit cap of the f32 carrier is gone), and a cohort past the protocol's limit is
+    /// refused by the plan both sides use.
+    @Test func theModulusCoversTheCohortAndAnOversizedCohortIsRefused() throws {
+        for (cohort, bits) in [(256, 24), (257, 25), (1_000, 26), (1_000_000, 36)] {
+            guard
+                case .success(let plan) = SecAggPlan.make(
+                    settings: Self.settings,
+                    cohortSize: cohort,
+                    parameterCount: 4
+                )
+            else {
+                Issue.record("no plan for \(cohort) devices")
+                continue
+            }
+            #expect(plan.configuration.modulusBits == bits, "\(cohort) devices")
         }
-        #expect(error.code == .overflow)
-        #expect(SecAggPlan.largestCohort(valueBits: 16) == 256)
-        guard case .success(let plan) = SecAggPlan.make(settings: Self.settings, cohortSize: 256, parameterCount: 4)
+        guard
+            case .failure(let error) = SecAggPlan.make(
+                settings: Self.settings,
+                cohortSize: SecAggConfiguration.maxCohort + 1,
+                parameterCount: 4
+            )
         else {
-            Issue.record("256 devices at 16 bits must fit")
+            Issue.record("a cohort past the protocol's limit was planned")
             return
         }
-        #expect(plan.configuration.modulusBits == 24)
+        #expect(error.code == .malformedHeader)
+        #expect(SecAggPlan.largestCohort(valueBits: 16) == SecAggConfiguration.maxCohort)
         var run = Run()
         try run.deliver(run.shard.roundOpened(Self.open(devices: 257), now: 1_000, using: &run.generator))
-        #expect(run.failures.count == 1 && run.partial?.0.contributors == 0)
+        #expect(run.failures.isEmpty, "257 devices at 16 bits fit the packed wire: \(run.failures)")
     }
 }
 

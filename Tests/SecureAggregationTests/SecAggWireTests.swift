@@ -83,7 +83,7 @@ struct SecAggWireTests {
         #expect(throws: WireError.self) { try SecAggKeys(roundId: 1, shard: 0, keys: field).validate() }
         let upper = SecAggKeysField(cipherPublicKey: key.uppercased(), maskPublicKey: key, seedCommitment: key)
         #expect(throws: WireError.self) { try SecAggKeys(roundId: 1, shard: 0, keys: upper).validate() }
-        #expect(throws: WireError.self) { try SecAggMasked(roundId: 1, shard: 0, modulusBits: 25).validate() }
+        #expect(throws: WireError.self) { try SecAggMasked(roundId: 1, shard: 0, modulusBits: 63).validate() }
         let repeated = SecAggShareField(sender: "a", recipient: "b", ciphertext: String(repeating: "0", count: 344))
         #expect(throws: WireError.self) {
             try SecAggShares(roundId: 1, shard: 0, shares: [repeated, repeated]).validate()
@@ -97,7 +97,16 @@ struct SecAggWireTests {
             #expect(ModularVector(tensor: .f32le(name: "masked", [1, bad]), bits: 12, count: 2) == nil)
         }
         #expect(ModularVector(tensor: .f32le(name: "masked", [1, 2]), bits: 12, count: 3) == nil)
-        #expect(ModularVector(bits: 25, values: [1])?.tensor() == nil)
+        #expect(ModularVector(bits: 63, values: [1])?.tensor() == nil)
+        // Packed: the exact byte count, no padding bit set.
+        let packed = try #require(ModularVector(bits: 20, values: [1, 2, 3])?.tensor())
+        #expect(packed.encoding == .packedBits && packed.bytes.count == 8)
+        #expect(ModularVector(tensor: packed, bits: 20, count: 3) == ModularVector(bits: 20, values: [1, 2, 3]))
+        #expect(ModularVector(tensor: packed, bits: 22, count: 3) == nil)
+        var padded = packed.bytes
+        padded[7] |= 0x80
+        let forged = Tensor.encoded(name: "masked", encoding: .packedBits, bytes: padded, elementCount: 3)
+        #expect(ModularVector(tensor: forged, bits: 20, count: 3) == nil)
     }
 
     @Test func wireSizesAreTheProtocolsByteCounts() {

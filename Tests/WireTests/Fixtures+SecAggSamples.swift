@@ -88,7 +88,15 @@ extension Fixtures {
                 Message(
                     sender: "w-1",
                     body: SecAggMasked(roundId: 3, shard: 0, modulusBits: 20),
-                    tensors: [.f32le(name: "masked", [0, 1, 1_048_575, 524_288])]
+                    // 0, 1, 2^20 − 1, 2^19 at 20 bits each, little-endian.
+                    tensors: [
+                        .encoded(
+                            name: "masked",
+                            encoding: .packedBits,
+                            bytes: [0x00, 0x00, 0x10, 0x00, 0x00, 0xff, 0xff, 0x0f, 0x00, 0x80],
+                            elementCount: 4
+                        )
+                    ]
                 )
             )
         ),

@@ -118,7 +118,7 @@ struct SchemaConformanceTests {
             ("body.shards.0.members", .array([.string("w\n2026-12-01 forged log line")])),
             ("body.compression.range", .number(1e9)), ("body.compression.fraction", .number(0)),
             ("body.compression.seed", .null), ("body.compression.quantization", .string("q2")),
-            ("body.secureAggregation.valueBits", .number(25)), ("body.secureAggregation.dropoutRate", .number(0.5)),
+            ("body.secureAggregation.valueBits", .number(33)), ("body.secureAggregation.dropoutRate", .number(0.5)),
             ("body.secureAggregation.clipNorm", .number(0)), ("body.secureAggregation.stageTimeoutMillis", .number(0)),
             ("body.shards.1.secureAggregationEndpoint", .null), ("body.kind", .string("statistics")),
             ("body.shards.0.secureAggregationEndpoint", .string("7101")),
@@ -168,7 +168,7 @@ struct SchemaConformanceTests {
         "secagg.shares": [
             ("body.shares.0.ciphertext", .string("00")), ("body.shard", .number(-1)),
         ],
-        "secagg.masked": [("body.modulusBits", .number(25)), ("body.modulusBits", .number(0))],
+        "secagg.masked": [("body.modulusBits", .number(63)), ("body.modulusBits", .number(0))],
         "secagg.unmask.request": [
             ("body.recipient", .string("")), ("body.survivors", .array([.string("w-2"), .string("w-2")])),
         ],

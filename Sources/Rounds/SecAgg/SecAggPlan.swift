@@ -8,7 +8,7 @@ public import Wire
 /// smaller threshold than the rest. Degree and threshold come from `GraphParameterFinder`
 /// (semi-honest shard, the settings' dropout and corrupt rates); the vector is the model's
 /// parameters plus one coordinate for the example weight; the modulus is the smallest whose
-/// sum cannot wrap, and it must fit the `f32le` carrier of `secagg.masked` (24 bits).
+/// sum cannot wrap (`secagg.masked` packs it at that many bits, up to 62).
 public enum SecAggPlan {
     /// The configuration and quantizer of one shard's round, or why there is none.
     public static func make(
@@ -73,10 +73,10 @@ public enum SecAggPlan {
     }
 
     /// The largest cohort one shard may secure-aggregate with `valueBits`-bit values: the sum
-    /// of n values needs valueBits + ⌈log2 n⌉ bits, and the wire carries 24.
+    /// of n values needs valueBits + ⌈log2 n⌉ bits, the wire carries 62, the protocol 2^20 devices.
     public static func largestCohort(valueBits: Int) -> Int {
         let spare = SecAggWireLimits.maxModulusBits - valueBits
-        return spare <= 0 ? 1 : 1 << min(spare, 20)
+        return spare <= 0 ? 1 : min(1 << min(spare, 62), SecAggConfiguration.maxCohort)
     }
 
     /// The protocol's round id: the wire's, in decimal (what `NeighbourAnnouncement(wire:)` reads).

@@ -15,7 +15,7 @@ struct SecureAggregationOptions: ParsableArguments {
 
     @Option(
         help:
-            "Bits per quantized value under secure aggregation (2…24; a shard of n devices needs bits + ⌈log2 n⌉ ≤ 24)."
+            "Bits per quantized value under secure aggregation (2…32; the masked sum of n devices is packed at bits + ⌈log2 n⌉)."
     )
     var secaggValueBits: Int = 16
 
@@ -60,7 +60,7 @@ struct SecureAggregationOptions: ParsableArguments {
             )
         case .skellam:
             throw ValidationError(
-                "--secure-aggregation with --dp skellam is not wired into the runtime yet: round.open does not carry the Skellam settings to the devices, and secagg.masked carries 24-bit integers; use --dp central (noise on the global) for now"
+                "--secure-aggregation with --dp skellam is not wired into the runtime yet: round.open does not carry the Skellam settings to the devices; use --dp central (noise on the global) for now"
             )
         case .central, .off:
             break
