@@ -43,7 +43,7 @@ public struct WireCodec: Sendable {
         try checkEnvelope(envelope)
         try checkDescriptors(envelope.tensors, frameCount: tensors.count)
         for (descriptor, tensor) in zip(envelope.tensors, tensors) {
-            _ = try checkTensor(descriptor, frame: tensor.bytes)
+            _ = try checkTensor(descriptor, frame: tensor.storage)
         }
         let header: [UInt8]
         do {
@@ -58,7 +58,7 @@ public struct WireCodec: Sendable {
             )
         }
         let frames = [Array(B.topic.rawValue.utf8), header] + tensors.map(\.bytes)
-        try checkTotalSize(frames)
+        try checkTotalSize(frames.map(\.count))
         return frames
     }
 
@@ -71,21 +71,41 @@ public struct WireCodec: Sendable {
 
     /// Decodes a message that must be of topic `B.topic`; any other topic is `topicMismatch`.
     public func decode<B: MessageBody>(_ frames: [[UInt8]], as type: B.Type) -> Result<Message<B>, WireError> {
-        Result { () throws(WireError) -> Message<B> in try decodeMessage(frames, as: type) }
+        decode(frames.map(WireFrame.bytes), as: type)
     }
 
-    private func decodeMessage<B: MessageBody>(_ frames: [[UInt8]], as type: B.Type) throws(WireError) -> Message<B> {
+    /// The same for frames some of which stay in their receive buffers (``WireFrame/borrowed(_:)``):
+    /// the tensors then refer to those buffers instead of copies.
+    ///
+    /// - Parameter scanningFloats: `false` skips the NaN/∞ scan of `f32le` tensors, for a receiver
+    ///   that checks every element itself before any use, in the same pass as its own work (the
+    ///   shard's fused check-and-add refuses them as `nonFinite`). Every other check still runs.
+    public func decode<B: MessageBody>(
+        _ frames: [WireFrame],
+        as type: B.Type,
+        scanningFloats: Bool = true
+    ) -> Result<Message<B>, WireError> {
+        Result { () throws(WireError) -> Message<B> in
+            try decodeMessage(frames, as: type, scanningFloats: scanningFloats)
+        }
+    }
+
+    private func decodeMessage<B: MessageBody>(
+        _ frames: [WireFrame],
+        as type: B.Type,
+        scanningFloats: Bool = true
+    ) throws(WireError) -> Message<B> {
         let topic = try readTopic(frames).get()
         guard topic == B.topic else {
             throw WireError(code: .topicMismatch, detail: "frame 0 is \(topic), expected \(B.topic)")
         }
-        let headerFrame = frames[1]
-        guard headerFrame.count <= limits.maxHeaderBytes else {
+        guard frames[1].count <= limits.maxHeaderBytes else {
             throw WireError(
                 code: .oversized,
-                detail: "header of \(headerFrame.count) bytes exceeds \(limits.maxHeaderBytes)"
+                detail: "header of \(frames[1].count) bytes exceeds \(limits.maxHeaderBytes)"
             )
         }
+        let headerFrame = frames[1].array
         let document = try JSONParser.parse(headerFrame)
         guard case .object = document else { throw .malformed("header is not a JSON object") }
         guard case .string(let headerTopic) = document["topic"] else {
@@ -118,7 +138,7 @@ public struct WireCodec: Sendable {
         var tensors: [Tensor] = []
         tensors.reserveCapacity(envelope.tensors.count)
         for (descriptor, frame) in zip(envelope.tensors, frames[2...]) {
-            tensors.append(try checkTensor(descriptor, frame: frame))
+            tensors.append(try checkTensor(descriptor, frame: frame.storage, scanningFloats: scanningFloats))
         }
         return Message(
             sender: envelope.sender,
@@ -130,6 +150,11 @@ public struct WireCodec: Sendable {
 
     /// Checks the frame count and total size, and returns frame 0 as a known topic.
     func readTopic(_ frames: [[UInt8]]) -> Result<Topic, WireError> {
+        readTopic(frames.map(WireFrame.bytes))
+    }
+
+    /// The topic of frames some of which may be borrowed.
+    public func readTopic(_ frames: [WireFrame]) -> Result<Topic, WireError> {
         guard frames.count >= 2 else {
             return .failure(
                 WireError(code: .frameCountMismatch, detail: "\(frames.count) frames, need topic and header")
@@ -141,13 +166,13 @@ public struct WireCodec: Sendable {
             )
         }
         do throws(WireError) {
-            try checkTotalSize(frames)
+            try checkTotalSize(frames.map(\.count))
         } catch {
             return .failure(error)
         }
-        let topicFrame = frames[0]
-        let text = String(decoding: topicFrame.prefix(Self.maxTopicBytes), as: UTF8.self)
-        guard topicFrame.count <= Self.maxTopicBytes, let topic = Topic.known.first(where: { $0.rawValue == text })
+        // Only the first bytes are read, so a huge borrowed frame 0 is never copied.
+        let text = String(decoding: frames[0].prefix(Self.maxTopicBytes), as: UTF8.self)
+        guard frames[0].count <= Self.maxTopicBytes, let topic = Topic.known.first(where: { $0.rawValue == text })
         else {
             return .failure(WireError(code: .unknownTopic, detail: "unknown topic \(Self.printable(text))"))
         }
@@ -156,10 +181,10 @@ public struct WireCodec: Sendable {
 
     // MARK: - Checks shared by both directions
 
-    private func checkTotalSize(_ frames: [[UInt8]]) throws(WireError) {
+    private func checkTotalSize(_ sizes: [Int]) throws(WireError) {
         var total = 0
-        for frame in frames {
-            total += frame.count
+        for size in sizes {
+            total += size
             guard total <= limits.maxTotalBytes else {
                 throw WireError(code: .oversized, detail: "message exceeds \(limits.maxTotalBytes) bytes")
             }
@@ -195,7 +220,11 @@ public struct WireCodec: Sendable {
     }
 
     /// Checks one descriptor against its frame and the limits; returns the tensor.
-    private func checkTensor(_ descriptor: TensorDescriptor, frame: [UInt8]) throws(WireError) -> Tensor {
+    private func checkTensor(
+        _ descriptor: TensorDescriptor,
+        frame: Tensor.Storage,
+        scanningFloats: Bool = true
+    ) throws(WireError) -> Tensor {
         let name = descriptor.name
         guard TensorEncoding.supported.contains(descriptor.encoding) else {
             throw WireError(
@@ -218,19 +247,22 @@ public struct WireCodec: Sendable {
                     "tensor \(name): \(descriptor.bytes) bytes for \(descriptor.elements) \(descriptor.encoding) elements"
             )
         }
-        guard frame.count == descriptor.bytes else {
+        let frameBytes = WireFrame(frame).count
+        guard frameBytes == descriptor.bytes else {
             throw WireError(
                 code: .byteLengthMismatch,
-                detail: "tensor \(name): frame has \(frame.count) bytes, header says \(descriptor.bytes)"
+                detail: "tensor \(name): frame has \(frameBytes) bytes, header says \(descriptor.bytes)"
             )
         }
-        if descriptor.encoding == .f32le, let element = frame.withUnsafeBytes({ F32LE.firstNonFinite(in: $0) }) {
+        if scanningFloats, descriptor.encoding == .f32le,
+            let element = WireFrame(frame).withUnsafeBytes({ F32LE.firstNonFinite(in: $0) })
+        {
             throw WireError(code: .nonFinite, detail: "tensor \(name): element \(element) is NaN or infinite")
         }
         return Tensor(
             name: name,
             encoding: descriptor.encoding,
-            bytes: frame,
+            storage: frame,
             elementCount: descriptor.elements,
             sha256: descriptor.sha256
         )
@@ -346,5 +378,54 @@ extension JSONValue {
         default:
             return self
         }
+    }
+}
+
+/// One received frame for ``WireCodec/decode(_:as:)-(([WireFrame]),_)``: bytes in an array, or
+/// left in the buffer they were received into.
+public enum WireFrame: Sendable {
+    case bytes([UInt8])
+    case borrowed(BorrowedFrame)
+
+    init(_ storage: Tensor.Storage) {
+        switch storage {
+        case .array(let bytes): self = .bytes(bytes)
+        case .borrowed(let frame): self = .borrowed(frame)
+        }
+    }
+
+    var storage: Tensor.Storage {
+        switch self {
+        case .bytes(let bytes): .array(bytes)
+        case .borrowed(let frame): .borrowed(frame)
+        }
+    }
+
+    /// Bytes in the frame.
+    public var count: Int {
+        switch self {
+        case .bytes(let bytes): bytes.count
+        case .borrowed(let frame): frame.count
+        }
+    }
+
+    /// The bytes as an array (a copy for a borrowed frame: for the small topic and header frames).
+    public var array: [UInt8] {
+        switch self {
+        case .bytes(let bytes): bytes
+        case .borrowed(let frame): frame.withUnsafeBytes { Array($0) }
+        }
+    }
+
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch self {
+        case .bytes(let bytes): try bytes.withUnsafeBytes(body)
+        case .borrowed(let frame): try frame.withUnsafeBytes(body)
+        }
+    }
+
+    /// At most the first `length` bytes, copied.
+    func prefix(_ length: Int) -> [UInt8] {
+        withUnsafeBytes { Array($0.prefix(length)) }
     }
 }

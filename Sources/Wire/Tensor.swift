@@ -8,8 +8,8 @@ public struct Tensor: Sendable, Equatable {
     public let name: String
     /// How `bytes` represent the elements.
     public let encoding: TensorEncoding
-    /// The frame, exactly as sent.
-    public let bytes: [UInt8]
+    /// The frame's bytes: an array, or the receive buffer itself (``BorrowedFrame``).
+    let storage: Storage
     /// The number of elements the descriptor declares (bytes ÷ 4 for `f32le`).
     public let elementCount: Int
     /// Lowercase hex SHA-256 of `bytes`, when integrity matters (the model in `round.open`).
@@ -18,12 +18,51 @@ public struct Tensor: Sendable, Equatable {
     /// runtime); a mismatch is the runtime's `digestMismatch`.
     public var sha256: String?
 
+    enum Storage: Sendable {
+        case array([UInt8])
+        case borrowed(BorrowedFrame)
+    }
+
     init(name: String, encoding: TensorEncoding, bytes: [UInt8], elementCount: Int, sha256: String?) {
+        self.init(name: name, encoding: encoding, storage: .array(bytes), elementCount: elementCount, sha256: sha256)
+    }
+
+    init(name: String, encoding: TensorEncoding, storage: Storage, elementCount: Int, sha256: String?) {
         self.name = name
         self.encoding = encoding
-        self.bytes = bytes
+        self.storage = storage
         self.elementCount = elementCount
         self.sha256 = sha256
+    }
+
+    /// The frame, exactly as sent. A tensor decoded from a borrowed receive buffer copies it
+    /// here; hot paths read ``withUnsafeBytes(_:)`` instead.
+    public var bytes: [UInt8] {
+        switch storage {
+        case .array(let bytes): bytes
+        case .borrowed(let frame): frame.withUnsafeBytes { Array($0) }
+        }
+    }
+
+    /// Bytes in the frame.
+    public var byteCount: Int {
+        switch storage {
+        case .array(let bytes): bytes.count
+        case .borrowed(let frame): frame.count
+        }
+    }
+
+    /// The frame's bytes without a copy, whichever storage holds them.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch storage {
+        case .array(let bytes): try bytes.withUnsafeBytes(body)
+        case .borrowed(let frame): try frame.withUnsafeBytes(body)
+        }
+    }
+
+    public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
+        lhs.name == rhs.name && lhs.encoding == rhs.encoding && lhs.elementCount == rhs.elementCount
+            && lhs.sha256 == rhs.sha256 && lhs.withUnsafeBytes { a in rhs.withUnsafeBytes { b in a.elementsEqual(b) } }
     }
 
     /// Encodes `values` as an `f32le` tensor; `WireCodec.encode` refuses it if any value is not finite.
@@ -39,7 +78,7 @@ public struct Tensor: Sendable, Equatable {
 
     /// The elements as floats, read byte-wise so a misaligned frame is fine (`f32le` only).
     public func floats() -> [Float] {
-        bytes.withUnsafeBytes { F32LE.decode($0) }
+        withUnsafeBytes { F32LE.decode($0) }
     }
 
     /// Adds `scale × element` into `accumulator` element by element, without an intermediate array.
@@ -56,7 +95,7 @@ public struct Tensor: Sendable, Equatable {
                 detail: "tensor \(name) has \(elementCount) elements, accumulator \(accumulator.count)"
             )
         }
-        bytes.withUnsafeBytes { raw in
+        withUnsafeBytes { raw in
             accumulator.withUnsafeMutableBufferPointer { F32LE.accumulate(raw, into: $0, scale: scale) }
         }
     }
@@ -74,7 +113,7 @@ struct TensorDescriptor: Codable, Equatable {
         name = tensor.name
         encoding = tensor.encoding
         elements = tensor.elementCount
-        bytes = tensor.bytes.count
+        bytes = tensor.byteCount
         sha256 = tensor.sha256
     }
 
@@ -87,5 +126,29 @@ struct TensorDescriptor: Codable, Equatable {
 
     private static func isLetter(_ byte: UInt8) -> Bool {
         (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+    }
+}
+
+/// A received frame left in the receive buffer it arrived in (a libzmq message), so a
+/// 4 MB update is not copied into an array before it is summed.
+///
+/// The owner keeps the buffer alive and releases it when the last tensor referring to it goes;
+/// the bytes never change while it lives.
+public final class BorrowedFrame: @unchecked Sendable {
+    private let base: UnsafeRawPointer?
+    public let count: Int
+    private let owner: AnyObject
+
+    /// - Parameters:
+    ///   - base: the first byte (nil only when `count` is 0).
+    ///   - owner: whatever frees the buffer when it is released (it must not move the bytes).
+    public init(base: UnsafeRawPointer?, count: Int, owner: AnyObject) {
+        self.base = count > 0 ? base : nil
+        self.count = base == nil ? 0 : max(0, count)
+        self.owner = owner
+    }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(owner) { try body(UnsafeRawBufferPointer(start: base, count: count)) }
     }
 }

@@ -97,11 +97,21 @@ public struct Socket: ~Copyable {
 
     /// Receives one whole multipart message with what the transport proved about its sender.
     ///
-    /// Both properties are read from the first frame (`zmq_msg_gets`), which every frame of a
-    /// message shares: the User-Id (the enrolled name the ZAP handler returned) and the enrolled
-    /// role (``ZAPHandler/roleProperty``); both nil on an unauthenticated socket.
-    public func receiveFromPeer(dontWait: Bool = false) throws(ZeroMQError) -> ReceivedMessage? {
-        var frames: [[UInt8]] = []
+    /// The properties are read from the first frame (`zmq_msg_gets`), which every frame of a
+    /// message shares: the User-Id (the enrolled name the ZAP handler returned), the enrolled
+    /// role (``ZAPHandler/roleProperty``) and the proven key (``ZAPHandler/keyProperty``); all
+    /// nil on an unauthenticated socket.
+    ///
+    /// - Parameter borrowingFrom: frames of at least this many bytes stay in libzmq's receive
+    ///   buffer (``MessageFrame``) instead of being copied into an array: a 4 MB update is then
+    ///   read in place by whoever sums it. Nil copies every frame.
+    public func receiveFromPeer(
+        dontWait: Bool = false,
+        borrowingFrom threshold: Int? = nil
+    ) throws(ZeroMQError)
+        -> ReceivedMessage?
+    {
+        var parts: [ReceivedFrame] = []
         var userId: String?
         var role: String?
         var key: String?
@@ -109,7 +119,7 @@ public struct Socket: ~Copyable {
         repeat {
             try zmqCheck("zmq_msg_init") { zmq_msg_init(message) }
             defer { zmq_msg_close(message) }
-            let result = try zmqCall("zmq_msg_recv") { zmq_msg_recv(message, handle, frames.isEmpty ? flags : 0) }
+            let result = try zmqCall("zmq_msg_recv") { zmq_msg_recv(message, handle, parts.isEmpty ? flags : 0) }
             guard case .done(let size) = result else {
                 // Only the first frame can be missing: later parts arrive with the first.
                 return nil
@@ -124,15 +134,15 @@ public struct Socket: ~Copyable {
                 key = userId == nil ? nil : property(ZAPHandler.keyProperty)
             }
             let count = Int(size)
-            if count == 0 {
-                frames.append([])
-            } else if let data = zmq_msg_data(message) {
-                frames.append(Array(UnsafeRawBufferPointer(start: data, count: count)))
+            if let threshold, count >= threshold, let frame = MessageFrame(taking: message) {
+                parts.append(.message(frame))
+            } else if count > 0, let data = zmq_msg_data(message) {
+                parts.append(.bytes(Array(UnsafeRawBufferPointer(start: data, count: count))))
             } else {
-                frames.append([])
+                parts.append(.bytes([]))
             }
         } while try moreFramesFollow()
-        return ReceivedMessage(frames: frames, userId: userId, peerRole: role, peerKey: key)
+        return ReceivedMessage(parts: parts, userId: userId, peerRole: role, peerKey: key)
     }
 
     /// A non-empty connection property of the message buffer, nil when absent or empty.
@@ -156,7 +166,8 @@ public struct Socket: ~Copyable {
 
 /// One received multipart message and what the transport proved about who sent it.
 public struct ReceivedMessage: Sendable {
-    public var frames: [[UInt8]]
+    /// The frames, each copied or left in libzmq's buffer.
+    public var parts: [ReceivedFrame]
     /// The enrolled name of the peer's key (ZAP User-Id), nil when unauthenticated.
     public var userId: String?
     /// The enrolled role of the peer's key (e.g. `edge:watch`), nil when unauthenticated or unknown.
@@ -164,10 +175,76 @@ public struct ReceivedMessage: Sendable {
     /// The Z85 public key the peer's handshake proved (``ZAPHandler/keyProperty``), nil when unauthenticated.
     public var peerKey: String?
 
-    public init(frames: [[UInt8]], userId: String?, peerRole: String?, peerKey: String? = nil) {
-        self.frames = frames
+    public init(parts: [ReceivedFrame], userId: String?, peerRole: String?, peerKey: String? = nil) {
+        self.parts = parts
         self.userId = userId
         self.peerRole = peerRole
         self.peerKey = peerKey
+    }
+
+    public init(frames: [[UInt8]], userId: String?, peerRole: String?, peerKey: String? = nil) {
+        self.init(parts: frames.map(ReceivedFrame.bytes), userId: userId, peerRole: peerRole, peerKey: peerKey)
+    }
+
+    /// Every frame as an array (borrowed frames are copied here).
+    public var frames: [[UInt8]] { parts.map(\.bytes) }
+
+    /// Bytes in all frames.
+    public var byteCount: Int { parts.reduce(0) { $0 + $1.count } }
+}
+
+/// One frame of a received message.
+public enum ReceivedFrame: Sendable {
+    case bytes([UInt8])
+    case message(MessageFrame)
+
+    public var count: Int {
+        switch self {
+        case .bytes(let bytes): bytes.count
+        case .message(let frame): frame.count
+        }
+    }
+
+    /// The frame as an array (a copy for a borrowed one).
+    public var bytes: [UInt8] {
+        switch self {
+        case .bytes(let bytes): bytes
+        case .message(let frame): frame.withUnsafeBytes { Array($0) }
+        }
+    }
+}
+
+/// A received frame left where libzmq put it (`zmq_msg_t`), closed when the last reference goes.
+///
+/// libzmq receives a large message straight into a buffer of its own; taking over the message
+/// (`zmq_msg_move`) instead of copying it saves a copy and an allocation of the frame's size.
+/// The bytes never change while the frame lives, and a `zmq_msg_t` may be closed on any thread
+/// (its buffer is reference-counted atomically), so it can travel with a decoded message.
+public final class MessageFrame: @unchecked Sendable {
+    private let message: UnsafeMutablePointer<zmq_msg_t>
+    public let count: Int
+
+    /// Moves `source`'s content into a new frame; nil when libzmq refuses (then `source` is intact).
+    init?(taking source: UnsafeMutablePointer<zmq_msg_t>) {
+        message = .allocate(capacity: 1)
+        guard zmq_msg_init(message) == 0, zmq_msg_move(message, source) == 0 else {
+            message.deallocate()
+            return nil
+        }
+        count = zmq_msg_size(message)
+    }
+
+    deinit {
+        zmq_msg_close(message)
+        message.deallocate()
+    }
+
+    /// The first byte, nil for an empty frame.
+    public var baseAddress: UnsafeRawPointer? {
+        count > 0 ? zmq_msg_data(message).map { UnsafeRawPointer($0) } : nil
+    }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) { try body(UnsafeRawBufferPointer(start: baseAddress, count: count)) }
     }
 }

@@ -48,13 +48,20 @@ extension EndToEndTests {
             #expect(failure.status == 64, "ArgumentParser's usage error")
             #expect(failure.lastErrorLine == "Error: Unknown option '--no-such-flag'")
             #expect(failure.logFile == root.appendingPathComponent("logs/region-phone.log").path)
-            #expect(outcome.rounds.isEmpty)
+            // The watch and tablet shards can finish a round before the phone shard's exit is
+            // seen on a loaded machine; the run must still end long before its two rounds.
+            #expect(outcome.rounds.count < config.rounds)
             #expect(outcome.centralizedAccuracy == nil, "a failed run trains no baseline")
-            // The report says why the run ended.
+            // The report says why the run ended (summary.json has its own shape, not DemoOutcome's).
+            struct Summary: Decodable {
+                var endReason: String
+                var failure: ChildFailure?
+            }
             let report = try JSONDecoder().decode(
-                DemoOutcome.self,
+                Summary.self,
                 from: Data(contentsOf: root.appendingPathComponent("summary.json"))
             )
+            #expect(report.endReason == "childFailed")
             #expect(report.failure == failure)
         }
 

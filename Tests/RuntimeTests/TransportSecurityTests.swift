@@ -160,4 +160,30 @@ struct TransportSecurityTests {
         #expect(security.current.publicKey(of: "watch-3") == nil)
         #expect(security.stillAdmits(name: "watch-3", publicKey: device.publicKey) == false)
     }
+
+    /// The watcher compares with the file as it was loaded, not as it is when the watcher thread
+    /// first runs: a revocation written between loading and the thread's start (a loaded
+    /// machine starts threads late) is still reloaded. Played deterministically: the file
+    /// changes before `start`.
+    @Test func aChangeBeforeTheWatcherRunsIsStillReloaded() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fp-enrol-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try CurveKeyPair.generate()
+        let device = try CurveKeyPair.generate()
+        let path = directory.appendingPathComponent("enrolment.txt").path
+        try Enrolment.append(name: "coordinator", role: "coordinator", publicKey: server.publicKey, to: path)
+        try Enrolment.append(name: "watch-3", role: "device:watch", publicKey: device.publicKey, to: path)
+        let security = try TransportSecurity(mode: .curve(keys: server, enrolmentPath: path))
+        #expect(security.current.publicKey(of: "watch-3") == device.publicKey)
+        try Data("coordinator coordinator \(server.publicKey)\n".utf8).write(to: URL(fileURLWithPath: path))
+        let context = try Context()
+        try security.start(context: context, logger: Logger(label: "test"))
+        defer { security.stop() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while security.current.publicKey(of: "watch-3") != nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(security.current.publicKey(of: "watch-3") == nil)
+    }
 }

@@ -50,6 +50,25 @@ public protocol AggregationStrategy<Accumulator>: Sendable {
         in accumulator: Accumulator
     ) -> WireError?
 
+    /// Checks an `f32le` update like ``refusal(ofLittleEndian:weight:in:)`` and, where the
+    /// strategy can, computes the folded sum into `scratch` in the same pass; nil when it may be
+    /// folded. The accumulator is only read: a refused update changes nothing.
+    func stage(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        onto accumulator: Accumulator,
+        scratch: inout [Float]
+    ) -> WireError?
+
+    /// Applies an update ``stage(littleEndianBytes:weight:onto:scratch:)`` accepted (with the
+    /// same bytes, weight and scratch, and the accumulator unchanged since).
+    func commit(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        into accumulator: inout Accumulator,
+        scratch: inout [Float]
+    )
+
     /// Folds in a partial aggregate from a lower tier (a regional shard).
     func combine(_ partial: PartialAggregate, into accumulator: inout Accumulator)
 
@@ -61,6 +80,25 @@ public protocol AggregationStrategy<Accumulator>: Sendable {
 }
 
 extension AggregationStrategy {
+    /// Check, then add, in two passes: for a strategy without a fused kernel.
+    public func stage(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        onto accumulator: Accumulator,
+        scratch: inout [Float]
+    ) -> WireError? {
+        refusal(ofLittleEndian: bytes, weight: weight, in: accumulator)
+    }
+
+    public func commit(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        into accumulator: inout Accumulator,
+        scratch: inout [Float]
+    ) {
+        accumulate(littleEndianBytes: bytes, weight: weight, into: &accumulator)
+    }
+
     /// Folds one client update held in an array.
     public func accumulate(_ update: [Float], weight: Double, into accumulator: inout Accumulator) {
         update.withUnsafeBufferPointer { accumulate($0, weight: weight, into: &accumulator) }

@@ -71,14 +71,28 @@ public struct DPFixedClipping<Inner: AggregationStrategy>: AggregationStrategy {
         weight: Double,
         in accumulator: Accumulator
     ) -> WireError? {
-        let norm = Self.l2Norm(littleEndianBytes: bytes)
-        guard norm <= normBound else {
-            return WireError(
-                code: .normTooLarge,
-                detail: "L2 norm \(norm) is above the bound \(normBound) (clip norm \(clipNorm))"
-            )
-        }
+        if let refusal = normRefusal(bytes) { return refusal }
         return inner.refusal(ofLittleEndian: bytes, weight: 1, in: accumulator)
+    }
+
+    /// The norm check (its own pass), then the inner strategy's fused check-and-add at weight 1.
+    public func stage(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        onto accumulator: Accumulator,
+        scratch: inout [Float]
+    ) -> WireError? {
+        if let refusal = normRefusal(bytes) { return refusal }
+        return inner.stage(littleEndianBytes: bytes, weight: 1, onto: accumulator, scratch: &scratch)
+    }
+
+    public func commit(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        into accumulator: inout Accumulator,
+        scratch: inout [Float]
+    ) {
+        inner.commit(littleEndianBytes: bytes, weight: 1, into: &accumulator, scratch: &scratch)
     }
 
     public func combine(_ partial: PartialAggregate, into accumulator: inout Accumulator) {
@@ -97,6 +111,23 @@ public struct DPFixedClipping<Inner: AggregationStrategy>: AggregationStrategy {
     public func average(of sum: [Float]) -> [Float] {
         let inverse = Float(1 / max(denominator, 1))
         return sum.map { $0 * inverse }
+    }
+
+    /// `normTooLarge` when the frame's recomputed norm is above ``normBound``; `nonFinite` when
+    /// the frame holds NaN or infinity.
+    private func normRefusal(_ bytes: UnsafeRawBufferPointer) -> WireError? {
+        let norm = Self.l2Norm(littleEndianBytes: bytes)
+        // A frame the codec did not scan (the fused path) says what it is: NaN or ∞, not a norm.
+        if !norm.isFinite, let element = VectorKernels.firstNonFinite(littleEndianBytes: bytes) {
+            return WireError(code: .nonFinite, detail: "element \(element) is NaN or infinite")
+        }
+        guard norm <= normBound else {
+            return WireError(
+                code: .normTooLarge,
+                detail: "L2 norm \(norm) is above the bound \(normBound) (clip norm \(clipNorm))"
+            )
+        }
+        return nil
     }
 
     /// ‖v‖₂ of an `f32le` frame; NaN and infinity come back as infinity, so they are above any bound.

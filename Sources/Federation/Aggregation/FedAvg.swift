@@ -69,6 +69,35 @@ public struct FedAvg: AggregationStrategy {
         accumulator.count += 1
     }
 
+    /// The scale an update is added with, or why it cannot be: a wrong length (`shapeMismatch`),
+    /// a weight that is negative, not finite or would make the weight sum infinite (`overflow`).
+    private func scale(
+        ofLittleEndian bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        in accumulator: PartialAggregate
+    ) -> Result<Float, WireError> {
+        guard bytes.count == accumulator.sum.count * 4 else {
+            return .failure(
+                WireError(
+                    code: .shapeMismatch,
+                    detail: "\(bytes.count / 4) elements, the model has \(accumulator.sum.count)"
+                )
+            )
+        }
+        let effective = weighting.usesReportedWeight ? weight : 1
+        guard effective.isFinite, effective >= 0, (accumulator.weightSum + effective).isFinite,
+            Float(effective).isFinite
+        else {
+            return .failure(
+                WireError(
+                    code: .overflow,
+                    detail: "weight \(weight) cannot be added to the weight sum \(accumulator.weightSum)"
+                )
+            )
+        }
+        return .success(Float(effective))
+    }
+
     /// Refuses a wrong length (`shapeMismatch`), a weight that is negative, not finite or would
     /// make the weight sum infinite, and an update whose weighted addition would make any
     /// element of the running sum infinite (`overflow`); every check reads, none writes.
@@ -77,26 +106,61 @@ public struct FedAvg: AggregationStrategy {
         weight: Double,
         in accumulator: PartialAggregate
     ) -> WireError? {
-        guard bytes.count == accumulator.sum.count * 4 else {
-            return WireError(
-                code: .shapeMismatch,
-                detail: "\(bytes.count / 4) elements, the model has \(accumulator.sum.count)"
-            )
-        }
-        let effective = weighting.usesReportedWeight ? weight : 1
-        guard effective.isFinite, effective >= 0, (accumulator.weightSum + effective).isFinite,
-            Float(effective).isFinite
-        else {
-            return WireError(
-                code: .overflow,
-                detail: "weight \(weight) cannot be added to the weight sum \(accumulator.weightSum)"
-            )
+        let effective: Float
+        switch scale(ofLittleEndian: bytes, weight: weight, in: accumulator) {
+        case .failure(let error): return error
+        case .success(let scale): effective = scale
         }
         let finite = accumulator.sum.withUnsafeBufferPointer { sum in
-            VectorKernels.sumStaysFinite(adding: bytes, scale: Float(effective), to: sum)
+            VectorKernels.sumStaysFinite(adding: bytes, scale: effective, to: sum)
         }
         return finite
             ? nil : WireError(code: .overflow, detail: "adding this update would make the running sum infinite")
+    }
+
+    /// The checks of ``refusal(ofLittleEndian:weight:in:)`` and the addition in one pass over the
+    /// frame: the new sum is written into `scratch` (sized here once, then reused), and the running
+    /// sum is only read. A frame holding NaN or infinity is `nonFinite`, a sum that would become
+    /// infinite `overflow`, as when checked apart.
+    public func stage(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        onto accumulator: PartialAggregate,
+        scratch: inout [Float]
+    ) -> WireError? {
+        let effective: Float
+        switch scale(ofLittleEndian: bytes, weight: weight, in: accumulator) {
+        case .failure(let error): return error
+        case .success(let scale): effective = scale
+        }
+        if scratch.count != accumulator.sum.count { scratch = [Float](repeating: 0, count: accumulator.sum.count) }
+        let finite = accumulator.sum.withUnsafeBufferPointer { sum in
+            scratch.withUnsafeMutableBufferPointer { target in
+                VectorKernels.stageSum(adding: bytes, scale: effective, to: sum, into: target)
+            }
+        }
+        guard !finite else { return nil }
+        // Only on the way out: tell a poisoned frame from an honest one the sum cannot take.
+        if let element = VectorKernels.firstNonFinite(littleEndianBytes: bytes) {
+            return WireError(code: .nonFinite, detail: "element \(element) is NaN or infinite")
+        }
+        return WireError(code: .overflow, detail: "adding this update would make the running sum infinite")
+    }
+
+    /// Swaps the staged sum in: the old one becomes the next update's scratch.
+    public func commit(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        into accumulator: inout PartialAggregate,
+        scratch: inout [Float]
+    ) {
+        guard scratch.count == accumulator.sum.count, !accumulator.sum.isEmpty else {
+            accumulate(littleEndianBytes: bytes, weight: weight, into: &accumulator)
+            return
+        }
+        swap(&accumulator.sum, &scratch)
+        accumulator.weightSum += weighting.usesReportedWeight ? weight : 1
+        accumulator.count += 1
     }
 
     /// Refuses a partial of the wrong length, with a count or weight sum that would overflow,

@@ -90,6 +90,51 @@ enum VectorKernels {
         return probe == SIMD8<Float>(repeating: 0) && tail == 0
     }
 
+    /// scratch[i] = sum[i] + scale · f32le(bytes)[i] for every i, and whether every result is
+    /// finite: the check and the addition of ``sumStaysFinite(adding:scale:to:)`` and
+    /// ``addScaled(littleEndianBytes:scale:into:)`` in one pass over the frame (which also catches a
+    /// NaN or infinity in the frame itself). The running sum is only read, so a refused update
+    /// leaves it untouched; the caller swaps `scratch` in when the answer is true.
+    static func stageSum(
+        adding bytes: UnsafeRawBufferPointer,
+        scale: Float,
+        to sum: UnsafeBufferPointer<Float>,
+        into scratch: UnsafeMutableBufferPointer<Float>
+    ) -> Bool {
+        let n = min(bytes.count / 4, sum.count, scratch.count)
+        guard n > 0, let source = bytes.baseAddress, let current = sum.baseAddress, let target = scratch.baseAddress
+        else { return true }
+        let lanes = 8
+        let stride = MemoryLayout<SIMD8<Float>>.stride
+        let vectors = n / lanes
+        let factor = SIMD8<Float>(repeating: scale)
+        let rawCurrent = UnsafeRawPointer(current)
+        let rawTarget = UnsafeMutableRawPointer(target)
+        var probe = SIMD8<Float>(repeating: 0)
+        for v in 0..<vectors {
+            let offset = v * stride
+            let a = Self.littleEndianVector(source, offset)
+            let s = rawCurrent.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            let next = s + a * factor
+            probe += next - next
+            rawTarget.storeBytes(of: next, toByteOffset: offset, as: SIMD8<Float>.self)
+        }
+        var tail: Float = 0
+        for i in (vectors * lanes)..<n {
+            let next = current[i] + scale * Self.littleEndianScalar(source, i * 4)
+            tail += next - next
+            target[i] = next
+        }
+        return probe == SIMD8<Float>(repeating: 0) && tail == 0
+    }
+
+    /// The index of the first NaN or infinity in an `f32le` frame (a refusal's detail; not hot).
+    static func firstNonFinite(littleEndianBytes bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let source = bytes.baseAddress else { return nil }
+        for i in 0..<(bytes.count / 4) where !Self.littleEndianScalar(source, i * 4).isFinite { return i }
+        return nil
+    }
+
     /// Σ f32le(bytes)[i]², in Double so a 10⁶-element update does not lose precision.
     static func sumOfSquares(littleEndianBytes bytes: UnsafeRawBufferPointer) -> Double {
         guard let source = bytes.baseAddress else { return 0 }

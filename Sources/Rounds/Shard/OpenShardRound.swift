@@ -19,6 +19,9 @@ struct OpenShardRound {
     /// How updates are decoded when the round announced a compression; nil for plain `f32le`.
     let compression: ShardCompression?
     var sums: [PartialAggregate]
+    /// Where an update's folded sums are staged (one per sum, reused): checking and adding is one
+    /// pass, and a refused update never touches `sums`.
+    var scratch: [[Float]] = []
     var deadline: Int64
     var answered: Set<String> = []
     var contributors: [String] = []

@@ -6,8 +6,9 @@ extension ShardRound {
     ///
     /// The order is the order of the questions: which round, which model, who sent it, is it
     /// for this shard, is the sender a member that has not answered, then the tensors (names,
-    /// length, digest), then the sums (norm, overflow). Nothing is changed before the last check
-    /// passed, so a refused update leaves the round exactly as it was, apart from its count.
+    /// length, digest, metrics), then the sums (norm, overflow), staged in one pass with the
+    /// addition. Nothing is changed before the last check passed, so a refused update leaves the
+    /// round exactly as it was, apart from its count.
     mutating func admit(
         _ message: Message<Update>,
         from identity: PeerIdentity,
@@ -26,8 +27,7 @@ extension ShardRound {
             ]
         }
         defer { current = round }
-        switch check(message, from: identity, byteCount: byteCount, against: round) {
-        case .failure(let error):
+        func refused(_ error: WireError) -> [ShardAction] {
             // A round already sent keeps its reported counts.
             if !round.sent { round.count(error.code) }
             return [
@@ -38,13 +38,25 @@ extension ShardRound {
                     detail: "update refused by shard \(configuration.name): \(error.detail)"
                 )
             ]
+        }
+        switch check(message, from: identity, byteCount: byteCount, against: round) {
+        case .failure(let error):
+            return refused(error)
         case .success(let admitted):
+            if let tensors = admitted.tensors, let error = Self.stage(tensors, weight: body.weight, in: &round) {
+                return refused(error)
+            }
             round.answered.insert(body.workerId)
             round.bytes = admitted.bytes
             if let tensors = admitted.tensors {
                 for (index, tensor) in tensors.enumerated() {
-                    tensor.bytes.withUnsafeBytes { raw in
-                        round.strategy.accumulate(littleEndianBytes: raw, weight: body.weight, into: &round.sums[index])
+                    tensor.withUnsafeBytes { raw in
+                        round.strategy.commit(
+                            littleEndianBytes: raw,
+                            weight: body.weight,
+                            into: &round.sums[index],
+                            scratch: &round.scratch[index]
+                        )
                     }
                 }
                 round.contributors.append(body.workerId)
@@ -60,6 +72,25 @@ extension ShardRound {
             actions.append(round.partial(region: configuration.region, shard: configuration.shard))
         }
         return actions
+    }
+
+    /// The last check, fused with the addition: every tensor's folded sum is computed into the
+    /// round's scratch (norm, finiteness and overflow checked in the same pass over the floats);
+    /// nil when all may be committed. The sums themselves are not touched.
+    private static func stage(_ tensors: [Tensor], weight: Double, in round: inout OpenShardRound) -> WireError? {
+        if round.scratch.count != tensors.count { round.scratch = tensors.map { _ in [] } }
+        for (index, tensor) in tensors.enumerated() {
+            let refusal = tensor.withUnsafeBytes { raw in
+                round.strategy.stage(
+                    littleEndianBytes: raw,
+                    weight: weight,
+                    onto: round.sums[index],
+                    scratch: &round.scratch[index]
+                )
+            }
+            if let refusal { return refusal }
+        }
+        return nil
     }
 
     /// What an admitted update changes: its tensors (nil for a decline) and the new totals.
@@ -133,12 +164,6 @@ extension ShardRound {
         switch round.layout.tensors(named: round.layout.updateNames, in: received, digest: configuration.digest) {
         case .failure(let error): return .failure(error)
         case .success(let found): tensors = found
-        }
-        for (index, tensor) in tensors.enumerated() {
-            let refusal = tensor.bytes.withUnsafeBytes { raw in
-                round.strategy.refusal(ofLittleEndian: raw, weight: body.weight, in: round.sums[index])
-            }
-            if let refusal { return .failure(refusal) }
         }
         var metrics = round.metrics
         if !round.underDP, let reported = body.metrics {

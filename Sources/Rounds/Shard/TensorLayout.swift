@@ -50,7 +50,7 @@ public struct TensorLayout: Sendable, Equatable {
                     WireError(code: .unsupportedEncoding, detail: "\(name) is \(tensor.encoding), expected f32le")
                 )
             }
-            guard tensor.elementCount == elementCount, tensor.bytes.count == elementCount &* 4 else {
+            guard tensor.elementCount == elementCount, tensor.byteCount == elementCount &* 4 else {
                 return .failure(
                     WireError(
                         code: .shapeMismatch,

@@ -14,11 +14,14 @@ public final class LoopSocket {
     /// Whether the loop decodes what arrives (`false`: the role gets raw frames, e.g. an edge that
     /// decodes one broadcast once for all of its devices).
     let decodes: Bool
+    /// Whether the role checks every float of a large update itself (see ``RoleLoop/add(_:_:polled:decodes:floatsCheckedByRole:)``).
+    let floatsCheckedByRole: Bool
 
-    init(_ socket: consuming Socket, isPolled: Bool, decodes: Bool) {
+    init(_ socket: consuming Socket, isPolled: Bool, decodes: Bool, floatsCheckedByRole: Bool = false) {
         self.socket = socket
         self.isPolled = isPolled
         self.decodes = decodes
+        self.floatsCheckedByRole = floatsCheckedByRole
     }
 }
 
@@ -27,8 +30,10 @@ public struct Incoming: Sendable {
     /// The decoded message, or why it was refused (already counted and logged by the loop).
     /// `nil` for a socket added with `decodes: false`: the role decodes ``frames`` itself.
     public let message: Result<AnyMessage, WireError>?
-    /// The raw frames, for roles that decode as one topic or cache decodes.
-    public let frames: [[UInt8]]
+    /// The raw frames, for roles that decode as one topic or cache decodes (a large frame the
+    /// loop left in libzmq's buffer is copied when this is read).
+    public var frames: [[UInt8]] { parts.map(\.bytes) }
+    let parts: [ReceivedFrame]
     /// Bytes in all frames.
     public let byteCount: Int
     /// Who sent it: the header's claim, and the transport's proof when CURVE is on (a claim
@@ -72,8 +77,20 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
     // MARK: Sockets
 
     /// Hands a socket to the loop under `name`; polled for reading unless `polled` is false.
-    public func add(_ name: SocketName, _ socket: consuming Socket, polled: Bool = true, decodes: Bool = true) {
-        table.append((name, LoopSocket(socket, isPolled: polled, decodes: decodes)))
+    ///
+    /// - Parameter floatsCheckedByRole: the role refuses NaN and infinity in every update tensor
+    ///   itself, in the pass that sums it (a shard's fused check-and-add), so a large update's
+    ///   tensor is decoded without the codec's separate scan: one pass over the floats, not two.
+    public func add(
+        _ name: SocketName,
+        _ socket: consuming Socket,
+        polled: Bool = true,
+        decodes: Bool = true,
+        floatsCheckedByRole: Bool = false
+    ) {
+        table.append(
+            (name, LoopSocket(socket, isPolled: polled, decodes: decodes, floatsCheckedByRole: floatsCheckedByRole))
+        )
     }
 
     /// The socket registered under `name`.
@@ -182,24 +199,24 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
         }
     }
 
-    private func drain(_ entry: (name: SocketName, socket: LoopSocket), received: (SocketName, Incoming) throws -> Void)
-    {
+    private func drain(
+        _ entry: (name: SocketName, socket: LoopSocket),
+        received handle: (SocketName, Incoming) throws -> Void
+    ) {
         for _ in 0..<batchLimit {
-            let frames: [[UInt8]]
-            let userId: String?
-            let peerRole: String?
-            let peerKey: String?
+            let received: ReceivedMessage
             do {
-                guard let next = try entry.socket.socket.receiveFromPeer(dontWait: true) else { return }
-                frames = next.frames
-                userId = next.userId
-                peerRole = next.peerRole
-                peerKey = next.peerKey
+                // Decoded sockets leave large frames in libzmq's buffer: the decoder reads them there.
+                let threshold = entry.socket.decodes ? Self.borrowedFrameBytes : nil
+                guard let next = try entry.socket.socket.receiveFromPeer(dontWait: true, borrowingFrom: threshold)
+                else { return }
+                received = next
             } catch {
                 failed("receive", "\(entry.name): \(error)")
                 return
             }
-            if let userId, let security, !security.stillAdmits(name: userId, publicKey: peerKey) {
+            let (userId, peerRole) = (received.userId, received.peerRole)
+            if let userId, let security, !security.stillAdmits(name: userId, publicKey: received.peerKey) {
                 messenger.reject(
                     .unauthorizedSender,
                     detail: "the key of \(userId) is no longer enrolled (revoked on a live connection)",
@@ -207,11 +224,15 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
                 )
                 continue
             }
-            let size = frames.reduce(0) { $0 + $1.count }
+            let size = received.byteCount
             var message: Result<AnyMessage, WireError>?
             var identity: PeerIdentity?
             if entry.socket.decodes {
-                var decoded = messenger.decode(frames, byteCount: size)
+                var decoded = decode(
+                    received.parts,
+                    byteCount: size,
+                    scanningFloats: !entry.socket.floatsCheckedByRole
+                )
                 if case .success(let value) = decoded {
                     // One place for "a message's sender must be its connection's key" (or a
                     // device hosted under that edge key, of the key's class).
@@ -233,13 +254,48 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
                 identity = PeerIdentity(claimed: userId, authenticated: userId)
             }
             do {
-                try received(
+                try handle(
                     entry.name,
-                    Incoming(message: message, frames: frames, byteCount: size, identity: identity)
+                    Incoming(message: message, parts: received.parts, byteCount: size, identity: identity)
                 )
             } catch {
                 failed("handler", "\(entry.name): \(error)")
             }
         }
+    }
+
+    /// Frames from this size up are decoded where libzmq received them (an update's or a
+    /// partial's tensor); smaller ones are copied, which costs less than tracking them.
+    static var borrowedFrameBytes: Int { 64 << 10 }
+
+    private lazy var bytesIn = Counter(label: "fedpulse_bytes_in_total", dimensions: [("role", messenger.role)])
+
+    /// Decodes through ``Messenger`` as every role does; an update or a partial with a borrowed
+    /// frame is decoded in place (the same checks, the same counters and log lines; an update
+    /// without the float scan when the role said it checks them itself).
+    private func decode(_ parts: [ReceivedFrame], byteCount: Int, scanningFloats: Bool) -> Result<AnyMessage, WireError>
+    {
+        let borrowed = parts.contains { if case .message = $0 { true } else { false } }
+        guard borrowed else { return messenger.decode(parts.map(\.bytes), byteCount: byteCount) }
+        let frames = parts.map { part -> WireFrame in
+            switch part {
+            case .bytes(let bytes): .bytes(bytes)
+            case .message(let frame):
+                .borrowed(BorrowedFrame(base: frame.baseAddress, count: frame.count, owner: frame))
+            }
+        }
+        let codec = messenger.codec
+        let result: Result<AnyMessage, WireError>
+        switch codec.readTopic(frames) {
+        case .success(.update):
+            result = codec.decode(frames, as: Update.self, scanningFloats: scanningFloats).map(AnyMessage.update)
+        case .success(.partial): result = codec.decode(frames, as: Partial.self).map(AnyMessage.partial)
+        default: return messenger.decode(parts.map(\.bytes), byteCount: byteCount)
+        }
+        bytesIn.increment(by: byteCount)
+        if case .failure(let error) = result {
+            messenger.reject(error.code, detail: error.description, sender: nil)
+        }
+        return result
     }
 }

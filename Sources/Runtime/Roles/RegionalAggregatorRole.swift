@@ -77,7 +77,7 @@ public final class RegionalAggregatorRole: Sendable {
         try updates.setReceiveHighWaterMark(Int32(max(8, min(1_000, (64 << 20) / max(1, config.maxMessageBytes)))))
         try config.security.secureServer(updates)
         let bound = try updates.bindResolved(config.bindEndpoint)
-        loop.add(.updates, updates)
+        loop.add(.updates, updates, floatsCheckedByRole: true)  // ShardRound's fused stage refuses NaN/∞
         try CoordinatorLink.attach(
             to: loop,
             context,

@@ -21,6 +21,9 @@ public final class TransportSecurity: Sendable {
     private let enrolment: Mutex<Enrolment>
     private let handler = Mutex<ZAPHandler?>(nil)
     private let watcherStopped = Atomic<Bool>(false)
+    /// The enrolment file's state just before it was loaded: the watcher compares with this, so
+    /// a change made before the watcher thread first runs (a loaded machine) is still reloaded.
+    private let loadedState: String
 
     /// No transport security; every role's default until keys are configured.
     public static let insecure = TransportSecurity(insecure: ())
@@ -28,13 +31,16 @@ public final class TransportSecurity: Sendable {
     private init(insecure: Void) {
         mode = .insecure
         enrolment = Mutex(Enrolment())
+        loadedState = ""
     }
 
     public init(mode: Mode) throws {
         self.mode = mode
         if case .curve(_, let path) = mode {
+            loadedState = Self.modification(of: path)
             enrolment = Mutex(try Enrolment.load(path: path))
         } else {
+            loadedState = ""
             enrolment = Mutex(Enrolment())
         }
     }
@@ -155,7 +161,7 @@ public final class TransportSecurity: Sendable {
     }
 
     private func watch(path: String, logger: Logger) {
-        var last = Self.modification(of: path)
+        var last = loadedState
         while !watcherStopped.load(ordering: .acquiring) {
             Thread.sleep(forTimeInterval: 0.25)
             let now = Self.modification(of: path)
