@@ -104,6 +104,15 @@ func runBench() -> Int32 {
                     parameters: try options.int("parameters", default: 100_000)
                 )
             )
+        case "secagg-runtime":
+            print(
+                try secAggRuntimeBenchmark(
+                    fedpulse: fedpulse,
+                    devicesPerClass: try options.ints("devices-per-class", default: [17, 167]),
+                    rounds: try options.int("rounds", default: 6),
+                    workDirectory: workDirectory
+                )
+            )
         case "compression":
             print(
                 try compressionBenchmarks(

@@ -43,9 +43,8 @@
 // in-process (SecAggBenchmark, 100 devices, 10^5 parameters, k = 16, b = 23, degree 28,
 // t = 6, 10 % dropped after sharing): 294,894 bytes uploaded per surviving device with a
 // bit-packed masked vector, 1.47× the 16-bit plain update (0.74× the f32le update sent today);
-// 417,326 bytes as encoded secagg.* messages today (hex fields, the masked vector as
-// exact-integer f32le), 1.04× the f32le update. A packed `u<b>le` tensor encoding would bring
-// the wire to the first figure.
+// as encoded secagg.* messages the keys and shares travel as hex and the masked vector packed
+// at b bits (`ubits`), so the wire adds the hex overhead of the small fields only.
 //
-// Wire: Sources/Wire/Header+SecAgg.swift and schemas/secagg/ define the six stage topics;
-// they join Topic.known (and the schemas move up into schemas/) when the runtimes use them.
+// Wire: Sources/Wire/Header+SecAgg.swift and schemas/secagg.*.schema.json define the six stage
+// topics (in Topic.known); Rounds/SecAgg/SecAggPlan turns round.open settings into numbers.

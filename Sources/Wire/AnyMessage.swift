@@ -16,6 +16,12 @@ public enum AnyMessage: Sendable, Equatable {
     case roundSummary(Message<RoundSummary>)
     case ledgerEntry(Message<LedgerEntryMessage>)
     case runEnd(Message<RunEnd>)
+    case secAggKeys(Message<SecAggKeys>)
+    case secAggNeighbours(Message<SecAggNeighbours>)
+    case secAggShares(Message<SecAggShares>)
+    case secAggMasked(Message<SecAggMasked>)
+    case secAggUnmaskRequest(Message<SecAggUnmaskRequest>)
+    case secAggUnmaskResponse(Message<SecAggUnmaskResponse>)
 
     /// The message's topic, for logs and the `topic` metric dimension.
     public var topic: Topic { envelope.topic }
@@ -44,6 +50,12 @@ public enum AnyMessage: Sendable, Equatable {
         case .roundSummary(let m): (m.topic, m.sender, m.sentAtMillis, m.tensors)
         case .ledgerEntry(let m): (m.topic, m.sender, m.sentAtMillis, m.tensors)
         case .runEnd(let m): (m.topic, m.sender, m.sentAtMillis, m.tensors)
+        case .secAggKeys(let m): (m.topic, m.sender, m.sentAtMillis, m.tensors)
+        case .secAggNeighbours(let m): (m.topic, m.sender, m.sentAtMillis, m.tensors)
+        case .secAggShares(let m): (m.topic, m.sender, m.sentAtMillis, m.tensors)
+        case .secAggMasked(let m): (m.topic, m.sender, m.sentAtMillis, m.tensors)
+        case .secAggUnmaskRequest(let m): (m.topic, m.sender, m.sentAtMillis, m.tensors)
+        case .secAggUnmaskResponse(let m): (m.topic, m.sender, m.sentAtMillis, m.tensors)
         }
     }
 }
@@ -73,6 +85,14 @@ extension WireCodec {
         case .roundSummary: return decode(frames, as: RoundSummary.self).map(AnyMessage.roundSummary)
         case .ledgerEntry: return decode(frames, as: LedgerEntryMessage.self).map(AnyMessage.ledgerEntry)
         case .runEnd: return decode(frames, as: RunEnd.self).map(AnyMessage.runEnd)
+        case .secAggKeys: return decode(frames, as: SecAggKeys.self).map(AnyMessage.secAggKeys)
+        case .secAggNeighbours: return decode(frames, as: SecAggNeighbours.self).map(AnyMessage.secAggNeighbours)
+        case .secAggShares: return decode(frames, as: SecAggShares.self).map(AnyMessage.secAggShares)
+        case .secAggMasked: return decode(frames, as: SecAggMasked.self).map(AnyMessage.secAggMasked)
+        case .secAggUnmaskRequest:
+            return decode(frames, as: SecAggUnmaskRequest.self).map(AnyMessage.secAggUnmaskRequest)
+        case .secAggUnmaskResponse:
+            return decode(frames, as: SecAggUnmaskResponse.self).map(AnyMessage.secAggUnmaskResponse)
         default: return .failure(WireError(code: .unknownTopic, detail: "no decoder for topic \(topic)"))
         }
     }

@@ -19,6 +19,8 @@ public struct AggregatorHello: MessageBody {
     public var sequence: Int
     /// Promised time to the next hello, in milliseconds (> 0).
     public var intervalMillis: Int
+    /// A region shard's ROUTER for the `secagg.*` stages, copied into its round assignments.
+    public var secureAggregationEndpoint: String?
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.
     public init(
@@ -28,7 +30,8 @@ public struct AggregatorHello: MessageBody {
         shard: Int? = nil,
         endpoint: String? = nil,
         sequence: Int,
-        intervalMillis: Int
+        intervalMillis: Int,
+        secureAggregationEndpoint: String? = nil
     ) {
         self.aggregatorId = aggregatorId
         self.tier = tier
@@ -37,6 +40,7 @@ public struct AggregatorHello: MessageBody {
         self.endpoint = endpoint
         self.sequence = sequence
         self.intervalMillis = intervalMillis
+        self.secureAggregationEndpoint = secureAggregationEndpoint
     }
 
     /// Which level of the aggregation tree the sender is.
@@ -57,6 +61,10 @@ public struct AggregatorHello: MessageBody {
         }
         if let shard { try check.atLeast("shard", shard, 0) }
         if let endpoint { try check.endpoint("endpoint", endpoint) }
+        if let secureAggregationEndpoint {
+            try check.require(tier == .region, "secureAggregationEndpoint", "is only sent by a region shard")
+            try check.endpoint("secureAggregationEndpoint", secureAggregationEndpoint)
+        }
         try check.atLeast("sequence", sequence, 0)
         try check.atLeast("intervalMillis", intervalMillis, 1)
     }

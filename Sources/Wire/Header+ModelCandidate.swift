@@ -40,6 +40,9 @@ public struct ModelCandidate: MessageBody {
     /// The workers whose updates are in the sum, from the shards' partials. Travels only inside
     /// the trusted aggregator (global → coordinator → auditor over PUSH), never on a broadcast.
     public var contributorIds: [String]?
+    /// One record per shard that secure-aggregated the round, from the partials, forwarded to
+    /// `round.completed`.
+    public var secureAggregation: [SecureAggregationRecord]?
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.
     public init(
@@ -58,7 +61,8 @@ public struct ModelCandidate: MessageBody {
         bytesUp: Int? = nil,
         rejected: [String: Int]? = nil,
         effectiveNoiseMultiplier: Double? = nil,
-        contributorIds: [String]? = nil
+        contributorIds: [String]? = nil,
+        secureAggregation: [SecureAggregationRecord]? = nil
     ) {
         self.roundId = roundId
         self.modelVersion = modelVersion
@@ -76,6 +80,7 @@ public struct ModelCandidate: MessageBody {
         self.rejected = rejected
         self.effectiveNoiseMultiplier = effectiveNoiseMultiplier
         self.contributorIds = contributorIds
+        self.secureAggregation = secureAggregation
     }
 
     public func validate() throws(WireError) {
@@ -96,5 +101,6 @@ public struct ModelCandidate: MessageBody {
         if let rejected { try check.rejectCounts("rejected", rejected) }
         if let effectiveNoiseMultiplier { try check.nonNegative("effectiveNoiseMultiplier", effectiveNoiseMultiplier) }
         if let contributorIds { try check.ids("contributorIds", contributorIds) }
+        if let secureAggregation { try check.secureAggregation("secureAggregation", secureAggregation) }
     }
 }

@@ -26,6 +26,9 @@ public struct Partial: MessageBody {
     public var clippedCount: Int
     /// Bytes of the updates the shard received (≥ 0), for the traffic report.
     public var bytesUp: Int?
+    /// Present iff the shard secure-aggregated this round: then `sum` is the unmasked sum of
+    /// the survivors' quantized updates, dequantized, and no single update was ever seen.
+    public var secureAggregation: SecureAggregationRecord?
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.
     public init(
@@ -39,7 +42,8 @@ public struct Partial: MessageBody {
         metrics: MetricsSummary? = nil,
         rejected: [String: Int] = [:],
         clippedCount: Int,
-        bytesUp: Int? = nil
+        bytesUp: Int? = nil,
+        secureAggregation: SecureAggregationRecord? = nil
     ) {
         self.roundId = roundId
         self.modelVersion = modelVersion
@@ -52,6 +56,7 @@ public struct Partial: MessageBody {
         self.rejected = rejected
         self.clippedCount = clippedCount
         self.bytesUp = bytesUp
+        self.secureAggregation = secureAggregation
     }
 
     public func validate() throws(WireError) {
@@ -66,5 +71,8 @@ public struct Partial: MessageBody {
         try check.rejectCounts("rejected", rejected)
         try check.atLeast("clippedCount", clippedCount, 0)
         if let bytesUp { try check.atLeast("bytesUp", bytesUp, 0) }
+        // That the record names this partial's shard is the global tier's check (a schema
+        // cannot compare two fields).
+        try secureAggregation?.validate(check.nested("secureAggregation"))
     }
 }

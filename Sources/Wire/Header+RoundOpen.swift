@@ -36,6 +36,8 @@ public struct RoundOpen: MessageBody {
     public var samplingSeed: Int?
     /// How workers encode their delta this round; absent means `f32le` as before.
     public var compression: CompressionSettings?
+    /// Present iff the shards run SecAgg+ this round: devices send no plain update.
+    public var secureAggregation: SecureAggregationSettings?
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.
     public init(
@@ -53,7 +55,8 @@ public struct RoundOpen: MessageBody {
         deadlineMillis: Int64,
         minParticipants: Int,
         samplingSeed: Int?,
-        compression: CompressionSettings? = nil
+        compression: CompressionSettings? = nil,
+        secureAggregation: SecureAggregationSettings? = nil
     ) {
         self.roundId = roundId
         self.kind = kind
@@ -70,6 +73,7 @@ public struct RoundOpen: MessageBody {
         self.minParticipants = minParticipants
         self.samplingSeed = samplingSeed
         self.compression = compression
+        self.secureAggregation = secureAggregation
     }
 
     public func validate() throws(WireError) {
@@ -97,11 +101,23 @@ public struct RoundOpen: MessageBody {
             try shardCheck.atLeast("shard", assignment.shard, 0)
             try shardCheck.endpoint("endpoint", assignment.endpoint)
             try shardCheck.ids("members", assignment.members)
+            if let endpoint = assignment.secureAggregationEndpoint {
+                try shardCheck.endpoint("secureAggregationEndpoint", endpoint)
+            }
         }
         try check.endpoint("globalEndpoint", globalEndpoint)
         try check.atLeast("deadlineMillis", deadlineMillis, 0)
         try check.atLeast("minParticipants", minParticipants, 1)
         try compression?.validate(check.nested("compression"))
+        if let secureAggregation {
+            try secureAggregation.validate(check.nested("secureAggregation"))
+            try check.require(kind == .train, "secureAggregation", "is only sent with a training round")
+            try check.require(
+                shards.allSatisfy { $0.secureAggregationEndpoint != nil },
+                "secureAggregation",
+                "needs every shard's secureAggregationEndpoint"
+            )
+        }
         switch selection {
         case .listed:
             try check.require(samplingRate == nil, "samplingRate", "is only sent with poisson selection")
@@ -176,13 +192,22 @@ public struct ShardAssignment: Codable, Sendable, Equatable {
     public var endpoint: String
     /// Worker ids, unique.
     public var members: [String]
+    /// Where the shard's ROUTER takes the `secagg.*` stages (each device connects a DEALER).
+    public var secureAggregationEndpoint: String?
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.
-    public init(region: DeviceClassName, shard: Int, endpoint: String, members: [String]) {
+    public init(
+        region: DeviceClassName,
+        shard: Int,
+        endpoint: String,
+        members: [String],
+        secureAggregationEndpoint: String? = nil
+    ) {
         self.region = region
         self.shard = shard
         self.endpoint = endpoint
         self.members = members
+        self.secureAggregationEndpoint = secureAggregationEndpoint
     }
 }
 

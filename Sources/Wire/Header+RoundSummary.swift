@@ -32,6 +32,9 @@ public struct RoundSummary: MessageBody {
     /// Messages refused during the round (shards, global tier and coordinator), keyed by
     /// `RejectReason` raw value, so a client can learn why updates did not count.
     public var rejected: [String: Int]?
+    /// The shards that secure-aggregated this round and with what parameters (from
+    /// `round.completed`): per-shard counts, nothing about any one device.
+    public var secureAggregation: [SecureAggregationRecord]?
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.
     public init(
@@ -47,7 +50,8 @@ public struct RoundSummary: MessageBody {
         bytesUp: Int,
         bytesDown: Int,
         epsilon: Double? = nil,
-        rejected: [String: Int]? = nil
+        rejected: [String: Int]? = nil,
+        secureAggregation: [SecureAggregationRecord]? = nil
     ) {
         self.round = round
         self.roundId = roundId
@@ -62,6 +66,7 @@ public struct RoundSummary: MessageBody {
         self.bytesDown = bytesDown
         self.epsilon = epsilon
         self.rejected = rejected
+        self.secureAggregation = secureAggregation
     }
 
     public func validate() throws(WireError) {
@@ -87,5 +92,6 @@ public struct RoundSummary: MessageBody {
         try check.atLeast("bytesDown", bytesDown, 0)
         if let epsilon { try check.nonNegative("epsilon", epsilon) }
         if let rejected { try check.rejectCounts("rejected", rejected) }
+        if let secureAggregation { try check.secureAggregation("secureAggregation", secureAggregation) }
     }
 }

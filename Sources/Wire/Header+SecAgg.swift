@@ -1,21 +1,20 @@
-// The SecAgg+ stages between a shard and the devices of its cohort (issue 10). Not yet in
-// `Topic.known`: the lead registers them (and moves schemas/secagg/ up into schemas/) when
-// the shard and edge runtimes speak them. Every byte field is lowercase hex of a fixed length,
-// so a schema alone bounds each message.
+// The SecAgg+ stages between a shard and the devices of its cohort (issue 10), all over the
+// shard's ROUTER and each device's DEALER (never a broadcast). Every byte field is lowercase
+// hex of a fixed length, so a schema alone bounds each message.
 
 extension Topic {
-    /// Device → shard PULL: the device's two X25519 public keys, seed commitment, signature.
+    /// Device → shard ROUTER: the device's two X25519 public keys, seed commitment, signature.
     public static let secAggKeys = Topic(rawValue: "secagg.keys")
     /// Shard → one device: its live neighbours and their keys.
     public static let secAggNeighbours = Topic(rawValue: "secagg.neighbours")
     /// Device → shard (its sealed shares, one per neighbour) and shard → device (the sealed
     /// shares addressed to it).
     public static let secAggShares = Topic(rawValue: "secagg.shares")
-    /// Device → shard PULL: the masked input, one `f32le` tensor of integers below 2^modulusBits.
+    /// Device → shard ROUTER: the masked input, one `f32le` tensor of integers below 2^modulusBits.
     public static let secAggMasked = Topic(rawValue: "secagg.masked")
     /// Shard → one surviving device: whose self-mask seeds and whose mask keys to reveal.
     public static let secAggUnmaskRequest = Topic(rawValue: "secagg.unmask.request")
-    /// Device → shard PULL: the shares the request asked for.
+    /// Device → shard ROUTER: the shares the request asked for.
     public static let secAggUnmaskResponse = Topic(rawValue: "secagg.unmask.response")
 
     /// The SecAgg+ topics, in stage order (none is a prefix of another, nor of a known topic).
@@ -37,8 +36,8 @@ public enum SecAggWireLimits {
     public static let shareHexLength = 144
     /// Most neighbours (and so most shares or ids) in one message.
     public static let maxDegree = 1024
-    /// Largest modulus: a masked value must be exact in an `f32le` element.
-    public static let maxModulusBits = 24
+    /// Largest modulus (the protocol sums mod 2^b in 64-bit words and signs the top value).
+    public static let maxModulusBits = 62
 
     static func isHex(_ value: String, length: Int) -> Bool {
         let utf8 = value.utf8
@@ -84,7 +83,7 @@ public struct SecAggKeysField: Codable, Sendable, Equatable {
     }
 }
 
-/// `secagg.keys` (device → shard PULL): stage 1.
+/// `secagg.keys` (device → shard ROUTER): stage 1.
 public struct SecAggKeys: MessageBody {
     public static let topic = Topic.secAggKeys
 
@@ -203,15 +202,15 @@ public struct SecAggShares: MessageBody {
     }
 }
 
-/// `secagg.masked` (device → shard PULL): stage 3. Tensor `masked`: `f32le`, one element per
-/// vector entry, each an integer in 0..<2^modulusBits (exact in binary32 because
-/// modulusBits ≤ 24); the receiver refuses any other value.
+/// `secagg.masked` (device → shard ROUTER): stage 3. Tensor `masked`: `ubits`, one element per
+/// vector entry, each an integer in 0..<2^modulusBits packed at modulusBits bits; the receiver
+/// refuses another byte count or a set padding bit.
 public struct SecAggMasked: MessageBody {
     public static let topic = Topic.secAggMasked
 
     public var roundId: Int
     public var shard: Int
-    /// 1…24.
+    /// 1…62.
     public var modulusBits: Int
 
     public init(roundId: Int, shard: Int, modulusBits: Int) {
@@ -272,7 +271,7 @@ public struct SecAggRevealedShareField: Codable, Sendable, Equatable {
     }
 }
 
-/// `secagg.unmask.response` (device → shard PULL): stage 4.
+/// `secagg.unmask.response` (device → shard ROUTER): stage 4.
 public struct SecAggUnmaskResponse: MessageBody {
     public static let topic = Topic.secAggUnmaskResponse
 

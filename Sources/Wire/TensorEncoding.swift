@@ -43,7 +43,12 @@ public struct TensorEncoding: RawRepresentable, Hashable, Sendable, Codable, Cus
     public static let gapRice = TensorEncoding(rawValue: "gaprice")
 
     /// The encodings this build decodes.
-    public static let supported: [TensorEncoding] = [.f32le, .q8, .q4, .gapVarint, .gapRice]
+    /// Unsigned integers bit-packed little-endian at b bits each (b from the message header,
+    /// 1…64; `secagg.masked`'s `modulusBits`), padding bits 0: a masked vector costs b bits per
+    /// value instead of 32, and b is no longer capped by binary32's 24 exact bits.
+    public static let packedBits = TensorEncoding(rawValue: "ubits")
+
+    public static let supported: [TensorEncoding] = [.f32le, .q8, .q4, .gapVarint, .gapRice, .packedBits]
 
     /// The byte lengths a frame of `elements` elements may have, or nil for an encoding this
     /// build does not know or a count whose length overflows.
@@ -64,6 +69,10 @@ public struct TensorEncoding: RawRepresentable, Hashable, Sendable, Codable, Cus
             // bounded here by 5 bytes per index like gapvarint (the decoder checks every bit).
             let (most, overflow) = elements.multipliedReportingOverflow(by: 5)
             return overflow ? nil : (1 + (elements + 7) / 8)...(most + 1)
+        case .packedBits:
+            // 1 to 64 bits per element; the receiver, which knows b, checks the exact count.
+            let (most, overflow) = elements.multipliedReportingOverflow(by: 8)
+            return overflow ? nil : ((elements + 7) / 8)...most
         default: return nil
         }
     }

@@ -42,10 +42,11 @@ public struct Topic: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let runEnd = Topic(rawValue: "run.end")
 
     /// Every topic this build can decode, in a stable order (schemas/ has one file each).
-    public static let known: [Topic] = [
-        .checkin, .aggregatorHello, .roundOpen, .update, .partial, .modelCandidate,
-        .auditEvent, .roundProposal, .roundVerdict, .roundCompleted, .roundSummary, .ledgerEntry, .runEnd,
-    ]
+    public static let known: [Topic] =
+        [
+            .checkin, .aggregatorHello, .roundOpen, .update, .partial, .modelCandidate,
+            .auditEvent, .roundProposal, .roundVerdict, .roundCompleted, .roundSummary, .ledgerEntry, .runEnd,
+        ] + secAgg
 
     /// The schema id a header of this topic carries, `fedpulse.<topic>.v1`.
     ///

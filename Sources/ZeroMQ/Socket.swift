@@ -124,7 +124,9 @@ public struct Socket: ~Copyable {
                 // Only the first frame can be missing: later parts arrive with the first.
                 return nil
             }
-            if parts.isEmpty {
+            // The first frame that carries them: a ROUTER's routing-id frame is made locally and,
+            // when libzmq prefetched the message, comes without the connection's metadata.
+            if userId == nil {
                 userId = property("User-Id")
                 // A role is only meaningful under a proven name: without ZAP a client's own
                 // metadata could carry the property.

@@ -20,4 +20,8 @@ public struct SocketType: Hashable, Sendable, CustomStringConvertible {
     public static let pair = SocketType(rawValue: ZMQ_PAIR, description: "PAIR")
     /// Answers requests; used by the ZAP authentication handler.
     public static let rep = SocketType(rawValue: ZMQ_REP, description: "REP")
+    /// Addresses each peer by the routing id of its connection (a shard's secure-aggregation channel).
+    public static let router = SocketType(rawValue: ZMQ_ROUTER, description: "ROUTER")
+    /// One device's end of a ROUTER channel: reliable both ways, no slow-joiner loss.
+    public static let dealer = SocketType(rawValue: ZMQ_DEALER, description: "DEALER")
 }

@@ -124,7 +124,8 @@ extension Fixtures {
                         clippedCount: 1,
                         effectiveNoiseMultiplier: 1.1,
                         metrics: metrics,
-                        contributorIds: ["w-1", "w-2"]
+                        contributorIds: ["w-1", "w-2"],
+                        secureAggregation: [secAggRecord(.watch, shard: 0)]
                     )
                 )
             )
@@ -164,7 +165,8 @@ extension Fixtures {
                         bytesUp: 1_000_000,
                         bytesDown: 2_000_000,
                         epsilon: 1.25,
-                        rejected: ["normTooLarge": 2, "unauthorizedSender": 1]
+                        rejected: ["normTooLarge": 2, "unauthorizedSender": 1],
+                        secureAggregation: [secAggRecord(.phone, shard: 0)]
                     )
                 )
             )

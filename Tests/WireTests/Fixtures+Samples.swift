@@ -2,7 +2,7 @@
 
 extension Fixtures {
     /// Every topic, with optional fields both present (`full`) and absent (`minimal`).
-    static let samples: [Sample] = roundSamples + reportSamples
+    static let samples: [Sample] = roundSamples + reportSamples + secAggSamples
 
     /// Messages of the round itself: check-in, registration, model, updates and sums.
     static let roundSamples: [Sample] = [
@@ -34,7 +34,8 @@ extension Fixtures {
                         shard: 0,
                         endpoint: "tcp://10.0.0.5:7100",
                         sequence: 0,
-                        intervalMillis: 1000
+                        intervalMillis: 1000,
+                        secureAggregationEndpoint: "tcp://10.0.0.5:7101"
                     )
                 )
             )
@@ -68,8 +69,20 @@ extension Fixtures {
                         training: .init(epochs: 2, batchSize: 32, learningRate: 0.05, l2: 1e-4, proxMu: 0),
                         privacy: .init(placement: .central, clipNorm: 1.5, noiseMultiplier: 1.1, expectedCohort: 40),
                         shards: [
-                            .init(region: .watch, shard: 0, endpoint: "tcp://10.0.0.5:7100", members: ["w-1", "w-2"]),
-                            .init(region: .phone, shard: 1, endpoint: "ipc:///tmp/fedpulse/phone-1", members: []),
+                            .init(
+                                region: .watch,
+                                shard: 0,
+                                endpoint: "tcp://10.0.0.5:7100",
+                                members: ["w-1", "w-2"],
+                                secureAggregationEndpoint: "tcp://10.0.0.5:7101"
+                            ),
+                            .init(
+                                region: .phone,
+                                shard: 1,
+                                endpoint: "ipc:///tmp/fedpulse/phone-1",
+                                members: [],
+                                secureAggregationEndpoint: "ipc:///tmp/fedpulse/phone-1-secagg"
+                            ),
                         ],
                         globalEndpoint: "tcp://global.local:7200",
                         deadlineMillis: 1_700_000_030_000,
@@ -82,6 +95,13 @@ extension Fixtures {
                             rotate: true,
                             range: 0.5,
                             seed: -7
+                        ),
+                        secureAggregation: SecureAggregationSettings(
+                            valueBits: 16,
+                            clipNorm: 1.5,
+                            dropoutRate: 0.2,
+                            corruptRate: 0.05,
+                            stageTimeoutMillis: 3_000
                         )
                     ),
                     tensors: [weights()]
@@ -166,7 +186,8 @@ extension Fixtures {
                         metrics: metrics,
                         rejected: ["duplicate": 1, "nonFinite": 2],
                         clippedCount: 1,
-                        bytesUp: 4096
+                        bytesUp: 4096,
+                        secureAggregation: secAggRecord(.phone, shard: 1)
                     ),
                     tensors: [.f32le(name: "sum", awkwardFloats)]
                 )
@@ -211,7 +232,8 @@ extension Fixtures {
                         bytesUp: 1_048_576,
                         rejected: ["duplicate": 2],
                         effectiveNoiseMultiplier: 1.1,
-                        contributorIds: ["w-1", "w-2"]
+                        contributorIds: ["w-1", "w-2"],
+                        secureAggregation: [secAggRecord(.watch, shard: 0), secAggRecord(.phone, shard: 1)]
                     ),
                     tensors: [weights()]
                 )

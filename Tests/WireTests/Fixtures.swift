@@ -27,6 +27,12 @@ func encode(_ message: AnyMessage, with codec: WireCodec = WireCodec()) throws(W
     case .roundSummary(let m): try codec.encode(m)
     case .ledgerEntry(let m): try codec.encode(m)
     case .runEnd(let m): try codec.encode(m)
+    case .secAggKeys(let m): try codec.encode(m)
+    case .secAggNeighbours(let m): try codec.encode(m)
+    case .secAggShares(let m): try codec.encode(m)
+    case .secAggMasked(let m): try codec.encode(m)
+    case .secAggUnmaskRequest(let m): try codec.encode(m)
+    case .secAggUnmaskResponse(let m): try codec.encode(m)
     }
 }
 

@@ -116,7 +116,10 @@ struct FuzzTests {
         using rng: inout SplitMix64,
         excluding excluded: Set<String> = []
     ) -> JSONValue {
-        let paths = allPaths(of: header).filter { path in !excluded.contains(where: { path.first == $0 }) }
+        // An exclusion is a dotted path prefix: `tensors`, or `body.secureAggregation.` (inside only).
+        let paths = allPaths(of: header).filter { path in
+            !excluded.contains(where: { path.joined(separator: ".").hasPrefix($0) })
+        }
         guard !paths.isEmpty else { return header }
         let path = paths[Int.random(in: 0..<paths.count, using: &rng)]
         let value = palette[Int.random(in: 0..<palette.count, using: &rng)]

@@ -55,8 +55,11 @@ struct SchemaConformanceTests {
         for sample in Fixtures.samples {
             let frames = try encode(sample.message)
             for index in 0..<30 {
-                // Tensor descriptors are left alone: their agreement with the frames is beyond a schema.
-                let edited = editingHeader(frames) { FuzzTests.randomEdit(of: $0, using: &rng, excluding: ["tensors"]) }
+                // Tensor descriptors are left alone: their agreement with the frames is beyond a
+                // schema; so are secure-aggregation records (survivors ≤ advertised, t ≤ k, k ≤ b).
+                let edited = editingHeader(frames) {
+                    FuzzTests.randomEdit(of: $0, using: &rng, excluding: ["tensors", "body.secureAggregation."])
+                }
                 let accepted = (try? WireCodec().decode(edited).get()) != nil
                 cases.append(
                     SchemaCase(label: "\(sample.label) edit \(index)", header: edited[1], decoderAccepts: accepted)
@@ -104,6 +107,7 @@ struct SchemaConformanceTests {
         "checkin": [("body.eligibility.batteryPercent", .number(101)), ("body.trainExamples", .number(-1))],
         "aggregator.hello": [
             ("body.intervalMillis", .number(0)), ("body.region", .null), ("body.endpoint", .string("7100")),
+            ("body.secureAggregationEndpoint", .string("7101")),
         ],
         "round.open": [
             ("body.roundId", .number(0)), ("body.training.learningRate", .number(0)),
@@ -114,13 +118,24 @@ struct SchemaConformanceTests {
             ("body.shards.0.members", .array([.string("w\n2026-12-01 forged log line")])),
             ("body.compression.range", .number(1e9)), ("body.compression.fraction", .number(0)),
             ("body.compression.seed", .null), ("body.compression.quantization", .string("q2")),
+            ("body.secureAggregation.valueBits", .number(33)), ("body.secureAggregation.dropoutRate", .number(0.5)),
+            ("body.secureAggregation.clipNorm", .number(0)), ("body.secureAggregation.stageTimeoutMillis", .number(0)),
+            ("body.shards.1.secureAggregationEndpoint", .null), ("body.kind", .string("statistics")),
+            ("body.shards.0.secureAggregationEndpoint", .string("7101")),
         ],
         "update": [
             ("body.weight", .number(-0.5)), ("body.workerId", .string("w 1")), ("body.declined", .bool(true)),
             ("body.metrics", .object(["examples": .number(1), "loss": .number(0), "accuracy": .number(1.5)])),
         ],
-        "partial": [("body.contributors", .number(-1)), ("body.rejected", .object(["bogus": .number(1)]))],
-        "model.candidate": [("body.noiseStd", .number(-1)), ("body.participants", .object(["ring": .number(1)]))],
+        "partial": [
+            ("body.contributors", .number(-1)), ("body.rejected", .object(["bogus": .number(1)])),
+            ("body.secureAggregation.modulusBits", .number(63)),
+            ("body.secureAggregation.deviceClass", .string("ring")),
+        ],
+        "model.candidate": [
+            ("body.noiseStd", .number(-1)), ("body.participants", .object(["ring": .number(1)])),
+            ("body.secureAggregation.0.threshold", .number(0)), ("body.secureAggregation.0.degree", .number(0)),
+        ],
         "audit.event": [("body.count", .number(-1)), ("body.roundId", .number(0)), ("body.detail", .array([]))],
         "round.proposal": [
             ("body.samplingRate", .number(0)), ("body.samplingRate", .number(1.5)), ("body.population", .number(0)),
@@ -138,10 +153,32 @@ struct SchemaConformanceTests {
             ("body.delta", .number(1)), ("body.epsilon", .number(-1)), ("body.accountant", .string("gdp")),
             ("body.reason", .string("budget exhausted")), ("body.detail", .string("")),
         ],
-        "round.completed": [("body.effectiveNoiseMultiplier", .number(-0.1)), ("body.clippedCount", .number(0.5))],
+        "round.completed": [
+            ("body.effectiveNoiseMultiplier", .number(-0.1)), ("body.clippedCount", .number(0.5)),
+            ("body.secureAggregation.0.modulusBits", .number(0)),
+        ],
+        "secagg.keys": [
+            ("body.keys.cipherPublicKey", .string(String(repeating: "A", count: 64))),
+            ("body.keys.signature", .string("00")), ("body.roundId", .number(0)),
+        ],
+        "secagg.neighbours": [
+            ("body.ownPoint", .number(0)), ("body.neighbours.1.point", .number(2_147_483_649)),
+            ("body.recipient", .string("w 1")),
+        ],
+        "secagg.shares": [
+            ("body.shares.0.ciphertext", .string("00")), ("body.shard", .number(-1)),
+        ],
+        "secagg.masked": [("body.modulusBits", .number(63)), ("body.modulusBits", .number(0))],
+        "secagg.unmask.request": [
+            ("body.recipient", .string("")), ("body.survivors", .array([.string("w-2"), .string("w-2")])),
+        ],
+        "secagg.unmask.response": [
+            ("body.selfMaskSeedShares.0.share", .string("01")),
+            ("body.maskKeyShares.0.owner", .string("w\n2")),
+        ],
         "round.summary": [
             ("body.round", .number(0)), ("body.accuracy", .number(1.01)), ("body.bytesDown", .number(-1)),
-            ("body.rejected", .object(["bogus": .number(1)])),
+            ("body.rejected", .object(["bogus": .number(1)])), ("body.secureAggregation.0.valueBits", .number(0)),
         ],
         "ledger.entry": [("body.sequence", .number(-1)), ("body.line", .string(""))],
         "run.end": [("body.finalRound", .number(-1)), ("body.reason", .string(""))],

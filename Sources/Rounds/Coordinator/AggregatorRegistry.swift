@@ -62,6 +62,12 @@ public struct AggregatorRegistry: Sendable, Equatable {
         .sorted { ($0.region, $0.shard) < ($1.region, $1.shard) }
     }
 
+    /// The live shard's secure-aggregation ROUTER, as its last hello announced it.
+    public func secureAggregationEndpoint(region: String, shard: Int) -> String? {
+        aggregators.values.first { $0.hello.region?.rawValue == region && $0.hello.shard == shard }?
+            .hello.secureAggregationEndpoint
+    }
+
     private static func slot(of hello: AggregatorHello) -> String {
         switch hello.tier {
         case .global: "global"

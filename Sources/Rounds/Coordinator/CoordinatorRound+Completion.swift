@@ -81,7 +81,8 @@ extension CoordinatorRound {
             bytesUp: candidate.bytesUp ?? 0,
             bytesDown: round.bytesDown,
             epsilon: round.epsilon,
-            rejected: rejected.isEmpty ? nil : rejected
+            rejected: rejected.isEmpty ? nil : rejected,
+            secureAggregation: candidate.secureAggregation
         )
         if let holdout = settings.holdout, let data = try? holdout.dataset(spec: progress.spec),
             let metrics = try? Evaluator.evaluate(spec: progress.spec, weights: weights, data: data)
@@ -102,7 +103,8 @@ extension CoordinatorRound {
                     clippedCount: candidate.clippedCount,
                     effectiveNoiseMultiplier: candidate.effectiveNoiseMultiplier ?? 0,
                     metrics: settings.isPrivate ? nil : candidate.metrics,
-                    contributorIds: candidate.contributorIds
+                    contributorIds: candidate.contributorIds,
+                    secureAggregation: candidate.secureAggregation
                 )
             )
         }
@@ -114,6 +116,7 @@ extension CoordinatorRound {
                     "round.number": "\(record.round)", "round.id": "\(round.draft.roundId)",
                     "round.contributors": "\(candidate.contributors)",
                     "model.accuracy": record.accuracy.map { "\($0)" } ?? "-", "round.seconds": "\(seconds)",
+                    "round.aggregation": SecureAggregationRecord.summary(candidate.secureAggregation),
                 ]
             )
         )

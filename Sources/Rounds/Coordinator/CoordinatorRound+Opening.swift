@@ -151,11 +151,15 @@ extension CoordinatorRound {
         )
         let assignments = plan.shards.compactMap { entry -> ShardAssignment? in
             guard let region = DeviceClassName(rawValue: entry.shard.region) else { return nil }
+            let secAgg = aggregators.secureAggregationEndpoint(region: entry.shard.region, shard: entry.shard.shard)
+            // A secure round cannot use a shard that announced no ROUTER (an older build).
+            if settings.secureAggregation != nil && secAgg == nil && kind == .train { return nil }
             return ShardAssignment(
                 region: region,
                 shard: entry.shard.shard,
                 endpoint: entry.shard.endpoint,
-                members: entry.members
+                members: entry.members,
+                secureAggregationEndpoint: secAgg
             )
         }
         return RoundDraft(
@@ -219,7 +223,8 @@ extension CoordinatorRound {
             deadlineMillis: deadline,
             minParticipants: settings.minParticipants,
             samplingSeed: poisson ? nil : Int(truncatingIfNeeded: settings.seed),
-            compression: settings.compressionSettings(privacy: draft.privacy, kind: draft.kind, roundId: draft.roundId)
+            compression: settings.compressionSettings(privacy: draft.privacy, kind: draft.kind, roundId: draft.roundId),
+            secureAggregation: draft.kind == .train ? settings.secureAggregation : nil
         )
         return (body, weights)
     }

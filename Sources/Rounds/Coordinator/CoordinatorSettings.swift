@@ -45,6 +45,8 @@ public struct CoordinatorSettings: Sendable {
     public var compression: CompressionChoice = .none
     /// R, the shared quantization range without DP (`--compression-range`); under DP it is derived.
     public var compressionRange: Double?
+    /// SecAgg+ in every shard of every training round (`--secure-aggregation`); nil for plain sums.
+    public var secureAggregation: SecureAggregationSettings?
 
     public init() {}
 

@@ -94,7 +94,10 @@ extension GlobalRound {
             )
         }
         let claimed = Set(partial.members)
-        guard partial.contributors == partial.members.count, claimed.count == partial.members.count else {
+        // A secure-aggregated Poisson shard cannot name its contributors (members that did not
+        // sample themselves took part with weight 0); it names none, and at most its survivors count.
+        let unnamed = partial.members.isEmpty && partial.contributors <= (partial.secureAggregation?.survivors ?? 0)
+        guard unnamed || partial.contributors == partial.members.count, claimed.count == partial.members.count else {
             return .failure(
                 WireError(
                     code: .malformedHeader,

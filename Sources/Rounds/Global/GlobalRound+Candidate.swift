@@ -65,7 +65,8 @@ extension GlobalRound {
             bytesUp: totals.bytesUp,
             rejected: totals.rejected,
             effectiveNoiseMultiplier: effectiveNoise,
-            contributorIds: totals.contributorIds
+            contributorIds: totals.contributorIds,
+            secureAggregation: totals.secureAggregation.isEmpty ? nil : totals.secureAggregation
         )
         return [
             .note(

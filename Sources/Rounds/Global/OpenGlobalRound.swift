@@ -79,7 +79,8 @@ struct OpenGlobalRound {
         precondition(Set(reported).count == reported.count, "a shard reported twice")
         precondition(Set(reported).isSubset(of: assigned.keys), "a report from an unassigned shard")
         precondition(sums.allSatisfy { $0.count == totals.contributors }, "a sum does not hold every contributor")
-        precondition(totals.contributorIds.count == totals.contributors, "contributor ids and count disagree")
+        // A secure-aggregated Poisson shard cannot name its contributors (weight-0 members hide them).
+        precondition(totals.contributorIds.count <= totals.contributors, "more contributor ids than contributors")
         #endif
     }
 }
@@ -94,6 +95,8 @@ struct GlobalTotals: Equatable {
     var rejected: [String: Int] = [:]
     var clipped = 0
     var bytesUp = 0
+    /// The partials' secure-aggregation records, one per shard that ran SecAgg+.
+    var secureAggregation: [SecureAggregationRecord] = []
 
     /// The totals with `partial` added, or why that would overflow; self is unchanged.
     func adding(_ partial: Partial) -> Result<GlobalTotals, WireError> {
@@ -119,6 +122,12 @@ struct GlobalTotals: Equatable {
             return .failure(error)
         }
         next.contributorIds += partial.members
+        if let record = partial.secureAggregation {
+            guard record.deviceClass == partial.region.rawValue, record.shard == partial.shard else {
+                return .failure(WireError(code: .malformedHeader, detail: "secure-aggregation record of another shard"))
+            }
+            next.secureAggregation.append(record)
+        }
         return .success(next)
     }
 }

@@ -19,7 +19,7 @@ struct DemoReport {
 
     func csv() -> String {
         var lines = [
-            "round,round_id,model_version,participants_watch,participants_phone,participants_tablet,contributors,accuracy,loss,federated_accuracy,seconds,bytes_up,bytes_down,epsilon"
+            "round,round_id,model_version,participants_watch,participants_phone,participants_tablet,contributors,accuracy,loss,federated_accuracy,seconds,bytes_up,bytes_down,epsilon,secure_aggregation"
         ]
         for record in outcome.rounds {
             let fields: [String] = [
@@ -30,6 +30,7 @@ struct DemoReport {
                 record.federatedAccuracy.map { "\($0)" } ?? "", "\(record.seconds)", "\(record.bytesUp)",
                 "\(record.bytesDown)",
                 record.epsilon.map { "\($0)" } ?? "",
+                "\"\(SecureAggregationRecord.summary(record.secureAggregation))\"",
             ]
             lines.append(fields.joined(separator: ","))
         }
@@ -108,7 +109,8 @@ struct DemoReport {
         for record in outcome.rounds {
             rows += "<tr><td>\(record.round)</td><td>\(record.contributors)</td><td>\(format(record.accuracy))</td>"
             rows += "<td>\(format(record.loss))</td><td>\(String(format: "%.3f", record.seconds))</td>"
-            rows += "<td>\(record.bytesUp)</td><td>\(record.bytesDown)</td><td>\(format(record.epsilon))</td></tr>\n"
+            rows += "<td>\(record.bytesUp)</td><td>\(record.bytesDown)</td><td>\(format(record.epsilon))</td>"
+            rows += "<td>\(SecureAggregationRecord.summary(record.secureAggregation))</td></tr>\n"
         }
         let baseline = outcome.centralizedAccuracy.map { String(format: "%.4f", $0) } ?? "n/a"
         return """
@@ -127,7 +129,7 @@ struct DemoReport {
             \(SVGChart(points: loss, reference: nil, label: "loss").render())
             \(epsilon.isEmpty ? "" : "<h2>Privacy spent (ε)</h2>\n" + SVGChart(points: epsilon, reference: nil, label: "epsilon").render())
             <h2>Rounds</h2>
-            <table><tr><th>round</th><th>participants</th><th>accuracy</th><th>loss</th><th>seconds</th><th>bytes up</th><th>bytes down</th><th>ε</th></tr>
+            <table><tr><th>round</th><th>participants</th><th>accuracy</th><th>loss</th><th>seconds</th><th>bytes up</th><th>bytes down</th><th>ε</th><th>aggregation</th></tr>
             \(rows)</table>
             <p>Logs of every process are in <code>logs/</code>; per-round numbers in <code>metrics.csv</code>.</p>
             </body></html>

@@ -36,6 +36,8 @@ final class DeviceRuntime {
     var secureRNG = SystemRandomNumberGenerator()
     /// Error feedback: what compressed rounds have not sent yet (stays on the device).
     var residual: [Float] = []
+    /// The edge's secure-aggregation channels: a round with `secureAggregation` goes there.
+    var secAgg: SecAggEdge?
     private let skippedDiverged = Counter(
         label: "fedpulse_updates_skipped_total",
         dimensions: [("role", "edge"), ("reason", "diverged")]
@@ -152,6 +154,23 @@ final class DeviceRuntime {
         let assignment: ShardAssignment
         switch EdgeRound.participation(in: round, workerId: device.id, deviceClass: wireClass, using: &secureRNG) {
         case .notInvited: return
+        case .declined(_, _) where round.secureAggregation != nil:
+            // Under SecAgg a member that did not sample itself still takes part, with a zero
+            // vector of weight 0: a silent member would be a dropout the graph must absorb.
+            guard let secAgg, let assignment = round.shards.first(where: { $0.members.contains(device.id) }) else {
+                return
+            }
+            let zero = [Float](repeating: 0, count: open.tensor(named: "weights")?.elementCount ?? 0)
+            secAgg.start(
+                open,
+                assignment: assignment,
+                deviceId: device.id,
+                keys: links.keyPair(forDevice: index),
+                delta: zero,
+                weight: 0,
+                loop: loop
+            )
+            return
         case .declined(let decline, let endpoint):
             logger.debug("not sampled this round; declining", metadata: ["round.id": "\(round.roundId)"])
             try queue(decline, tensors: [], to: endpoint, loop: loop)
@@ -212,6 +231,17 @@ final class DeviceRuntime {
                 }
             }
         )
+        if round.secureAggregation != nil, let secAgg {
+            secAgg.start(
+                open,
+                assignment: assignment,
+                deviceId: device.id,
+                keys: links.keyPair(forDevice: index),
+                delta: delta,
+                loop: loop
+            )
+            return
+        }
         let update = EdgeRound.update(round: round, assignment: assignment, workerId: device.id, outcome: outcome)
         logger.debug(
             "update ready",

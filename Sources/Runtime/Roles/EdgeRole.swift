@@ -29,10 +29,16 @@ public final class EdgeRole: Sendable {
         let loop = RoleLoop<Int>(control: control, messenger: messenger)
         let links = try EdgeLinks(config: config, context: context)
         var devices: [DeviceRuntime] = []
+        let secAgg = SecAggEdge(
+            context: context,
+            security: config.security,
+            logger: logger,
+            sendDelayMillis: config.sendDelayMillis
+        )
         for (index, device) in config.devices.enumerated() {
-            devices.append(
-                try DeviceRuntime(device: device, index: index, config: config, links: links, logger: logger)
-            )
+            let runtime = try DeviceRuntime(device: device, index: index, config: config, links: links, logger: logger)
+            runtime.secAgg = secAgg
+            devices.append(runtime)
         }
         for index in 0..<links.broadcastCount {
             loop.add(index, try links.broadcastSocket(index), decodes: false)
@@ -49,7 +55,9 @@ public final class EdgeRole: Sendable {
         // Check in at once, before the first poll.
         for device in devices { device.checkInIfDue(now: Clock.nowMillis(), loop: loop) }
         try loop.run(
-            nextTimer: { devices.map(\.nextDue).min() ?? Clock.nowMillis() + 1_000 },
+            nextTimer: {
+                min(devices.map(\.nextDue).min() ?? Clock.nowMillis() + 1_000, secAgg.nextDue(now: Clock.nowMillis()))
+            },
             received: { index, incoming in
                 guard devices.indices.contains(index) else { return }
                 let decoded = cache.decode(incoming.frames, messenger: messenger)
@@ -61,6 +69,7 @@ public final class EdgeRole: Sendable {
                 }
             },
             timer: { now in
+                secAgg.pump(loop: loop, now: now)
                 for device in devices {
                     device.checkInIfDue(now: now, loop: loop)
                     device.sendIfDue(now: now, loop: loop)

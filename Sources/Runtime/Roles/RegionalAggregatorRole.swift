@@ -15,6 +15,10 @@ public struct RegionalAggregatorConfig: Sendable {
     /// The address workers should PUSH to, when the bind address is not reachable as such
     /// (`tcp://*:7100` in a container): default is the resolved bind endpoint.
     public var advertisedEndpoint: String?
+    /// Where the secure-aggregation ROUTER binds (default: the bind host, any port) …
+    public var secureAggregationBind: String?
+    /// … and the address devices' DEALERs connect to (default: the resolved bind endpoint).
+    public var secureAggregationAdvertised: String?
     public var coordinatorBroadcast = "tcp://127.0.0.1:7001"
     public var coordinatorControl = "tcp://127.0.0.1:7002"
     public var heartbeatMillis = 500
@@ -41,7 +45,7 @@ public final class RegionalAggregatorRole: Sendable {
     let config: RegionalAggregatorConfig
     let logger: Logger
 
-    enum SocketName: Hashable, Sendable { case updates, broadcast, control, upward }
+    enum SocketName: Hashable, Sendable { case updates, broadcast, control, upward, secagg }
 
     public init(config: RegionalAggregatorConfig, logger: Logger) {
         self.config = config
@@ -86,6 +90,22 @@ public final class RegionalAggregatorRole: Sendable {
         // Always the global aggregator: the server key is set once, libzmq reads it at each connect.
         try config.security.secureClient(upward, of: "global")
         loop.add(.upward, upward, polled: false)
+        let router = try Socket(context, type: .router)
+        let secAggBound = try SecAggShardChannel.bind(
+            router,
+            endpoint: config.secureAggregationBind ?? SecAggShardChannel.anyPort(like: bound),
+            security: config.security,
+            maxMessageBytes: config.maxMessageBytes
+        )
+        loop.add(.secagg, router, decodes: false)
+        let secAgg = SecAggShardChannel(
+            loop: loop,
+            logger: logger,
+            region: region,
+            shard: config.shard,
+            name: config.name,
+            security: config.security
+        )
 
         var heartbeat = AggregatorHeartbeat(
             hello: AggregatorHello(
@@ -95,7 +115,9 @@ public final class RegionalAggregatorRole: Sendable {
                 shard: config.shard,
                 endpoint: config.advertisedEndpoint ?? bound,
                 sequence: 0,
-                intervalMillis: config.heartbeatMillis
+                intervalMillis: config.heartbeatMillis,
+                secureAggregationEndpoint: config.secureAggregationAdvertised
+                    ?? SecAggShardChannel.advertised(bound: secAggBound, like: config.advertisedEndpoint)
             )
         )
         var configuration = ShardRound.Configuration(region: region, shard: config.shard, digest: Digest.sha256Hex)
@@ -104,15 +126,20 @@ public final class RegionalAggregatorRole: Sendable {
         var shard = ShardRound(configuration: configuration)
         let performer = ShardPerformer(loop: loop, logger: logger, name: config.name, region: config.region)
         var runEnded = false
-        logger.info("regional aggregator ready", metadata: ["shard": "\(config.name)", "endpoint.updates": "\(bound)"])
+        logger.info(
+            "regional aggregator ready",
+            metadata: ["shard": "\(config.name)", "endpoint.updates": "\(bound)", "endpoint.secagg": "\(secAggBound)"]
+        )
 
         try loop.run(
-            nextTimer: { min(heartbeat.nextBeat, shard.nextDeadline ?? .max) },
+            nextTimer: { min(heartbeat.nextBeat, shard.nextDeadline ?? .max, secAgg.nextDeadline ?? .max) },
             received: { name, incoming in
                 let now = Clock.nowMillis()
                 switch (name, incoming.message) {
                 case (.broadcast, .success(.roundOpen(let open))?):
-                    performer.perform(shard.roundOpened(open, now: now))
+                    if !secAgg.roundOpened(open, now: now) { performer.perform(shard.roundOpened(open, now: now)) }
+                case (.secagg, _):
+                    secAgg.received(incoming, now: now)
                 case (.broadcast, .success(.runEnd)?):
                     runEnded = true
                 case (.updates, .success(.update(let update))?):
@@ -131,6 +158,7 @@ public final class RegionalAggregatorRole: Sendable {
             timer: { now in
                 if let hello = heartbeat.helloIfDue(now: now) { loop.send(hello, on: .control, dontWait: true) }
                 performer.perform(shard.timerFired(now: now))
+                secAgg.timer(now: now)
             },
             isFinished: { runEnded }
         )

@@ -132,7 +132,13 @@ enum KeyDerivation {
         ids: [String]
     ) throws(SecAggKeyError) -> SymmetricKey {
         let shared = try rawAgreement(privateKey: privateKey, publicKey: publicKey)
-        return SymmetricKey(data: hkdf(shared, info: info(purpose, roundId: roundId, ids: ids)))
+        return key(fromAgreement: shared, purpose: purpose, roundId: roundId, ids: ids)
+    }
+
+    /// The key `agree` derives, from an X25519 output computed earlier (a device opens its
+    /// neighbours' shares with the agreement it sealed its own with: one X25519 per pair, not two).
+    static func key(fromAgreement shared: [UInt8], purpose: Purpose, roundId: String, ids: [String]) -> SymmetricKey {
+        SymmetricKey(data: hkdf(shared, info: info(purpose, roundId: roundId, ids: ids)))
     }
 
     /// The X25519 output itself; only ever fed to `hkdf`, never used as a key.

@@ -16,9 +16,8 @@ public struct SecAggBenchmarkReport: Sendable {
     public let plainQuantizedBytes: Int
     /// The same update as FedPulse sends it without SecAgg (`f32le`, 4 bytes per value).
     public let plainFloatBytes: Int
-    /// Mean bytes a surviving device sent as encoded `secagg.*` messages today (JSON with hex
-    /// fields, the masked vector as exact-integer `f32le`: 4 bytes a value, until a packed
-    /// tensor encoding exists).
+    /// Mean bytes a surviving device sent as encoded `secagg.*` messages (JSON with hex
+    /// fields, the masked vector as a `ubits` tensor packed at b bits a value).
     public let meanWireUploadBytes: Double
     /// True when the released sum equals the plain sum of the survivors' inputs.
     public let exact: Bool

@@ -47,6 +47,9 @@ public struct SecAggClient: Sendable {
     private var neighbours: [String: AnnouncedNeighbour] = [:]
     /// Shares this device keeps for its neighbours, opened in the masked-input stage.
     private var held: [String: SharePair] = [:]
+    /// X25519(c_u, c_v) per neighbour from stage 2, reused (through HKDF with the other
+    /// direction's info) to open that neighbour's shares in stage 3; dropped after.
+    private var cipherAgreements: [String: [UInt8]] = [:]
 
     /// `signingKey` signs this device's advertised keys; `enrolledKeys` (the enrolment
     /// directory's Ed25519 keys) makes the device refuse neighbours whose keys are unsigned.
@@ -117,9 +120,13 @@ public struct SecAggClient: Sendable {
             )
             var sealed: [EncryptedShare] = []
             for (index, neighbour) in ordered.enumerated() {
-                let key = try KeyDerivation.agree(
+                let agreement = try KeyDerivation.rawAgreement(
                     privateKey: keys.cipher,
-                    publicKey: neighbour.keys.cipherPublicKey,
+                    publicKey: neighbour.keys.cipherPublicKey
+                )
+                cipherAgreements[neighbour.id] = agreement
+                let key = KeyDerivation.key(
+                    fromAgreement: agreement,
                     purpose: .shareCipher,
                     roundId: roundId,
                     ids: [id, neighbour.id]
@@ -155,6 +162,7 @@ public struct SecAggClient: Sendable {
         }
         do throws(any Error) {
             held = try open(shares)
+            cipherAgreements = [:]
             guard held.count >= configuration.threshold else {
                 throw SecAggClientError.tooFewNeighbours(have: held.count, need: configuration.threshold)
             }
@@ -246,16 +254,25 @@ public struct SecAggClient: Sendable {
                 throw .badShare(from: share.sender)
             }
             let key: SymmetricKey
-            do {
-                key = try KeyDerivation.agree(
-                    privateKey: keys.cipher,
-                    publicKey: neighbour.keys.cipherPublicKey,
+            if let agreement = cipherAgreements[share.sender] {
+                key = KeyDerivation.key(
+                    fromAgreement: agreement,
                     purpose: .shareCipher,
                     roundId: roundId,
                     ids: [share.sender, id]
                 )
-            } catch {
-                throw .keyFailure
+            } else {
+                do {
+                    key = try KeyDerivation.agree(
+                        privateKey: keys.cipher,
+                        publicKey: neighbour.keys.cipherPublicKey,
+                        purpose: .shareCipher,
+                        roundId: roundId,
+                        ids: [share.sender, id]
+                    )
+                } catch {
+                    throw .keyFailure
+                }
             }
             guard let pair = ShareCipher.open(share, key: key, roundId: roundId),
                 pair.selfMaskSeed.x == ownPoint, pair.maskKey.x == ownPoint

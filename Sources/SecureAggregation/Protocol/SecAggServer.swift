@@ -51,6 +51,18 @@ public struct SecAggServer: Sendable {
     public let graph: NeighbourGraph
     public let minimumSurvivors: Int
     public internal(set) var stage: SecAggStage = .advertiseKeys
+    /// Devices whose keys were accepted this round (the record's `advertised`).
+    public var advertisedCount: Int { advertised.count }
+    /// Devices that may still answer in the current stage (for the shell's stage log lines).
+    public var expectedInStage: Int {
+        switch stage {
+        case .advertiseKeys: graph.ring.count
+        case .shareKeys: announced.count
+        case .maskedInput: forwardedTo.count
+        case .unmasking: requests.count
+        case .completed, .failed: 0
+        }
+    }
 
     var advertised: [String: AdvertisedKeys] = [:]
     /// Devices sent a neighbour announcement (U1 with enough live neighbours).

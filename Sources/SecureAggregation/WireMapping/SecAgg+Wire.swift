@@ -95,17 +95,21 @@ extension EncryptedShare {
 }
 
 extension ModularVector {
-    /// The masked vector as an `f32le` tensor: exact because every value is below 2^24.
+    /// The masked vector as a `ubits` tensor, packed at `bits` bits per value.
     public func tensor(named name: String = "masked") -> Tensor? {
         guard bits <= SecAggWireLimits.maxModulusBits else { return nil }
-        return Tensor.f32le(name: name, values.map { Float($0) })
+        return Tensor.encoded(name: name, encoding: .packedBits, bytes: packed, elementCount: values.count)
     }
 
-    /// Nil unless the tensor has `count` elements, each an integer in 0..<2^bits.
+    /// Nil unless the tensor has `count` elements, each an integer in 0..<2^bits: `ubits` at
+    /// exactly `bits` bits (no padding bit set), or, as earlier builds sent it, `f32le` (b ≤ 24).
     public init?(tensor: Tensor, bits: Int, count: Int) {
-        guard bits >= 1, bits <= SecAggWireLimits.maxModulusBits, tensor.encoding == .f32le,
-            tensor.elementCount == count
-        else { return nil }
+        guard bits >= 1, bits <= SecAggWireLimits.maxModulusBits, tensor.elementCount == count else { return nil }
+        if tensor.encoding == .packedBits {
+            self.init(packed: tensor.bytes, bits: bits, count: count)
+            return
+        }
+        guard tensor.encoding == .f32le, bits <= 24 else { return nil }
         let limit = Float(1 << bits)
         var values: [UInt64] = []
         values.reserveCapacity(count)

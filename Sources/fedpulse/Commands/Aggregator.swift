@@ -33,6 +33,12 @@ extension FedPulse {
         @Option(help: "Endpoint to announce to the coordinator, when peers must use another address than --bind.")
         var advertise: String?
 
+        @Option(help: "A shard's secure-aggregation ROUTER bind endpoint (default: the --bind host, any port).")
+        var secaggBind: String?
+
+        @Option(help: "The ROUTER address devices connect to (default: the --advertise host with the bound port).")
+        var secaggAdvertise: String?
+
         @OptionGroup var coordinator: CoordinatorEndpoints
 
         @Option(help: "Server optimizer of the global tier: fedavg, fedavgm, fedadam, fedyogi, fedadagrad.")
@@ -87,6 +93,8 @@ extension FedPulse {
                 var config = RegionalAggregatorConfig(region: region ?? "watch", shard: shard)
                 config.bindEndpoint = bind
                 config.advertisedEndpoint = advertise
+                config.secureAggregationBind = secaggBind
+                config.secureAggregationAdvertised = secaggAdvertise
                 config.coordinatorBroadcast = coordinator.coordinatorBroadcast
                 config.coordinatorControl = coordinator.coordinatorControl
                 config.heartbeatMillis = heartbeatMs

@@ -113,12 +113,15 @@ extension FedPulse {
         )
         var compressionRange: Double?
 
+        @OptionGroup var secureAggregation: SecureAggregationOptions
         @OptionGroup var privacy: PrivacyOptions
         @OptionGroup var common: CommonOptions
         @OptionGroup var security: SecurityOptions
 
         func validate() throws {
-            if let problem = privacy.skellamProblem(secureAggregation: false) { throw ValidationError(problem) }
+            if let problem = privacy.skellamProblem(secureAggregation: secureAggregation.secureAggregation) {
+                throw ValidationError(problem)
+            }
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
             if let cohortSize, cohortSize < 1 { throw ValidationError("--cohort-size must be at least 1") }
             if let samplingRate, !(samplingRate > 0 && samplingRate <= 1) {
@@ -153,6 +156,11 @@ extension FedPulse {
             if let compressionRange, !(compressionRange > 0 && compressionRange <= 1e6) {
                 throw ValidationError("--compression-range must be in (0, 1e6]")
             }
+            try secureAggregation.check(
+                compression: compression,
+                placement: privacy.placement,
+                participationCap: privacy.participationCap
+            )
             guard maxWorkers >= 1, maxDenies >= 1 else {
                 throw ValidationError("--max-workers and --max-denies must be at least 1")
             }
@@ -202,6 +210,10 @@ extension FedPulse {
             config.maxDenies = maxDenies
             config.compression = (try? CompressionChoice.parse(compression).get()) ?? .none
             config.compressionRange = compressionRange
+            config.round.secureAggregation = secureAggregation.settings(
+                clipNorm: privacy.settings.clipNorm,
+                roundTimeoutMillis: roundTimeoutMs
+            )
             switch holdout {
             case "none": config.holdout = nil
             case "synthetic":

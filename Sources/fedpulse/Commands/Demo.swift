@@ -107,6 +107,8 @@ extension FedPulse {
         )
         var compression: String = "f32"
 
+        @OptionGroup var secureAggregation: SecureAggregationOptions
+
         func validate() throws {
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
             guard devicesPerClass >= 1, devicesPerProcess >= 1 else {
@@ -136,6 +138,11 @@ extension FedPulse {
             if let scaling, !["federated", "holdout"].contains(scaling) {
                 throw ValidationError("--scaling must be federated or holdout")
             }
+            try secureAggregation.check(
+                compression: compression,
+                placement: NoisePlacement(rawValue: dp) ?? .off,
+                participationCap: nil
+            )
             if scaling == "federated" && dp != "off" {
                 throw ValidationError(
                     "--scaling federated is not differentially private yet; use --dp off or --scaling holdout"
@@ -174,10 +181,11 @@ extension FedPulse {
                 localEpochs: epochs,
                 batchSize: batchSize
             )
-            config.coordinatorArguments = [
-                "--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)",
-                "--compression", compression,
-            ]
+            config.coordinatorArguments =
+                [
+                    "--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)",
+                    "--compression", compression,
+                ] + secureAggregation.arguments
             if dp != "off" {
                 config.privacy = DemoPrivacy(
                     placement: dp,
@@ -203,6 +211,11 @@ extension FedPulse {
                 )
             }
             print("scaling     \(config.effectiveScaling.explanation)")
+            if secureAggregation.secureAggregation {
+                print(
+                    "aggregation SecAgg+ in every shard: \(secureAggregation.secaggValueBits)-bit values, dropout rate \(secureAggregation.secaggDropoutRate), corrupt rate \(secureAggregation.secaggCorruptRate); a shard sees only the survivors' sum"
+                )
+            }
             print(
                 insecure
                     ? "transport   INSECURE: no encryption, no authentication (--insecure)"
@@ -293,9 +306,24 @@ extension FedPulse {
             }
             print("scaling                 \(outcome.scaling ?? "?")")
             print("transport               \(outcome.transport == "curve" ? "CURVE, enrolled keys only" : "INSECURE")")
+            let secured = outcome.rounds.filter { !($0.secureAggregation ?? []).isEmpty }
+            if secureAggregation.secureAggregation || !secured.isEmpty {
+                print("secure aggregation      \(secured.count) of \(outcome.rounds.count) rounds (SecAgg+ per shard)")
+                for record in secured {
+                    print(
+                        "  round \(record.round)".padding(toLength: 24, withPad: " ", startingAt: 0)
+                            + SecureAggregationRecord.summary(record.secureAggregation)
+                    )
+                }
+            }
             print("processes               \(outcome.processes + 1) (the demo itself included)")
             print("bytes moved             \(bytesUp) up, \(bytesDown) down")
-            if let ratio = outcome.bytesUpToF32, !outcome.rounds.isEmpty {
+            if let ratio = outcome.bytesUpToF32, !outcome.rounds.isEmpty, secureAggregation.secureAggregation {
+                print(
+                    "bytes up per round      \(bytesUp / outcome.rounds.count) (SecAgg+): "
+                        + String(format: "%.2f× the plain f32 updates (keys, sealed shares, masked vectors)", ratio)
+                )
+            } else if let ratio = outcome.bytesUpToF32, !outcome.rounds.isEmpty {
                 print(
                     "bytes up per round      \(bytesUp / outcome.rounds.count) (--compression \(compression)): "
                         + String(format: "%.2f× the same updates as f32, %.2f× fewer", ratio, 1 / ratio)

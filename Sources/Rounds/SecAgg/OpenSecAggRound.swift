@@ -1,0 +1,308 @@
+import SecureAggregation
+import Wire
+
+/// One secure-aggregation round at a shard, from `round.open` to its partial.
+struct OpenSecAggRound: Sendable {
+    let roundId: Int
+    let modelVersion: Int
+    let members: [String]
+    let memberSet: Set<String>
+    let parameterCount: Int
+    let settings: SecureAggregationSettings?
+    /// Poisson selection: members that did not sample themselves send weight 0, so the weight
+    /// sum (not the survivors) is the number of contributions, and who they are stays unknown.
+    let selfSampled: Bool
+    let quantizer: SecAggQuantizer?
+    /// Nil when the round could not start (its empty partial is already sent).
+    private(set) var round: SecAggShardRound?
+    var rejected: [RejectReason: Int] = [:]
+    var bytes = 0
+    var sent = false
+
+    static func make(
+        open: RoundOpen,
+        settings: SecureAggregationSettings,
+        members: [String],
+        parameterCount: Int,
+        now: Int64,
+        recordsObservations: Bool,
+        using generator: inout some RandomNumberGenerator
+    ) -> Result<OpenSecAggRound, WireError> {
+        if let refusal = SecAggPlan.refusal(of: open) { return .failure(refusal) }
+        let plan: (configuration: SecAggConfiguration, quantizer: SecAggQuantizer)
+        switch SecAggPlan.make(settings: settings, cohortSize: members.count, parameterCount: parameterCount) {
+        case .success(let made): plan = made
+        case .failure(let error): return .failure(error)
+        }
+        guard
+            let graph = NeighbourGraph.random(
+                members: members,
+                degree: plan.configuration.degree,
+                using: &generator
+            ),
+            let server = SecAggServer(
+                roundId: SecAggPlan.protocolRoundId(open.roundId),
+                configuration: plan.configuration,
+                graph: graph,
+                minimumSurvivors: plan.configuration.threshold + 1,
+                recordsObservations: recordsObservations
+            )
+        else {
+            return .failure(
+                WireError(code: .malformedHeader, detail: "no neighbour graph for \(members.count) devices")
+            )
+        }
+        // Training happens before the first stage's answer: the key stage lasts until three
+        // stage timeouts before the round's deadline, so the whole protocol ends by then.
+        let stage = Int64(settings.stageTimeoutMillis)
+        let (reserve, overflow) = stage.multipliedReportingOverflow(by: 3)
+        let keysDeadline = overflow ? now : max(now + stage, open.deadlineMillis &- reserve)
+        var round = OpenSecAggRound(
+            roundId: open.roundId,
+            modelVersion: open.modelVersion,
+            members: members,
+            parameterCount: parameterCount,
+            settings: settings,
+            selfSampled: open.selection == .poisson,
+            quantizer: plan.quantizer
+        )
+        round.round = SecAggShardRound(
+            server: server,
+            openedAtMillis: keysDeadline &- stage,
+            stageTimeoutMillis: stage
+        )
+        return .success(round)
+    }
+
+    static func empty(open: RoundOpen, members: [String], parameterCount: Int) -> OpenSecAggRound {
+        OpenSecAggRound(
+            roundId: open.roundId,
+            modelVersion: open.modelVersion,
+            members: members,
+            parameterCount: parameterCount,
+            settings: nil,
+            selfSampled: open.selection == .poisson,
+            quantizer: nil
+        )
+    }
+
+    private init(
+        roundId: Int,
+        modelVersion: Int,
+        members: [String],
+        parameterCount: Int,
+        settings: SecureAggregationSettings?,
+        selfSampled: Bool,
+        quantizer: SecAggQuantizer?
+    ) {
+        self.selfSampled = selfSampled
+        self.roundId = roundId
+        self.modelVersion = modelVersion
+        self.members = members
+        self.memberSet = Set(members)
+        self.parameterCount = parameterCount
+        self.settings = settings
+        self.quantizer = quantizer
+    }
+
+    // MARK: Events
+
+    mutating func received(
+        _ message: AnyMessage,
+        from identity: PeerIdentity,
+        byteCount: Int,
+        now: Int64,
+        region: DeviceClassName,
+        shard: Int
+    ) -> [SecAggShardAction] {
+        let sender = identity.name
+        guard identity.isConsistent else {
+            return refuse(.senderMismatch, sender, nil, "claims \(identity.claimed), proven \(sender)")
+        }
+        guard let (roundId, messageShard, event) = Self.event(message) else {
+            return refuse(
+                .malformedHeader,
+                sender,
+                nil,
+                "\(message.topic) is not a stage a device sends, or unreadable"
+            )
+        }
+        // Shares past the threshold arrive after the sum was released: expected, not an attack.
+        if roundId == self.roundId && sent { return [] }
+        guard roundId == self.roundId, var protocolRound = round.take() else {
+            let reason: RejectReason = roundId < self.roundId ? .staleRound : .roundClosed
+            return refuse(reason, sender, roundId, "secure round \(self.roundId) \(sent ? "is over" : "is open")")
+        }
+        defer { round = protocolRound }
+        guard messageShard == shard else {
+            return refuse(
+                .wrongShard,
+                sender,
+                roundId,
+                "for shard \(messageShard), this is \(region.rawValue)/\(shard)"
+            )
+        }
+        let before = protocolRound.stage
+        let (total, overflow) = bytes.addingReportingOverflow(byteCount)
+        bytes = overflow ? .max : total
+        let actions = protocolRound.received(event, from: identity, now: now)
+        round = protocolRound
+        return perform(actions, stageBefore: before, region: region, shard: shard)
+    }
+
+    mutating func timerFired(now: Int64, region: DeviceClassName, shard: Int) -> [SecAggShardAction] {
+        guard !sent, var protocolRound = round.take() else { return [] }
+        let before = protocolRound.stage
+        let actions = protocolRound.timer(now: now)
+        round = protocolRound
+        return perform(actions, stageBefore: before, region: region, shard: shard)
+    }
+
+    /// A stage message from the wire as the protocol's event; nil when it is not one or its
+    /// bytes are not canonical.
+    static func event(_ message: AnyMessage) -> (roundId: Int, shard: Int, SecAggShardEvent)? {
+        switch message {
+        case .secAggKeys(let m):
+            return AdvertisedKeys(wire: m.body.keys).map { (m.body.roundId, m.body.shard, .keysAdvertised($0)) }
+        case .secAggShares(let m):
+            var shares: [EncryptedShare] = []
+            for field in m.body.shares {
+                guard let share = EncryptedShare(wire: field) else { return nil }
+                shares.append(share)
+            }
+            return (m.body.roundId, m.body.shard, .sharesSent(shares))
+        case .secAggMasked(let m):
+            guard m.tensors.count == 1, let tensor = m.tensor(named: "masked"),
+                let vector = ModularVector(tensor: tensor, bits: m.body.modulusBits, count: tensor.elementCount)
+            else { return nil }
+            return (m.body.roundId, m.body.shard, .maskedInput(vector))
+        case .secAggUnmaskResponse(let m):
+            return UnmaskResponse(wire: m.body).map { (m.body.roundId, m.body.shard, .unmasking($0)) }
+        default:
+            return nil
+        }
+    }
+
+    // MARK: Actions
+
+    private mutating func refuse(
+        _ reason: RejectReason,
+        _ sender: String,
+        _ roundId: Int?,
+        _ detail: String
+    )
+        -> [SecAggShardAction]
+    {
+        if !sent { rejected[reason, default: 0] += 1 }
+        return [.reject(reason, sender: sender, roundId: roundId, detail: detail)]
+    }
+
+    private mutating func perform(
+        _ actions: [SecAggServerAction],
+        stageBefore: SecAggStage,
+        region: DeviceClassName,
+        shard: Int
+    ) -> [SecAggShardAction] {
+        var out: [SecAggShardAction] = []
+        for action in actions {
+            switch action {
+            case .announceNeighbours(let to, let announcement):
+                guard let wire = announcement.wire(roundId: roundId, shard: shard, recipient: to) else { continue }
+                out.append(.send(to: to, .neighbours(wire)))
+            case .forwardShares(let to, let shares):
+                out.append(
+                    .send(to: to, .shares(SecAggShares(roundId: roundId, shard: shard, shares: shares.map(\.wire))))
+                )
+            case .requestUnmasking(let to, let request):
+                out.append(.send(to: to, .unmaskRequest(request.wire(roundId: roundId, shard: shard, recipient: to))))
+            case .reject(let reason, let sender, let detail):
+                out += refuse(reason, sender, roundId, detail)
+            case .complete(let result):
+                out += complete(result, region: region, shard: shard)
+            case .fail(let failure):
+                out.append(.failed(roundId: roundId, stage: stageBefore.rawValue, detail: "\(failure)"))
+                out.append(emptyPartial(region: region, shard: shard))
+            }
+        }
+        if let stage = round?.stage, stage != stageBefore, stage != .completed, stage != .failed {
+            out.append(.stageOpened(roundId: roundId, stage: stage.rawValue, devices: expected(in: stage)))
+        }
+        return out
+    }
+
+    /// The unmasked sum as a plain shard's partial: weight 1 per contribution, so the weight
+    /// coordinate of the sum must equal the survivors (listed) or lie within 0…survivors
+    /// (Poisson); anything else means a device lied about its weight, and the round fails
+    /// rather than release a sum of unknown composition.
+    private mutating func complete(_ result: SecAggResult, region: DeviceClassName, shard: Int) -> [SecAggShardAction] {
+        guard let quantizer, let settings, let server = round?.server,
+            let decoded = quantizer.dequantizeWeighted(result.sum),
+            selfSampled
+                ? decoded.weightSum <= Int64(result.survivors.count)
+                : decoded.weightSum == Int64(result.survivors.count)
+        else {
+            return [
+                .failed(
+                    roundId: roundId,
+                    stage: SecAggStage.unmasking.rawValue,
+                    detail: "the weight sum is not the survivors' count"
+                ),
+                emptyPartial(region: region, shard: shard),
+            ]
+        }
+        sent = true
+        let configuration = quantizer.configuration
+        let record = SecureAggregationRecord(
+            deviceClass: region.rawValue,
+            shard: shard,
+            survivors: result.survivors.count,
+            advertised: server.advertisedCount,
+            degree: configuration.degree,
+            threshold: configuration.threshold,
+            modulusBits: configuration.modulusBits,
+            valueBits: settings.valueBits
+        )
+        let body = Partial(
+            roundId: roundId,
+            modelVersion: modelVersion,
+            region: region,
+            shard: shard,
+            contributors: Int(decoded.weightSum),
+            weightSum: Double(decoded.weightSum),
+            members: selfSampled ? [] : result.survivors,
+            metrics: nil,
+            rejected: rejectedByName,
+            clippedCount: 0,
+            bytesUp: bytes,
+            secureAggregation: record
+        )
+        return [.sendPartial(body, tensors: [Tensor.f32le(name: "sum", decoded.sum)])]
+    }
+
+    /// The partial of a round that released nothing: no contributors, a zero sum.
+    mutating func emptyPartial(region: DeviceClassName, shard: Int) -> SecAggShardAction {
+        sent = true
+        let body = Partial(
+            roundId: roundId,
+            modelVersion: modelVersion,
+            region: region,
+            shard: shard,
+            contributors: 0,
+            weightSum: 0,
+            members: [],
+            rejected: rejectedByName,
+            clippedCount: 0,
+            bytesUp: bytes
+        )
+        return .sendPartial(
+            body,
+            tensors: [Tensor.f32le(name: "sum", [Float](repeating: 0, count: max(0, parameterCount)))]
+        )
+    }
+
+    private var rejectedByName: [String: Int] {
+        Dictionary(uniqueKeysWithValues: rejected.map { ($0.key.rawValue, $0.value) })
+    }
+
+    private func expected(in stage: SecAggStage) -> Int { round?.server.expectedInStage ?? 0 }
+}

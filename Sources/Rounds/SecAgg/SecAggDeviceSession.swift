@@ -1,0 +1,146 @@
+import Privacy
+import SecureAggregation
+public import Wire
+
+/// A device-to-shard message of the secure-aggregation stages, as the shell sends it.
+public enum SecAggDeviceOutgoing: Sendable, Equatable {
+    case keys(SecAggKeys)
+    case shares(SecAggShares)
+    case masked(SecAggMasked, Tensor)
+    case unmaskResponse(SecAggUnmaskResponse)
+}
+
+/// What a device's secure-aggregation round asks its shell to do.
+public enum SecAggDeviceSessionAction: Sendable, Equatable {
+    case send(SecAggDeviceOutgoing)
+    case reject(RejectReason, sender: String, detail: String)
+    /// The device refused the shard's message and takes no further part in the round.
+    case abort(detail: String)
+}
+
+/// One edge device's secure-aggregation round, in `round.open` and `secagg.*` bodies: the
+/// pure shell around `SecAggDeviceRound`.
+///
+/// The device clips its delta to the settings' range C itself (the shard cannot check a
+/// norm it never sees), quantizes it with the shared scale and weight 1 inside the vector,
+/// and from then on only answers the shard the round assigned (proven by the transport).
+/// The plain delta never leaves this value: what goes out is keys, sealed shares, the
+/// masked vector and the shares the protocol allows.
+public struct SecAggDeviceSession: Sendable {
+    public let roundId: Int
+    public let shard: Int
+    public let shardId: String
+    private var round: SecAggDeviceRound
+    public private(set) var isOver = false
+
+    /// Starts the round (`weight` 1 for a trained delta; 0 with a zero delta for a population
+    /// member that did not sample itself, so the protocol's graph keeps its degree): nil with why when the round's numbers cannot be built (the shard
+    /// fails the same way and reports itself empty).
+    public static func start(
+        _ message: Message<RoundOpen>,
+        assignment: ShardAssignment,
+        deviceId: String,
+        delta: [Float],
+        weight: Int = 1,
+        using generator: inout some RandomNumberGenerator
+    ) -> Result<(session: SecAggDeviceSession, first: SecAggDeviceOutgoing), WireError> {
+        let open = message.body
+        guard let settings = open.secureAggregation else {
+            return .failure(WireError(code: .malformedHeader, detail: "round \(open.roundId) is not secure-aggregated"))
+        }
+        if let refusal = SecAggPlan.refusal(of: open) { return .failure(refusal) }
+        let plan: (configuration: SecAggConfiguration, quantizer: SecAggQuantizer)
+        switch SecAggPlan.make(settings: settings, cohortSize: assignment.members.count, parameterCount: delta.count) {
+        case .success(let made): plan = made
+        case .failure(let error): return .failure(error)
+        }
+        var clipped = delta
+        _ = Clipping.clip(&clipped, to: settings.clipNorm)
+        let client: SecAggClient
+        do {
+            client = try SecAggClient(
+                id: deviceId,
+                roundId: SecAggPlan.protocolRoundId(open.roundId),
+                configuration: plan.configuration,
+                using: &generator
+            )
+        } catch {
+            return .failure(WireError(code: .malformedHeader, detail: "key generation: \(error)"))
+        }
+        guard
+            let round = SecAggDeviceRound(
+                client: client,
+                shardId: GlobalRound.aggregatorId(region: assignment.region, shard: assignment.shard),
+                quantizer: plan.quantizer,
+                update: clipped,
+                weight: weight,
+                using: &generator
+            )
+        else {
+            return .failure(WireError(code: .nonFinite, detail: "the update does not fit the round's quantizer"))
+        }
+        let session = SecAggDeviceSession(roundId: open.roundId, shard: assignment.shard, round: round)
+        guard case .sendKeys(let keys) = round.start() else {
+            return .failure(WireError(code: .malformedHeader, detail: "no keys to advertise"))
+        }
+        return .success((session, .keys(SecAggKeys(roundId: open.roundId, shard: assignment.shard, keys: keys.wire))))
+    }
+
+    private init(roundId: Int, shard: Int, round: SecAggDeviceRound) {
+        self.roundId = roundId
+        self.shard = shard
+        self.shardId = round.shardId
+        self.round = round
+    }
+
+    /// A message from the shard on the device's DEALER.
+    public mutating func received(
+        _ message: AnyMessage,
+        from identity: PeerIdentity,
+        using generator: inout some RandomNumberGenerator
+    ) -> [SecAggDeviceSessionAction] {
+        let sender = identity.name
+        guard !isOver else { return [] }
+        let event: SecAggDeviceEvent
+        switch message {
+        case .secAggNeighbours(let m) where m.body.roundId == roundId && m.body.shard == shard:
+            guard let announcement = NeighbourAnnouncement(wire: m.body) else {
+                return [.reject(.malformedHeader, sender: sender, detail: "unreadable neighbour keys")]
+            }
+            event = .neighboursAnnounced(announcement)
+        case .secAggShares(let m) where m.body.roundId == roundId && m.body.shard == shard:
+            var shares: [EncryptedShare] = []
+            for field in m.body.shares {
+                guard let share = EncryptedShare(wire: field) else {
+                    return [.reject(.malformedHeader, sender: sender, detail: "unreadable share")]
+                }
+                shares.append(share)
+            }
+            event = .sharesForwarded(shares)
+        case .secAggUnmaskRequest(let m) where m.body.roundId == roundId && m.body.shard == shard:
+            event = .unmaskRequested(UnmaskRequest(wire: m.body))
+        default:
+            return [.reject(.staleRound, sender: sender, detail: "\(message.topic) is not for round \(roundId)")]
+        }
+        switch round.received(event, from: identity, using: &generator) {
+        case .sendKeys(let keys):
+            return [.send(.keys(SecAggKeys(roundId: roundId, shard: shard, keys: keys.wire)))]
+        case .sendShares(let shares):
+            return [.send(.shares(SecAggShares(roundId: roundId, shard: shard, shares: shares.map(\.wire))))]
+        case .sendMaskedInput(let vector):
+            guard let tensor = vector.tensor() else {
+                isOver = true
+                return [.abort(detail: "the masked vector does not fit the wire's 24 bits")]
+            }
+            return [.send(.masked(SecAggMasked(roundId: roundId, shard: shard, modulusBits: vector.bits), tensor))]
+        case .sendUnmasking(let response):
+            isOver = true
+            return [.send(.unmaskResponse(response.wire(roundId: roundId, shard: shard)))]
+        case .abort(let error):
+            isOver = true
+            return [.abort(detail: "\(error)")]
+        case .reject(let reason, let sender, let detail):
+            return [.reject(reason, sender: sender, detail: detail)]
+        }
+    }
+}

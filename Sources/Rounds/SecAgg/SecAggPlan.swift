@@ -1,0 +1,84 @@
+public import SecureAggregation
+public import Wire
+
+/// The one rule, used by a shard and by each of its devices, that turns a round's
+/// `SecureAggregationSettings` and the shard's cohort size into the protocol's numbers.
+///
+/// Both sides compute it from the same `round.open`, so a shard cannot give one device a
+/// smaller threshold than the rest. Degree and threshold come from `GraphParameterFinder`
+/// (semi-honest shard, the settings' dropout and corrupt rates); the vector is the model's
+/// parameters plus one coordinate for the example weight; the modulus is the smallest whose
+/// sum cannot wrap (`secagg.masked` packs it at that many bits, up to 62).
+public enum SecAggPlan {
+    /// The configuration and quantizer of one shard's round, or why there is none.
+    public static func make(
+        settings: SecureAggregationSettings,
+        cohortSize: Int,
+        parameterCount: Int
+    ) -> Result<(configuration: SecAggConfiguration, quantizer: SecAggQuantizer), WireError> {
+        let (length, overflow) = parameterCount.addingReportingOverflow(1)
+        guard !overflow, parameterCount >= 1 else {
+            return .failure(WireError(code: .shapeMismatch, detail: "model of \(parameterCount) parameters"))
+        }
+        let configuration: SecAggConfiguration
+        do {
+            configuration = try SecAggConfiguration.forShard(
+                cohortSize: cohortSize,
+                bitsPerValue: settings.valueBits,
+                vectorLength: length,
+                threatModel: SecAggThreatModel(corruptRate: settings.corruptRate, dropoutRate: settings.dropoutRate)
+            )
+        } catch {
+            return .failure(
+                WireError(
+                    code: .malformedHeader,
+                    detail: "no secure-aggregation graph for \(cohortSize) devices: \(error)"
+                )
+            )
+        }
+        guard configuration.modulusBits <= SecAggWireLimits.maxModulusBits else {
+            return .failure(
+                WireError(
+                    code: .overflow,
+                    detail:
+                        "\(settings.valueBits)-bit values summed over \(cohortSize) devices need \(configuration.modulusBits) bits; the wire carries \(SecAggWireLimits.maxModulusBits)"
+                )
+            )
+        }
+        guard let quantizer = SecAggQuantizer(configuration: configuration, clipNorm: settings.clipNorm) else {
+            return .failure(WireError(code: .malformedHeader, detail: "clip norm \(settings.clipNorm)"))
+        }
+        return .success((configuration, quantizer))
+    }
+
+    /// Why a secure round cannot run in this build, on either side: float noise added on the
+    /// device before integer masking (`distributed`, `local`) is not the mechanism the
+    /// accountant describes (the discrete Skellam path is not wired in), and only training
+    /// rounds carry a delta to mask.
+    public static func refusal(of open: RoundOpen) -> WireError? {
+        guard open.kind == .train else {
+            return WireError(code: .malformedHeader, detail: "secure aggregation of a \(open.kind.rawValue) round")
+        }
+        switch open.privacy.placement {
+        case .distributed, .local, .skellam:
+            // Skellam needs its settings in round.open and more than the 24 bits secagg.masked
+            // carries today; until then a round asking for it is refused, not run without noise.
+            return WireError(
+                code: .malformedHeader,
+                detail: "secure aggregation with \(open.privacy.placement.rawValue) noise is not supported"
+            )
+        case .central, .off:
+            return nil
+        }
+    }
+
+    /// The largest cohort one shard may secure-aggregate with `valueBits`-bit values: the sum
+    /// of n values needs valueBits + ⌈log2 n⌉ bits, the wire carries 62, the protocol 2^20 devices.
+    public static func largestCohort(valueBits: Int) -> Int {
+        let spare = SecAggWireLimits.maxModulusBits - valueBits
+        return spare <= 0 ? 1 : min(1 << min(spare, 62), SecAggConfiguration.maxCohort)
+    }
+
+    /// The protocol's round id: the wire's, in decimal (what `NeighbourAnnouncement(wire:)` reads).
+    static func protocolRoundId(_ roundId: Int) -> String { String(roundId) }
+}

@@ -1,0 +1,145 @@
+@testable import Wire
+
+extension Fixtures {
+    static func hex(_ byte: String, _ length: Int) -> String { String(repeating: byte, count: length / byte.count) }
+
+    static let secAggKeysField = SecAggKeysField(
+        cipherPublicKey: hex("0a", 64),
+        maskPublicKey: hex("1b", 64),
+        seedCommitment: hex("2c", 64),
+        signature: hex("3d", 128)
+    )
+
+    static func secAggRecord(_ deviceClass: DeviceClassName, shard: Int) -> SecureAggregationRecord {
+        SecureAggregationRecord(
+            deviceClass: deviceClass.rawValue,
+            shard: shard,
+            survivors: 8,
+            advertised: 10,
+            degree: 6,
+            threshold: 4,
+            modulusBits: 20,
+            valueBits: 16
+        )
+    }
+
+    /// The six `secagg.*` stages, a full and (where fields are optional) a minimal case each.
+    static let secAggSamples: [Sample] = [
+        Sample(
+            label: "secagg.keys signed",
+            message: .secAggKeys(
+                Message(sender: "w-1", body: SecAggKeys(roundId: 3, shard: 0, keys: secAggKeysField))
+            )
+        ),
+        Sample(
+            label: "secagg.keys unsigned",
+            message: .secAggKeys(
+                Message(
+                    sender: "w-2",
+                    body: SecAggKeys(
+                        roundId: 3,
+                        shard: 0,
+                        keys: SecAggKeysField(
+                            cipherPublicKey: hex("ff", 64),
+                            maskPublicKey: hex("00", 64),
+                            seedCommitment: hex("9e", 64)
+                        )
+                    )
+                )
+            )
+        ),
+        Sample(
+            label: "secagg.neighbours",
+            message: .secAggNeighbours(
+                Message(
+                    sender: "agg-watch-0",
+                    body: SecAggNeighbours(
+                        roundId: 3,
+                        shard: 0,
+                        recipient: "w-1",
+                        ownPoint: 1,
+                        neighbours: [
+                            SecAggNeighbourField(id: "w-2", point: 2, keys: secAggKeysField),
+                            SecAggNeighbourField(id: "edge-a/w-3", point: 1 << 31, keys: secAggKeysField),
+                        ]
+                    )
+                )
+            )
+        ),
+        Sample(
+            label: "secagg.shares",
+            message: .secAggShares(
+                Message(
+                    sender: "w-1",
+                    body: SecAggShares(
+                        roundId: 3,
+                        shard: 0,
+                        shares: [
+                            SecAggShareField(sender: "w-1", recipient: "w-2", ciphertext: hex("5a", 344)),
+                            SecAggShareField(sender: "w-1", recipient: "w-3", ciphertext: hex("a5", 344)),
+                        ]
+                    )
+                )
+            )
+        ),
+        Sample(
+            label: "secagg.masked",
+            message: .secAggMasked(
+                Message(
+                    sender: "w-1",
+                    body: SecAggMasked(roundId: 3, shard: 0, modulusBits: 20),
+                    // 0, 1, 2^20 − 1, 2^19 at 20 bits each, little-endian.
+                    tensors: [
+                        .encoded(
+                            name: "masked",
+                            encoding: .packedBits,
+                            bytes: [0x00, 0x00, 0x10, 0x00, 0x00, 0xff, 0xff, 0x0f, 0x00, 0x80],
+                            elementCount: 4
+                        )
+                    ]
+                )
+            )
+        ),
+        Sample(
+            label: "secagg.unmask.request",
+            message: .secAggUnmaskRequest(
+                Message(
+                    sender: "agg-watch-0",
+                    body: SecAggUnmaskRequest(
+                        roundId: 3,
+                        shard: 0,
+                        recipient: "w-1",
+                        survivors: ["w-2", "w-3"],
+                        dropped: ["w-4"]
+                    )
+                )
+            )
+        ),
+        Sample(
+            label: "secagg.unmask.response",
+            message: .secAggUnmaskResponse(
+                Message(
+                    sender: "w-1",
+                    body: SecAggUnmaskResponse(
+                        roundId: 3,
+                        shard: 0,
+                        selfMaskSeedShares: [
+                            SecAggRevealedShareField(owner: "w-2", share: hex("01", 144)),
+                            SecAggRevealedShareField(owner: "w-3", share: hex("02", 144)),
+                        ],
+                        maskKeyShares: [SecAggRevealedShareField(owner: "w-4", share: hex("03", 144))]
+                    )
+                )
+            )
+        ),
+        Sample(
+            label: "secagg.unmask.response nothing to reveal",
+            message: .secAggUnmaskResponse(
+                Message(
+                    sender: "w-1",
+                    body: SecAggUnmaskResponse(roundId: 1, shard: 2, selfMaskSeedShares: [], maskKeyShares: [])
+                )
+            )
+        ),
+    ]
+}
