@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "ZeroMQ", "Wire", "Learning", "Federation", "Privacy", "Rounds",
+                "ZeroMQ", "Wire", "Learning", "Federation", "Privacy", "Rounds", "SecureAggregation",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
