@@ -117,6 +117,14 @@ public struct RoundOpen: MessageBody {
                 "secureAggregation",
                 "needs every shard's secureAggregationEndpoint"
             )
+            // Skellam noise is the device's part of a mechanism the auditor approved: a round
+            // that names it must carry its numbers, and no other round may.
+            try check.require(
+                (privacy.placement == .skellam) == (secureAggregation.skellam != nil),
+                "secureAggregation.skellam",
+                privacy.placement == .skellam
+                    ? "is required when placement is skellam" : "is only allowed when placement is skellam"
+            )
         }
         switch selection {
         case .listed:

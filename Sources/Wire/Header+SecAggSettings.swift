@@ -19,14 +19,27 @@ public struct SecureAggregationSettings: Codable, Sendable, Equatable {
     /// How long the shard waits in each of the four stages before it closes it with whoever
     /// answered (1 … 600,000 ms).
     public var stageTimeoutMillis: Int
+    /// The round's Skellam mechanism, present iff `privacy.placement` is `skellam`: the same
+    /// numbers the coordinator proposed to the auditor, so every device encodes (and the shard
+    /// decodes) exactly what was approved. Under it `valueBits` is unused: the masked values
+    /// are the Skellam integers of `skellam.valueBits` bits.
+    public var skellam: SkellamSettings?
 
     /// Creates the settings; `validate()` (run by the codec) checks the ranges.
-    public init(valueBits: Int, clipNorm: Double, dropoutRate: Double, corruptRate: Double, stageTimeoutMillis: Int) {
+    public init(
+        valueBits: Int,
+        clipNorm: Double,
+        dropoutRate: Double,
+        corruptRate: Double,
+        stageTimeoutMillis: Int,
+        skellam: SkellamSettings? = nil
+    ) {
         self.valueBits = valueBits
         self.clipNorm = clipNorm
         self.dropoutRate = dropoutRate
         self.corruptRate = corruptRate
         self.stageTimeoutMillis = stageTimeoutMillis
+        self.skellam = skellam
     }
 
     /// Largest `valueBits`: a dequantized value must stay exact enough in a Float sum.
@@ -50,6 +63,7 @@ public struct SecureAggregationSettings: Codable, Sendable, Equatable {
             "\(corruptRate) is outside [0, 0.5)"
         )
         try check.range("stageTimeoutMillis", stageTimeoutMillis, 1...600_000)
+        try skellam?.validate(check.nested("skellam"))
     }
 }
 

@@ -122,6 +122,14 @@ struct SchemaConformanceTests {
             ("body.secureAggregation.clipNorm", .number(0)), ("body.secureAggregation.stageTimeoutMillis", .number(0)),
             ("body.shards.1.secureAggregationEndpoint", .null), ("body.kind", .string("statistics")),
             ("body.shards.0.secureAggregationEndpoint", .string("7101")),
+            ("body.privacy.placement", .string("skellam")),
+            (
+                "body.secureAggregation.skellam",
+                .object([
+                    "scale": .number(64), "deviceVariance": .number(400), "dimension": .number(13),
+                    "valueBits": .number(14), "roundingBeta": .number(0.5), "minimumSurvivors": .number(2),
+                ])
+            ),
         ],
         "update": [
             ("body.weight", .number(-0.5)), ("body.workerId", .string("w 1")), ("body.declined", .bool(true)),

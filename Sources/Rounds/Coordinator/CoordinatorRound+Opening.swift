@@ -109,7 +109,9 @@ extension CoordinatorRound {
             placement: draft.privacy.placement,
             expectedCohort: draft.privacy.expectedCohort,
             population: max(1, draft.population),
-            selected: draft.selection == .poisson ? [] : draft.members.map(participationKey)
+            selected: draft.selection == .poisson ? [] : draft.members.map(participationKey),
+            // The same numbers every device of the round encodes with (round.open's).
+            skellam: draft.privacy.placement == .skellam ? settings.secureAggregation?.skellam : nil
         )
         phase = .awaitingVerdict(Pending(draft: draft, proposal: proposal, resendAt: now + 3_000))
         actions.append(.sendProposal(proposal))

@@ -1,3 +1,4 @@
+import Privacy
 import SecureAggregation
 import Wire
 
@@ -13,6 +14,8 @@ struct OpenSecAggRound: Sendable {
     /// sum (not the survivors) is the number of contributions, and who they are stays unknown.
     let selfSampled: Bool
     let quantizer: SecAggQuantizer?
+    /// A `skellam` round's decoder: the unmasked sum is Skellam integers, not the quantizer's.
+    var skellam: SkellamDecoder?
     /// Nil when the round could not start (its empty partial is already sent).
     private(set) var round: SecAggShardRound?
     var rejected: [RejectReason: Int] = [:]
@@ -33,6 +36,18 @@ struct OpenSecAggRound: Sendable {
         switch SecAggPlan.make(settings: settings, cohortSize: members.count, parameterCount: parameterCount) {
         case .success(let made): plan = made
         case .failure(let error): return .failure(error)
+        }
+        var decoder: SkellamDecoder?
+        if open.privacy.placement == .skellam {
+            switch SecAggPlan.skellamParameters(
+                open: open,
+                parameterCount: parameterCount,
+                cohortSize: members.count,
+                modulusBits: plan.configuration.modulusBits
+            ) {
+            case .success(let parameters): decoder = SkellamDecoder(parameters)
+            case .failure(let error): return .failure(error)
+            }
         }
         guard
             let graph = NeighbourGraph.random(
@@ -66,6 +81,7 @@ struct OpenSecAggRound: Sendable {
             selfSampled: open.selection == .poisson,
             quantizer: plan.quantizer
         )
+        round.skellam = decoder
         round.round = SecAggShardRound(
             server: server,
             openedAtMillis: keysDeadline &- stage,
@@ -235,21 +251,26 @@ struct OpenSecAggRound: Sendable {
     /// (Poisson); anything else means a device lied about its weight, and the round fails
     /// rather than release a sum of unknown composition.
     private mutating func complete(_ result: SecAggResult, region: DeviceClassName, shard: Int) -> [SecAggShardAction] {
-        guard let quantizer, let settings, let server = round?.server,
-            let decoded = quantizer.dequantizeWeighted(result.sum),
-            selfSampled
-                ? decoded.weightSum <= Int64(result.survivors.count)
-                : decoded.weightSum == Int64(result.survivors.count)
-        else {
-            return [
-                .failed(
-                    roundId: roundId,
-                    stage: SecAggStage.unmasking.rawValue,
-                    detail: "the weight sum is not the survivors' count"
-                ),
+        let survivors = result.survivors.count
+        func failure(_ detail: String) -> [SecAggShardAction] {
+            [
+                .failed(roundId: roundId, stage: SecAggStage.unmasking.rawValue, detail: detail),
                 emptyPartial(region: region, shard: shard),
             ]
         }
+        if let minimum = settings?.skellam?.minimumSurvivors, survivors < minimum {
+            // The noise in the sum is Sk(survivors·μ): fewer than the approved minimum would
+            // release a sum less private than the auditor charged for.
+            return failure("\(survivors) survivors, fewer than the \(minimum) the Skellam round needs")
+        }
+        guard let quantizer, let settings, let server = round?.server,
+            let decoded = decode(result.sum, survivors: survivors, quantizer: quantizer)
+        else { return failure("the unmasked sum does not decode") }
+        guard
+            selfSampled
+                ? decoded.weightSum <= Int64(survivors)
+                : decoded.weightSum == Int64(survivors)
+        else { return failure("the weight sum is not the survivors' count") }
         sent = true
         let configuration = quantizer.configuration
         let record = SecureAggregationRecord(
@@ -260,7 +281,7 @@ struct OpenSecAggRound: Sendable {
             degree: configuration.degree,
             threshold: configuration.threshold,
             modulusBits: configuration.modulusBits,
-            valueBits: settings.valueBits
+            valueBits: settings.skellam?.valueBits ?? settings.valueBits
         )
         let body = Partial(
             roundId: roundId,
@@ -277,6 +298,21 @@ struct OpenSecAggRound: Sendable {
             secureAggregation: record
         )
         return [.sendPartial(body, tensors: [Tensor.f32le(name: "sum", decoded.sum)])]
+    }
+
+    /// The float sum and the weight sum: the Skellam decoder's (÷γ) for a `skellam` round, the
+    /// quantizer's otherwise; nil for a sum no honest set of survivors can produce.
+    private func decode(
+        _ sum: ModularVector,
+        survivors: Int,
+        quantizer: SecAggQuantizer
+    ) -> (sum: [Float], weightSum: Int64)? {
+        guard let skellam else { return quantizer.dequantizeWeighted(sum) }
+        let signed = sum.signedValues
+        guard let weightSum = signed.last, weightSum >= 0,
+            let decoded = skellam.decode(sum: Array(signed.dropLast()), survivors: survivors)
+        else { return nil }
+        return (decoded, weightSum)
     }
 
     /// The partial of a round that released nothing: no contributors, a zero sum.

@@ -48,6 +48,18 @@ public struct SecAggDeviceRound: Sendable {
         self.input = input
     }
 
+    /// A round whose input is already in integers mod 2^b (the Skellam encoder's output with
+    /// the weight appended); nil when it does not match the configuration.
+    public init?(client: SecAggClient, shardId: String, input: ModularVector) {
+        let configuration = client.configuration
+        guard input.bits == configuration.modulusBits, input.values.count == configuration.vectorLength else {
+            return nil
+        }
+        self.client = client
+        self.shardId = shardId
+        self.input = input
+    }
+
     /// The first message of the round: this device's advertised keys.
     public func start() -> SecAggDeviceAction { .sendKeys(client.advertisedKeys()) }
 

@@ -54,8 +54,6 @@ public struct SecAggDeviceSession: Sendable {
         case .success(let made): plan = made
         case .failure(let error): return .failure(error)
         }
-        var clipped = delta
-        _ = Clipping.clip(&clipped, to: settings.clipNorm)
         let client: SecAggClient
         do {
             client = try SecAggClient(
@@ -67,16 +65,27 @@ public struct SecAggDeviceSession: Sendable {
         } catch {
             return .failure(WireError(code: .malformedHeader, detail: "key generation: \(error)"))
         }
-        guard
-            let round = SecAggDeviceRound(
+        let shardId = GlobalRound.aggregatorId(region: assignment.region, shard: assignment.shard)
+        let made: SecAggDeviceRound?
+        if open.privacy.placement == .skellam {
+            switch skellamInput(open, delta: delta, weight: weight, configuration: plan.configuration, using: &generator)
+            {
+            case .success(let input): made = SecAggDeviceRound(client: client, shardId: shardId, input: input)
+            case .failure(let error): return .failure(error)
+            }
+        } else {
+            var clipped = delta
+            _ = Clipping.clip(&clipped, to: settings.clipNorm)
+            made = SecAggDeviceRound(
                 client: client,
-                shardId: GlobalRound.aggregatorId(region: assignment.region, shard: assignment.shard),
+                shardId: shardId,
                 quantizer: plan.quantizer,
                 update: clipped,
                 weight: weight,
                 using: &generator
             )
-        else {
+        }
+        guard let round = made else {
             return .failure(WireError(code: .nonFinite, detail: "the update does not fit the round's quantizer"))
         }
         let session = SecAggDeviceSession(roundId: open.roundId, shard: assignment.shard, round: round)
@@ -84,6 +93,46 @@ public struct SecAggDeviceSession: Sendable {
             return .failure(WireError(code: .malformedHeader, detail: "no keys to advertise"))
         }
         return .success((session, .keys(SecAggKeys(roundId: open.roundId, shard: assignment.shard, keys: keys.wire))))
+    }
+
+    /// The Skellam integers of `delta` (clipped, scaled, conditionally rounded, Sk(μ) noise
+    /// drawn from `generator`, the CSPRNG outside tests) with `weight` appended, reduced
+    /// mod 2^b: what a device of a `skellam` round masks instead of the quantizer's output.
+    /// A device that did not sample itself encodes a zero delta: its noise is still in the sum,
+    /// which is what the accountant charges at the securely counted survivors.
+    static func skellamInput(
+        _ open: RoundOpen,
+        delta: [Float],
+        weight: Int,
+        configuration: SecAggConfiguration,
+        using generator: inout some RandomNumberGenerator
+    ) -> Result<ModularVector, WireError> {
+        let parameters: SkellamParameters
+        switch SecAggPlan.skellamParameters(
+            open: open,
+            parameterCount: delta.count,
+            cohortSize: configuration.cohortSize,
+            modulusBits: configuration.modulusBits
+        ) {
+        case .success(let made): parameters = made
+        case .failure(let error): return .failure(error)
+        }
+        guard let encoder = SkellamEncoder(parameters), weight >= 0, Int64(weight) <= parameters.largestValue else {
+            return .failure(WireError(code: .malformedHeader, detail: "weight \(weight) or Skellam parameters"))
+        }
+        let integers: [Int64]
+        do {
+            integers = try encoder.encode(update: delta, rng: &generator)
+        } catch {
+            return .failure(WireError(code: .nonFinite, detail: "Skellam encoding: \(error)"))
+        }
+        let bits = configuration.modulusBits
+        let mask: UInt64 = bits >= 64 ? .max : (1 << UInt64(bits)) - 1
+        let values = (integers + [Int64(weight)]).map { UInt64(bitPattern: $0) & mask }
+        guard let vector = ModularVector(bits: bits, values: values) else {
+            return .failure(WireError(code: .overflow, detail: "Skellam integers mod 2^\(bits)"))
+        }
+        return .success(vector)
     }
 
     private init(roundId: Int, shard: Int, round: SecAggDeviceRound) {

@@ -1,3 +1,4 @@
+public import Privacy
 public import SecureAggregation
 public import Wire
 
@@ -24,7 +25,7 @@ public enum SecAggPlan {
         do {
             configuration = try SecAggConfiguration.forShard(
                 cohortSize: cohortSize,
-                bitsPerValue: settings.valueBits,
+                bitsPerValue: settings.skellam?.valueBits ?? settings.valueBits,
                 vectorLength: length,
                 threatModel: SecAggThreatModel(corruptRate: settings.corruptRate, dropoutRate: settings.dropoutRate)
             )
@@ -41,7 +42,7 @@ public enum SecAggPlan {
                 WireError(
                     code: .overflow,
                     detail:
-                        "\(settings.valueBits)-bit values summed over \(cohortSize) devices need \(configuration.modulusBits) bits; the wire carries \(SecAggWireLimits.maxModulusBits)"
+                        "\(settings.skellam?.valueBits ?? settings.valueBits)-bit values summed over \(cohortSize) devices need \(configuration.modulusBits) bits; the wire carries \(SecAggWireLimits.maxModulusBits)"
                 )
             )
         }
@@ -53,23 +54,62 @@ public enum SecAggPlan {
 
     /// Why a secure round cannot run in this build, on either side: float noise added on the
     /// device before integer masking (`distributed`, `local`) is not the mechanism the
-    /// accountant describes (the discrete Skellam path is not wired in), and only training
-    /// rounds carry a delta to mask.
+    /// accountant describes, a `skellam` round must carry the numbers the auditor approved, and
+    /// only training rounds carry a delta to mask.
     public static func refusal(of open: RoundOpen) -> WireError? {
         guard open.kind == .train else {
             return WireError(code: .malformedHeader, detail: "secure aggregation of a \(open.kind.rawValue) round")
         }
         switch open.privacy.placement {
-        case .distributed, .local, .skellam:
-            // Skellam needs its settings in round.open and more than the 24 bits secagg.masked
-            // carries today; until then a round asking for it is refused, not run without noise.
+        case .distributed, .local:
             return WireError(
                 code: .malformedHeader,
                 detail: "secure aggregation with \(open.privacy.placement.rawValue) noise is not supported"
             )
+        case .skellam:
+            guard open.secureAggregation?.skellam != nil else {
+                return WireError(code: .malformedHeader, detail: "a skellam round without its Skellam settings")
+            }
+            return nil
         case .central, .off:
             return nil
         }
+    }
+
+    /// The Skellam encoder's and decoder's parameters of a `skellam` round, or why there are
+    /// none: C is the round's clip norm (what the auditor charged), no rotation (the settings'
+    /// dimension is then the update's length), and the sum of `cohortSize` devices must fit
+    /// `modulusBits`.
+    public static func skellamParameters(
+        open: RoundOpen,
+        parameterCount: Int,
+        cohortSize: Int,
+        modulusBits: Int
+    ) -> Result<SkellamParameters, WireError> {
+        guard let settings = open.secureAggregation, let skellam = settings.skellam else {
+            return .failure(WireError(code: .malformedHeader, detail: "a skellam round without its Skellam settings"))
+        }
+        let clipNorm = open.privacy.clipNorm ?? settings.clipNorm
+        guard
+            let parameters = SkellamParameters(
+                skellam,
+                clipNorm: clipNorm,
+                dimension: parameterCount,
+                rotationSeed: nil
+            )
+        else {
+            return .failure(
+                WireError(
+                    code: .shapeMismatch,
+                    detail:
+                        "Skellam settings for \(skellam.dimension) values (γ \(skellam.scale), μ \(skellam.deviceVariance), \(skellam.valueBits) bits) do not run on a model of \(parameterCount) parameters clipped to \(clipNorm)"
+                )
+            )
+        }
+        if let problem = parameters.problem(cohort: cohortSize, modulusBits: modulusBits) {
+            return .failure(WireError(code: .overflow, detail: problem))
+        }
+        return .success(parameters)
     }
 
     /// The largest cohort one shard may secure-aggregate with `valueBits`-bit values: the sum

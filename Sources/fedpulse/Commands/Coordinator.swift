@@ -173,6 +173,19 @@ extension FedPulse {
             }
         }
 
+        /// The round's Skellam numbers under `--dp skellam` for a model of `parameterCount`
+        /// values (no rotation), nil otherwise; a usage error when the value bits cannot hold
+        /// γ·C plus the noise tail.
+        func skellamSettings(parameterCount: Int) throws -> SkellamSettings? {
+            guard privacy.placement == .skellam, let clip = privacy.clip else { return nil }
+            guard let settings = privacy.skellam.settings(clipNorm: clip, dimension: parameterCount) else {
+                throw ValidationError(
+                    "--dp skellam: γ·C plus the noise tail of μ does not fit --skellam-value-bits for \(parameterCount) parameters"
+                )
+            }
+            return settings
+        }
+
         func run() async throws {
             let spec = try dataSpec.spec(learning: learning)
             var config = CoordinatorConfig(spec: spec)
@@ -212,7 +225,8 @@ extension FedPulse {
             config.compressionRange = compressionRange
             config.round.secureAggregation = secureAggregation.settings(
                 clipNorm: privacy.settings.clipNorm,
-                roundTimeoutMillis: roundTimeoutMs
+                roundTimeoutMillis: roundTimeoutMs,
+                skellam: try skellamSettings(parameterCount: spec.parameterCount)
             )
             switch holdout {
             case "none": config.holdout = nil

@@ -57,7 +57,10 @@ extension FedPulse {
         @Option(help: "Also write the summary JSON here.")
         var summaryJson: String?
 
-        @Option(help: "Differential privacy: central, distributed, local or off (off runs without the auditor).")
+        @Option(
+            help:
+                "Differential privacy: central, distributed, local, skellam (integer noise on the devices, needs --secure-aggregation) or off (off runs without the auditor)."
+        )
         var dp: String = "central"
 
         @Option(help: "L2 clip norm C of each update.")
@@ -109,13 +112,27 @@ extension FedPulse {
 
         @OptionGroup var secureAggregation: SecureAggregationOptions
 
+        @OptionGroup var skellam: SkellamOptions
+
         func validate() throws {
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
             guard devicesPerClass >= 1, devicesPerProcess >= 1 else {
                 throw ValidationError("--devices-per-class and --devices-per-process must be at least 1")
             }
-            guard ["central", "distributed", "local", "off"].contains(dp) else {
-                throw ValidationError("--dp must be central, distributed, local or off")
+            guard ["central", "distributed", "local", "skellam", "off"].contains(dp) else {
+                throw ValidationError("--dp must be central, distributed, local, skellam or off")
+            }
+            if dp == "skellam" {
+                guard secureAggregation.secureAggregation else {
+                    throw ValidationError(
+                        "--dp skellam adds integer noise that protects a device only inside a secure-aggregated sum: add --secure-aggregation"
+                    )
+                }
+                guard noiseMultiplier == nil else {
+                    throw ValidationError("--dp skellam takes --skellam-variance (or --target-epsilon), not --noise-multiplier")
+                }
+            } else if skellam.isGiven {
+                throw ValidationError("--skellam-* options need --dp skellam")
             }
             guard clip > 0, samplingRate > 0, samplingRate <= 1, epsilonBudget > 0, targetEpsilon > 0, delta > 0,
                 delta < 1
@@ -185,13 +202,14 @@ extension FedPulse {
                 [
                     "--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)",
                     "--compression", compression,
-                ] + secureAggregation.arguments
+                ] + secureAggregation.arguments + (dp == "skellam" ? try skellamArguments(dimension: spec.parameterCount) : [])
             if dp != "off" {
                 config.privacy = DemoPrivacy(
                     placement: dp,
                     clipNorm: clip,
                     noiseMultiplier: noiseMultiplier,
-                    targetEpsilon: noiseMultiplier == nil ? targetEpsilon : nil,
+                    // Skellam's ε comes from μ (calibrated below to the target), not from a z.
+                    targetEpsilon: noiseMultiplier == nil && dp != "skellam" ? targetEpsilon : nil,
                     samplingRate: samplingRate,
                     epsilonBudget: epsilonBudget,
                     delta: delta

@@ -58,11 +58,7 @@ struct SecureAggregationOptions: ParsableArguments {
             throw ValidationError(
                 "--secure-aggregation with --dp \(placement.rawValue) would add float noise before integer masking, which is not the mechanism the accountant describes; use --dp central (noise on the global) until the discrete (Skellam) mechanism lands"
             )
-        case .skellam:
-            throw ValidationError(
-                "--secure-aggregation with --dp skellam is not wired into the runtime yet: round.open does not carry the Skellam settings to the devices; use --dp central (noise on the global) for now"
-            )
-        case .central, .off:
+        case .skellam, .central, .off:
             break
         }
         if placement != .off, participationCap != nil {
@@ -72,8 +68,13 @@ struct SecureAggregationOptions: ParsableArguments {
         }
     }
 
-    /// The `round.open` settings, nil without `--secure-aggregation`.
-    func settings(clipNorm: Double?, roundTimeoutMillis: Int64) -> SecureAggregationSettings? {
+    /// The `round.open` settings, nil without `--secure-aggregation`; `skellam` is the round's
+    /// Skellam numbers under `--dp skellam` (the ones proposed to the auditor).
+    func settings(
+        clipNorm: Double?,
+        roundTimeoutMillis: Int64,
+        skellam: SkellamSettings? = nil
+    ) -> SecureAggregationSettings? {
         guard secureAggregation else { return nil }
         let stage = secaggStageTimeoutMs ?? Int(max(50, min(600_000, roundTimeoutMillis / 5)))
         return SecureAggregationSettings(
@@ -81,7 +82,8 @@ struct SecureAggregationOptions: ParsableArguments {
             clipNorm: secaggClip ?? clipNorm ?? 10,
             dropoutRate: secaggDropoutRate,
             corruptRate: secaggCorruptRate,
-            stageTimeoutMillis: stage
+            stageTimeoutMillis: stage,
+            skellam: skellam
         )
     }
 
