@@ -131,53 +131,6 @@ extension Fixtures {
             )
         ),
         Sample(
-            label: "round.open skellam secure",
-            message: .roundOpen(
-                Message(
-                    sender: "coordinator",
-                    body: RoundOpen(
-                        roundId: 4,
-                        kind: .train,
-                        modelVersion: 3,
-                        modelDigest: digest,
-                        modelSpec: .object([:]),
-                        training: .init(epochs: 1, batchSize: 8, learningRate: 0.1, l2: 0, proxMu: 0),
-                        privacy: .init(placement: .skellam, clipNorm: 1, noiseMultiplier: 0, expectedCohort: 8),
-                        selection: .poisson,
-                        samplingRate: 1,
-                        shards: [
-                            .init(
-                                region: .phone,
-                                shard: 0,
-                                endpoint: "tcp://10.0.0.6:7100",
-                                members: ["p-1", "p-2", "p-3"],
-                                secureAggregationEndpoint: "tcp://10.0.0.6:7101"
-                            )
-                        ],
-                        globalEndpoint: "tcp://global.local:7200",
-                        deadlineMillis: 1_700_000_030_000,
-                        minParticipants: 2,
-                        samplingSeed: nil,
-                        secureAggregation: SecureAggregationSettings(
-                            valueBits: 16,
-                            clipNorm: 1,
-                            dropoutRate: 0.2,
-                            corruptRate: 0.05,
-                            stageTimeoutMillis: 3_000,
-                            skellam: SkellamSettings(
-                                scale: 64,
-                                deviceVariance: 400,
-                                dimension: 13,
-                                valueBits: 14,
-                                roundingBeta: 0.5,
-                                minimumSurvivors: 2
-                            )
-                        )
-                    )
-                )
-            )
-        ),
-        Sample(
             label: "update train full",
             message: .update(
                 Message(
