@@ -272,6 +272,10 @@ struct OpenSecAggRound: Sendable {
                 : decoded.weightSum == Int64(survivors)
         else { return failure("the weight sum is not the survivors' count") }
         sent = true
+        // Under Skellam every survivor's input is in the sum (a member that did not sample
+        // itself adds a zero delta and its noise), and the auditor settles the round on exactly
+        // those inputs: the contributors are the survivors, the weight sum the sampled updates.
+        let contributors = skellam == nil ? Int(decoded.weightSum) : survivors
         let configuration = quantizer.configuration
         let record = SecureAggregationRecord(
             deviceClass: region.rawValue,
@@ -288,7 +292,7 @@ struct OpenSecAggRound: Sendable {
             modelVersion: modelVersion,
             region: region,
             shard: shard,
-            contributors: Int(decoded.weightSum),
+            contributors: contributors,
             weightSum: Double(decoded.weightSum),
             members: selfSampled ? [] : result.survivors,
             metrics: nil,
