@@ -15,7 +15,7 @@ extension EndToEndTests {
         static let variance = 122_112.0
         static let minimumSurvivors = 8
         static let delta = 1e-5
-        static let rounds = 3
+        static let rounds = 4
 
         /// The auditor's ε for one round of these numbers at `survivors`, from `fedpulse privacy
         /// skellam` (the planning arithmetic the auditor charges with; this target does not link
@@ -158,9 +158,14 @@ extension EndToEndTests {
             #expect(abs(charged - atSurvivors) <= 1e-9 * atSurvivors, "charged \(charged), at 16 survivors \(atSurvivors)")
             #expect(charged > withoutDropout, "a dropout cannot make a round cheaper: \(charged) vs \(withoutDropout)")
 
-            // Sleep quality has three classes (chance 1/3); the plain demo reaches about 0.8 and
-            // this noise (z ≈ 1.3 at 16 survivors) costs a few points: 0.6 is far from both.
+            // Sleep quality has three classes (chance 1/3); the centralised baseline is about 0.8
+            // and the plain 20-device run of this shape ends near 0.7 after 3–4 rounds (measured:
+            // 0.68–0.73 here over four runs). 0.6 is what a model that learned through the noise
+            // (z ≈ 1.3 at 16 survivors) clears and a broken decode (noise ×γ, a wrapped sum)
+            // cannot; it must also have improved on the first round's model.
             let accuracy = try #require(summaries.last?.accuracy)
+            let firstAccuracy = try #require(first.accuracy)
+            #expect(accuracy > firstAccuracy, "no learning: \(firstAccuracy) → \(accuracy)")
             #expect(accuracy >= 0.6, "final accuracy \(accuracy)")
         }
     }

@@ -7,11 +7,11 @@ extension FedPulse.Demo {
     /// thousand parameters, and the sum of a shard's values well inside 62 bits.
     static let skellamScaledClip = 1024.0
 
-    /// The coordinator's `--skellam-*` flags for this demo: the operator's numbers, else γ with
+    /// The demo's Skellam numbers: the operator's, else γ with
     /// γ·C = ``skellamScaledClip``, half of a class's devices as the fewest survivors a shard may
-    /// release (a shard is one class), and μ calibrated so that every round, charged at that
-    /// minimum, stays within `--target-epsilon`.
-    func skellamArguments(dimension: Int) throws -> [String] {
+    /// release (a shard is one class), and μ calibrated so that all
+    /// `--rounds`, each charged at that minimum, spend at most `--target-epsilon`.
+    func skellamNumbers(dimension: Int) throws -> (scale: Double, variance: Double, survivors: Int) {
         let scale = skellam.skellamScale ?? Self.skellamScaledClip / clip
         let survivors = skellam.skellamMinSurvivors ?? max(2, devicesPerClass / 2)
         guard survivors <= devicesPerClass else {
@@ -40,11 +40,19 @@ extension FedPulse.Demo {
             }
             variance = calibrated
         }
+        return (scale, variance, survivors)
+    }
+
+    /// The coordinator's flags for ``skellamNumbers(dimension:)``.
+    static func skellamArguments(
+        _ numbers: (scale: Double, variance: Double, survivors: Int),
+        options: SkellamOptions
+    ) -> [String] {
         var arguments = [
-            "--skellam-scale", "\(scale)", "--skellam-variance", "\(variance)",
-            "--skellam-min-survivors", "\(survivors)", "--skellam-beta", "\(skellam.skellamBeta)",
+            "--skellam-scale", "\(numbers.scale)", "--skellam-variance", "\(numbers.variance)",
+            "--skellam-min-survivors", "\(numbers.survivors)", "--skellam-beta", "\(options.skellamBeta)",
         ]
-        if let bits = skellam.skellamValueBits { arguments += ["--skellam-value-bits", "\(bits)"] }
+        if let bits = options.skellamValueBits { arguments += ["--skellam-value-bits", "\(bits)"] }
         return arguments
     }
 }

@@ -198,11 +198,13 @@ extension FedPulse {
                 localEpochs: epochs,
                 batchSize: batchSize
             )
+            let skellamNumbers = dp == "skellam" ? try skellamNumbers(dimension: spec.parameterCount) : nil
+            let skellamArguments = skellamNumbers.map { Self.skellamArguments($0, options: skellam) } ?? []
             config.coordinatorArguments =
                 [
                     "--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)",
                     "--compression", compression,
-                ] + secureAggregation.arguments + (dp == "skellam" ? try skellamArguments(dimension: spec.parameterCount) : [])
+                ] + secureAggregation.arguments + skellamArguments
             if dp != "off" {
                 config.privacy = DemoPrivacy(
                     placement: dp,
@@ -229,7 +231,11 @@ extension FedPulse {
                 )
             }
             print("scaling     \(config.effectiveScaling.explanation)")
-            if secureAggregation.secureAggregation {
+            if let skellamNumbers {
+                print(
+                    "aggregation SecAgg+ in every shard, Skellam noise on the devices: γ \(skellamNumbers.scale), μ \(skellamNumbers.variance) per coordinate, no shard releases a sum of fewer than \(skellamNumbers.survivors); ε is charged at the survivors each shard counted"
+                )
+            } else if secureAggregation.secureAggregation {
                 print(
                     "aggregation SecAgg+ in every shard: \(secureAggregation.secaggValueBits)-bit values, dropout rate \(secureAggregation.secaggDropoutRate), corrupt rate \(secureAggregation.secaggCorruptRate); a shard sees only the survivors' sum"
                 )
