@@ -204,7 +204,9 @@ extension FedPulse {
                 [
                     "--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size", "\(batchSize)",
                     "--compression", compression,
-                ] + secureAggregation.arguments + skellamArguments
+                ] + secureAggregation.arguments
+            let plainArguments = config.coordinatorArguments
+            config.coordinatorArguments += skellamArguments
             if dp != "off" {
                 config.privacy = DemoPrivacy(
                     placement: dp,
@@ -255,6 +257,7 @@ extension FedPulse {
                 print("\nThe same federation without DP, for comparison:")
                 var plain = config
                 plain.privacy = nil
+                plain.coordinatorArguments = plainArguments
                 plain.reportDirectory = config.reportDirectory.appendingPathComponent("non-private")
                 let comparison = try await runUntilDone(plain)
                 if let failure = comparison?.failure {
