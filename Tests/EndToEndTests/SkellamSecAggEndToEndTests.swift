@@ -155,7 +155,10 @@ extension EndToEndTests {
             let charged = try #require(firstCompletion["epsilonRDP"] as? Double)
             let atSurvivors = try await Self.plannedEpsilon(hierarchy, survivors: 16, dimension: skellam.dimension)
             let withoutDropout = try await Self.plannedEpsilon(hierarchy, survivors: 20, dimension: skellam.dimension)
-            #expect(abs(charged - atSurvivors) <= 1e-9 * atSurvivors, "charged \(charged), at 16 survivors \(atSurvivors)")
+            #expect(
+                abs(charged - atSurvivors) <= 1e-9 * atSurvivors,
+                "charged \(charged), at 16 survivors \(atSurvivors)"
+            )
             #expect(charged > withoutDropout, "a dropout cannot make a round cheaper: \(charged) vs \(withoutDropout)")
 
             // Sleep quality has three classes (chance 1/3); the centralised baseline is about 0.8

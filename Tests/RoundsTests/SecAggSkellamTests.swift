@@ -85,7 +85,11 @@ import Wire
     @Test func aSumOfFewerThanTheMinimumSurvivorsIsNotReleased() throws {
         var settings = Self.skellam
         settings.minimumSurvivors = 9
-        let run = try Self.run(Self.open(devices: 10, skellam: settings), silent: ["watch-7"], goneBefore: ["watch-2": "shares"])
+        let run = try Self.run(
+            Self.open(devices: 10, skellam: settings),
+            silent: ["watch-7"],
+            goneBefore: ["watch-2": "shares"]
+        )
         let (partial, tensors) = try #require(run.partial)
         #expect(run.failures.count == 1 && run.failures.first?.contains("fewer than the 9") == true)
         #expect(partial.contributors == 0 && partial.secureAggregation == nil)

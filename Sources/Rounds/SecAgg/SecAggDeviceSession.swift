@@ -68,7 +68,13 @@ public struct SecAggDeviceSession: Sendable {
         let shardId = GlobalRound.aggregatorId(region: assignment.region, shard: assignment.shard)
         let made: SecAggDeviceRound?
         if open.privacy.placement == .skellam {
-            switch skellamInput(open, delta: delta, weight: weight, configuration: plan.configuration, using: &generator)
+            switch skellamInput(
+                open,
+                delta: delta,
+                weight: weight,
+                configuration: plan.configuration,
+                using: &generator
+            )
             {
             case .success(let input): made = SecAggDeviceRound(client: client, shardId: shardId, input: input)
             case .failure(let error): return .failure(error)

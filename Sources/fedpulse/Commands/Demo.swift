@@ -129,7 +129,9 @@ extension FedPulse {
                     )
                 }
                 guard noiseMultiplier == nil else {
-                    throw ValidationError("--dp skellam takes --skellam-variance (or --target-epsilon), not --noise-multiplier")
+                    throw ValidationError(
+                        "--dp skellam takes --skellam-variance (or --target-epsilon), not --noise-multiplier"
+                    )
                 }
             } else if skellam.isGiven {
                 throw ValidationError("--skellam-* options need --dp skellam")
