@@ -61,10 +61,29 @@ struct EdgeRoundTests {
             case .declined(let decline, let endpoint):
                 #expect(decline.isDecline && decline.workerId == id && decline.shard == 2 && decline.roundId == 4)
                 #expect(endpoint == "tcp://127.0.0.1:7100")
-            case .notInvited: Issue.record("\(id) is a member")
+            case .notInvited, .refused: Issue.record("\(id) is a member")
             }
         }
         #expect((400...600).contains(selected), "about q · population sample themselves: \(selected)")
+    }
+
+    /// A coordinator (or a forger of round.open) asking for Skellam noise without secure
+    /// aggregation: the device's barely noised update would travel in the clear, so it refuses.
+    @Test func skellamWithoutSecureAggregationIsRefusedByTheDevice() throws {
+        var round = try Self.open(selection: .listed, members: ["watch-1"])
+        round.privacy = PrivacySettings(placement: .skellam, clipNorm: 1, noiseMultiplier: 0, expectedCohort: 1)
+        var generator = SeededGenerator(seed: 1)
+        let participation = EdgeRound.participation(
+            in: round,
+            workerId: "watch-1",
+            deviceClass: .watch,
+            using: &generator
+        )
+        guard case .refused(let why) = participation else {
+            Issue.record("expected a refusal, got \(participation)")
+            return
+        }
+        #expect(why.contains("secure aggregation"))
     }
 
     @Test func underDPTheUpdateSaysNothingAboutTheDevice() throws {

@@ -13,6 +13,8 @@ public enum EdgeRound {
         case declined(Update, endpoint: String)
         /// Selected (listed) or self-sampled: train and send an update to this shard.
         case selected(ShardAssignment)
+        /// The round asks for something that would not protect this device: send nothing.
+        case refused(String)
     }
 
     /// Decides the device's part. Under `poisson` selection the device samples itself with
@@ -28,6 +30,12 @@ public enum EdgeRound {
             assignment.region == deviceClass
         else {
             return .notInvited
+        }
+        // Skellam noise is sized for a secure-aggregated sum of many devices; a round.open that
+        // asks for it without secure aggregation would have the device send a barely noised
+        // update in the clear. The device does not trust the coordinator's flag check for that.
+        if round.privacy.placement == .skellam && round.secureAggregation == nil {
+            return .refused("skellam noise without secure aggregation would send the update in the clear")
         }
         switch round.selection {
         case .listed:

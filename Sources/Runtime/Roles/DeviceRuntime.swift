@@ -38,6 +38,10 @@ final class DeviceRuntime {
     var residual: [Float] = []
     /// The edge's secure-aggregation channels: a round with `secureAggregation` goes there.
     var secAgg: SecAggEdge?
+    private let refusedRounds = Counter(
+        label: "fedpulse_updates_skipped_total",
+        dimensions: [("role", "edge"), ("reason", "unprotected")]
+    )
     private let skippedDiverged = Counter(
         label: "fedpulse_updates_skipped_total",
         dimensions: [("role", "edge"), ("reason", "diverged")]
@@ -154,6 +158,10 @@ final class DeviceRuntime {
         let assignment: ShardAssignment
         switch EdgeRound.participation(in: round, workerId: device.id, deviceClass: wireClass, using: &secureRNG) {
         case .notInvited: return
+        case .refused(let why):
+            refusedRounds.increment()
+            logger.warning("refusing the round", metadata: ["round.id": "\(round.roundId)", "reason": "\(why)"])
+            return
         case .declined(_, _) where round.secureAggregation != nil:
             // Under SecAgg a member that did not sample itself still takes part, with a zero
             // vector of weight 0: a silent member would be a dropout the graph must absorb.
