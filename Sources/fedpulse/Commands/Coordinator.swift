@@ -122,6 +122,13 @@ extension FedPulse {
             if let problem = privacy.skellamProblem(secureAggregation: secureAggregation.secureAggregation) {
                 throw ValidationError(problem)
             }
+            // Skellam's noise is μ on the devices: a Gaussian z (given or calibrated) would be
+            // proposed beside it and mean nothing.
+            if privacy.placement == .skellam, privacy.noiseMultiplier != nil || privacy.targetEpsilon != nil {
+                throw ValidationError(
+                    "--dp skellam takes --skellam-variance μ (plan it with `fedpulse privacy skellam --target-epsilon`), not --noise-multiplier or --target-epsilon"
+                )
+            }
             guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
             if let cohortSize, cohortSize < 1 { throw ValidationError("--cohort-size must be at least 1") }
             if let samplingRate, !(samplingRate > 0 && samplingRate <= 1) {
