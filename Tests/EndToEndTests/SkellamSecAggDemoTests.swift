@@ -54,5 +54,39 @@ extension EndToEndTests {
                 #expect(records.allSatisfy { ($0["survivors"] as? Int ?? 0) >= 3 })
             }
         }
+
+        /// Skellam noise protects a device only inside a secure-aggregated sum: without
+        /// `--secure-aggregation` the coordinator and the demo refuse to start, as they do a
+        /// Gaussian z beside μ.
+        @Test func skellamWithoutSecureAggregationOrWithAGaussianZIsRefusedAtStart() async throws {
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "fedpulse-e2e/skellam-refusal-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+            )
+            let children = try ChildProcesses(executable: try FedPulseBinary.locate(), logDirectory: root)
+            defer { children.stopAll() }
+            let skellam = [
+                "--dp", "skellam", "--clip", "0.5", "--skellam-scale", "2048", "--skellam-variance", "1000",
+                "--skellam-min-survivors", "4",
+            ]
+            let coordinator = [
+                "coordinator", "--auditor-events", "tcp://127.0.0.1:1", "--auditor-ledger", "tcp://127.0.0.1:2",
+                "--state-dir", root.appendingPathComponent("state").path, "--insecure",
+            ]
+            let cases: [(String, [String], String)] = [
+                ("coordinator-plain", coordinator + skellam, "add --secure-aggregation"),
+                ("demo-plain", ["demo", "--dp", "skellam", "--report-dir", root.path], "add --secure-aggregation"),
+                (
+                    "coordinator-z", coordinator + skellam + ["--secure-aggregation", "--noise-multiplier", "1"],
+                    "not --noise-multiplier"
+                ),
+            ]
+            for (name, arguments, expected) in cases {
+                let child = try children.launch(name: name, arguments: arguments)
+                let status = await children.waitForExit(child, timeout: .seconds(30))
+                let output = (try? String(contentsOf: child.logFile, encoding: .utf8)) ?? ""
+                #expect(status == 64, "\(name): \(output)")
+                #expect(output.contains(expected), "\(name): \(output)")
+            }
+        }
     }
 }
