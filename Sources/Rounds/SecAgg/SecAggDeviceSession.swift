@@ -23,6 +23,7 @@ public enum SecAggDeviceSessionAction: Sendable, Equatable {
 ///
 /// The device clips its delta to the settings' range C itself (the shard cannot check a
 /// norm it never sees), quantizes it with the shared scale and weight 1 inside the vector,
+/// (under `skellam`: encodes it with `SkellamEncoder`, noise included, at the settings' bits),
 /// and from then on only answers the shard the round assigned (proven by the transport).
 /// The plain delta never leaves this value: what goes out is keys, sealed shares, the
 /// masked vector and the shares the protocol allows.

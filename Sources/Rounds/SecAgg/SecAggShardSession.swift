@@ -28,7 +28,8 @@ public enum SecAggShardAction: Sendable, Equatable {
 /// It replaces the plain `ShardRound` for a round whose `round.open` carries
 /// `secureAggregation`: it accepts no `update`, only the stage messages of the assigned
 /// members, and its partial is the unmasked integer sum dequantized (weight 1 per survivor,
-/// the example weight inside the masked vector), with a `SecureAggregationRecord`. It never
+/// the example weight inside the masked vector; under `skellam` decoded by `SkellamDecoder`, and
+/// never of fewer than `minimumSurvivors`), with a `SecureAggregationRecord`. It never
 /// holds one device's unmasked vector: what it keeps is `SecAggServer`'s running masked sum.
 /// A failed round sends an empty partial (no contributors, a zero sum), so the global tier
 /// closes the round without this shard's devices and the coordinator retries if too few remain.
