@@ -215,29 +215,80 @@ public struct ChildFailure: Sendable, Codable, Hashable, CustomStringConvertible
     }
 }
 
-/// Free TCP ports on loopback, found by binding port 0 and reading back what the kernel chose.
+/// Free TCP ports on loopback for roles that a parent process starts and tells where to bind.
+///
+/// Not port 0's answer: the kernel hands those out of the ephemeral range, the same range every
+/// outgoing connection takes its source port from, so with hundreds of devices connecting
+/// nearby a port found free could be someone's source port a moment later (measured: a
+/// coordinator's bind failed "Address already in use" while a 600-device test ran beside it).
+/// Ports come from below the ephemeral range instead, never twice from one process, each
+/// checked by binding it; port 0 is the fallback where that range is empty.
 public enum FreePorts {
+    private static let handedOut = Mutex<Set<Int>>([])
+
     public static func pick(_ count: Int) throws -> [Int] {
         var sockets: [Int32] = []
         defer { for descriptor in sockets { close(descriptor) } }
+        let range = unsharedRange()
         var ports: [Int] = []
-        for _ in 0..<count {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw EndpointError(call: "socket", code: errno) }
-            sockets.append(fd)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = 0
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let ok = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        while ports.count < count {
+            var attempts = 0
+            var found: Int?
+            while found == nil, let range, attempts < 256 {
+                attempts += 1
+                let candidate = Int.random(in: range)
+                guard handedOut.withLock({ $0.insert(candidate).inserted }) else { continue }
+                if let fd = try? bound(to: candidate) {
+                    sockets.append(fd)
+                    found = candidate
                 }
             }
-            guard ok else { throw EndpointError(call: "bind(127.0.0.1:0)", code: errno) }
-            ports.append(Int(UInt16(bigEndian: address.sin_port)))
+            if found == nil {
+                let fd = try bound(to: 0)
+                sockets.append(fd)
+                found = try boundPort(of: fd)
+            }
+            if let found { ports.append(found) }
         }
         return ports
+    }
+
+    /// 10000 up to the first ephemeral port (`/proc/sys/net/ipv4/ip_local_port_range`), or nil.
+    static func unsharedRange() -> ClosedRange<Int>? {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let first = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap { Int($0) }
+        let ephemeralLow = first ?? 32_768
+        return ephemeralLow - 1 > 10_000 ? 10_000...(ephemeralLow - 1) : nil
+    }
+
+    /// A TCP socket bound to 127.0.0.1:`port` (0: the kernel's choice), or the bind error.
+    private static func bound(to port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw EndpointError(call: "socket", code: errno) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(truncatingIfNeeded: port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard ok else {
+            let code = errno
+            close(fd)
+            throw EndpointError(call: "bind(127.0.0.1:\(port))", code: code)
+        }
+        return fd
+    }
+
+    private static func boundPort(of fd: Int32) throws -> Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { throw EndpointError(call: "getsockname", code: errno) }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
