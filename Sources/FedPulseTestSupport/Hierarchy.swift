@@ -172,17 +172,22 @@ public final class Hierarchy: Sendable {
     }
 
     /// Waits until `text` appears in a child's log: some states (an enrolment reload) show
-    /// nowhere else. Re-reads the log every 50 ms until then or `timeout`: a bounded wait on a
-    /// condition, not a sleep standing in for one.
+    /// nowhere else (a ``Poll`` of the log file).
     public func waitForLog(_ text: String, in child: ChildProcesses.Child, within timeout: Duration) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while !((try? String(contentsOf: child.logFile, encoding: .utf8)) ?? "").contains(text) {
-            guard clock.now < deadline else {
-                throw TimedOut(waitingFor: "\"\(text)\" in \(child.name)'s log (within \(timeout))", seen: "")
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        try await Poll.require("\"\(text)\" in \(child.name)'s log", within: timeout) {
+            ((try? String(contentsOf: child.logFile, encoding: .utf8)) ?? "").contains(text)
         }
+    }
+
+    /// Removes `name`'s line from the enrolment file, as an operator revoking a key would
+    /// (atomically), and waits until `reader` has reloaded it.
+    public func revoke(_ name: String, reloadedBy reader: ChildProcesses.Child) async throws {
+        guard let keys else { throw TimedOut(waitingFor: "an enrolment file (the hierarchy is insecure)", seen: "") }
+        let text = try String(contentsOfFile: keys.enrolmentPath, encoding: .utf8)
+        let kept = text.split(separator: "\n").filter { !$0.hasPrefix("\(name) ") }
+        try Data((kept.joined(separator: "\n") + "\n").utf8)
+            .write(to: URL(fileURLWithPath: keys.enrolmentPath), options: .atomic)
+        try await waitForLog("enrolment reloaded", in: reader, within: .seconds(10))
     }
 
     // MARK: Faults and teardown

@@ -125,11 +125,7 @@ extension EndToEndTests {
                 _ = try await metrics.waitUntil("three devices under two edge keys", within: .seconds(20)) {
                     $0.value("fedpulse_eligible_workers", watch) == 3
                 }
-                let text = try String(contentsOfFile: keys.enrolmentPath, encoding: .utf8)
-                let kept = text.split(separator: "\n").filter { !$0.hasPrefix("edge-w ") }
-                try Data((kept.joined(separator: "\n") + "\n").utf8)
-                    .write(to: URL(fileURLWithPath: keys.enrolmentPath), options: .atomic)
-                try await hierarchy.waitForLog("enrolment reloaded", in: coordinator, within: .seconds(10))
+                try await hierarchy.revoke("edge-w", reloadedBy: coordinator)
                 hierarchy.kill(revoked)
                 _ = try hierarchy.children.launch(
                     name: "edge-w-again",

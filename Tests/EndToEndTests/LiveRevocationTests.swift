@@ -15,7 +15,6 @@ extension EndToEndTests {
         @Test func aRevokedKeyIsSilencedOnItsOpenConnection() async throws {
             let parties: [(name: String, role: String)] = [("edge-r", "edge:watch"), ("edge-k", "edge:watch")]
             let hierarchy = try Hierarchy(name: "live-revoke", secure: true, extraParties: parties)
-            let keys = try #require(hierarchy.keys)
             try await hierarchy.diagnosing {
                 let metricsPort = try FreePorts.pick(1)[0]
                 let metrics = PrometheusScraper(port: metricsPort)
@@ -43,11 +42,7 @@ extension EndToEndTests {
                 _ = try await metrics.waitUntil("three devices under two edge keys", within: .seconds(20)) {
                     $0.value("fedpulse_eligible_workers", watch) == 3
                 }
-                let text = try String(contentsOfFile: keys.enrolmentPath, encoding: .utf8)
-                let kept = text.split(separator: "\n").filter { !$0.hasPrefix("edge-r ") }
-                try Data((kept.joined(separator: "\n") + "\n").utf8)
-                    .write(to: URL(fileURLWithPath: keys.enrolmentPath), options: .atomic)
-                try await hierarchy.waitForLog("enrolment reloaded", in: coordinator, within: .seconds(10))
+                try await hierarchy.revoke("edge-r", reloadedBy: coordinator)
                 // edge-r is still running and connected: its check-ins now count as refusals.
                 let refused = ["role": "coordinator", "reason": "unauthorizedSender"]
                 let after = try await metrics.waitUntil("edge-r refused on its open connection", within: .seconds(30)) {

@@ -118,16 +118,14 @@ struct RevocationEndToEndTests {
 
         /// Waits until the coordinator's log has a line containing every one of `parts`.
         func waitForLog(_ parts: [String], _ why: String) async throws {
-            let deadline = ContinuousClock.now + .seconds(40)
-            while ContinuousClock.now < deadline {
+            let logged = try await Poll.until(within: .seconds(40), every: .milliseconds(100)) {
                 let log = (try? String(contentsOf: coordinator.logFile, encoding: .utf8)) ?? ""
-                if log.split(separator: "\n").contains(where: { line in parts.allSatisfy { line.contains($0) } }) {
-                    return
-                }
-                try await Task.sleep(for: .milliseconds(100))  // the next look at the log
+                return log.split(separator: "\n").contains { line in parts.allSatisfy { line.contains($0) } }
             }
-            Issue.record("the coordinator never logged \(parts) (\(why))")
-            throw CancellationError()
+            guard logged else {
+                Issue.record("the coordinator never logged \(parts) (\(why))")
+                throw CancellationError()
+            }
         }
     }
 

@@ -119,13 +119,8 @@ extension EndToEndTests {
                 // run.end can overtake the last round.completed on its way to the auditor: poll
                 // the ledger file (appended before anything is published) until every round is in.
                 let wanted = Set(observer.summaries.map(\.roundId))
-                let clock = ContinuousClock()
-                let deadline = clock.now + .seconds(20)
-                while Set(Self.completions(in: ledgerFile).compactMap { $0["round"] as? Int }) != wanted {
-                    guard clock.now < deadline else {
-                        throw TimedOut(waitingFor: "complete entries of rounds \(wanted.sorted())", seen: "")
-                    }
-                    try await Task.sleep(for: .milliseconds(50))
+                try await Poll.require("complete entries of rounds \(wanted.sorted())", within: .seconds(20)) {
+                    Set(Self.completions(in: ledgerFile).compactMap { $0["round"] as? Int }) == wanted
                 }
                 return (open, first)
             }

@@ -1,3 +1,4 @@
+import FedPulseTestSupport
 import Foundation
 import Logging
 import Testing
@@ -153,10 +154,7 @@ struct TransportSecurityTests {
         let next = directory.appendingPathComponent("..data_tmp")
         try manager.createSymbolicLink(atPath: next.path, withDestinationPath: "..v2")
         guard rename(next.path, data.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while security.current.publicKey(of: "watch-3") != nil, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        _ = try await Poll.until(within: .seconds(10)) { security.current.publicKey(of: "watch-3") == nil }
         #expect(security.current.publicKey(of: "watch-3") == nil)
         #expect(security.stillAdmits(name: "watch-3", publicKey: device.publicKey) == false)
     }
@@ -180,10 +178,7 @@ struct TransportSecurityTests {
         let context = try Context()
         try security.start(context: context, logger: Logger(label: "test"))
         defer { security.stop() }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while security.current.publicKey(of: "watch-3") != nil, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        _ = try await Poll.until(within: .seconds(10)) { security.current.publicKey(of: "watch-3") == nil }
         #expect(security.current.publicKey(of: "watch-3") == nil)
     }
 }

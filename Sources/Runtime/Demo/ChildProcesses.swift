@@ -229,29 +229,33 @@ public enum FreePorts {
     public static func pick(_ count: Int) throws -> [Int] {
         var sockets: [Int32] = []
         defer { for descriptor in sockets { close(descriptor) } }
-        let range = unsharedRange()
+        let range = unshared
         var ports: [Int] = []
-        while ports.count < count {
-            var attempts = 0
-            var found: Int?
-            while found == nil, let range, attempts < 256 {
-                attempts += 1
-                let candidate = Int.random(in: range)
-                guard handedOut.withLock({ $0.insert(candidate).inserted }) else { continue }
-                if let fd = try? bound(to: candidate) {
-                    sockets.append(fd)
-                    found = candidate
-                }
-            }
-            if found == nil {
+        for _ in 0..<count {
+            if let range, let (fd, port) = claimUnshared(in: range) {
+                sockets.append(fd)
+                ports.append(port)
+            } else {
                 let fd = try bound(to: 0)
                 sockets.append(fd)
-                found = try boundPort(of: fd)
+                ports.append(try boundPort(of: fd))
             }
-            if let found { ports.append(found) }
         }
         return ports
     }
+
+    /// A port of `range` no call handed out before and nobody holds now, bound (256 tries).
+    private static func claimUnshared(in range: ClosedRange<Int>) -> (fd: Int32, port: Int)? {
+        for _ in 0..<256 {
+            let candidate = Int.random(in: range)
+            guard handedOut.withLock({ $0.insert(candidate).inserted }) else { continue }
+            if let fd = try? bound(to: candidate) { return (fd, candidate) }
+        }
+        return nil
+    }
+
+    /// Read once per process: the kernel's range does not move under a running test.
+    private static let unshared = unsharedRange()
 
     /// 10000 up to the first ephemeral port (`/proc/sys/net/ipv4/ip_local_port_range`), or nil.
     static func unsharedRange() -> ClosedRange<Int>? {

@@ -157,13 +157,8 @@ final class PrivateHierarchy: Sendable {
         moreThan count: Int,
         within timeout: Duration
     ) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while occurrences(of: text, in: child) <= count {
-            guard clock.now < deadline else {
-                throw TimedOut(waitingFor: "\"\(text)\" in \(child.name)'s log (within \(timeout))", seen: "")
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        try await Poll.require("\"\(text)\" in \(child.name)'s log", within: timeout) {
+            occurrences(of: text, in: child) > count
         }
     }
 }
