@@ -1,6 +1,7 @@
 // The SecAgg+ stages between a shard and the devices of its cohort (issue 10), all over the
-// shard's ROUTER and each device's DEALER (never a broadcast). Every byte field is lowercase
-// hex of a fixed length, so a schema alone bounds each message.
+// shard's ROUTER and each device's DEALER (never a broadcast). The header carries ids, points
+// and counts; keys, sealed shares and revealed shares travel as fixed-size binary records in
+// frames the header describes (`SecAggRecords`), so no hex is parsed on the hot path.
 
 extension Topic {
     /// Device → shard ROUTER: the device's two X25519 public keys, seed commitment, signature.
@@ -23,33 +24,16 @@ extension Topic {
     ]
 }
 
-/// Sizes of the hex fields, fixed by the protocol (checked against `SecureAggregation`'s byte
-/// counts by its tests).
+/// Sizes and bounds fixed by the protocol (checked against `SecureAggregation`'s byte counts by
+/// its tests).
 public enum SecAggWireLimits {
-    /// An X25519 public key or a SHA-256 commitment: 32 bytes.
-    public static let keyHexLength = 64
-    /// An Ed25519 signature: 64 bytes.
-    public static let signatureHexLength = 128
-    /// A ChaChaPoly box of two shares: 12 + 2 × 72 + 16 bytes.
-    public static let ciphertextHexLength = 344
-    /// One Shamir share: 8-byte point and eight 8-byte limbs.
-    public static let shareHexLength = 144
     /// Most neighbours (and so most shares or ids) in one message.
     public static let maxDegree = 1024
     /// Largest modulus (the protocol sums mod 2^b in 64-bit words and signs the top value).
     public static let maxModulusBits = 62
-
-    static func isHex(_ value: String, length: Int) -> Bool {
-        let utf8 = value.utf8
-        return utf8.count == length && utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
-    }
 }
 
 extension FieldCheck {
-    func hex(_ key: String, _ value: String, length: Int) throws(WireError) {
-        try require(SecAggWireLimits.isHex(value, length: length), key, "is not \(length) lowercase hex digits")
-    }
-
     func secAggRound(roundId: Int, shard: Int) throws(WireError) {
         try atLeast("roundId", roundId, 1)
         try atLeast("shard", shard, 0)
@@ -60,30 +44,8 @@ extension FieldCheck {
     }
 }
 
-/// A device's advertised keys as they travel (inside `secagg.keys` and `secagg.neighbours`).
-public struct SecAggKeysField: Codable, Sendable, Equatable {
-    public var cipherPublicKey: String
-    public var maskPublicKey: String
-    public var seedCommitment: String
-    /// Empty when the round runs without enrolled signing keys.
-    public var signature: String?
-
-    public init(cipherPublicKey: String, maskPublicKey: String, seedCommitment: String, signature: String? = nil) {
-        self.cipherPublicKey = cipherPublicKey
-        self.maskPublicKey = maskPublicKey
-        self.seedCommitment = seedCommitment
-        self.signature = signature
-    }
-
-    func validate(_ check: FieldCheck) throws(WireError) {
-        try check.hex("cipherPublicKey", cipherPublicKey, length: SecAggWireLimits.keyHexLength)
-        try check.hex("maskPublicKey", maskPublicKey, length: SecAggWireLimits.keyHexLength)
-        try check.hex("seedCommitment", seedCommitment, length: SecAggWireLimits.keyHexLength)
-        if let signature { try check.hex("signature", signature, length: SecAggWireLimits.signatureHexLength) }
-    }
-}
-
-/// `secagg.keys` (device → shard ROUTER): stage 1.
+/// `secagg.keys` (device → shard ROUTER): stage 1. Frames: `keys`, one `SecAggRecords.keys`
+/// record; `signatures`, one `SecAggRecords.signature` record, only when the keys are signed.
 public struct SecAggKeys: MessageBody {
     public static let topic = Topic.secAggKeys
 
@@ -91,36 +53,32 @@ public struct SecAggKeys: MessageBody {
     public var roundId: Int
     /// ≥ 0.
     public var shard: Int
-    public var keys: SecAggKeysField
 
-    public init(roundId: Int, shard: Int, keys: SecAggKeysField) {
+    public init(roundId: Int, shard: Int) {
         self.roundId = roundId
         self.shard = shard
-        self.keys = keys
     }
 
     public func validate() throws(WireError) {
-        let check = FieldCheck()
-        try check.secAggRound(roundId: roundId, shard: shard)
-        try keys.validate(check.nested("keys"))
+        try FieldCheck().secAggRound(roundId: roundId, shard: shard)
     }
 }
 
-/// One neighbour in `secagg.neighbours`.
+/// One neighbour in `secagg.neighbours`; its keys are the matching record of frame `keys`.
 public struct SecAggNeighbourField: Codable, Sendable, Equatable {
     public var id: String
     /// Shamir evaluation point, 1…2^31.
     public var point: Int
-    public var keys: SecAggKeysField
 
-    public init(id: String, point: Int, keys: SecAggKeysField) {
+    public init(id: String, point: Int) {
         self.id = id
         self.point = point
-        self.keys = keys
     }
 }
 
-/// `secagg.neighbours` (shard → one device): stage 1 → 2.
+/// `secagg.neighbours` (shard → one device): stage 1 → 2. Frames: `keys`, one
+/// `SecAggRecords.keys` record per neighbour in `neighbours` order; `signatures`, one per
+/// neighbour, only when the round's keys are signed.
 public struct SecAggNeighbours: MessageBody {
     public static let topic = Topic.secAggNeighbours
 
@@ -149,56 +107,45 @@ public struct SecAggNeighbours: MessageBody {
         try check.bounded("neighbours", count: neighbours.count)
         try check.ids("neighbours.id", neighbours.map(\.id))
         for (index, neighbour) in neighbours.enumerated() {
-            let item = check.nested("neighbours[\(index)]")
-            try item.range("point", neighbour.point, 1...(1 << 31))
-            try neighbour.keys.validate(item.nested("keys"))
+            try check.nested("neighbours[\(index)]").range("point", neighbour.point, 1...(1 << 31))
         }
         let points = neighbours.map(\.point) + [ownPoint]
         try check.require(Set(points).count == points.count, "neighbours.point", "contains duplicates")
     }
 }
 
-/// One sealed share pair in `secagg.shares`.
-public struct SecAggShareField: Codable, Sendable, Equatable {
-    public var sender: String
-    public var recipient: String
-    public var ciphertext: String
-
-    public init(sender: String, recipient: String, ciphertext: String) {
-        self.sender = sender
-        self.recipient = recipient
-        self.ciphertext = ciphertext
-    }
-}
-
-/// `secagg.shares`: stage 2 (device → shard, every entry from the sender) and 2 → 3 (shard →
-/// device, every entry to the recipient).
+/// `secagg.shares`: stage 2 (device → shard: the shares `holder` sealed, one per peer) and
+/// 2 → 3 (shard → device: the shares sealed for `holder`, one from each peer). Frame
+/// `ciphertexts`: one `SecAggRecords.ciphertext` record per peer, in `peers` order.
+///
+/// One holder and a list of peers rather than (sender, recipient) objects: every share of one
+/// message has the same sender or the same recipient, and the list is what every device parses.
 public struct SecAggShares: MessageBody {
     public static let topic = Topic.secAggShares
 
     public var roundId: Int
     public var shard: Int
-    /// At most `SecAggWireLimits.maxDegree`; each (sender, recipient) pair once.
-    public var shares: [SecAggShareField]
+    /// The device at the fixed end of every share.
+    public var holder: String
+    /// True: `holder` sealed each share for a peer; false: each peer sealed one for `holder`.
+    public var sealedByHolder: Bool
+    /// At most `SecAggWireLimits.maxDegree`, unique.
+    public var peers: [String]
 
-    public init(roundId: Int, shard: Int, shares: [SecAggShareField]) {
+    public init(roundId: Int, shard: Int, holder: String, sealedByHolder: Bool, peers: [String]) {
         self.roundId = roundId
         self.shard = shard
-        self.shares = shares
+        self.holder = holder
+        self.sealedByHolder = sealedByHolder
+        self.peers = peers
     }
 
     public func validate() throws(WireError) {
         let check = FieldCheck()
         try check.secAggRound(roundId: roundId, shard: shard)
-        try check.bounded("shares", count: shares.count)
-        for (index, share) in shares.enumerated() {
-            let item = check.nested("shares[\(index)]")
-            try item.id("sender", share.sender)
-            try item.id("recipient", share.recipient)
-            try item.hex("ciphertext", share.ciphertext, length: SecAggWireLimits.ciphertextHexLength)
-        }
-        let pairs = shares.map { "\($0.sender) \($0.recipient)" }
-        try check.require(Set(pairs).count == pairs.count, "shares", "repeats a sender and recipient pair")
+        try check.id("holder", holder)
+        try check.bounded("peers", count: peers.count)
+        try check.ids("peers", peers)
     }
 }
 
@@ -259,48 +206,32 @@ public struct SecAggUnmaskRequest: MessageBody {
     }
 }
 
-/// One revealed share in `secagg.unmask.response`.
-public struct SecAggRevealedShareField: Codable, Sendable, Equatable {
-    /// Whose secret this is a share of.
-    public var owner: String
-    public var share: String
-
-    public init(owner: String, share: String) {
-        self.owner = owner
-        self.share = share
-    }
-}
-
-/// `secagg.unmask.response` (device → shard ROUTER): stage 4.
+/// `secagg.unmask.response` (device → shard ROUTER): stage 4. Frame `shares`: one
+/// `SecAggRecords.share` record per owner, those of `selfMaskSeedOwners` first, then those of
+/// `maskKeyOwners`, each in list order.
 public struct SecAggUnmaskResponse: MessageBody {
     public static let topic = Topic.secAggUnmaskResponse
 
     public var roundId: Int
     public var shard: Int
-    public var selfMaskSeedShares: [SecAggRevealedShareField]
-    public var maskKeyShares: [SecAggRevealedShareField]
+    /// Whose self-mask seed each of the first records is a share of.
+    public var selfMaskSeedOwners: [String]
+    /// Whose mask key each of the remaining records is a share of.
+    public var maskKeyOwners: [String]
 
-    public init(
-        roundId: Int,
-        shard: Int,
-        selfMaskSeedShares: [SecAggRevealedShareField],
-        maskKeyShares: [SecAggRevealedShareField]
-    ) {
+    public init(roundId: Int, shard: Int, selfMaskSeedOwners: [String], maskKeyOwners: [String]) {
         self.roundId = roundId
         self.shard = shard
-        self.selfMaskSeedShares = selfMaskSeedShares
-        self.maskKeyShares = maskKeyShares
+        self.selfMaskSeedOwners = selfMaskSeedOwners
+        self.maskKeyOwners = maskKeyOwners
     }
 
     public func validate() throws(WireError) {
         let check = FieldCheck()
         try check.secAggRound(roundId: roundId, shard: shard)
-        for (key, list) in [("selfMaskSeedShares", selfMaskSeedShares), ("maskKeyShares", maskKeyShares)] {
+        for (key, list) in [("selfMaskSeedOwners", selfMaskSeedOwners), ("maskKeyOwners", maskKeyOwners)] {
             try check.bounded(key, count: list.count)
-            try check.ids("\(key).owner", list.map(\.owner))
-            for (index, item) in list.enumerated() {
-                try check.nested("\(key)[\(index)]").hex("share", item.share, length: SecAggWireLimits.shareHexLength)
-            }
+            try check.ids(key, list)
         }
     }
 }

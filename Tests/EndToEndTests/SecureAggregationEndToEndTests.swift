@@ -130,20 +130,16 @@ extension EndToEndTests {
                 let enrolment = try Enrolment.load(path: keys.enrolmentPath)
                 let shardKey = try #require(enrolment.publicKey(of: "region-phone-0"))
                 let forger = try keys.keyPair(of: "phone-99")
-                let field = SecAggKeysField(
-                    cipherPublicKey: String(repeating: "1a", count: 32),
-                    maskPublicKey: String(repeating: "2b", count: 32),
-                    seedCommitment: String(repeating: "3c", count: 32)
-                )
-                let body = SecAggKeys(roundId: open.body.roundId, shard: 0, keys: field)
+                let body = SecAggKeys(roundId: open.body.roundId, shard: 0)
+                let record = SecAggRecords.frame("keys", [UInt8](repeating: 0x1a, count: SecAggRecords.keys))
                 try await onOwnThread("secagg-forger") {
                     let context = try Context()
                     let dealer = try Socket(context, type: .dealer)
                     try dealer.setLinger(2_000)
                     try dealer.makeCurveClient(serverPublicKey: shardKey, keys: forger)
                     try dealer.connect(endpoint)
-                    _ = try dealer.send(try WireCodec().encode(body, sender: "phone-1"))
-                    _ = try dealer.send(try WireCodec().encode(body, sender: "phone-99"))
+                    _ = try dealer.send(try WireCodec().encode(body, sender: "phone-1", tensors: [record]))
+                    _ = try dealer.send(try WireCodec().encode(body, sender: "phone-99", tensors: [record]))
                 }
                 // The outsider is refused as not in the cohort while keys are taken, else as late.
                 _ = try await metrics.waitUntil("the forgery and the outsider refused", within: .seconds(15)) {

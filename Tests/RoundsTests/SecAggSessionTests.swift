@@ -91,8 +91,8 @@ import Wire
                     guard var device = devices[to], goneBefore[to] != Self.kind(outgoing) else { continue }
                     let message: AnyMessage
                     switch outgoing {
-                    case .neighbours(let body): message = try wire(body, sender: shardId)
-                    case .shares(let body): message = try wire(body, sender: shardId)
+                    case .neighbours(let framed): message = try wire(framed.body, sender: shardId, tensors: framed.tensors)
+                    case .shares(let framed): message = try wire(framed.body, sender: shardId, tensors: framed.tensors)
                     case .unmaskRequest(let body): message = try wire(body, sender: shardId)
                     }
                     let answers = device.received(message, from: PeerIdentity(claimed: shardId), using: &generator)
@@ -118,10 +118,10 @@ import Wire
 
     static func message(_ outgoing: SecAggDeviceOutgoing, from sender: String) throws -> AnyMessage {
         switch outgoing {
-        case .keys(let body): try wire(body, sender: sender)
-        case .shares(let body): try wire(body, sender: sender)
+        case .keys(let framed): try wire(framed.body, sender: sender, tensors: framed.tensors)
+        case .shares(let framed): try wire(framed.body, sender: sender, tensors: framed.tensors)
         case .masked(let body, let tensor): try wire(body, sender: sender, tensors: [tensor])
-        case .unmaskResponse(let body): try wire(body, sender: sender)
+        case .unmaskResponse(let framed): try wire(framed.body, sender: sender, tensors: framed.tensors)
         }
     }
 

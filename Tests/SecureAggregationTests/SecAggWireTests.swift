@@ -8,29 +8,33 @@ import Wire
 /// schemas/, and converts back to the same values.
 @Suite(.timeLimit(.minutes(2)))
 struct SecAggWireTests {
-    struct Header<Body: Decodable>: Decodable { let body: Body }
+    /// Encodes through the codec (which validates), then decodes the frames the way a peer
+    /// does, descriptors and record frames included.
+    static func roundTrip<Body: MessageBody>(
+        _ framed: SecAggFramed<Body>,
+        headers: inout [[UInt8]]
+    ) throws -> Message<Body> {
+        try roundTrip(framed.body, tensors: framed.tensors, headers: &headers)
+    }
 
-    /// Encodes through the codec (which validates), then reads the body back from frame 1 the
-    /// way a peer would once the topics are registered.
     static func roundTrip<Body: MessageBody>(
         _ body: Body,
         tensors: [Tensor] = [],
         headers: inout [[UInt8]]
-    ) throws -> Body {
+    ) throws -> Message<Body> {
         let frames = try WireCodec().encode(body, sender: "watch-0", tensors: tensors)
         #expect(frames[0] == Array(Body.topic.rawValue.utf8))
         headers.append(frames[1])
-        let decoded = try JSONDecoder().decode(Header<Body>.self, from: Data(frames[1])).body
-        try decoded.validate()
-        return decoded
+        return try WireCodec().decode(frames, as: Body.self).get()
     }
 
     @Test func everyStageRoundTripsAndMatchesItsSchema() throws {
         var round = try ManualRound(devices: 8, degree: 4, threshold: 2, seed: 51, signed: true)
         var headers: [[UInt8]] = []
         let keys = try round.client("watch-0").advertisedKeys()
-        let keysBack = try Self.roundTrip(SecAggKeys(roundId: 1, shard: 0, keys: keys.wire), headers: &headers)
-        #expect(AdvertisedKeys(wire: keysBack.keys) == keys)
+        let keysBack = try Self.roundTrip(keys.wire(roundId: 1, shard: 0), headers: &headers)
+        #expect(!keys.signature.isEmpty)
+        #expect(AdvertisedKeys(wire: keysBack) == keys)
 
         let announcements = try round.advertise()
         let (id, announcement) = try #require(announcements.sorted { $0.key < $1.key }.first)
@@ -39,11 +43,11 @@ struct SecAggWireTests {
 
         let forwarded = try round.share(announcements)
         let shares = try #require(forwarded[id])
-        let sharesBack = try Self.roundTrip(
-            SecAggShares(roundId: 1, shard: 0, shares: shares.map(\.wire)),
-            headers: &headers
+        let framedShares = try #require(
+            EncryptedShare.wire(shares, holder: id, sealedByHolder: false, roundId: 1, shard: 0)
         )
-        #expect(sharesBack.shares.compactMap(EncryptedShare.init(wire:)) == shares)
+        #expect(EncryptedShare.wire(shares, holder: id, sealedByHolder: true, roundId: 1, shard: 0) == nil)
+        #expect(EncryptedShare.shares(wire: try Self.roundTrip(framedShares, headers: &headers)) == shares)
 
         let masked = try round.client(id).configuration.modulusBits
         let vector = try #require(ModularVector(bits: masked, values: (0..<16).map { UInt64($0 * 1000) }))
@@ -58,39 +62,103 @@ struct SecAggWireTests {
         let requests = try round.mask(forwarded)
         let request = try #require(requests[id])
         let requestBack = try Self.roundTrip(request.wire(roundId: 1, shard: 0, recipient: id), headers: &headers)
-        #expect(UnmaskRequest(wire: requestBack) == request)
+        #expect(UnmaskRequest(wire: requestBack.body) == request)
         var device = try round.client(id)
         let response = try device.unmaskRequested(request)
         let responseBack = try Self.roundTrip(response.wire(roundId: 1, shard: 0), headers: &headers)
         #expect(UnmaskResponse(wire: responseBack) == response)
 
-        // The schemas refuse what the decoder refuses: a key that is not lowercase hex.
+        // The schemas refuse what the decoder refuses: a key record inside the header.
         let broken = Array(
             String(decoding: headers[0], as: UTF8.self).replacingOccurrences(
-                of: keysBack.keys.maskPublicKey,
-                with: keysBack.keys.maskPublicKey.uppercased()
+                of: "\"shard\":0",
+                with: "\"shard\":0,\"keys\":\"00\""
             ).utf8
         )
+        #expect(broken != headers[0])
+        #expect(throws: WireError.self) {
+            try WireCodec().decode([Array("secagg.keys".utf8), broken] + keysBack.tensors.map(\.bytes)).get()
+        }
         let verdicts = try Self.checkSchemas(headers + [broken])
         #expect(verdicts.count == headers.count + 1)
         #expect(verdicts.dropLast().allSatisfy { $0.hasPrefix("OK") }, "\(verdicts)")
         #expect(verdicts.last?.hasPrefix("FAIL") == true)
     }
 
-    @Test func malformedFieldsAreRefusedByTheBodyOrTheConversion() throws {
-        let key = String(repeating: "ab", count: 32)
-        let field = SecAggKeysField(cipherPublicKey: key, maskPublicKey: key, seedCommitment: String(key.dropLast()))
-        #expect(throws: WireError.self) { try SecAggKeys(roundId: 1, shard: 0, keys: field).validate() }
-        let upper = SecAggKeysField(cipherPublicKey: key.uppercased(), maskPublicKey: key, seedCommitment: key)
-        #expect(throws: WireError.self) { try SecAggKeys(roundId: 1, shard: 0, keys: upper).validate() }
+    /// Every record frame is refused unless its size is exactly the header's count times the
+    /// record, its encoding one byte per element, and no frame is unexpected: checked before
+    /// any byte is read, so no frame content can trap.
+    @Test func recordFramesOfTheWrongShapeAreRefused() throws {
+        var round = try ManualRound(devices: 8, degree: 4, threshold: 2, seed: 52)
+        let keys = try round.client("watch-0").advertisedKeys()
+        let good = keys.wire(roundId: 1, shard: 0)
+        func keysMessage(_ tensors: [Tensor]) -> Message<SecAggKeys> {
+            Message(sender: "watch-0", body: good.body, tensors: tensors)
+        }
+        let record = try #require(good.tensors.first).bytes
+        #expect(AdvertisedKeys(wire: keysMessage(good.tensors)) == keys)
+        #expect(AdvertisedKeys(wire: keysMessage([])) == nil)
+        #expect(AdvertisedKeys(wire: keysMessage([SecAggRecords.frame("keys", Array(record.dropLast()))])) == nil)
+        #expect(AdvertisedKeys(wire: keysMessage([SecAggRecords.frame("keys", record + record)])) == nil)
+        #expect(AdvertisedKeys(wire: keysMessage([SecAggRecords.frame("keys", record), .f32le(name: "extra", [1])])) == nil)
+        #expect(
+            AdvertisedKeys(wire: keysMessage([SecAggRecords.frame("keys", record), SecAggRecords.frame("signatures", [1])]))
+                == nil
+        )
+        let f32 = Tensor.encoded(name: "keys", encoding: .f32le, bytes: record, elementCount: record.count / 4)
+        #expect(AdvertisedKeys(wire: keysMessage([f32])) == nil)
+
+        let announcements = try round.advertise()
+        let (id, announcement) = try #require(announcements.sorted { $0.key < $1.key }.first)
+        let announced = try #require(announcement.wire(roundId: 1, shard: 0, recipient: id))
+        var fewer = announced.body
+        fewer.neighbours.removeLast()
+        #expect(NeighbourAnnouncement(wire: Message(sender: "s", body: fewer, tensors: announced.tensors)) == nil)
+        #expect(NeighbourAnnouncement(wire: Message(sender: "s", body: announced.body, tensors: [])) == nil)
+
+        let forwarded = try round.share(announcements)
+        let shares = try #require(forwarded[id])
+        let framed = try #require(EncryptedShare.wire(shares, holder: id, sealedByHolder: false, roundId: 1, shard: 0))
+        let ciphertexts = try #require(framed.tensors.first).bytes
+        var extraPeer = framed.body
+        extraPeer.peers.append("watch-99")
+        #expect(EncryptedShare.shares(wire: Message(sender: "s", body: extraPeer, tensors: framed.tensors)) == nil)
+        let short = SecAggRecords.frame("ciphertexts", Array(ciphertexts.dropFirst()))
+        #expect(EncryptedShare.shares(wire: Message(sender: "s", body: framed.body, tensors: [short])) == nil)
+        let renamed = SecAggRecords.frame("shares", ciphertexts)
+        #expect(EncryptedShare.shares(wire: Message(sender: "s", body: framed.body, tensors: [renamed])) == nil)
+
+        // A share whose limb is not below p, or whose point is 0, is refused as it is read.
+        let response = UnmaskResponse(
+            selfMaskSeedShares: ["watch-1": ShamirShare(x: 3, values: [UInt64](repeating: 1, count: 8))],
+            maskKeyShares: [:]
+        ).wire(roundId: 1, shard: 0)
+        let bytes = try #require(response.tensors.first).bytes
+        #expect(UnmaskResponse(wire: Message(sender: "s", body: response.body, tensors: response.tensors)) != nil)
+        var zeroPoint = bytes
+        zeroPoint.replaceSubrange(0..<8, with: [UInt8](repeating: 0, count: 8))
+        var notCanonical = bytes
+        notCanonical.replaceSubrange(8..<16, with: [UInt8](repeating: 0xff, count: 8))
+        for forged in [zeroPoint, notCanonical, Array(bytes.dropLast()), bytes + bytes] {
+            let message = Message(sender: "s", body: response.body, tensors: [SecAggRecords.frame("shares", forged)])
+            #expect(UnmaskResponse(wire: message) == nil)
+        }
+    }
+
+    @Test func malformedFieldsAreRefusedByTheBody() throws {
         #expect(throws: WireError.self) { try SecAggMasked(roundId: 1, shard: 0, modulusBits: 63).validate() }
-        let repeated = SecAggShareField(sender: "a", recipient: "b", ciphertext: String(repeating: "0", count: 344))
         #expect(throws: WireError.self) {
-            try SecAggShares(roundId: 1, shard: 0, shares: [repeated, repeated]).validate()
+            try SecAggShares(roundId: 1, shard: 0, holder: "a", sealedByHolder: true, peers: ["b", "b"]).validate()
+        }
+        #expect(throws: WireError.self) {
+            try SecAggShares(roundId: 1, shard: 0, holder: "a b", sealedByHolder: true, peers: []).validate()
         }
         let tooMany = (0...SecAggWireLimits.maxDegree).map { "w\($0)" }
         #expect(throws: WireError.self) {
             try SecAggUnmaskRequest(roundId: 1, shard: 0, recipient: "a", survivors: tooMany, dropped: []).validate()
+        }
+        #expect(throws: WireError.self) {
+            try SecAggShares(roundId: 1, shard: 0, holder: "a", sealedByHolder: true, peers: tooMany).validate()
         }
         // Values the float tensor can carry but a masked vector cannot: fractions, negatives, ≥ 2^b.
         for bad: Float in [0.5, -1, 4096] {
@@ -110,8 +178,9 @@ struct SecAggWireTests {
     }
 
     @Test func wireSizesAreTheProtocolsByteCounts() {
-        #expect(SecAggWireLimits.ciphertextHexLength == 2 * EncryptedShare.ciphertextByteCount)
-        #expect(SecAggWireLimits.shareHexLength == 2 * ShamirShare.byteCount)
+        #expect(SecAggRecords.ciphertext == EncryptedShare.ciphertextByteCount)
+        #expect(SecAggRecords.share == ShamirShare.byteCount)
+        #expect(SecAggRecords.keys == 3 * 32)
         #expect(Topic.secAgg.allSatisfy { Topic.known.contains($0) })
         let names = Topic.known.map(\.rawValue)
         for name in names {

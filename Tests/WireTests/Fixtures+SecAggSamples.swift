@@ -3,12 +3,9 @@
 extension Fixtures {
     static func hex(_ byte: String, _ length: Int) -> String { String(repeating: byte, count: length / byte.count) }
 
-    static let secAggKeysField = SecAggKeysField(
-        cipherPublicKey: hex("0a", 64),
-        maskPublicKey: hex("1b", 64),
-        seedCommitment: hex("2c", 64),
-        signature: hex("3d", 128)
-    )
+    static func records(_ name: String, _ byte: UInt8, _ count: Int, _ size: Int) -> Tensor {
+        SecAggRecords.frame(name, [UInt8](repeating: byte, count: count * size))
+    }
 
     static func secAggRecord(_ deviceClass: DeviceClassName, shard: Int) -> SecureAggregationRecord {
         SecureAggregationRecord(
@@ -28,7 +25,14 @@ extension Fixtures {
         Sample(
             label: "secagg.keys signed",
             message: .secAggKeys(
-                Message(sender: "w-1", body: SecAggKeys(roundId: 3, shard: 0, keys: secAggKeysField))
+                Message(
+                    sender: "w-1",
+                    body: SecAggKeys(roundId: 3, shard: 0),
+                    tensors: [
+                        records("keys", 0x0a, 1, SecAggRecords.keys),
+                        records("signatures", 0x3d, 1, SecAggRecords.signature),
+                    ]
+                )
             )
         ),
         Sample(
@@ -36,15 +40,8 @@ extension Fixtures {
             message: .secAggKeys(
                 Message(
                     sender: "w-2",
-                    body: SecAggKeys(
-                        roundId: 3,
-                        shard: 0,
-                        keys: SecAggKeysField(
-                            cipherPublicKey: hex("ff", 64),
-                            maskPublicKey: hex("00", 64),
-                            seedCommitment: hex("9e", 64)
-                        )
-                    )
+                    body: SecAggKeys(roundId: 3, shard: 0),
+                    tensors: [records("keys", 0xff, 1, SecAggRecords.keys)]
                 )
             )
         ),
@@ -59,10 +56,11 @@ extension Fixtures {
                         recipient: "w-1",
                         ownPoint: 1,
                         neighbours: [
-                            SecAggNeighbourField(id: "w-2", point: 2, keys: secAggKeysField),
-                            SecAggNeighbourField(id: "edge-a/w-3", point: 1 << 31, keys: secAggKeysField),
+                            SecAggNeighbourField(id: "w-2", point: 2),
+                            SecAggNeighbourField(id: "edge-a/w-3", point: 1 << 31),
                         ]
-                    )
+                    ),
+                    tensors: [records("keys", 0x1b, 2, SecAggRecords.keys)]
                 )
             )
         ),
@@ -71,14 +69,8 @@ extension Fixtures {
             message: .secAggShares(
                 Message(
                     sender: "w-1",
-                    body: SecAggShares(
-                        roundId: 3,
-                        shard: 0,
-                        shares: [
-                            SecAggShareField(sender: "w-1", recipient: "w-2", ciphertext: hex("5a", 344)),
-                            SecAggShareField(sender: "w-1", recipient: "w-3", ciphertext: hex("a5", 344)),
-                        ]
-                    )
+                    body: SecAggShares(roundId: 3, shard: 0, holder: "w-1", sealedByHolder: true, peers: ["w-2", "w-3"]),
+                    tensors: [records("ciphertexts", 0x5a, 2, SecAggRecords.ciphertext)]
                 )
             )
         ),
@@ -123,12 +115,10 @@ extension Fixtures {
                     body: SecAggUnmaskResponse(
                         roundId: 3,
                         shard: 0,
-                        selfMaskSeedShares: [
-                            SecAggRevealedShareField(owner: "w-2", share: hex("01", 144)),
-                            SecAggRevealedShareField(owner: "w-3", share: hex("02", 144)),
-                        ],
-                        maskKeyShares: [SecAggRevealedShareField(owner: "w-4", share: hex("03", 144))]
-                    )
+                        selfMaskSeedOwners: ["w-2", "w-3"],
+                        maskKeyOwners: ["w-4"]
+                    ),
+                    tensors: [records("shares", 0x01, 3, SecAggRecords.share)]
                 )
             )
         ),
@@ -137,7 +127,8 @@ extension Fixtures {
             message: .secAggUnmaskResponse(
                 Message(
                     sender: "w-1",
-                    body: SecAggUnmaskResponse(roundId: 1, shard: 2, selfMaskSeedShares: [], maskKeyShares: [])
+                    body: SecAggUnmaskResponse(roundId: 1, shard: 2, selfMaskSeedOwners: [], maskKeyOwners: []),
+                    tensors: [records("shares", 0, 0, SecAggRecords.share)]
                 )
             )
         ),

@@ -179,21 +179,16 @@ struct OpenSecAggRound: Sendable {
     static func event(_ message: AnyMessage) -> (roundId: Int, shard: Int, SecAggShardEvent)? {
         switch message {
         case .secAggKeys(let m):
-            return AdvertisedKeys(wire: m.body.keys).map { (m.body.roundId, m.body.shard, .keysAdvertised($0)) }
+            return AdvertisedKeys(wire: m).map { (m.body.roundId, m.body.shard, .keysAdvertised($0)) }
         case .secAggShares(let m):
-            var shares: [EncryptedShare] = []
-            for field in m.body.shares {
-                guard let share = EncryptedShare(wire: field) else { return nil }
-                shares.append(share)
-            }
-            return (m.body.roundId, m.body.shard, .sharesSent(shares))
+            return EncryptedShare.shares(wire: m).map { (m.body.roundId, m.body.shard, .sharesSent($0)) }
         case .secAggMasked(let m):
             guard m.tensors.count == 1, let tensor = m.tensor(named: "masked"),
                 let vector = ModularVector(tensor: tensor, bits: m.body.modulusBits, count: tensor.elementCount)
             else { return nil }
             return (m.body.roundId, m.body.shard, .maskedInput(vector))
         case .secAggUnmaskResponse(let m):
-            return UnmaskResponse(wire: m.body).map { (m.body.roundId, m.body.shard, .unmasking($0)) }
+            return UnmaskResponse(wire: m).map { (m.body.roundId, m.body.shard, .unmasking($0)) }
         default:
             return nil
         }
@@ -226,9 +221,15 @@ struct OpenSecAggRound: Sendable {
                 guard let wire = announcement.wire(roundId: roundId, shard: shard, recipient: to) else { continue }
                 out.append(.send(to: to, .neighbours(wire)))
             case .forwardShares(let to, let shares):
-                out.append(
-                    .send(to: to, .shares(SecAggShares(roundId: roundId, shard: shard, shares: shares.map(\.wire))))
+                let framed = EncryptedShare.wire(
+                    shares,
+                    holder: to,
+                    sealedByHolder: false,
+                    roundId: roundId,
+                    shard: shard
                 )
+                guard let framed else { continue }
+                out.append(.send(to: to, .shares(framed)))
             case .requestUnmasking(let to, let request):
                 out.append(.send(to: to, .unmaskRequest(request.wire(roundId: roundId, shard: shard, recipient: to))))
             case .reject(let reason, let sender, let detail):

@@ -4,10 +4,10 @@ public import Wire
 
 /// A device-to-shard message of the secure-aggregation stages, as the shell sends it.
 public enum SecAggDeviceOutgoing: Sendable, Equatable {
-    case keys(SecAggKeys)
-    case shares(SecAggShares)
+    case keys(SecAggFramed<SecAggKeys>)
+    case shares(SecAggFramed<SecAggShares>)
     case masked(SecAggMasked, Tensor)
-    case unmaskResponse(SecAggUnmaskResponse)
+    case unmaskResponse(SecAggFramed<SecAggUnmaskResponse>)
 }
 
 /// What a device's secure-aggregation round asks its shell to do.
@@ -99,7 +99,7 @@ public struct SecAggDeviceSession: Sendable {
         guard case .sendKeys(let keys) = round.start() else {
             return .failure(WireError(code: .malformedHeader, detail: "no keys to advertise"))
         }
-        return .success((session, .keys(SecAggKeys(roundId: open.roundId, shard: assignment.shard, keys: keys.wire))))
+        return .success((session, .keys(keys.wire(roundId: open.roundId, shard: assignment.shard))))
     }
 
     /// The Skellam integers of `delta` (clipped, scaled, conditionally rounded, Sk(μ) noise
@@ -160,17 +160,13 @@ public struct SecAggDeviceSession: Sendable {
         let event: SecAggDeviceEvent
         switch message {
         case .secAggNeighbours(let m) where m.body.roundId == roundId && m.body.shard == shard:
-            guard let announcement = NeighbourAnnouncement(wire: m.body) else {
+            guard let announcement = NeighbourAnnouncement(wire: m) else {
                 return [.reject(.malformedHeader, sender: sender, detail: "unreadable neighbour keys")]
             }
             event = .neighboursAnnounced(announcement)
         case .secAggShares(let m) where m.body.roundId == roundId && m.body.shard == shard:
-            var shares: [EncryptedShare] = []
-            for field in m.body.shares {
-                guard let share = EncryptedShare(wire: field) else {
-                    return [.reject(.malformedHeader, sender: sender, detail: "unreadable share")]
-                }
-                shares.append(share)
+            guard let shares = EncryptedShare.shares(wire: m) else {
+                return [.reject(.malformedHeader, sender: sender, detail: "unreadable shares")]
             }
             event = .sharesForwarded(shares)
         case .secAggUnmaskRequest(let m) where m.body.roundId == roundId && m.body.shard == shard:
@@ -180,9 +176,22 @@ public struct SecAggDeviceSession: Sendable {
         }
         switch round.received(event, from: identity, using: &generator) {
         case .sendKeys(let keys):
-            return [.send(.keys(SecAggKeys(roundId: roundId, shard: shard, keys: keys.wire)))]
+            return [.send(.keys(keys.wire(roundId: roundId, shard: shard)))]
         case .sendShares(let shares):
-            return [.send(.shares(SecAggShares(roundId: roundId, shard: shard, shares: shares.map(\.wire))))]
+            let deviceId = round.client.id
+            guard
+                let framed = EncryptedShare.wire(
+                    shares,
+                    holder: deviceId,
+                    sealedByHolder: true,
+                    roundId: roundId,
+                    shard: shard
+                )
+            else {
+                isOver = true
+                return [.abort(detail: "a sealed share is not from \(deviceId)")]
+            }
+            return [.send(.shares(framed))]
         case .sendMaskedInput(let vector):
             guard let tensor = vector.tensor() else {
                 isOver = true

@@ -3,8 +3,8 @@ public import Wire
 
 /// A shard-to-device message of the secure-aggregation stages, as the shell sends it.
 public enum SecAggOutgoing: Sendable, Equatable {
-    case neighbours(SecAggNeighbours)
-    case shares(SecAggShares)
+    case neighbours(SecAggFramed<SecAggNeighbours>)
+    case shares(SecAggFramed<SecAggShares>)
     case unmaskRequest(SecAggUnmaskRequest)
 }
 

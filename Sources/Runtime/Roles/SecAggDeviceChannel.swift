@@ -168,11 +168,13 @@ final class SecAggEdge {
         do {
             let sent: Int
             switch outgoing {
-            case .keys(let body): sent = try channel.messenger.send(body, on: channel.socket)
-            case .shares(let body): sent = try channel.messenger.send(body, on: channel.socket)
+            case .keys(let framed): sent = try channel.messenger.send(framed.body, tensors: framed.tensors, on: channel.socket)
+            case .shares(let framed):
+                sent = try channel.messenger.send(framed.body, tensors: framed.tensors, on: channel.socket)
             case .masked(let body, let tensor):
                 sent = try channel.messenger.send(body, tensors: [tensor], on: channel.socket)
-            case .unmaskResponse(let body): sent = try channel.messenger.send(body, on: channel.socket)
+            case .unmaskResponse(let framed):
+                sent = try channel.messenger.send(framed.body, tensors: framed.tensors, on: channel.socket)
             }
             if sent == 0 { loop.failed("send", "secagg \(channel.deviceId): peer queue full", level: .notice) }
         } catch {

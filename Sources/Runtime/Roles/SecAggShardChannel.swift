@@ -170,8 +170,10 @@ final class SecAggShardChannel {
         do {
             let frames: [[UInt8]]
             switch outgoing {
-            case .neighbours(let body): frames = try codec.encode(body, sender: sender, sentAtMillis: now)
-            case .shares(let body): frames = try codec.encode(body, sender: sender, sentAtMillis: now)
+            case .neighbours(let framed):
+                frames = try codec.encode(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
+            case .shares(let framed):
+                frames = try codec.encode(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
             case .unmaskRequest(let body): frames = try codec.encode(body, sender: sender, sentAtMillis: now)
             }
             loop.send(frames: [routingId] + frames, on: .secagg)

@@ -56,8 +56,16 @@ private struct WireMeter {
         up[id, default: 0] += Self.size(try? codec.encode(body, sender: id, tensors: tensors))
     }
 
-    mutating func received<B: MessageBody>(_ body: B, by id: String) {
-        down[id, default: 0] += Self.size(try? codec.encode(body, sender: "shard", tensors: []))
+    mutating func sent<B: MessageBody>(_ framed: SecAggFramed<B>, by id: String) {
+        sent(framed.body, by: id, tensors: framed.tensors)
+    }
+
+    mutating func received<B: MessageBody>(_ body: B, by id: String, tensors: [Tensor] = []) {
+        down[id, default: 0] += Self.size(try? codec.encode(body, sender: "shard", tensors: tensors))
+    }
+
+    mutating func received<B: MessageBody>(_ framed: SecAggFramed<B>, by id: String) {
+        received(framed.body, by: id, tensors: framed.tensors)
     }
 }
 
@@ -98,7 +106,7 @@ public enum SecAggSimulation {
         for id in ids where !dropouts.beforeAdvertising.contains(id) {
             guard let keys = clients[id]?.advertisedKeys() else { continue }
             upload[id, default: 0] += keys.cipherPublicKey.count + keys.maskPublicKey.count
-            meter.sent(SecAggKeys(roundId: 1, shard: 0, keys: keys.wire), by: id)
+            meter.sent(keys.wire(roundId: 1, shard: 0), by: id)
             queue += server.keysAdvertised(keys, from: id)
         }
         let silentAt: [SecAggStage: Set<String>] = [
@@ -123,7 +131,9 @@ public enum SecAggSimulation {
                 do {
                     let shares = try client.neighboursAnnounced(announcement, using: &generator)
                     upload[id, default: 0] += shares.reduce(0) { $0 + $1.ciphertext.count + $1.recipient.utf8.count }
-                    meter.sent(SecAggShares(roundId: 1, shard: 0, shares: shares.map(\.wire)), by: id)
+                    if let framed = EncryptedShare.wire(shares, holder: id, sealedByHolder: true, roundId: 1, shard: 0) {
+                        meter.sent(framed, by: id)
+                    }
                     clients[id] = client
                     queue += server.sharesSent(shares, from: id)
                 } catch {
@@ -132,7 +142,9 @@ public enum SecAggSimulation {
                 }
             case .forwardShares(let id, let shares):
                 download[id, default: 0] += shares.reduce(0) { $0 + $1.ciphertext.count + $1.sender.utf8.count }
-                meter.received(SecAggShares(roundId: 1, shard: 0, shares: shares.map(\.wire)), by: id)
+                if let framed = EncryptedShare.wire(shares, holder: id, sealedByHolder: false, roundId: 1, shard: 0) {
+                    meter.received(framed, by: id)
+                }
                 guard !(silentAt[.maskedInput] ?? []).contains(id), var client = clients[id], let input = inputs[id]
                 else { continue }
                 do {

@@ -16,20 +16,35 @@ public struct ShamirShare: Sendable, Hashable {
     public var bytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(Self.byteCount)
+        append(to: &out)
+        return out
+    }
+
+    /// Appends `bytes` to `out` without an intermediate array (the wire lays shares end to end).
+    func append(to out: inout [UInt8]) {
         out.appendLittleEndian(x)
         for value in values { out.appendLittleEndian(value) }
-        return out
     }
 
     /// Parses `bytes`, refusing anything but canonical field elements and a non-zero point.
     public init?(bytes: some Collection<UInt8>) {
-        let array = Array(bytes)
-        guard array.count == Self.byteCount else { return nil }
-        let words = stride(from: 0, to: array.count, by: 8).map { array.littleEndianUInt64(at: $0) }
-        guard let x = words.first, x != 0, x < PrimeField.modulus else { return nil }
-        let values = Array(words.dropFirst())
-        guard values.allSatisfy({ $0 < PrimeField.modulus }) else { return nil }
-        self.init(x: x, values: values)
+        guard bytes.count == Self.byteCount else { return nil }
+        var words: [UInt64] = []
+        words.reserveCapacity(ShamirSharing.limbCount + 1)
+        var word: UInt64 = 0
+        var shift: UInt64 = 0
+        for byte in bytes {
+            word |= UInt64(byte) << shift
+            shift += 8
+            if shift == 64 {
+                guard word < PrimeField.modulus else { return nil }
+                words.append(word)
+                word = 0
+                shift = 0
+            }
+        }
+        guard let x = words.first, x != 0 else { return nil }
+        self.init(x: x, values: Array(words.dropFirst()))
     }
 }
 

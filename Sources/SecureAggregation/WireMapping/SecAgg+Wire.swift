@@ -5,92 +5,169 @@ public import Wire
 // protocol cannot use (a non-canonical share, a float that is not an integer below 2^b), so a
 // shell maps nil to one `malformedHeader` rejection.
 
-enum Hex {
-    static func encode(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
+extension AdvertisedKeys {
+    /// The 96-byte record of frame `keys`.
+    var record: [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static func decode(_ text: String) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x61...0x66: c - 0x61 + 10
-            default: nil
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(utf8.count / 2)
-        for index in stride(from: 0, to: utf8.count, by: 2) {
-            guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-        }
+        out.reserveCapacity(SecAggRecords.keys)
+        out += cipherPublicKey
+        out += maskPublicKey
+        out += seedCommitment
         return out
     }
-}
 
-extension AdvertisedKeys {
-    public var wire: SecAggKeysField {
-        SecAggKeysField(
-            cipherPublicKey: Hex.encode(cipherPublicKey),
-            maskPublicKey: Hex.encode(maskPublicKey),
-            seedCommitment: Hex.encode(seedCommitment),
-            signature: signature.isEmpty ? nil : Hex.encode(signature)
+    /// Keys from one `keys` record and, if the round is signed, one `signatures` record.
+    init?(record: ArraySlice<UInt8>, signature: ArraySlice<UInt8>?) {
+        guard record.count == SecAggRecords.keys else { return nil }
+        let start = record.startIndex
+        self.init(
+            cipherPublicKey: Array(record[start..<start + 32]),
+            maskPublicKey: Array(record[start + 32..<start + 64]),
+            seedCommitment: Array(record[start + 64..<start + 96]),
+            signature: signature.map { Array($0) } ?? []
         )
+        guard isWellFormed else { return nil }
     }
 
-    public init?(wire: SecAggKeysField) {
-        guard let cipher = Hex.decode(wire.cipherPublicKey), let mask = Hex.decode(wire.maskPublicKey),
-            let commitment = Hex.decode(wire.seedCommitment)
+    public func wire(roundId: Int, shard: Int) -> SecAggFramed<SecAggKeys> {
+        var tensors = [SecAggRecords.frame("keys", record)]
+        if !signature.isEmpty { tensors.append(SecAggRecords.frame("signatures", signature)) }
+        return SecAggFramed(body: SecAggKeys(roundId: roundId, shard: shard), tensors: tensors)
+    }
+
+    /// Nil unless the frames are exactly one key record and at most one signature record.
+    public init?(wire message: Message<SecAggKeys>) {
+        let tensors = message.tensors
+        guard SecAggRecords.only(tensors, ["keys", "signatures"]),
+            let keys = SecAggRecords.bytes(of: tensors, named: "keys", count: 1, size: SecAggRecords.keys)
         else { return nil }
-        let signature = wire.signature.map { Hex.decode($0) } ?? []
-        guard let signature else { return nil }
-        self.init(cipherPublicKey: cipher, maskPublicKey: mask, seedCommitment: commitment, signature: signature)
-        guard isWellFormed else { return nil }
+        var signature: [UInt8]?
+        if message.tensor(named: "signatures") != nil {
+            signature = SecAggRecords.bytes(of: tensors, named: "signatures", count: 1, size: SecAggRecords.signature)
+            guard signature != nil else { return nil }
+        }
+        self.init(record: keys[...], signature: signature?[...])
     }
 }
 
 extension NeighbourAnnouncement {
     /// Nil when a point does not fit the wire's 1…2^31 (a cohort that large is refused earlier).
-    public func wire(roundId: Int, shard: Int, recipient: String) -> SecAggNeighbours? {
+    public func wire(roundId: Int, shard: Int, recipient: String) -> SecAggFramed<SecAggNeighbours>? {
         guard ownPoint <= 1 << 31, neighbours.allSatisfy({ $0.point <= 1 << 31 }) else { return nil }
-        return SecAggNeighbours(
+        var keys: [UInt8] = []
+        keys.reserveCapacity(neighbours.count * SecAggRecords.keys)
+        var signatures: [UInt8] = []
+        let signed = neighbours.contains { !$0.keys.signature.isEmpty }
+        for neighbour in neighbours {
+            keys += neighbour.keys.cipherPublicKey
+            keys += neighbour.keys.maskPublicKey
+            keys += neighbour.keys.seedCommitment
+            if signed {
+                // One record per neighbour or none: an unsigned key in a signed round is all zeros,
+                // which no enrolled key verifies.
+                let signature = neighbour.keys.signature
+                signatures += signature.count == SecAggRecords.signature
+                    ? signature : [UInt8](repeating: 0, count: SecAggRecords.signature)
+            }
+        }
+        var tensors = [SecAggRecords.frame("keys", keys)]
+        if signed { tensors.append(SecAggRecords.frame("signatures", signatures)) }
+        let body = SecAggNeighbours(
             roundId: roundId,
             shard: shard,
             recipient: recipient,
             ownPoint: Int(ownPoint),
-            neighbours: neighbours.map { SecAggNeighbourField(id: $0.id, point: Int($0.point), keys: $0.keys.wire) }
+            neighbours: neighbours.map { SecAggNeighbourField(id: $0.id, point: Int($0.point)) }
         )
+        return SecAggFramed(body: body, tensors: tensors)
     }
 
-    /// The protocol's round id is the wire's, as a decimal string.
-    public init?(wire: SecAggNeighbours) {
-        var neighbours: [AnnouncedNeighbour] = []
-        for field in wire.neighbours {
-            guard let keys = AdvertisedKeys(wire: field.keys), field.point >= 1 else { return nil }
-            neighbours.append(AnnouncedNeighbour(id: field.id, point: UInt64(field.point), keys: keys))
+    /// The protocol's round id is the wire's, as a decimal string. Nil unless the frames hold
+    /// exactly one key record (and, if present, one signature record) per neighbour.
+    public init?(wire message: Message<SecAggNeighbours>) {
+        let body = message.body
+        let count = body.neighbours.count
+        let tensors = message.tensors
+        guard body.ownPoint >= 1,
+            SecAggRecords.only(tensors, ["keys", "signatures"]),
+            let keys = SecAggRecords.bytes(of: tensors, named: "keys", count: count, size: SecAggRecords.keys)
+        else { return nil }
+        var signatures: [UInt8]?
+        if message.tensor(named: "signatures") != nil {
+            signatures = SecAggRecords.bytes(
+                of: tensors,
+                named: "signatures",
+                count: count,
+                size: SecAggRecords.signature
+            )
+            guard signatures != nil else { return nil }
         }
-        guard wire.ownPoint >= 1 else { return nil }
-        self.init(roundId: String(wire.roundId), ownPoint: UInt64(wire.ownPoint), neighbours: neighbours)
+        var neighbours: [AnnouncedNeighbour] = []
+        neighbours.reserveCapacity(count)
+        for index in 0..<count {
+            let field = body.neighbours[index]
+            let point = field.point
+            let record = keys[index * SecAggRecords.keys..<(index + 1) * SecAggRecords.keys]
+            let signature = signatures.map {
+                $0[index * SecAggRecords.signature..<(index + 1) * SecAggRecords.signature]
+            }
+            guard point >= 1, let advertised = AdvertisedKeys(record: record, signature: signature) else { return nil }
+            neighbours.append(AnnouncedNeighbour(id: field.id, point: UInt64(point), keys: advertised))
+        }
+        self.init(roundId: String(body.roundId), ownPoint: UInt64(body.ownPoint), neighbours: neighbours)
     }
 }
 
 extension EncryptedShare {
-    public var wire: SecAggShareField {
-        SecAggShareField(sender: sender, recipient: recipient, ciphertext: Hex.encode(ciphertext))
+    /// Shares with one common end, `holder`, as one `secagg.shares` message: the ones it sealed
+    /// (`sealedByHolder`) or the ones sealed for it. Nil when a share has another holder at
+    /// that end or a ciphertext of another size (`seal` makes none).
+    public static func wire(
+        _ shares: [EncryptedShare],
+        holder: String,
+        sealedByHolder: Bool,
+        roundId: Int,
+        shard: Int
+    ) -> SecAggFramed<SecAggShares>? {
+        var records: [UInt8] = []
+        records.reserveCapacity(shares.count * ciphertextByteCount)
+        var peers: [String] = []
+        peers.reserveCapacity(shares.count)
+        for share in shares {
+            let (end, peer) = sealedByHolder ? (share.sender, share.recipient) : (share.recipient, share.sender)
+            guard end == holder, share.ciphertext.count == ciphertextByteCount else { return nil }
+            peers.append(peer)
+            records += share.ciphertext
+        }
+        return SecAggFramed(
+            body: SecAggShares(roundId: roundId, shard: shard, holder: holder, sealedByHolder: sealedByHolder, peers: peers),
+            tensors: [SecAggRecords.frame("ciphertexts", records)]
+        )
     }
 
-    public init?(wire: SecAggShareField) {
-        guard let bytes = Hex.decode(wire.ciphertext), bytes.count == Self.ciphertextByteCount else { return nil }
-        self.init(sender: wire.sender, recipient: wire.recipient, ciphertext: bytes)
+    /// Nil unless the one frame holds exactly one ciphertext record per peer.
+    public static func shares(wire message: Message<SecAggShares>) -> [EncryptedShare]? {
+        let body = message.body
+        let count = body.peers.count
+        guard message.tensors.count == 1,
+            let records = SecAggRecords.bytes(
+                of: message.tensors,
+                named: "ciphertexts",
+                count: count,
+                size: ciphertextByteCount
+            )
+        else { return nil }
+        var shares: [EncryptedShare] = []
+        shares.reserveCapacity(count)
+        for (index, peer) in body.peers.enumerated() {
+            let bytes = Array(records[index * ciphertextByteCount..<(index + 1) * ciphertextByteCount])
+            shares.append(
+                body.sealedByHolder
+                    ? EncryptedShare(sender: body.holder, recipient: peer, ciphertext: bytes)
+                    : EncryptedShare(sender: peer, recipient: body.holder, ciphertext: bytes)
+            )
+        }
+        return shares
     }
 }
 
@@ -139,31 +216,41 @@ extension UnmaskRequest {
 }
 
 extension UnmaskResponse {
-    public func wire(roundId: Int, shard: Int) -> SecAggUnmaskResponse {
-        func fields(_ shares: [String: ShamirShare]) -> [SecAggRevealedShareField] {
-            shares.sorted { $0.key < $1.key }.map {
-                SecAggRevealedShareField(owner: $0.key, share: Hex.encode($0.value.bytes))
-            }
-        }
-        return SecAggUnmaskResponse(
-            roundId: roundId,
-            shard: shard,
-            selfMaskSeedShares: fields(selfMaskSeedShares),
-            maskKeyShares: fields(maskKeyShares)
+    public func wire(roundId: Int, shard: Int) -> SecAggFramed<SecAggUnmaskResponse> {
+        let seeds = selfMaskSeedShares.sorted { $0.key < $1.key }
+        let keys = maskKeyShares.sorted { $0.key < $1.key }
+        var records: [UInt8] = []
+        records.reserveCapacity((seeds.count + keys.count) * ShamirShare.byteCount)
+        for (_, share) in seeds { share.append(to: &records) }
+        for (_, share) in keys { share.append(to: &records) }
+        return SecAggFramed(
+            body: SecAggUnmaskResponse(
+                roundId: roundId,
+                shard: shard,
+                selfMaskSeedOwners: seeds.map(\.key),
+                maskKeyOwners: keys.map(\.key)
+            ),
+            tensors: [SecAggRecords.frame("shares", records)]
         )
     }
 
-    public init?(wire: SecAggUnmaskResponse) {
-        func shares(_ fields: [SecAggRevealedShareField]) -> [String: ShamirShare]? {
-            var result: [String: ShamirShare] = [:]
-            for field in fields {
-                guard let bytes = Hex.decode(field.share), let share = ShamirShare(bytes: bytes),
-                    result.updateValue(share, forKey: field.owner) == nil
-                else { return nil }
-            }
-            return result
+    /// Nil unless the one frame holds one canonical share per owner, and no owner repeats.
+    public init?(wire message: Message<SecAggUnmaskResponse>) {
+        let body = message.body
+        let seedCount = body.selfMaskSeedOwners.count
+        let (count, overflow) = seedCount.addingReportingOverflow(body.maskKeyOwners.count)
+        guard !overflow, message.tensors.count == 1,
+            let records = SecAggRecords.bytes(of: message.tensors, named: "shares", count: count, size: ShamirShare.byteCount)
+        else { return nil }
+        var seeds: [String: ShamirShare] = [:]
+        var keys: [String: ShamirShare] = [:]
+        for (index, owner) in (body.selfMaskSeedOwners + body.maskKeyOwners).enumerated() {
+            let range = index * ShamirShare.byteCount..<(index + 1) * ShamirShare.byteCount
+            guard let share = ShamirShare(bytes: records[range]) else { return nil }
+            let previous =
+                index < seedCount ? seeds.updateValue(share, forKey: owner) : keys.updateValue(share, forKey: owner)
+            guard previous == nil else { return nil }
         }
-        guard let seeds = shares(wire.selfMaskSeedShares), let keys = shares(wire.maskKeyShares) else { return nil }
         self.init(selfMaskSeedShares: seeds, maskKeyShares: keys)
     }
 }
