@@ -202,7 +202,7 @@ struct ShardPerformer {
                     metadata: [
                         "round.id": "\(partial.roundId)", "shard": "\(name)",
                         "round.contributors": "\(partial.contributors)",
-                        "partial.clipped": "\(partial.clippedCount)",
+                        "partial.clipped": "\(partial.clippedCount)", "process.cpu_ms": "\(ProcessCPU.milliseconds)",
                     ]
                 )
                 loop.send(partial, tensors: tensors, on: .upward)
