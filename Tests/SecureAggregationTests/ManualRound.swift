@@ -14,7 +14,16 @@ struct ManualRound {
 
     /// With `signed`, every device signs its keys with an enrolled Ed25519 key and checks its
     /// neighbours' signatures against the directory.
-    init(devices: Int, degree: Int, threshold: Int, seed: UInt64, signed: Bool = false) throws {
+    /// `cipherKeys` are devices' c keys kept from an earlier round (the others draw new ones).
+    init(
+        devices: Int,
+        degree: Int,
+        threshold: Int,
+        seed: UInt64,
+        signed: Bool = false,
+        roundId: String = "1",
+        cipherKeys: [String: SecAggCipherKey] = [:]
+    ) throws {
         configuration = try SecAggConfiguration(
             bitsPerValue: 12,
             modulusBits: 12 + 6,
@@ -26,7 +35,7 @@ struct ManualRound {
         generator = SeededGenerator(seed: seed)
         ids = deviceIds(devices)
         guard let graph = NeighbourGraph.random(members: ids, degree: degree, using: &generator),
-            let server = SecAggServer(roundId: "1", configuration: configuration, graph: graph, minimumSurvivors: 0)
+            let server = SecAggServer(roundId: roundId, configuration: configuration, graph: graph, minimumSurvivors: 0)
         else { throw ManualRoundError.setup }
         self.server = server
         var signingKeys: [String: SecAggSigningKey] = [:]
@@ -36,10 +45,11 @@ struct ManualRound {
         for id in ids {
             clients[id] = try SecAggClient(
                 id: id,
-                roundId: "1",
+                roundId: roundId,
                 configuration: configuration,
                 signingKey: signingKeys[id],
                 enrolledKeys: directory,
+                cipherKey: cipherKeys[id],
                 using: &generator
             )
         }
@@ -96,5 +106,24 @@ struct ManualRound {
             actions.compactMap { if case .requestUnmasking(let to, let r) = $0 { (to, r) } else { nil } },
             uniquingKeysWith: { first, _ in first }
         )
+    }
+
+    /// Every device with a request answers it; returns what the shard released.
+    mutating func unmask(_ requests: [String: UnmaskRequest]) throws -> [SecAggServerAction] {
+        var actions: [SecAggServerAction] = []
+        for (id, request) in requests.sorted(by: { $0.key < $1.key }) {
+            var device = try client(id)
+            let response = try device.unmaskRequested(request)
+            clients[id] = device
+            actions += server.unmaskingReceived(response, from: id)
+        }
+        return actions
+    }
+
+    /// The whole round, every device honest; the released sum, or nil when none was released.
+    mutating func run() throws -> SecAggResult? {
+        let actions = try unmask(try mask(try share(try advertise())))
+        for action in actions { if case .complete(let result) = action { return result } }
+        return nil
     }
 }

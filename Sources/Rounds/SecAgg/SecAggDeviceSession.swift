@@ -1,5 +1,5 @@
 import Privacy
-import SecureAggregation
+public import SecureAggregation
 public import Wire
 
 /// A device-to-shard message of the secure-aggregation stages, as the shell sends it.
@@ -33,16 +33,20 @@ public struct SecAggDeviceSession: Sendable {
     public let shardId: String
     private var round: SecAggDeviceRound
     public private(set) var isOver = false
+    /// The device's c key with its cached agreements, for its next round (`SecAggCipherKey`).
+    public var cipherKey: SecAggCipherKey { round.client.cipherKey }
 
     /// Starts the round (`weight` 1 for a trained delta; 0 with a zero delta for a population
     /// member that did not sample itself, so the protocol's graph keeps its degree): nil with why when the round's numbers cannot be built (the shard
-    /// fails the same way and reports itself empty).
+    /// fails the same way and reports itself empty). `cipherKey` is the device's c key from its
+    /// previous round (nil on its first, or after a restart).
     public static func start(
         _ message: Message<RoundOpen>,
         assignment: ShardAssignment,
         deviceId: String,
         delta: [Float],
         weight: Int = 1,
+        cipherKey: SecAggCipherKey? = nil,
         using generator: inout some RandomNumberGenerator
     ) -> Result<(session: SecAggDeviceSession, first: SecAggDeviceOutgoing), WireError> {
         let open = message.body
@@ -61,6 +65,7 @@ public struct SecAggDeviceSession: Sendable {
                 id: deviceId,
                 roundId: SecAggPlan.protocolRoundId(open.roundId),
                 configuration: plan.configuration,
+                cipherKey: cipherKey,
                 using: &generator
             )
         } catch {

@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import Rounds
+import SecureAggregation
 import Wire
 import ZeroMQ
 
@@ -15,6 +16,9 @@ final class SecAggDeviceChannel {
     let messenger: Messenger
     var endpoint: String?
     var session: SecAggDeviceSession?
+    /// The device's c key, carried from round to round with its cached X25519 outputs (only
+    /// while this process lives: a restarted edge draws new keys).
+    var cipherKey: SecAggCipherKey?
     /// The masked input waiting out `--send-delay-ms` (the edge's update delay, a test knob).
     var held: (outgoing: SecAggDeviceOutgoing, due: Int64)?
 
@@ -85,12 +89,18 @@ final class SecAggEdge {
                 try channel.socket.connect(endpoint)
                 channel.endpoint = endpoint
             }
+            // Taken out of the old session first, so the new round's cache is not shared (copied).
+            if let previous = channel.session { channel.cipherKey = previous.cipherKey }
+            channel.session = nil
+            let cipherKey = channel.cipherKey
+            channel.cipherKey = nil
             switch SecAggDeviceSession.start(
                 open,
                 assignment: assignment,
                 deviceId: deviceId,
                 delta: delta,
                 weight: weight,
+                cipherKey: cipherKey,
                 using: &generator
             ) {
             case .success(let started):
@@ -99,7 +109,7 @@ final class SecAggEdge {
                 send(started.first, on: channel, loop: loop)
                 logger.debug("secagg keys sent", metadata: ["round.id": "\(roundId)", "worker.id": "\(deviceId)"])
             case .failure(let error):
-                channel.session = nil
+                channel.cipherKey = cipherKey
                 aborted.increment()
                 logger.warning(
                     "secure round refused",

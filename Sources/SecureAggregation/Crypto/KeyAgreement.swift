@@ -25,6 +25,22 @@ public struct SecAggKeyPairs: Sendable {
         }
     }
 
+    /// A fresh mask pair beside a cipher key kept from earlier rounds (`SecAggCipherKey`).
+    ///
+    /// The mask ("s") pair is never kept: the shard rebuilds a dropped device's s secret from its
+    /// neighbours' shares, and with an s secret from an earlier round plus the self-mask seed it
+    /// learns for every survivor, it could strip every mask from that device's next input.
+    init(cipher: Curve25519.KeyAgreement.PrivateKey, using generator: inout some RandomNumberGenerator)
+        throws(SecAggKeyError)
+    {
+        self.cipher = cipher
+        do {
+            mask = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: generator.bytes(32))
+        } catch {
+            throw .invalidKey
+        }
+    }
+
     public var cipherPublicKey: [UInt8] { Array(cipher.publicKey.rawRepresentation) }
     public var maskPublicKey: [UInt8] { Array(mask.publicKey.rawRepresentation) }
 

@@ -31,7 +31,9 @@ enum MaskExpander {
         let count = vector.values.count
         do {
             let nonce = try Insecure.ChaCha20CTR.Nonce(data: [UInt8](repeating: 0, count: 12))
-            let zeros = Data(count: chunkValues * 8)
+            // Sized to the vector, not the chunk: a small model's 33 masks per device would
+            // otherwise each allocate and zero 64 KiB.
+            let zeros = Data(count: min(chunkValues, count) * 8)
             var start = 0
             while start < count {
                 let length = min(chunkValues, count - start)

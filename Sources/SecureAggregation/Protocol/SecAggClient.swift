@@ -47,24 +47,35 @@ public struct SecAggClient: Sendable {
     private var neighbours: [String: AnnouncedNeighbour] = [:]
     /// Shares this device keeps for its neighbours, opened in the masked-input stage.
     private var held: [String: SharePair] = [:]
-    /// X25519(c_u, c_v) per neighbour from stage 2, reused (through HKDF with the other
-    /// direction's info) to open that neighbour's shares in stage 3; dropped after.
-    private var cipherAgreements: [String: [UInt8]] = [:]
+    /// The c key and its X25519 outputs by peer key: stage 2 seals with them and stage 3 opens
+    /// with the same ones (HKDF with the other direction's info: one X25519 per pair, not two),
+    /// and the shell may carry it into the next round (`SecAggCipherKey` says why that is safe).
+    public private(set) var cipherKey: SecAggCipherKey
 
     /// `signingKey` signs this device's advertised keys; `enrolledKeys` (the enrolment
     /// directory's Ed25519 keys) makes the device refuse neighbours whose keys are unsigned.
+    /// `cipherKey` is this device's c key from an earlier round (nil: draw a new one); the mask
+    /// pair and the self-mask seed are always drawn fresh.
     public init(
         id: String,
         roundId: String,
         configuration: SecAggConfiguration,
         signingKey: SecAggSigningKey? = nil,
         enrolledKeys: [String: [UInt8]]? = nil,
+        cipherKey: SecAggCipherKey? = nil,
         using generator: inout some RandomNumberGenerator
     ) throws(SecAggKeyError) {
         self.id = id
         self.roundId = roundId
         self.configuration = configuration
-        let keys = try SecAggKeyPairs(using: &generator)
+        let keys: SecAggKeyPairs
+        if let cipherKey {
+            keys = try SecAggKeyPairs(cipher: cipherKey.privateKey, using: &generator)
+            self.cipherKey = cipherKey
+        } else {
+            keys = try SecAggKeyPairs(using: &generator)
+            self.cipherKey = SecAggCipherKey(privateKey: keys.cipher)
+        }
         self.keys = keys
         self.selfMaskSeed = generator.bytes(ShamirSharing.secretByteCount)
         self.enrolledKeys = enrolledKeys
@@ -119,12 +130,9 @@ public struct SecAggClient: Sendable {
                 using: &generator
             )
             var sealed: [EncryptedShare] = []
+            sealed.reserveCapacity(ordered.count)
             for (index, neighbour) in ordered.enumerated() {
-                let agreement = try KeyDerivation.rawAgreement(
-                    privateKey: keys.cipher,
-                    publicKey: neighbour.keys.cipherPublicKey
-                )
-                cipherAgreements[neighbour.id] = agreement
+                let agreement = try cipherKey.agreement(with: neighbour.keys.cipherPublicKey)
                 let key = KeyDerivation.key(
                     fromAgreement: agreement,
                     purpose: .shareCipher,
@@ -162,7 +170,6 @@ public struct SecAggClient: Sendable {
         }
         do throws(any Error) {
             held = try open(shares)
-            cipherAgreements = [:]
             guard held.count >= configuration.threshold else {
                 throw SecAggClientError.tooFewNeighbours(have: held.count, need: configuration.threshold)
             }
@@ -247,33 +254,24 @@ public struct SecAggClient: Sendable {
         }
     }
 
-    private func open(_ shares: [EncryptedShare]) throws(SecAggClientError) -> [String: SharePair] {
+    private mutating func open(_ shares: [EncryptedShare]) throws(SecAggClientError) -> [String: SharePair] {
         var opened: [String: SharePair] = [:]
         for share in shares {
             guard share.recipient == id, let neighbour = neighbours[share.sender], opened[share.sender] == nil else {
                 throw .badShare(from: share.sender)
             }
-            let key: SymmetricKey
-            if let agreement = cipherAgreements[share.sender] {
-                key = KeyDerivation.key(
-                    fromAgreement: agreement,
-                    purpose: .shareCipher,
-                    roundId: roundId,
-                    ids: [share.sender, id]
-                )
-            } else {
-                do {
-                    key = try KeyDerivation.agree(
-                        privateKey: keys.cipher,
-                        publicKey: neighbour.keys.cipherPublicKey,
-                        purpose: .shareCipher,
-                        roundId: roundId,
-                        ids: [share.sender, id]
-                    )
-                } catch {
-                    throw .keyFailure
-                }
+            let agreement: [UInt8]
+            do {
+                agreement = try cipherKey.agreement(with: neighbour.keys.cipherPublicKey)
+            } catch {
+                throw .keyFailure
             }
+            let key = KeyDerivation.key(
+                fromAgreement: agreement,
+                purpose: .shareCipher,
+                roundId: roundId,
+                ids: [share.sender, id]
+            )
             guard let pair = ShareCipher.open(share, key: key, roundId: roundId),
                 pair.selfMaskSeed.x == ownPoint, pair.maskKey.x == ownPoint
             else { throw .badShare(from: share.sender) }

@@ -221,10 +221,13 @@ public struct SecAggServer: Sendable {
 
     private mutating func closeSharing() -> [SecAggServerAction] {
         var actions: [SecAggServerAction] = []
+        // Each sender's shares by recipient, once, instead of a scan per (recipient, sender).
+        var byRecipient: [String: [String: EncryptedShare]] = [:]
+        for (sender, shares) in sharesBySender {
+            byRecipient[sender] = Dictionary(shares.map { ($0.recipient, $0) }, uniquingKeysWith: { first, _ in first })
+        }
         for id in graph.ring where sharesBySender[id] != nil {
-            let incoming = (announced[id] ?? []).compactMap { peer in
-                sharesBySender[peer]?.first { $0.recipient == id }
-            }
+            let incoming = (announced[id] ?? []).compactMap { peer in byRecipient[peer]?[id] }
             guard incoming.count >= configuration.threshold else { continue }
             forwardedTo.insert(id)
             actions.append(.forwardShares(to: id, incoming))
@@ -253,8 +256,14 @@ public struct SecAggServer: Sendable {
             actions.append(.requestUnmasking(to: id, request))
         }
         // A secret whose live holders are already fewer than t can never be rebuilt: fail now.
+        // Counted in one pass over the requests (k names each), not one pass per owner.
+        var holders: [String: Int] = [:]
+        for request in requests.values {
+            for owner in request.survivors { holders[owner, default: 0] += 1 }
+            for owner in request.dropped { holders[owner, default: 0] += 1 }
+        }
         for owner in inputs.union(keyTargets).sorted() {
-            let holders = requests.values.filter { $0.survivors.contains(owner) || $0.dropped.contains(owner) }.count
+            let holders = holders[owner] ?? 0
             if holders < configuration.threshold {
                 return fail(.notEnoughShares(owner: owner, have: holders, need: configuration.threshold))
             }
