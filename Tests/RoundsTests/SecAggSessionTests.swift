@@ -91,7 +91,8 @@ import Wire
                     guard var device = devices[to], goneBefore[to] != Self.kind(outgoing) else { continue }
                     let message: AnyMessage
                     switch outgoing {
-                    case .neighbours(let framed): message = try wire(framed.body, sender: shardId, tensors: framed.tensors)
+                    case .neighbours(let framed):
+                        message = try wire(framed.body, sender: shardId, tensors: framed.tensors)
                     case .shares(let framed): message = try wire(framed.body, sender: shardId, tensors: framed.tensors)
                     case .unmaskRequest(let body): message = try wire(body, sender: shardId)
                     }

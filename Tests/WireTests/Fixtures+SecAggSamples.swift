@@ -69,7 +69,13 @@ extension Fixtures {
             message: .secAggShares(
                 Message(
                     sender: "w-1",
-                    body: SecAggShares(roundId: 3, shard: 0, holder: "w-1", sealedByHolder: true, peers: ["w-2", "w-3"]),
+                    body: SecAggShares(
+                        roundId: 3,
+                        shard: 0,
+                        holder: "w-1",
+                        sealedByHolder: true,
+                        peers: ["w-2", "w-3"]
+                    ),
                     tensors: [records("ciphertexts", 0x5a, 2, SecAggRecords.ciphertext)]
                 )
             )

@@ -178,7 +178,8 @@ final class SecAggEdge {
         do {
             let sent: Int
             switch outgoing {
-            case .keys(let framed): sent = try channel.messenger.send(framed.body, tensors: framed.tensors, on: channel.socket)
+            case .keys(let framed):
+                sent = try channel.messenger.send(framed.body, tensors: framed.tensors, on: channel.socket)
             case .shares(let framed):
                 sent = try channel.messenger.send(framed.body, tensors: framed.tensors, on: channel.socket)
             case .masked(let body, let tensor):

@@ -30,7 +30,10 @@ public struct SecAggKeyPairs: Sendable {
     /// The mask ("s") pair is never kept: the shard rebuilds a dropped device's s secret from its
     /// neighbours' shares, and with an s secret from an earlier round plus the self-mask seed it
     /// learns for every survivor, it could strip every mask from that device's next input.
-    init(cipher: Curve25519.KeyAgreement.PrivateKey, using generator: inout some RandomNumberGenerator)
+    init(
+        cipher: Curve25519.KeyAgreement.PrivateKey,
+        using generator: inout some RandomNumberGenerator
+    )
         throws(SecAggKeyError)
     {
         self.cipher = cipher

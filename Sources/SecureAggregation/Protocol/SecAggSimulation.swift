@@ -131,7 +131,8 @@ public enum SecAggSimulation {
                 do {
                     let shares = try client.neighboursAnnounced(announcement, using: &generator)
                     upload[id, default: 0] += shares.reduce(0) { $0 + $1.ciphertext.count + $1.recipient.utf8.count }
-                    if let framed = EncryptedShare.wire(shares, holder: id, sealedByHolder: true, roundId: 1, shard: 0) {
+                    if let framed = EncryptedShare.wire(shares, holder: id, sealedByHolder: true, roundId: 1, shard: 0)
+                    {
                         meter.sent(framed, by: id)
                     }
                     clients[id] = client

@@ -66,7 +66,8 @@ extension NeighbourAnnouncement {
                 // One record per neighbour or none: an unsigned key in a signed round is all zeros,
                 // which no enrolled key verifies.
                 let signature = neighbour.keys.signature
-                signatures += signature.count == SecAggRecords.signature
+                signatures +=
+                    signature.count == SecAggRecords.signature
                     ? signature : [UInt8](repeating: 0, count: SecAggRecords.signature)
             }
         }
@@ -140,7 +141,13 @@ extension EncryptedShare {
             records += share.ciphertext
         }
         return SecAggFramed(
-            body: SecAggShares(roundId: roundId, shard: shard, holder: holder, sealedByHolder: sealedByHolder, peers: peers),
+            body: SecAggShares(
+                roundId: roundId,
+                shard: shard,
+                holder: holder,
+                sealedByHolder: sealedByHolder,
+                peers: peers
+            ),
             tensors: [SecAggRecords.frame("ciphertexts", records)]
         )
     }
@@ -240,7 +247,12 @@ extension UnmaskResponse {
         let seedCount = body.selfMaskSeedOwners.count
         let (count, overflow) = seedCount.addingReportingOverflow(body.maskKeyOwners.count)
         guard !overflow, message.tensors.count == 1,
-            let records = SecAggRecords.bytes(of: message.tensors, named: "shares", count: count, size: ShamirShare.byteCount)
+            let records = SecAggRecords.bytes(
+                of: message.tensors,
+                named: "shares",
+                count: count,
+                size: ShamirShare.byteCount
+            )
         else { return nil }
         var seeds: [String: ShamirShare] = [:]
         var keys: [String: ShamirShare] = [:]
