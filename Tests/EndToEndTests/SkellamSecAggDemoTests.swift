@@ -53,6 +53,19 @@ extension EndToEndTests {
                 #expect(records.count == 3, "one record per shard")
                 #expect(records.allSatisfy { ($0["survivors"] as? Int ?? 0) >= 3 })
             }
+
+            // The report carries what the ledger charged at completion, not the approval's bound.
+            let settled = completions.compactMap { entry in
+                [entry["epsilonRDP"], entry["epsilonPLD"]].compactMap { $0 as? Double }.min()
+            }
+            let reported = rows.compactMap { row in
+                row.split(separator: ",", omittingEmptySubsequences: false).dropFirst(13).first.flatMap { Double($0) }
+            }
+            #expect(settled.count == 2 && reported.count == 2, "\(csv)")
+            for (value, charged) in zip(reported, settled) { #expect(abs(value - charged) < 1e-9, "\(csv)") }
+            let approved = approvals.compactMap { $0["epsilonRDP"] as? Double }
+            #expect(zip(approved, settled).allSatisfy { $0 > $1 }, "six survivors add more noise than the three approved")
+            #expect(output.contains("ε settled on the survivors"), "\(output)")
         }
 
         /// Skellam noise protects a device only inside a secure-aggregated sum: without
