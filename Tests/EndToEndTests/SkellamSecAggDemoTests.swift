@@ -64,7 +64,10 @@ extension EndToEndTests {
             #expect(settled.count == 2 && reported.count == 2, "\(csv)")
             for (value, charged) in zip(reported, settled) { #expect(abs(value - charged) < 1e-9, "\(csv)") }
             let approved = approvals.compactMap { $0["epsilonRDP"] as? Double }
-            #expect(zip(approved, settled).allSatisfy { $0 > $1 }, "six survivors add more noise than the three approved")
+            #expect(
+                zip(approved, settled).allSatisfy { $0 > $1 },
+                "six survivors add more noise than the three approved"
+            )
             #expect(output.contains("ε settled on the survivors"), "\(output)")
         }
 

@@ -65,7 +65,11 @@ public struct DemoRun: Sendable {
             )
             privacyArguments = privacy.coordinatorArguments(events: events, ledger: ledger)
         }
-        _ = try launch("global", ["aggregator", "--tier", "global"] + coordinatorFlags, security: transport.arguments(for: "global"))
+        _ = try launch(
+            "global",
+            ["aggregator", "--tier", "global"] + coordinatorFlags,
+            security: transport.arguments(for: "global")
+        )
         for deviceClass in DemoConfig.classes {
             _ = try launch(
                 "region-\(deviceClass.rawValue)",
