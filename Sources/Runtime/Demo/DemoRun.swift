@@ -70,11 +70,12 @@ public struct DemoRun: Sendable {
             ["aggregator", "--tier", "global"] + coordinatorFlags,
             security: transport.arguments(for: "global")
         )
-        for deviceClass in DemoConfig.classes {
+        for shard in config.shards {
             _ = try launch(
-                "region-\(deviceClass.rawValue)",
-                ["aggregator", "--tier", "region", "--region", deviceClass.rawValue] + coordinatorFlags,
-                security: transport.arguments(for: "region-\(deviceClass.rawValue)-0")
+                shard.process,
+                ["aggregator", "--tier", "region", "--region", shard.deviceClass.rawValue, "--shard", "\(shard.shard)"]
+                    + coordinatorFlags,
+                security: transport.arguments(for: shard.key)
             )
         }
         for edge in layout.edges {
