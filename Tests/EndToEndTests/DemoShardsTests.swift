@@ -10,22 +10,14 @@ extension EndToEndTests {
     @Suite(.timeLimit(.minutes(2)))
     struct DemoShardsTests {
         @Test func twoShardsPerClassEachSecureAggregateTheirShareOfTheDevices() async throws {
-            let root = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "fedpulse-e2e/demo-shards-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
-            )
-            let report = root.appendingPathComponent("report")
-            let children = try ChildProcesses(executable: try FedPulseBinary.locate(), logDirectory: root)
-            defer { children.stopAll() }
-            let demo = try children.launch(
-                name: "demo",
-                arguments: [
-                    "demo", "--secure-aggregation", "--dp", "off", "--shards-per-class", "2", "--rounds", "2",
+            let run = try await DemoCommand.run(
+                "demo-shards",
+                [
+                    "--secure-aggregation", "--dp", "off", "--shards-per-class", "2", "--rounds", "2",
                     "--devices-per-class", "16", "--round-timeout-ms", "8000", "--secagg-stage-timeout-ms", "1500",
-                    "--report-dir", report.path,
                 ]
             )
-            let status = await children.waitForExit(demo, timeout: .seconds(90))
-            let output = (try? String(contentsOf: demo.logFile, encoding: .utf8)) ?? ""
+            let (status, output, report) = (run.status, run.output, run.report)
             #expect(status == 0, "\(output)")
             #expect(output.contains("6 shards SecAgg+"), "\(output)")
             #expect(output.contains("48 of 48 survived"), "\(output)")

@@ -10,22 +10,14 @@ extension EndToEndTests {
     @Suite(.timeLimit(.minutes(2)))
     struct SkellamSecAggDemoTests {
         @Test func theSkellamDemoRunsAndItsLedgerChargesEveryRoundAtItsRecords() async throws {
-            let root = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "fedpulse-e2e/skellam-demo-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
-            )
-            let report = root.appendingPathComponent("report")
-            let children = try ChildProcesses(executable: try FedPulseBinary.locate(), logDirectory: root)
-            defer { children.stopAll() }
-            let demo = try children.launch(
-                name: "demo",
-                arguments: [
-                    "demo", "--secure-aggregation", "--dp", "skellam", "--rounds", "2", "--devices-per-class", "6",
+            let run = try await DemoCommand.run(
+                "skellam-demo",
+                [
+                    "--secure-aggregation", "--dp", "skellam", "--rounds", "2", "--devices-per-class", "6",
                     "--round-timeout-ms", "8000", "--secagg-stage-timeout-ms", "1500", "--no-compare-non-private",
-                    "--report-dir", report.path,
                 ]
             )
-            let status = await children.waitForExit(demo, timeout: .seconds(90))
-            let output = (try? String(contentsOf: demo.logFile, encoding: .utf8)) ?? ""
+            let (status, output, report) = (run.status, run.output, run.report)
             #expect(status == 0, "\(output)")
             #expect(output.contains("Skellam noise on the devices"))
             #expect(output.contains("chain verified"), "\(output)")
