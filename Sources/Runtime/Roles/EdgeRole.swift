@@ -75,7 +75,9 @@ public final class EdgeRole: Sendable {
                     device.sendIfDue(now: now, loop: loop)
                 }
             },
-            isFinished: { !running }
+            isFinished: { !running },
+            roleSockets: { secAgg.pollItems() },
+            roleSocketsReady: { secAgg.ready($0, loop: loop) }
         )
         for device in devices { device.flushBeforeExit(loop: loop) }
         logger.info("edge stopping")

@@ -32,18 +32,20 @@ final class SecAggDeviceChannel {
 
 /// The secure-aggregation side of an edge process: a DEALER for each device that takes part
 /// in a secure round (created on its first one; the plain rounds of a large edge never pay a
-/// socket for it), drained on the loop's timer while a round is running.
+/// socket for it), polled by the loop while that device's round runs (`pollItems`/`ready`).
 ///
-/// Why drained on the timer: the shared loop polls the sockets it was given before it started,
-/// and these appear later. A running round ticks every `pollMillis`; an idle edge adds nothing.
+/// Why the loop polls them and no timer drains them: a 5 ms drain tick tried every running
+/// DEALER 200 times a second whether a message waited or not (83 devices per edge), and added up
+/// to 5 ms to every stage hop; the loop's poll wakes exactly when the shard answers.
 final class SecAggEdge {
     let context: Context
     let security: TransportSecurity
     let logger: Logger
     /// How long a masked input is held back, like a plain update (`--send-delay-ms`).
     let sendDelayMillis: Int64
-    var pollMillis: Int64 = 5
     private var channels: [String: SecAggDeviceChannel] = [:]
+    /// The channels of the last `pollItems()` answer, in its order.
+    private var polled: [SecAggDeviceChannel] = []
     /// Keys and shares: a CSPRNG, never the run's seeded generator.
     private var generator = SystemRandomNumberGenerator()
     private let aborted = Counter(label: "fedpulse_secagg_device_aborts_total", dimensions: [("role", "edge")])
@@ -55,9 +57,21 @@ final class SecAggEdge {
         self.sendDelayMillis = max(0, sendDelayMillis)
     }
 
-    /// When the loop must wake next: soon while a device has a round running.
+    /// When the loop must wake next for this side: a held masked input's due time.
     func nextDue(now: Int64) -> Int64 {
-        channels.values.contains { $0.session.map { !$0.isOver } ?? false || $0.held != nil } ? now + pollMillis : .max
+        channels.values.compactMap { $0.held?.due }.min() ?? .max
+    }
+
+    /// The DEALERs of the devices whose round is running, for the loop to poll (valid until
+    /// the next call: the channels own the sockets and stay in `polled`).
+    func pollItems() -> [PollItem] {
+        polled = channels.values.filter { $0.session.map { !$0.isOver } ?? false }
+        return polled.map { $0.socket.pollItem() }
+    }
+
+    /// The loop found messages on these entries of the last `pollItems()` answer.
+    func ready(_ indices: [Int], loop: RoleLoop<Int>, now: Int64 = Clock.nowMillis()) {
+        for index in indices where polled.indices.contains(index) { drain(polled[index], loop: loop, now: now) }
     }
 
     /// A selected device's trained delta for a secure round: it clips, quantizes and
@@ -123,55 +137,61 @@ final class SecAggEdge {
         }
     }
 
-    /// Drains every DEALER with a running round and answers the shard.
+    /// Sends the masked inputs whose `--send-delay-ms` is over.
     func pump(loop: RoleLoop<Int>, now: Int64 = Clock.nowMillis()) {
         for channel in channels.values {
             if let held = channel.held, now >= held.due {
                 channel.held = nil
                 send(held.outgoing, on: channel, loop: loop)
             }
-            guard var session = channel.session, !session.isOver else { continue }
-            for _ in 0..<64 {
-                let frames: [[UInt8]]
-                do {
-                    guard let next = try channel.socket.receive(dontWait: true) else { break }
-                    frames = next
-                } catch {
-                    loop.failed("receive", "secagg \(channel.deviceId): \(error)")
-                    break
-                }
-                let size = frames.reduce(0) { $0 + $1.count }
-                guard case .success(let message) = channel.messenger.decode(frames, byteCount: size) else { continue }
-                // The CURVE handshake proved the server's key is the shard's: that is who sent it.
-                let identity = PeerIdentity(
-                    claimed: message.sender,
-                    authenticated: security.isSecure ? session.shardId : nil
-                )
-                for action in session.received(message, from: identity, using: &generator) {
-                    switch action {
-                    case .send(let outgoing):
-                        if case .masked = outgoing, sendDelayMillis > 0 {
-                            channel.held = (outgoing, now + sendDelayMillis)
-                        } else {
-                            send(outgoing, on: channel, loop: loop)
-                        }
-                    case .reject(let reason, let sender, let detail):
-                        channel.messenger.reject(reason, detail: detail, sender: sender, roundId: session.roundId)
-                    case .abort(let detail):
-                        aborted.increment()
-                        logger.warning(
-                            "secure round aborted",
-                            metadata: [
-                                "round.id": "\(session.roundId)", "worker.id": "\(channel.deviceId)",
-                                "secagg.detail": "\(detail)",
-                            ]
-                        )
-                    }
-                }
-                if session.isOver { break }
-            }
-            channel.session = session
         }
+    }
+
+    /// Reads up to 64 messages from one device's DEALER and answers the shard.
+    private func drain(_ channel: SecAggDeviceChannel, loop: RoleLoop<Int>, now: Int64) {
+        guard var session = channel.session, !session.isOver else { return }
+        // Out of the channel while it runs, so its key cache has one owner and is not copied.
+        channel.session = nil
+        for _ in 0..<64 {
+            let frames: [[UInt8]]
+            do {
+                guard let next = try channel.socket.receive(dontWait: true) else { break }
+                frames = next
+            } catch {
+                loop.failed("receive", "secagg \(channel.deviceId): \(error)")
+                break
+            }
+            let size = frames.reduce(0) { $0 + $1.count }
+            guard case .success(let message) = channel.messenger.decode(frames, byteCount: size) else { continue }
+            // The CURVE handshake proved the server's key is the shard's: that is who sent it.
+            let identity = PeerIdentity(
+                claimed: message.sender,
+                authenticated: security.isSecure ? session.shardId : nil
+            )
+            for action in session.received(message, from: identity, using: &generator) {
+                switch action {
+                case .send(let outgoing):
+                    if case .masked = outgoing, sendDelayMillis > 0 {
+                        channel.held = (outgoing, now + sendDelayMillis)
+                    } else {
+                        send(outgoing, on: channel, loop: loop)
+                    }
+                case .reject(let reason, let sender, let detail):
+                    channel.messenger.reject(reason, detail: detail, sender: sender, roundId: session.roundId)
+                case .abort(let detail):
+                    aborted.increment()
+                    logger.warning(
+                        "secure round aborted",
+                        metadata: [
+                            "round.id": "\(session.roundId)", "worker.id": "\(channel.deviceId)",
+                            "secagg.detail": "\(detail)",
+                        ]
+                    )
+                }
+            }
+            if session.isOver { break }
+        }
+        channel.session = session
     }
 
     private func send(_ outgoing: SecAggDeviceOutgoing, on channel: SecAggDeviceChannel, loop: RoleLoop<Int>) {
