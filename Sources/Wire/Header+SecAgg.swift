@@ -64,21 +64,13 @@ public struct SecAggKeys: MessageBody {
     }
 }
 
-/// One neighbour in `secagg.neighbours`; its keys are the matching record of frame `keys`.
-public struct SecAggNeighbourField: Codable, Sendable, Equatable {
-    public var id: String
-    /// Shamir evaluation point, 1…2^31.
-    public var point: Int
-
-    public init(id: String, point: Int) {
-        self.id = id
-        self.point = point
-    }
-}
-
-/// `secagg.neighbours` (shard → one device): stage 1 → 2. Frames: `keys`, one
-/// `SecAggRecords.keys` record per neighbour in `neighbours` order; `signatures`, one per
-/// neighbour, only when the round's keys are signed.
+/// `secagg.neighbours` (shard → one device): stage 1 → 2. Frames, one record per neighbour in
+/// `neighbours` order: `points`, its Shamir point (`SecAggRecords.point`, little-endian
+/// 1…2^31, unique, none equal to `ownPoint`); `keys`, one `SecAggRecords.keys` record;
+/// `signatures`, one `SecAggRecords.signature` record, only when the round's keys are signed.
+///
+/// Ids as a plain list and points in a frame rather than k `{id, point}` objects: every device
+/// parses one of these per round, and an object costs the decoder far more than a string.
 public struct SecAggNeighbours: MessageBody {
     public static let topic = Topic.secAggNeighbours
 
@@ -88,10 +80,10 @@ public struct SecAggNeighbours: MessageBody {
     public var recipient: String
     /// The recipient's own Shamir point, 1…2^31.
     public var ownPoint: Int
-    /// At most `SecAggWireLimits.maxDegree`, unique ids and points.
-    public var neighbours: [SecAggNeighbourField]
+    /// The neighbours' ids: at most `SecAggWireLimits.maxDegree`, unique.
+    public var neighbours: [String]
 
-    public init(roundId: Int, shard: Int, recipient: String, ownPoint: Int, neighbours: [SecAggNeighbourField]) {
+    public init(roundId: Int, shard: Int, recipient: String, ownPoint: Int, neighbours: [String]) {
         self.roundId = roundId
         self.shard = shard
         self.recipient = recipient
@@ -105,12 +97,7 @@ public struct SecAggNeighbours: MessageBody {
         try check.id("recipient", recipient)
         try check.range("ownPoint", ownPoint, 1...(1 << 31))
         try check.bounded("neighbours", count: neighbours.count)
-        try check.ids("neighbours.id", neighbours.map(\.id))
-        for (index, neighbour) in neighbours.enumerated() {
-            try check.nested("neighbours[\(index)]").range("point", neighbour.point, 1...(1 << 31))
-        }
-        let points = neighbours.map(\.point) + [ownPoint]
-        try check.require(Set(points).count == points.count, "neighbours.point", "contains duplicates")
+        try check.ids("neighbours", neighbours)
     }
 }
 

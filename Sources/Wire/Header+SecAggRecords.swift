@@ -7,6 +7,8 @@
 /// (one byte per element, so elements = bytes); its record count comes from the header, and
 /// `bytes(of:named:count:size:)` refuses any other size, encoding or name before a byte is read.
 public enum SecAggRecords {
+    /// Frame `points`: a Shamir evaluation point, UInt32 little-endian.
+    public static let point = 4
     /// Frame `keys`: X25519 cipher public key, X25519 mask public key, SHA-256 seed commitment.
     public static let keys = 96
     /// Frame `signatures`: Ed25519 over a device's advertised keys.

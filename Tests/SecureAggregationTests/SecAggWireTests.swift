@@ -119,6 +119,22 @@ struct SecAggWireTests {
         fewer.neighbours.removeLast()
         #expect(NeighbourAnnouncement(wire: Message(sender: "s", body: fewer, tensors: announced.tensors)) == nil)
         #expect(NeighbourAnnouncement(wire: Message(sender: "s", body: announced.body, tensors: [])) == nil)
+        #expect(
+            NeighbourAnnouncement(wire: Message(sender: "s", body: announced.body, tensors: announced.tensors)) != nil
+        )
+        // A point frame with a zero, a repeat, the recipient's own point, or one past 2^31.
+        let points = try #require(announced.tensors.first { $0.name == "points" }).bytes
+        let own = UInt32(truncatingIfNeeded: announced.body.ownPoint)
+        let forgedPoints: [[UInt8]] = [
+            [0, 0, 0, 0] + points.dropFirst(4),
+            Array(points.prefix(4)) + points.prefix(4) + points.dropFirst(8),
+            withUnsafeBytes(of: own.littleEndian, Array.init) + points.dropFirst(4),
+            [1, 0, 0, 0x80] + points.dropFirst(4),
+        ]
+        for forged in forgedPoints {
+            let tensors = [SecAggRecords.frame("points", forged)] + announced.tensors.filter { $0.name != "points" }
+            #expect(NeighbourAnnouncement(wire: Message(sender: "s", body: announced.body, tensors: tensors)) == nil)
+        }
 
         let forwarded = try round.share(announcements)
         let shares = try #require(forwarded[id])

@@ -55,12 +55,12 @@ extension Fixtures {
                         shard: 0,
                         recipient: "w-1",
                         ownPoint: 1,
-                        neighbours: [
-                            SecAggNeighbourField(id: "w-2", point: 2),
-                            SecAggNeighbourField(id: "edge-a/w-3", point: 1 << 31),
-                        ]
+                        neighbours: ["w-2", "edge-a/w-3"]
                     ),
-                    tensors: [records("keys", 0x1b, 2, SecAggRecords.keys)]
+                    tensors: [
+                        SecAggRecords.frame("points", [2, 0, 0, 0, 0, 0, 0, 0x80]),
+                        records("keys", 0x1b, 2, SecAggRecords.keys),
+                    ]
                 )
             )
         ),

@@ -167,7 +167,7 @@ struct SchemaConformanceTests {
         ],
         "secagg.keys": [("body.roundId", .number(0)), ("body.shard", .number(-1))],
         "secagg.neighbours": [
-            ("body.ownPoint", .number(0)), ("body.neighbours.1.point", .number(2_147_483_649)),
+            ("body.ownPoint", .number(0)), ("body.neighbours.1", .string("w-2")),
             ("body.recipient", .string("w 1")),
         ],
         "secagg.shares": [

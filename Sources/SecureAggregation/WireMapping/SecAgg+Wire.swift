@@ -71,26 +71,31 @@ extension NeighbourAnnouncement {
                     ? signature : [UInt8](repeating: 0, count: SecAggRecords.signature)
             }
         }
-        var tensors = [SecAggRecords.frame("keys", keys)]
+        var points: [UInt8] = []
+        points.reserveCapacity(neighbours.count * SecAggRecords.point)
+        for neighbour in neighbours { points.appendLittleEndian(UInt32(truncatingIfNeeded: neighbour.point)) }
+        var tensors = [SecAggRecords.frame("points", points), SecAggRecords.frame("keys", keys)]
         if signed { tensors.append(SecAggRecords.frame("signatures", signatures)) }
         let body = SecAggNeighbours(
             roundId: roundId,
             shard: shard,
             recipient: recipient,
             ownPoint: Int(ownPoint),
-            neighbours: neighbours.map { SecAggNeighbourField(id: $0.id, point: Int($0.point)) }
+            neighbours: neighbours.map(\.id)
         )
         return SecAggFramed(body: body, tensors: tensors)
     }
 
     /// The protocol's round id is the wire's, as a decimal string. Nil unless the frames hold
-    /// exactly one key record (and, if present, one signature record) per neighbour.
+    /// exactly one point, one key record (and, if present, one signature record) per neighbour,
+    /// and the points are 1…2^31, unique and not the recipient's own.
     public init?(wire message: Message<SecAggNeighbours>) {
         let body = message.body
         let count = body.neighbours.count
         let tensors = message.tensors
         guard body.ownPoint >= 1,
-            SecAggRecords.only(tensors, ["keys", "signatures"]),
+            SecAggRecords.only(tensors, ["points", "keys", "signatures"]),
+            let points = SecAggRecords.bytes(of: tensors, named: "points", count: count, size: SecAggRecords.point),
             let keys = SecAggRecords.bytes(of: tensors, named: "keys", count: count, size: SecAggRecords.keys)
         else { return nil }
         var signatures: [UInt8]?
@@ -105,15 +110,17 @@ extension NeighbourAnnouncement {
         }
         var neighbours: [AnnouncedNeighbour] = []
         neighbours.reserveCapacity(count)
-        for index in 0..<count {
-            let field = body.neighbours[index]
-            let point = field.point
+        var seen: Set<UInt32> = [UInt32(truncatingIfNeeded: body.ownPoint)]
+        for (index, id) in body.neighbours.enumerated() {
+            let point = points.littleEndianUInt32(at: index * SecAggRecords.point)
+            // 1…2^31 as on the wire before, each once and none the recipient's own.
+            guard point >= 1, point <= 1 << 31, seen.insert(point).inserted else { return nil }
             let record = keys[index * SecAggRecords.keys..<(index + 1) * SecAggRecords.keys]
             let signature = signatures.map {
                 $0[index * SecAggRecords.signature..<(index + 1) * SecAggRecords.signature]
             }
-            guard point >= 1, let advertised = AdvertisedKeys(record: record, signature: signature) else { return nil }
-            neighbours.append(AnnouncedNeighbour(id: field.id, point: UInt64(point), keys: advertised))
+            guard let advertised = AdvertisedKeys(record: record, signature: signature) else { return nil }
+            neighbours.append(AnnouncedNeighbour(id: id, point: UInt64(point), keys: advertised))
         }
         self.init(roundId: String(body.roundId), ownPoint: UInt64(body.ownPoint), neighbours: neighbours)
     }
