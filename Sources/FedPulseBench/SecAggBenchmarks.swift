@@ -43,7 +43,7 @@ func secAggBenchmark(devices: [Int], parameters: Int) throws -> String {
     lines.append(
         "Upload per device counts every stage a survivor paid (keys, shares, masked vector bit-packed at b bits, unmask "
             + "response); 10 % of the devices vanish after sharing keys. The last expansion column is what the "
-            + "`secagg.*` messages send (hex-encoded keys and shares, the masked vector packed at b bits, `ubits`)."
+            + "`secagg.*` messages send (keys and shares as binary record frames, the masked vector packed at b bits, `ubits`)."
     )
     lines.append("")
     return (lines + targets).joined(separator: "\n") + "\n"

@@ -17,9 +17,9 @@ struct SecAggBenchmarkTests {
         // At least the packed masked vector, the keys and one ciphertext per neighbour.
         let floor = (64 * report.modulusBits + 7) / 8 + 64 + report.degree * EncryptedShare.ciphertextByteCount
         #expect(report.meanUploadBytes >= Double(floor))
-        // Encoded: hex doubles the ciphertexts and the vector costs 4 bytes a value.
+        // Encoded: the same bytes in record frames (no hex), plus the JSON headers and ids.
         #expect(report.meanWireUploadBytes > report.meanUploadBytes)
-        #expect(report.meanWireUploadBytes >= Double(64 * 4 + 2 * report.degree * EncryptedShare.ciphertextByteCount))
+        #expect(report.meanWireUploadBytes < 2 * report.meanUploadBytes)
     }
 
     /// The target (≤ 2× at 10^5 parameters and 100 devices). Slow in a debug build, so
