@@ -10,7 +10,9 @@ import ZeroMQ
 /// frame plus topic and header) from one PUSH socket: to a libzmq-only PULL sink, to a sink using
 /// the project's `Socket.receive`, and to a real `RegionalAggregatorRole`, timed from the first
 /// send until the shard's `partial` (the sum of all M) arrives at the PULL standing in for the
-/// global aggregator. Ratio = ingest bandwidth ÷ raw libzmq bandwidth of the same repetition.
+/// global aggregator; odd repetitions run the sinks first, even ones the shard. Ratio = ingest
+/// bandwidth ÷ raw libzmq bandwidth of the same repetition; the table gives the median over the
+/// repetitions and their range (the machine is shared, so one repetition proves little).
 func ingestBenchmark(
     placement: ShardPlacement,
     messages: Int,
@@ -57,17 +59,33 @@ func ingestBenchmark(
             _ = try wrapper.waitForBatch()
             continue
         }
-        var start = ContinuousClock.now
-        for frames in round.updates { try toLibzmq.send(frames) }
-        let raw = secondsOf(try libzmq.waitForBatch() - start)
-        start = ContinuousClock.now
-        for frames in round.updates { try toWrapper.send(frames) }
-        let copied = secondsOf(try wrapper.waitForBatch() - start)
-        let cpuBefore = harness.shardProcessCPUSeconds
-        let ingest = try harness.timeRound(round)
-        if let before = cpuBefore, let after = harness.shardProcessCPUSeconds {
-            shardCPU += after - before
-            shardUpdates += messages
+        func timeSink(_ socket: borrowing Socket, _ sink: PullSink) throws -> Double {
+            let start = ContinuousClock.now
+            for frames in round.updates { try socket.send(frames) }
+            return secondsOf(try sink.waitForBatch() - start)
+        }
+        func timeShard() throws -> Double {
+            let cpuBefore = harness.shardProcessCPUSeconds
+            let seconds = try harness.timeRound(round)
+            if let before = cpuBefore, let after = harness.shardProcessCPUSeconds {
+                shardCPU += after - before
+                shardUpdates += messages
+            }
+            return seconds
+        }
+        // The order alternates, so neither side always runs first (after the other's backlog
+        // of freed buffers and dirty cache) or last.
+        let raw: Double
+        let copied: Double
+        let ingest: Double
+        if repetition % 2 == 1 {
+            raw = try timeSink(toLibzmq, libzmq)
+            copied = try timeSink(toWrapper, wrapper)
+            ingest = try timeShard()
+        } else {
+            ingest = try timeShard()
+            raw = try timeSink(toLibzmq, libzmq)
+            copied = try timeSink(toWrapper, wrapper)
         }
         note(
             "ingest \(placement.rawValue) rep \(repetition): raw \(formatSeconds(raw)), wrapper \(formatSeconds(copied)), shard \(formatSeconds(ingest))"
@@ -219,140 +237,4 @@ private func pusher(_ context: Context, to endpoint: String) throws -> Socket {
     try socket.setSendHighWaterMark(IngestHarness.sendHighWaterMark)
     try socket.connect(endpoint)
     return socket
-}
-
-/// Where a shard's CPU goes per update, without the network: the steps `RegionalAggregatorRole`
-/// takes for one 10⁶-parameter update, each timed alone on one core (median of 15), for the path
-/// before issue 13 §5 and the one now, in the same run.
-///
-/// Before: `Socket.receive` copied each frame into `[UInt8]`, `WireCodec.decode` scanned the
-/// tensor for NaN one element at a time, then the shard checked the sum (`refusal`: one pass)
-/// and added (`accumulate`: another). Now: the frame stays in libzmq's buffer (borrowed), the
-/// codec leaves its floats to the shard, and the NaN check, the overflow check and the
-/// addition are one pass (`stage` into a scratch sum, then `commit` swaps it in). The codec's
-/// own scan, for every other receiver, is eight lanes wide.
-func shardCostBreakdown(parameterCount: Int) throws -> String {
-    let codec = WireCodec()
-    let delta = Tensor.f32le(name: "delta", (0..<parameterCount).map { Float($0 % 1_000) * 1e-6 })
-    let update = Update(
-        roundId: 1,
-        modelVersion: 1,
-        workerId: "worker-0",
-        deviceClass: .watch,
-        shard: 0,
-        weight: 1,
-        norm: 1,
-        clipped: false
-    )
-    let frames = try codec.encode(update, sender: "worker-0", sentAtMillis: 0, tensors: [delta])
-    let bytes = frames.reduce(0) { $0 + $1.count }
-    let owner = NSData(bytes: frames[2], length: frames[2].count)
-    let borrowed: [WireFrame] = [
-        .bytes(frames[0]), .bytes(frames[1]),
-        .borrowed(BorrowedFrame(base: owner.bytes, count: owner.length, owner: owner)),
-    ]
-    let strategy = FedAvg(weighting: .byReportedWeight)
-    var sum = strategy.makeAccumulator(parameterCount: parameterCount)
-    var scratch: [Float] = []
-    var sink = 0
-
-    func time(_ body: () throws -> Void) rethrows -> Double {
-        try body()
-        var samples: [Double] = []
-        for _ in 0..<15 {
-            let start = ContinuousClock.now
-            try body()
-            samples.append(secondsOf(ContinuousClock.now - start))
-        }
-        return median(samples)
-    }
-
-    let copyOut = time {
-        let copied = frames[2].withUnsafeBytes { [UInt8]($0) }
-        sink &+= Int(copied[copied.count / 2])
-    }
-    let decodeCopy = try time {
-        guard case .success(let message) = codec.decode(frames, as: Update.self) else {
-            throw BenchError("decode failed")
-        }
-        sink &+= message.tensors.count
-    }
-    let decodeInPlace = try time {
-        guard case .success(let message) = codec.decode(borrowed, as: Update.self, scanningFloats: false) else {
-            throw BenchError("decode failed")
-        }
-        sink &+= message.tensors.count
-    }
-    let scalarScan = time { sink &+= frames[2].withUnsafeBytes { scalarFirstNonFinite($0) } ?? 1 }
-    let check = time {
-        sink &+= frames[2].withUnsafeBytes { strategy.refusal(ofLittleEndian: $0, weight: 1, in: sum) } == nil ? 1 : 0
-    }
-    let accumulate = time {
-        frames[2].withUnsafeBytes { strategy.accumulate(littleEndianBytes: $0, weight: 1, into: &sum) }
-    }
-    let fused = time {
-        do {
-            let raw = UnsafeRawBufferPointer(start: owner.bytes, count: owner.length)
-            if strategy.stage(littleEndianBytes: raw, weight: 1, onto: sum, scratch: &scratch) == nil {
-                strategy.commit(littleEndianBytes: raw, weight: 1, into: &sum, scratch: &scratch)
-            }
-        }
-    }
-    let tiny = try codec.encode(update, sender: "worker-0", sentAtMillis: 0, tensors: [.f32le(name: "delta", [0])])
-    let headerDecode = try time {
-        guard case .success(let message) = codec.decode(tiny, as: Update.self) else {
-            throw BenchError("decode failed")
-        }
-        sink &+= message.tensors.count
-    }
-    let headerEncode = try time {
-        sink &+= try codec.encode(update, sender: "worker-0", sentAtMillis: 0, tensors: [.f32le(name: "delta", [0])])
-            .count
-    }
-    precondition(sink != Int.min)
-    // The decode now includes the vectorised scan; the old one scanned element by element.
-    let vectorScan = time { sink &+= frames[2].withUnsafeBytes { probeNonFinite($0) } ? 1 : 0 }
-    let decodeBefore = decodeCopy - vectorScan + scalarScan
-    let before = copyOut + decodeBefore + check + accumulate
-    let after = decodeInPlace + fused
-    func ms(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1e3) }
-    return [
-        "Where the shard's CPU goes per update, before and after this change, in this run (no network, one core, "
-            + "median of 15; \(bytes.formatted()) B per update; the buffers stay in cache here, so a real ingest, "
-            + "which reads them from memory, costs more per step):",
-        "",
-        "| step | before | after |",
-        "|---|---:|---:|",
-        "| receive: copy of the frame out of the zmq message | \(ms(copyOut)) | 0 (borrowed) |",
-        "| `WireCodec.decode` (header JSON + non-finite scan) | \(ms(decodeBefore)) (scalar scan) | \(ms(decodeInPlace)) (in place; the floats are checked in the shard's one pass) |",
-        "| shard: check that the frame and the sum stay finite | \(ms(check)) | \(ms(fused)) (one pass: check + add into scratch, swap) |",
-        "| shard: add into the sum | \(ms(accumulate)) | (in the pass above) |",
-        "| **total** | \(ms(before)) | \(ms(after)) |",
-        "",
-        String(format: "After ÷ before: %.2f.", after / before)
-            + " Of what is left, the header alone (an update whose tensor has one element) takes "
-            + "\(ms(headerDecode)) (JSON parse, `JSONDecoder`, and the unknown-key check, which re-encodes the "
-            + "envelope; encoding one takes \(ms(headerEncode))).",
-    ].joined(separator: "\n") + "\n"
-}
-
-/// The non-finite scan the codec ran before this change, element by element, for the breakdown.
-private func scalarFirstNonFinite(_ raw: UnsafeRawBufferPointer) -> Int? {
-    for element in 0..<(raw.count / 4) {
-        let bits = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: element &* 4, as: UInt32.self))
-        if bits & 0x7F80_0000 == 0x7F80_0000 { return element }
-    }
-    return nil
-}
-
-/// The codec's 8-lane scan, timed alone (it is inside `decode`), so the decode of before can
-/// be shown with the scalar scan it had.
-private func probeNonFinite(_ raw: UnsafeRawBufferPointer) -> Bool {
-    let exponent = SIMD8<UInt32>(repeating: 0x7F80_0000)
-    let carry = SIMD8<UInt32>(repeating: 0x0080_0000)
-    var signs = SIMD8<UInt32>(repeating: 0)
-    for index in 0..<(raw.count / 32) {
-        signs |= (raw.loadUnaligned(fromByteOffset: index &* 32, as: SIMD8<UInt32>.self) & exponent) &+ carry
-    }
-    return (signs & SIMD8<UInt32>(repeating: 0x8000_0000)) != SIMD8<UInt32>(repeating: 0)
 }

@@ -19,7 +19,9 @@ enum ShardPlacement: String, Sendable {
 /// The same PUSH settings are used for the raw baselines, so a ratio compares receive paths only.
 struct IngestHarness: ~Copyable {
     static let sendHighWaterMark: Int32 = 8
-    static let shardReceiveHighWaterMark: Int32 = 100_000  // what RegionalAggregatorRole sets
+    /// What `RegionalAggregatorRole` sets on its update PULL (the raw sinks use the same).
+    static let shardReceiveHighWaterMark = RegionalAggregatorConfig(region: "watch", shard: 0)
+        .updateReceiveHighWaterMark
 
     let parameterCount: Int
     let context: Context

@@ -118,49 +118,89 @@ public struct FedAvg: AggregationStrategy {
             ? nil : WireError(code: .overflow, detail: "adding this update would make the running sum infinite")
     }
 
-    /// The checks of ``refusal(ofLittleEndian:weight:in:)`` and the addition in one pass over the
-    /// frame: the new sum is written into `scratch` (sized here once, then reused), and the running
-    /// sum is only read. A frame holding NaN or infinity is `nonFinite`, a sum that would become
-    /// infinite `overflow`, as when checked apart.
+    /// The checks of ``refusal(ofLittleEndian:weight:in:)`` in one read-only pass over the frame,
+    /// so that ``commit(littleEndianBytes:weight:into:scratch:)`` can add in place: 12 MB of memory
+    /// traffic per 10⁶-element update (read the frame and the sum, write the sum) plus this pass's
+    /// 4 MB, instead of 20 with the sum staged beside the old one (read both, write a third buffer).
+    ///
+    /// The pass finds the frame's largest magnitude, which also says whether any element is NaN
+    /// or infinite (`nonFinite`). Overflow is then decided from bounds: with A = max |update|,
+    /// S = max |sum| (kept by the previous in-place add) and scale w ≥ 0, every new element has
+    /// |s + fl(a·w)| ≤ S + A·w·(1 + 2⁻²⁴); below `Float.greatestFiniteMagnitude` (computed in Double
+    /// with a wide margin) rounding cannot reach infinity, so no element can overflow. Only when
+    /// the bound does not prove it (a sum near 3.4e38, as under attack) is the update folded into
+    /// `scratch` element by element, exactly as before, and refused `overflow` if any element
+    /// would be infinite. Either way the accumulator is only read here.
     public func stage(
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
         onto accumulator: PartialAggregate,
-        scratch: inout [Float]
+        scratch: inout FoldScratch
     ) -> WireError? {
         let effective: Float
         switch scale(ofLittleEndian: bytes, weight: weight, in: accumulator) {
         case .failure(let error): return error
         case .success(let scale): effective = scale
         }
-        if scratch.count != accumulator.sum.count { scratch = [Float](repeating: 0, count: accumulator.sum.count) }
+        scratch.staged = false
+        let updateBits = VectorKernels.largestMagnitudeBits(littleEndianBytes: bytes)
+        guard updateBits < Self.nonFiniteBits else { return Self.nonFiniteRefusal(bytes) }
+        let sumBits =
+            accumulator.largestMagnitudeBits
+            ?? accumulator.sum.withUnsafeBufferPointer { VectorKernels.largestMagnitudeBits(of: $0) }
+        if Self.cannotOverflow(sumBits: sumBits, updateBits: updateBits, scale: effective) { return nil }
+        let count = accumulator.sum.count
+        if scratch.buffer.count != count { scratch.buffer = [Float](repeating: 0, count: count) }
         let finite = accumulator.sum.withUnsafeBufferPointer { sum in
-            scratch.withUnsafeMutableBufferPointer { target in
+            scratch.buffer.withUnsafeMutableBufferPointer { target in
                 VectorKernels.stageSum(adding: bytes, scale: effective, to: sum, into: target)
             }
         }
-        guard !finite else { return nil }
-        // Only on the way out: tell a poisoned frame from an honest one the sum cannot take.
-        if let element = VectorKernels.firstNonFinite(littleEndianBytes: bytes) {
-            return WireError(code: .nonFinite, detail: "element \(element) is NaN or infinite")
+        guard finite else {
+            return WireError(code: .overflow, detail: "adding this update would make the running sum infinite")
         }
-        return WireError(code: .overflow, detail: "adding this update would make the running sum infinite")
+        scratch.staged = true
+        return nil
     }
 
-    /// Swaps the staged sum in: the old one becomes the next update's scratch.
+    /// Adds an update ``stage(littleEndianBytes:weight:onto:scratch:)`` accepted: in place, or by
+    /// swapping in the sum it staged (the old sum becomes the next staging buffer).
     public func commit(
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
         into accumulator: inout PartialAggregate,
-        scratch: inout [Float]
+        scratch: inout FoldScratch
     ) {
-        guard scratch.count == accumulator.sum.count, !accumulator.sum.isEmpty else {
-            accumulate(littleEndianBytes: bytes, weight: weight, into: &accumulator)
-            return
+        let effective = weighting.usesReportedWeight ? weight : 1
+        if scratch.staged, scratch.buffer.count == accumulator.sum.count, !accumulator.sum.isEmpty {
+            swap(&accumulator.sum, &scratch.buffer)
+        } else {
+            let largest = accumulator.sum.withUnsafeMutableBufferPointer { sum in
+                VectorKernels.addScaledInPlace(littleEndianBytes: bytes, scale: Float(effective), into: sum)
+            }
+            accumulator.largestMagnitudeBits = largest
         }
-        swap(&accumulator.sum, &scratch)
-        accumulator.weightSum += weighting.usesReportedWeight ? weight : 1
+        scratch.staged = false
+        accumulator.weightSum += effective
         accumulator.count += 1
+    }
+
+    /// Magnitude bits from here up are infinity or NaN.
+    static let nonFiniteBits: UInt32 = 0x7F80_0000
+
+    /// Whether S + A·w, with the rounding of the product and a margin for the Double arithmetic,
+    /// stays below the largest Float: then no sᵢ + aᵢ·w can round to infinity.
+    static func cannotOverflow(sumBits: UInt32, updateBits: UInt32, scale: Float) -> Bool {
+        guard sumBits < nonFiniteBits, updateBits < nonFiniteBits, scale.isFinite, scale >= 0 else { return false }
+        let bound =
+            Double(Float(bitPattern: sumBits)) + Double(Float(bitPattern: updateBits)) * Double(scale) * (1 + 0x1p-20)
+        return bound < Double(Float.greatestFiniteMagnitude)
+    }
+
+    /// `nonFinite` with the first poisoned element (only on the way out, so not hot).
+    private static func nonFiniteRefusal(_ bytes: UnsafeRawBufferPointer) -> WireError {
+        let element = VectorKernels.firstNonFinite(littleEndianBytes: bytes) ?? 0
+        return WireError(code: .nonFinite, detail: "element \(element) is NaN or infinite")
     }
 
     /// Refuses a partial of the wrong length, with a count or weight sum that would overflow,
