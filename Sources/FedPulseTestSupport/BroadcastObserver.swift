@@ -61,7 +61,15 @@ public final class BroadcastObserver: Sendable {
         var openings: Set<String> = []
         var undecodable = 0
         var nextWaiter = 0
-        var waiters: [Int: @Sendable ([Entry]) -> Bool] = [:]
+        var waiters: [Int: Waiter] = [:]
+        /// Set by ``BroadcastObserver/abort(_:)``: every wait fails with it from then on.
+        var abortReason: String?
+    }
+
+    /// A pending wait: `check` resumes it when an entry matches, `abort` when nothing will.
+    struct Waiter: Sendable {
+        let check: @Sendable ([Entry]) -> Bool
+        let abort: @Sendable (String) -> Void
     }
 
     /// The log, shared by the socket thread and the waiting tasks.
@@ -124,7 +132,7 @@ public final class BroadcastObserver: Sendable {
             if let key, !state.openings.insert(key).inserted { return }
             state.entries.append(Entry(sequence: state.entries.count + 1, event: event))
             let entries = state.entries
-            state.waiters = state.waiters.filter { !$0.value(entries) }
+            state.waiters = state.waiters.filter { !$0.value.check(entries) }
         }
     }
 
@@ -166,12 +174,20 @@ public final class BroadcastObserver: Sendable {
                 }
                 return false
             }
-            let waiter = log.mutex.withLock { state -> Int? in
-                if check(state.entries) { return nil }
-                state.nextWaiter += 1
-                state.waiters[state.nextWaiter] = check
-                return state.nextWaiter
+            let abort: @Sendable (String) -> Void = { reason in
+                if once.claim() {
+                    timer.withLock { $0?.cancel() }
+                    continuation.resume(throwing: Aborted(waitingFor: description, reason: reason))
+                }
             }
+            let (waiter, aborted) = log.mutex.withLock { state -> (Int?, String?) in
+                if check(state.entries) { return (nil, nil) }
+                if let reason = state.abortReason { return (nil, reason) }
+                state.nextWaiter += 1
+                state.waiters[state.nextWaiter] = Waiter(check: check, abort: abort)
+                return (state.nextWaiter, nil)
+            }
+            if let aborted { abort(aborted) }
             guard let waiter else { return }
             let task = Task { [log, weak self] in
                 try? await Task.sleep(for: timeout)
@@ -187,6 +203,26 @@ public final class BroadcastObserver: Sendable {
             timer.withLock { $0 = task }
             if !log.mutex.withLock({ $0.waiters.keys.contains(waiter) }) { task.cancel() }
         }
+    }
+
+    /// Fails every wait, pending and later, with `reason`: a process of the hierarchy died on
+    /// its own, so what a test waits for may never be published, and waiting out the timeout
+    /// would only hide the cause.
+    public func abort(_ reason: String) {
+        let pending = log.mutex.withLock { state -> [Waiter] in
+            guard state.abortReason == nil else { return [] }
+            state.abortReason = reason
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in pending { waiter.abort(reason) }
+    }
+
+    /// A wait that ended because ``abort(_:)`` said why nothing more would come.
+    public struct Aborted: Error, CustomStringConvertible {
+        public let waitingFor: String
+        public let reason: String
+        public var description: String { "stopped waiting for \(waitingFor): \(reason)" }
     }
 
     /// The next `round.open` after `mark` that satisfies `condition`.

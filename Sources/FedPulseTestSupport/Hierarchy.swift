@@ -192,6 +192,15 @@ public final class Hierarchy: Sendable {
 
     // MARK: Faults and teardown
 
+    /// A ``BroadcastObserver`` of this hierarchy's coordinator (with the observer key when
+    /// secure) whose waits fail as soon as any child exits with an error on its own, with that
+    /// child's name, status and last error line, instead of running into their timeouts.
+    public func observer() async throws -> BroadcastObserver {
+        let observer = try await BroadcastObserver(endpoint: broadcast, security: try observerSecurity())
+        children.onFailure { failure in observer.abort("\(failure)") }
+        return observer
+    }
+
     /// SIGKILL, as a crash or a pulled plug would; returns once the process is gone.
     public func kill(_ child: ChildProcesses.Child) {
         children.kill(child)

@@ -122,35 +122,40 @@ struct JSONParser {
         }
     }
 
+    /// Strings without escapes (every id, hex key and share) become one `String` straight from
+    /// their bytes; escapes split the text into runs, each validated as UTF-8 on its own, which
+    /// is exact because an escape is ASCII and so never falls inside a multi-byte sequence.
     private mutating func parseString() throws(WireError) -> String {
         index += 1
-        var scalars = String.UnicodeScalarView()
-        var run: [UInt8] = []
+        var text = ""
+        var runStart = index
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                let run = try validatedRun(from: runStart)
                 index += 1
-                try flush(&run, into: &scalars)
-                return String(scalars)
+                return text.isEmpty ? run : text + run
             } else if byte == UInt8(ascii: "\\") {
-                try flush(&run, into: &scalars)
-                scalars.append(try parseEscape())
+                text += try validatedRun(from: runStart)
+                text.unicodeScalars.append(try parseEscape())
+                runStart = index
             } else if byte < 0x20 {
                 throw failure("control character in string")
             } else {
-                run.append(byte)
                 index += 1
             }
         }
         throw failure("unterminated string")
     }
 
-    /// Appends a run of raw string bytes, which must be valid UTF-8.
-    private func flush(_ run: inout [UInt8], into scalars: inout String.UnicodeScalarView) throws(WireError) {
-        guard !run.isEmpty else { return }
-        guard let text = String(validating: run, as: UTF8.self) else { throw failure("string is not UTF-8") }
-        scalars.append(contentsOf: text.unicodeScalars)
-        run.removeAll(keepingCapacity: true)
+    /// The raw string bytes from `start` up to the current index, which must be valid UTF-8.
+    private func validatedRun(from start: Int) throws(WireError) -> String {
+        guard start < index else { return "" }
+        let text = bytes.withUnsafeBufferPointer { buffer in
+            String(validating: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
+        }
+        guard let text else { throw failure("string is not UTF-8") }
+        return text
     }
 
     private mutating func parseEscape() throws(WireError) -> Unicode.Scalar {

@@ -272,7 +272,7 @@ public struct WireCodec: Sendable {
     private func rejectUnknownKeys<B: MessageBody>(_ document: JSONValue, _ envelope: Envelope<B>) throws(WireError) {
         let canonical: JSONValue
         do {
-            canonical = try JSONParser.parse(Array(try Self.makeEncoder().encode(envelope)))
+            canonical = try ShapeEncoder.shape(of: envelope)
         } catch {
             throw .malformed("header cannot be re-encoded: \(error)")
         }

@@ -22,10 +22,7 @@ extension EndToEndTests {
         @Test func anEdgeKeySpeaksOnlyForItsOwnDevices() async throws {
             let hierarchy = try Hierarchy(name: "edge-identity", secure: true, extraParties: Self.parties)
             let keys = try #require(hierarchy.keys)
-            let observer = try await BroadcastObserver(
-                endpoint: hierarchy.broadcast,
-                security: try hierarchy.observerSecurity()
-            )
+            let observer = try await hierarchy.observer()
             defer { Task { await observer.stop() } }
             try await hierarchy.diagnosing {
                 let metricsPort = try FreePorts.pick(1)[0]

@@ -20,7 +20,7 @@ enum EndToEndTests {
         _ body: (Hierarchy, BroadcastObserver) async throws -> T
     ) async throws -> T {
         let hierarchy = try Hierarchy(name: name)
-        let observer = try await BroadcastObserver(endpoint: hierarchy.broadcast)
+        let observer = try await hierarchy.observer()
         do {
             let result = try await hierarchy.diagnosing { try await body(hierarchy, observer) }
             #expect(observer.undecodable == 0, "the coordinator broadcast messages the Wire codec refuses")

@@ -19,10 +19,7 @@ extension EndToEndTests {
                 secure: true,
                 extraParties: edges.map { ($0.0, "edge:\($0.1)") }
             )
-            let observer = try await BroadcastObserver(
-                endpoint: hierarchy.broadcast,
-                security: try hierarchy.observerSecurity()
-            )
+            let observer = try await hierarchy.observer()
             defer { Task { await observer.stop() } }
             try await hierarchy.diagnosing {
                 try hierarchy.startGlobal()

@@ -37,10 +37,7 @@ extension EndToEndTests {
         /// its devices advertised and shared keys, their masked inputs were never sent).
         static func run(secure: Bool) async throws -> (summaries: [RoundSummary], first: RoundSummary) {
             let hierarchy = try Hierarchy(name: secure ? "secagg-kill" : "secagg-plain-kill", secure: true)
-            let observer = try await BroadcastObserver(
-                endpoint: hierarchy.broadcast,
-                security: try hierarchy.observerSecurity()
-            )
+            let observer = try await hierarchy.observer()
             defer { Task { await observer.stop() } }
             let result = try await hierarchy.diagnosing {
                 let metricsPort = try FreePorts.pick(1)[0]
@@ -113,10 +110,7 @@ extension EndToEndTests {
                 extraParties: [("phone-99", "device:phone")]
             )
             let keys = try #require(hierarchy.keys)
-            let observer = try await BroadcastObserver(
-                endpoint: hierarchy.broadcast,
-                security: try hierarchy.observerSecurity()
-            )
+            let observer = try await hierarchy.observer()
             defer { Task { await observer.stop() } }
             try await hierarchy.diagnosing {
                 let metricsPort = try FreePorts.pick(1)[0]

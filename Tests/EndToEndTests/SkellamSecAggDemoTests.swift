@@ -10,22 +10,14 @@ extension EndToEndTests {
     @Suite(.timeLimit(.minutes(2)))
     struct SkellamSecAggDemoTests {
         @Test func theSkellamDemoRunsAndItsLedgerChargesEveryRoundAtItsRecords() async throws {
-            let root = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "fedpulse-e2e/skellam-demo-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
-            )
-            let report = root.appendingPathComponent("report")
-            let children = try ChildProcesses(executable: try FedPulseBinary.locate(), logDirectory: root)
-            defer { children.stopAll() }
-            let demo = try children.launch(
-                name: "demo",
-                arguments: [
-                    "demo", "--secure-aggregation", "--dp", "skellam", "--rounds", "2", "--devices-per-class", "6",
+            let run = try await DemoCommand.run(
+                "skellam-demo",
+                [
+                    "--secure-aggregation", "--dp", "skellam", "--rounds", "2", "--devices-per-class", "6",
                     "--round-timeout-ms", "8000", "--secagg-stage-timeout-ms", "1500", "--no-compare-non-private",
-                    "--report-dir", report.path,
                 ]
             )
-            let status = await children.waitForExit(demo, timeout: .seconds(90))
-            let output = (try? String(contentsOf: demo.logFile, encoding: .utf8)) ?? ""
+            let (status, output, report) = (run.status, run.output, run.report)
             #expect(status == 0, "\(output)")
             #expect(output.contains("Skellam noise on the devices"))
             #expect(output.contains("chain verified"), "\(output)")
@@ -53,6 +45,22 @@ extension EndToEndTests {
                 #expect(records.count == 3, "one record per shard")
                 #expect(records.allSatisfy { ($0["survivors"] as? Int ?? 0) >= 3 })
             }
+
+            // The report carries what the ledger charged at completion, not the approval's bound.
+            let settled = completions.compactMap { entry in
+                [entry["epsilonRDP"], entry["epsilonPLD"]].compactMap { $0 as? Double }.min()
+            }
+            let reported = rows.compactMap { row in
+                row.split(separator: ",", omittingEmptySubsequences: false).dropFirst(13).first.flatMap { Double($0) }
+            }
+            #expect(settled.count == 2 && reported.count == 2, "\(csv)")
+            for (value, charged) in zip(reported, settled) { #expect(abs(value - charged) < 1e-9, "\(csv)") }
+            let approved = approvals.compactMap { $0["epsilonRDP"] as? Double }
+            #expect(
+                zip(approved, settled).allSatisfy { $0 > $1 },
+                "six survivors add more noise than the three approved"
+            )
+            #expect(output.contains("ε settled on the survivors"), "\(output)")
         }
 
         /// Skellam noise protects a device only inside a secure-aggregated sum: without

@@ -62,10 +62,7 @@ extension EndToEndTests {
             let ledger = "tcp://127.0.0.1:\(ports[1])"
             let ledgerFile = hierarchy.directory.appendingPathComponent("ledger.jsonl")
             let signingKey = hierarchy.directory.appendingPathComponent("auditor-signing.key")
-            let observer = try await BroadcastObserver(
-                endpoint: hierarchy.broadcast,
-                security: try hierarchy.observerSecurity()
-            )
+            let observer = try await hierarchy.observer()
             defer { Task { await observer.stop() } }
             let (open, first) = try await hierarchy.diagnosing {
                 let metrics = PrometheusScraper(port: ports[2])

@@ -21,10 +21,7 @@ extension EndToEndTests {
                 extraParties: [("watch-99", "device:watch")]
             )
             let keys = try #require(hierarchy.keys)
-            let observer = try await BroadcastObserver(
-                endpoint: hierarchy.broadcast,
-                security: try hierarchy.observerSecurity()
-            )
+            let observer = try await hierarchy.observer()
             defer { Task { await observer.stop() } }
             try await hierarchy.diagnosing {
                 let metricsPort = try FreePorts.pick(1)[0]

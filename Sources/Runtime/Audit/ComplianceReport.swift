@@ -47,6 +47,19 @@ public struct ComplianceReport: Sendable {
         )
     }
 
+    /// The running ε the ledger settled at each round's completion, by round id.
+    ///
+    /// A round is approved against its planned cohort (for Skellam, the fewest survivors a shard
+    /// may release), then charged at completion for what was really added; the second figure is
+    /// the one that counts, and it can only be lower.
+    public var settledEpsilonByRound: [Int: Double] {
+        var settled: [Int: Double] = [:]
+        for row in completed {
+            if let round = row.round, let epsilon = row.epsilon { settled[round] = epsilon }
+        }
+        return settled
+    }
+
     private var completed: [LedgerRow] { rows.filter { $0.kind == "complete" } }
     /// The last entry after the header: every entry repeats the totals over all approved rounds.
     private var headline: LedgerRow? { rows.last { $0.kind != "header" } }

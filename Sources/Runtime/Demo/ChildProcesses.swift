@@ -56,6 +56,8 @@ public final class ChildProcesses: Sendable {
     private let children = Mutex<[Child]>([])
     /// Children that exited with an error on their own, in the order they did.
     private let failures = Mutex<[ChildFailure]>([])
+    /// Called for every failure, in order (``onFailure(_:)``).
+    private let failureHandlers = Mutex<[@Sendable (ChildFailure) -> Void]>([])
     /// Process ids this object asked to stop (kill, stopAll): their exit is no failure.
     private let stopping = Mutex<Set<Int32>>([])
 
@@ -113,6 +115,18 @@ public final class ChildProcesses: Sendable {
             logFile: logFile.path
         )
         failures.withLock { $0.append(failure) }
+        for handler in failureHandlers.withLock({ $0 }) { handler(failure) }
+    }
+
+    /// Calls `handler` for each child that exits with an error without being asked to stop:
+    /// at once for those that already have, then as they do, on the thread that saw the exit
+    /// (a failure that races the registration may be reported twice).
+    public func onFailure(_ handler: @escaping @Sendable (ChildFailure) -> Void) {
+        let earlier = failures.withLock { failures in
+            failureHandlers.withLock { $0.append(handler) }
+            return failures
+        }
+        for failure in earlier { handler(failure) }
     }
 
     /// Kills one child at once (SIGKILL), as a crash would.

@@ -11,6 +11,9 @@ public struct DemoConfig: Sendable {
     public var devicesPerClass = 4
     /// Virtual devices one edge process hosts at most; more devices mean more edge processes.
     public var devicesPerEdgeProcess = 100
+    /// Regional aggregator processes per device class; the coordinator spreads each class's
+    /// devices over them (under secure aggregation, one SecAgg+ instance per shard).
+    public var shardsPerClass = 1
     /// Flags passed to the coordinator and every edge process (task, model, seed, data knobs).
     public var learningArguments: [String] = []
     public var seed: UInt64 = 7
@@ -46,6 +49,17 @@ public struct DemoConfig: Sendable {
     }
 
     static let classes: [DeviceClass] = [.watch, .phone, .tablet]
+
+    /// Every shard's process name and key name: `region-<class>` (the first, as logs and tests
+    /// know it) or `region-<class>-<k>`, and the enrolled `region-<class>-<k>`.
+    var shards: [(deviceClass: DeviceClass, shard: Int, process: String, key: String)] {
+        Self.classes.flatMap { deviceClass in
+            (0..<max(1, shardsPerClass)).map { shard in
+                let key = "region-\(deviceClass.rawValue)-\(shard)"
+                return (deviceClass, shard, shard == 0 ? "region-\(deviceClass.rawValue)" : key, key)
+            }
+        }
+    }
 
     /// The scaling this run uses, once defaults are applied.
     public var effectiveScaling: DemoScaling {

@@ -34,9 +34,15 @@ struct DemoLayout {
                 let users = (firstUser + offset)..<(firstUser + offset + count)
                 edges.append(
                     EdgeProcess(
-                        name: "edge-\(deviceClass.rawValue)-\(part)", deviceClass: deviceClass,
-                        arguments: ["--device-class", deviceClass.rawValue, "--devices", "\(count)", "--first-user", "\(users.lowerBound)"],
-                        devices: users.map { ("\(deviceClass.rawValue)-\($0)", .synthetic(generator: config.generator, userIndex: $0)) }
+                        name: "edge-\(deviceClass.rawValue)-\(part)",
+                        deviceClass: deviceClass,
+                        arguments: [
+                            "--device-class", deviceClass.rawValue, "--devices", "\(count)", "--first-user",
+                            "\(users.lowerBound)",
+                        ],
+                        devices: users.map {
+                            ("\(deviceClass.rawValue)-\($0)", .synthetic(generator: config.generator, userIndex: $0))
+                        }
                     )
                 )
                 offset += count
@@ -59,10 +65,13 @@ struct DemoLayout {
             let paths = mine.map(\.element.path)
             edges.append(
                 EdgeProcess(
-                    name: "edge-\(deviceClass.rawValue)-0", deviceClass: deviceClass,
+                    name: "edge-\(deviceClass.rawValue)-0",
+                    deviceClass: deviceClass,
                     arguments: ["--device-class", deviceClass.rawValue, "--first-user", "\(classIndex * 100_000)"]
                         + paths.flatMap { ["--data", $0] },
-                    devices: paths.enumerated().map { ("\(deviceClass.rawValue)-\(classIndex * 100_000 + $0.offset)", .csv(path: $0.element)) }
+                    devices: paths.enumerated().map {
+                        ("\(deviceClass.rawValue)-\(classIndex * 100_000 + $0.offset)", .csv(path: $0.element))
+                    }
                 )
             )
         }
@@ -102,7 +111,9 @@ struct DemoLayout {
         let datasets = try records.map { try $0.dataset(spec: spec) }
         let holdout: Dataset
         if let holdoutCSV {
-            holdout = try CSVDeviceData.load(path: holdoutCSV, spec: config.spec, holdOutFraction: 0).train.dataset(spec: spec)
+            holdout = try CSVDeviceData.load(path: holdoutCSV, spec: config.spec, holdOutFraction: 0).train.dataset(
+                spec: spec
+            )
         } else if config.dataDirectory != nil {
             return (nil, rowsPerDevice)
         } else {
@@ -110,8 +121,12 @@ struct DemoLayout {
         }
         var rng = SeededGenerator(seed: config.seed)
         let weights = try CentralizedBaseline.train(
-            spec: spec, initialWeights: spec.initialWeights(seed: config.seed),
-            datasets: datasets, config: config.training, rounds: config.rounds, rng: &rng
+            spec: spec,
+            initialWeights: spec.initialWeights(seed: config.seed),
+            datasets: datasets,
+            config: config.training,
+            rounds: config.rounds,
+            rng: &rng
         )
         return (try Evaluator.evaluate(spec: spec, weights: weights, data: holdout).accuracy, rowsPerDevice)
     }

@@ -65,12 +65,17 @@ public struct DemoRun: Sendable {
             )
             privacyArguments = privacy.coordinatorArguments(events: events, ledger: ledger)
         }
-        _ = try launch("global", ["aggregator", "--tier", "global"] + coordinatorFlags, security: transport.arguments(for: "global"))
-        for deviceClass in DemoConfig.classes {
+        _ = try launch(
+            "global",
+            ["aggregator", "--tier", "global"] + coordinatorFlags,
+            security: transport.arguments(for: "global")
+        )
+        for shard in config.shards {
             _ = try launch(
-                "region-\(deviceClass.rawValue)",
-                ["aggregator", "--tier", "region", "--region", deviceClass.rawValue] + coordinatorFlags,
-                security: transport.arguments(for: "region-\(deviceClass.rawValue)-0")
+                shard.process,
+                ["aggregator", "--tier", "region", "--region", shard.deviceClass.rawValue, "--shard", "\(shard.shard)"]
+                    + coordinatorFlags,
+                security: transport.arguments(for: shard.key)
             )
         }
         for edge in layout.edges {
@@ -110,7 +115,7 @@ public struct DemoRun: Sendable {
             deadline: limit,
             onRound: { config.progress(Self.line($0, uploads: uploads)) }
         )
-        let records = followed.rounds
+        var records = followed.rounds
         // After a failure nothing is flushed that matters: stop the others within a second.
         children.stopAll(grace: followed.failure == nil ? .seconds(5) : .seconds(1))
         let processes = children.all.count
@@ -125,6 +130,7 @@ public struct DemoRun: Sendable {
             report.transport = transport.label
             try report.write(to: config.reportDirectory)
             spent = report.spent(delta: privacy.delta, budget: privacy.epsilonBudget)
+            records = Self.settling(records, with: report.settledEpsilonByRound, progress: config.progress)
         }
         let outcome = DemoOutcome(
             rounds: records,
@@ -143,6 +149,32 @@ public struct DemoRun: Sendable {
         )
         try writeReport(outcome)
         return outcome
+    }
+
+    /// The rounds with the ε the ledger settled at completion in place of the approval's bound
+    /// each round's line printed, and a line saying so when the two differ.
+    static func settling(
+        _ records: [RoundRecord],
+        with settled: [Int: Double],
+        progress: (String) -> Void
+    ) -> [RoundRecord] {
+        var changed = false
+        let result = records.map { record in
+            var record = record
+            if let epsilon = settled[record.roundId] {
+                changed = changed || record.epsilon.map { abs($0 - epsilon) > 1e-9 } ?? true
+                record.epsilon = epsilon
+            }
+            return record
+        }
+        if changed {
+            let values = result.compactMap { record in record.epsilon.map { String(format: "%.4f", $0) } }
+            progress(
+                "ε settled on the survivors the shards counted (the lines above show each approval's bound): "
+                    + values.joined(separator: " ")
+            )
+        }
+        return result
     }
 
     /// (Re)writes the report folder's metrics.csv, summary.json and index.html for `outcome`.

@@ -12,7 +12,7 @@ struct DemoTransport {
     /// The name the demo's own broadcast follower is enrolled under.
     static let observerName = "demo-observer"
 
-    /// Writes a key pair per party (coordinator, auditor, global, one shard per class, one edge
+    /// Writes a key pair per party (coordinator, auditor, global, every shard, one edge
     /// key per edge process, the demo's follower) and the enrolment file; `nil` keys when insecure.
     init(config: DemoConfig, layout: DemoLayout) throws {
         guard !config.insecure else {
@@ -23,9 +23,7 @@ struct DemoTransport {
             ("coordinator", "coordinator"), ("global", "global"), (Self.observerName, "observer"),
         ]
         if config.privacy != nil { parties.append(("auditor", "auditor")) }
-        for deviceClass in DemoConfig.classes {
-            parties.append(("region-\(deviceClass.rawValue)-0", "shard:\(deviceClass.rawValue)"))
-        }
+        for shard in config.shards { parties.append((shard.key, "shard:\(shard.deviceClass.rawValue)")) }
         // One edge key per edge process: its devices are `<edge name>/<class>-<user>`.
         for edge in layout.edges { parties.append((edge.name, "edge:\(edge.deviceClass.rawValue)")) }
         let directory = config.reportDirectory.appendingPathComponent("keys").path

@@ -35,6 +35,9 @@ extension FedPulse {
         @Option(help: "Most virtual devices one edge process hosts.")
         var devicesPerProcess: Int = 100
 
+        @Option(help: "Regional aggregators (shards) per device class; a class's devices are spread over them.")
+        var shardsPerClass: Int = 1
+
         @OptionGroup var learning: LearningOptions
 
         @Option(
@@ -119,6 +122,7 @@ extension FedPulse {
             guard devicesPerClass >= 1, devicesPerProcess >= 1 else {
                 throw ValidationError("--devices-per-class and --devices-per-process must be at least 1")
             }
+            guard (1...64).contains(shardsPerClass) else { throw ValidationError("--shards-per-class must be 1…64") }
             guard ["central", "distributed", "local", "skellam", "off"].contains(dp) else {
                 throw ValidationError("--dp must be central, distributed, local, skellam or off")
             }
@@ -187,6 +191,7 @@ extension FedPulse {
             config.rounds = rounds
             config.devicesPerClass = devicesPerClass
             config.devicesPerEdgeProcess = devicesPerProcess
+            config.shardsPerClass = shardsPerClass
             config.seed = learning.seed
             config.roundTimeoutMillis = roundTimeoutMs
             config.insecure = insecure

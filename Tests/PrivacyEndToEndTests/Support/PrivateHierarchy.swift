@@ -43,7 +43,7 @@ final class PrivateHierarchy: Sendable {
         let ports = try FreePorts.pick(2)
         let events = "tcp://127.0.0.1:\(ports[0])"
         let ledger = "tcp://127.0.0.1:\(ports[1])"
-        let observer = try await BroadcastObserver(endpoint: hierarchy.broadcast)
+        let observer = try await hierarchy.observer()
         let follower: LedgerFollower
         do {
             follower = try await LedgerFollower(endpoint: ledger)
