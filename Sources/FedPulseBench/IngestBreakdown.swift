@@ -8,9 +8,9 @@ import Wire
 ///
 /// Before: one pass read the frame and the running sum and wrote the new sum into a scratch
 /// buffer, swapped in on success (20 MB of memory traffic: the write allocates its lines first).
-/// Now: a read-only pass over the frame (largest magnitude: finiteness, and with the sum's
-/// largest magnitude kept from the previous add, a proof that no element can overflow), then the
-/// add in place (16 MB, and no second 4 MB buffer). Each is timed with the buffers in cache and
+/// Now: a read-only pass over the frame (every element within the limit that, with the bound the
+/// sum carries from the previous add, proves no element can overflow; NaN and ∞ fail it), then
+/// the add in place (16 MB, and no second 4 MB buffer). Each is timed with the buffers in cache and
 /// with the frame taken in turn from 12 distinct 4 MB frames (48 MB, more than the L3), which is
 /// what a shard receiving a stream of updates sees.
 func shardCostBreakdown(parameterCount: Int) throws -> String {
@@ -100,7 +100,7 @@ func shardCostBreakdown(parameterCount: Int) throws -> String {
         "|---|---:|---:|",
         "| `WireCodec.decode` in place (header JSON; the floats are left to the fold) | \(ms(decode)) | — |",
         "| fold before (one pass: check + add into a second 4 MB buffer, swapped in) | \(ms(beforeInCache)) | \(ms(beforeStreamed)) |",
-        "| fold now (read-only magnitude pass over the frame, then add in place) | \(ms(afterInCache)) | \(ms(afterStreamed)) |",
+        "| fold now (read-only pass: every element within the proven limit; then add in place) | \(ms(afterInCache)) | \(ms(afterStreamed)) |",
         "",
         String(
             format: "Fold now ÷ before: %.2f in cache, %.2f streamed.",

@@ -112,6 +112,8 @@ extension AggregationStrategy {
 public struct FoldScratch: Sendable {
     var buffer: [Float] = []
     var staged = false
+    /// The element limit the in-place add was proven with (FedAvg), for the sum's new bound.
+    var limit: Float?
 
     public init() {}
 }
@@ -120,12 +122,12 @@ public struct FoldScratch: Sendable {
 public struct PartialAggregate: Sendable, Hashable {
     /// Σ weightᵢ · updateᵢ, element-wise.
     public internal(set) var sum: [Float] {
-        didSet { largestMagnitudeBits = nil }
+        didSet { magnitudeBound = nil }
     }
-    /// max |sum[i]| (sign-less bit pattern) when known, so FedAvg can prove from it and the
-    /// update's largest element that no element can overflow, without a pass over the sum. Any
-    /// write to `sum` forgets it; only the in-place fold, which computes it, sets it again.
-    var largestMagnitudeBits: UInt32?
+    /// A number no |sumᵢ| exceeds, when known, so FedAvg can prove that an update cannot make any
+    /// element overflow from a bound on the update alone, without a pass over the sum. Any write
+    /// to `sum` forgets it; only the in-place fold, which knows how far it can have grown, sets it.
+    var magnitudeBound: Double?
     /// Σ weightᵢ.
     public internal(set) var weightSum: Double
     /// Number of client updates folded in (across every lower tier).
@@ -142,7 +144,7 @@ public struct PartialAggregate: Sendable, Hashable {
     /// The empty aggregate for `parameterCount` parameters.
     public init(parameterCount: Int) {
         self.init(sum: [Float](repeating: 0, count: parameterCount), weightSum: 0, count: 0)
-        largestMagnitudeBits = 0
+        magnitudeBound = 0
     }
 
     public static func == (lhs: PartialAggregate, rhs: PartialAggregate) -> Bool {

@@ -123,14 +123,14 @@ public struct FedAvg: AggregationStrategy {
     /// traffic per 10⁶-element update (read the frame and the sum, write the sum) plus this pass's
     /// 4 MB, instead of 20 with the sum staged beside the old one (read both, write a third buffer).
     ///
-    /// The pass finds the frame's largest magnitude, which also says whether any element is NaN
-    /// or infinite (`nonFinite`). Overflow is then decided from bounds: with A = max |update|,
-    /// S = max |sum| (kept by the previous in-place add) and scale w ≥ 0, every new element has
-    /// |s + fl(a·w)| ≤ S + A·w·(1 + 2⁻²⁴); below `Float.greatestFiniteMagnitude` (computed in Double
-    /// with a wide margin) rounding cannot reach infinity, so no element can overflow. Only when
-    /// the bound does not prove it (a sum near 3.4e38, as under attack) is the update folded into
-    /// `scratch` element by element, exactly as before, and refused `overflow` if any element
-    /// would be infinite. Either way the accumulator is only read here.
+    /// Overflow is decided from bounds. The sum carries S ≥ every |sᵢ|; from it and the scale
+    /// w ≥ 0 follows a limit L = min(2⁶⁴, Float.max/2 − S) / (w·(1 + 2⁻²⁰)), and the pass checks
+    /// every |aᵢ| ≤ L (which NaN and ∞ fail too). Then |sᵢ + fl(aᵢ·w)| ≤ S + L·w·(1 + 2⁻²⁴) ≤
+    /// Float.max/2, so no element can round to infinity, and the new sum's bound is
+    /// (S + L·w)·(1 + 2⁻²⁰). The 2⁶⁴ cap keeps S far from the limit for many updates however
+    /// small the elements are. An update over the limit is examined element by element: a NaN or
+    /// infinity is `nonFinite`; otherwise it is folded into `scratch`, exactly as before this pass
+    /// existed, and refused `overflow` if any element would be infinite. The accumulator is only read.
     public func stage(
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
@@ -143,12 +143,17 @@ public struct FedAvg: AggregationStrategy {
         case .success(let scale): effective = scale
         }
         scratch.staged = false
-        let updateBits = VectorKernels.largestMagnitudeBits(littleEndianBytes: bytes)
-        guard updateBits < Self.nonFiniteBits else { return Self.nonFiniteRefusal(bytes) }
-        let sumBits =
-            accumulator.largestMagnitudeBits
-            ?? accumulator.sum.withUnsafeBufferPointer { VectorKernels.largestMagnitudeBits(of: $0) }
-        if Self.cannotOverflow(sumBits: sumBits, updateBits: updateBits, scale: effective) { return nil }
+        let bound =
+            accumulator.magnitudeBound
+            ?? Double(accumulator.sum.withUnsafeBufferPointer { VectorKernels.largestMagnitude(of: $0) })
+        let limit = Self.elementLimit(sumBound: bound, scale: effective)
+        if VectorKernels.magnitudes(littleEndianBytes: bytes, within: limit) {
+            scratch.limit = limit
+            return nil
+        }
+        if let element = VectorKernels.firstNonFinite(littleEndianBytes: bytes) {
+            return WireError(code: .nonFinite, detail: "element \(element) is NaN or infinite")
+        }
         let count = accumulator.sum.count
         if scratch.buffer.count != count { scratch.buffer = [Float](repeating: 0, count: count) }
         let finite = accumulator.sum.withUnsafeBufferPointer { sum in
@@ -175,32 +180,31 @@ public struct FedAvg: AggregationStrategy {
         if scratch.staged, scratch.buffer.count == accumulator.sum.count, !accumulator.sum.isEmpty {
             swap(&accumulator.sum, &scratch.buffer)
         } else {
-            let largest = accumulator.sum.withUnsafeMutableBufferPointer { sum in
-                VectorKernels.addScaledInPlace(littleEndianBytes: bytes, scale: Float(effective), into: sum)
+            let bound = accumulator.magnitudeBound
+            accumulator.sum.withUnsafeMutableBufferPointer { sum in
+                VectorKernels.addScaled(littleEndianBytes: bytes, scale: Float(effective), into: sum)
             }
-            accumulator.largestMagnitudeBits = largest
+            if let bound, let limit = scratch.limit {
+                let growth = Double(limit) * Double(Float(effective)) * (1 + 0x1p-20)
+                accumulator.magnitudeBound = (bound + growth) * (1 + 0x1p-20)
+            }
         }
         scratch.staged = false
+        scratch.limit = nil
         accumulator.weightSum += effective
         accumulator.count += 1
     }
 
-    /// Magnitude bits from here up are infinity or NaN.
-    static let nonFiniteBits: UInt32 = 0x7F80_0000
-
-    /// Whether S + A·w, with the rounding of the product and a margin for the Double arithmetic,
-    /// stays below the largest Float: then no sᵢ + aᵢ·w can round to infinity.
-    static func cannotOverflow(sumBits: UInt32, updateBits: UInt32, scale: Float) -> Bool {
-        guard sumBits < nonFiniteBits, updateBits < nonFiniteBits, scale.isFinite, scale >= 0 else { return false }
-        let bound =
-            Double(Float(bitPattern: sumBits)) + Double(Float(bitPattern: updateBits)) * Double(scale) * (1 + 0x1p-20)
-        return bound < Double(Float.greatestFiniteMagnitude)
-    }
-
-    /// `nonFinite` with the first poisoned element (only on the way out, so not hot).
-    private static func nonFiniteRefusal(_ bytes: UnsafeRawBufferPointer) -> WireError {
-        let element = VectorKernels.firstNonFinite(littleEndianBytes: bytes) ?? 0
-        return WireError(code: .nonFinite, detail: "element \(element) is NaN or infinite")
+    /// The largest |aᵢ| an update scaled by `scale` may have for the in-place add to be proven
+    /// finite over a sum bounded by `sumBound` (see ``stage(littleEndianBytes:weight:onto:scratch:)``),
+    /// rounded down to a Float; 0 when the sum is already too close to the edge.
+    static func elementLimit(sumBound: Double, scale: Float) -> Float {
+        let room = min(0x1p64, Double(Float.greatestFiniteMagnitude) / 2 - sumBound)
+        guard sumBound.isFinite, room > 0 else { return 0 }
+        guard scale > 0 else { return .greatestFiniteMagnitude }  // a·0 adds nothing to a finite a
+        let limit = room / (Double(scale) * (1 + 0x1p-20))
+        let rounded = Float(limit)
+        return Double(rounded) > limit ? rounded.nextDown : rounded
     }
 
     /// Refuses a partial of the wrong length, with a count or weight sum that would overflow,

@@ -128,74 +128,36 @@ enum VectorKernels {
         return probe == SIMD8<Float>(repeating: 0) && tail == 0
     }
 
-    /// max |f32le(bytes)[i]| as a bit pattern without the sign: the IEEE-754 order of magnitudes
-    /// is the unsigned order of these bits, and NaN and infinity are the patterns from
-    /// `0x7F80_0000` up, so one integer maximum answers both "is every element finite?" and
-    /// "how large is the largest?". Reads the frame only (the first of the in-place fold's passes).
-    static func largestMagnitudeBits(littleEndianBytes bytes: UnsafeRawBufferPointer) -> UInt32 {
+    /// Whether every `f32le` element has |x| ≤ `limit` (finite, ≥ 0); NaN and ±∞ answer false.
+    ///
+    /// The fold's read-only pass. On sign-less bit patterns the order of magnitudes is the
+    /// integer order, and NaN and ∞ lie above every finite limit, so per element it is one
+    /// wrapping subtraction, limit − |x|, whose top bit is set exactly when |x| exceeds the limit;
+    /// OR-ing them up costs three instructions per four floats at baseline x86-64 (SSE2 has no
+    /// 32-bit max, which a "largest element" pass would need).
+    static func magnitudes(littleEndianBytes bytes: UnsafeRawBufferPointer, within limit: Float) -> Bool {
         let n = bytes.count / 4
-        guard n > 0, let source = bytes.baseAddress else { return 0 }
+        guard n > 0, let source = bytes.baseAddress else { return true }
+        guard limit >= 0, limit.isFinite else { return false }
         let stride = MemoryLayout<SIMD8<UInt32>>.stride
         let vectors = n / 8
+        let bound = SIMD8<UInt32>(repeating: limit.bitPattern)
         let magnitude = SIMD8<UInt32>(repeating: 0x7FFF_FFFF)
-        // Two accumulators: the max has a one-cycle dependency chain per vector otherwise.
-        var high0 = SIMD8<UInt32>(repeating: 0)
-        var high1 = SIMD8<UInt32>(repeating: 0)
-        var v = 0
-        while v + 1 < vectors {
-            let offset = v &* stride
-            high0 = pointwiseMax(high0, Self.littleEndianBits(source, offset) & magnitude)
-            high1 = pointwiseMax(high1, Self.littleEndianBits(source, offset &+ stride) & magnitude)
-            v &+= 2
-        }
-        if v < vectors { high0 = pointwiseMax(high0, Self.littleEndianBits(source, v &* stride) & magnitude) }
-        var largest = pointwiseMax(high0, high1).max()
-        for i in (vectors &* 8)..<n {
-            largest = max(
-                largest,
-                UInt32(littleEndian: source.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self)) & 0x7FFF_FFFF
-            )
-        }
-        return largest
-    }
-
-    /// sum[i] += scale · f32le(bytes)[i] in place, exactly as
-    /// ``addScaled(littleEndianBytes:scale:into:)`` computes it, returning max |sum[i]| afterwards
-    /// (as ``largestMagnitudeBits(littleEndianBytes:)`` bits) so the next update's overflow bound
-    /// needs no pass of its own. Reads the frame and the sum once and writes the sum once.
-    static func addScaledInPlace(
-        littleEndianBytes bytes: UnsafeRawBufferPointer,
-        scale: Float,
-        into sum: UnsafeMutableBufferPointer<Float>
-    ) -> UInt32 {
-        let n = min(bytes.count / 4, sum.count)
-        guard n > 0, let source = bytes.baseAddress, let target = sum.baseAddress else { return 0 }
-        let rawTarget = UnsafeMutableRawPointer(target)
-        let stride = MemoryLayout<SIMD8<Float>>.stride
-        let vectors = n / 8
-        let factor = SIMD8<Float>(repeating: scale)
-        let magnitude = SIMD8<UInt32>(repeating: 0x7FFF_FFFF)
-        var high = SIMD8<UInt32>(repeating: 0)
+        var over = SIMD8<UInt32>(repeating: 0)
         for v in 0..<vectors {
-            let offset = v &* stride
-            let a = Self.littleEndianVector(source, offset)
-            let s = rawTarget.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-            let next = s + a * factor
-            rawTarget.storeBytes(of: next, toByteOffset: offset, as: SIMD8<Float>.self)
-            high = pointwiseMax(high, unsafeBitCast(next, to: SIMD8<UInt32>.self) & magnitude)
+            over |= bound &- (Self.littleEndianBits(source, v &* stride) & magnitude)
         }
-        var largest = high.max()
+        var tail: UInt32 = 0
         for i in (vectors &* 8)..<n {
-            target[i] += scale * Self.littleEndianScalar(source, i &* 4)
-            largest = max(largest, target[i].bitPattern & 0x7FFF_FFFF)
+            let bits = UInt32(littleEndian: source.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self))
+            tail |= limit.bitPattern &- (bits & 0x7FFF_FFFF)
         }
-        return largest
+        return (over | SIMD8<UInt32>(repeating: tail)) & SIMD8<UInt32>(repeating: 0x8000_0000) == .zero
     }
 
-    /// max |x[i]| as magnitude bits (see ``largestMagnitudeBits(littleEndianBytes:)``), for a sum
-    /// whose largest element is not known yet.
-    static func largestMagnitudeBits(of values: UnsafeBufferPointer<Float>) -> UInt32 {
-        values.reduce(0) { max($0, $1.bitPattern & 0x7FFF_FFFF) }
+    /// max |x[i]| (a sum whose bound was forgotten; not hot).
+    static func largestMagnitude(of values: UnsafeBufferPointer<Float>) -> Float {
+        values.reduce(0) { max($0, $1.magnitude) }
     }
 
     /// The index of the first NaN or infinity in an `f32le` frame (a refusal's detail; not hot).
