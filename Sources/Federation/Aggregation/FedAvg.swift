@@ -182,7 +182,7 @@ public struct FedAvg: AggregationStrategy {
         } else {
             let bound = accumulator.magnitudeBound
             accumulator.sum.withUnsafeMutableBufferPointer { sum in
-                VectorKernels.addScaled(littleEndianBytes: bytes, scale: Float(effective), into: sum)
+                VectorKernels.addScaledBackwards(littleEndianBytes: bytes, scale: Float(effective), into: sum)
             }
             if let bound, let limit = scratch.limit {
                 let growth = Double(limit) * Double(Float(effective)) * (1 + 0x1p-20)

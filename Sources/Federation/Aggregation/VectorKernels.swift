@@ -155,6 +155,34 @@ enum VectorKernels {
         return (over | SIMD8<UInt32>(repeating: tail)) & SIMD8<UInt32>(repeating: 0x8000_0000) == .zero
     }
 
+    /// sum[i] += scale · f32le(bytes)[i] in place, from the last element to the first: the same
+    /// results as ``addScaled(littleEndianBytes:scale:into:)`` (each element on its own), but right
+    /// after ``magnitudes(littleEndianBytes:within:)`` has read the frame front to back, its end is
+    /// still in this core's L2, so about half the frame is read from there instead of the L3.
+    static func addScaledBackwards(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        scale: Float,
+        into sum: UnsafeMutableBufferPointer<Float>
+    ) {
+        let n = min(bytes.count / 4, sum.count)
+        guard n > 0, let source = bytes.baseAddress, let target = sum.baseAddress else { return }
+        let rawTarget = UnsafeMutableRawPointer(target)
+        let stride = MemoryLayout<SIMD8<Float>>.stride
+        let vectors = n / 8
+        for i in (vectors &* 8)..<n {
+            target[i] += scale * Self.littleEndianScalar(source, i &* 4)
+        }
+        let factor = SIMD8<Float>(repeating: scale)
+        var v = vectors
+        while v > 0 {
+            v &-= 1
+            let offset = v &* stride
+            let a = Self.littleEndianVector(source, offset)
+            let s = rawTarget.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            rawTarget.storeBytes(of: s + a * factor, toByteOffset: offset, as: SIMD8<Float>.self)
+        }
+    }
+
     /// max |x[i]| (a sum whose bound was forgotten; not hot).
     static func largestMagnitude(of values: UnsafeBufferPointer<Float>) -> Float {
         values.reduce(0) { max($0, $1.magnitude) }
