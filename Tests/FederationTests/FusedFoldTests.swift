@@ -87,15 +87,18 @@ struct FusedFoldTests {
         #expect(fused == before && fused.count == 2)
     }
 
-    /// The sum's largest magnitude is remembered from the last in-place add; a sum changed any
-    /// other way (here a partial combined in) must not be judged by the remembered 0.
-    @Test func aSumChangedAnotherWayIsMeasuredAgainBeforeTheBoundIsTrusted() {
+    /// The sum carries a bound on its elements from the last in-place add; a sum changed any
+    /// other way (here a partial combined in) forgets it, and the next fold measures the sum
+    /// again, so the bound it leaves still covers every element.
+    @Test func aSumChangedAnotherWayIsMeasuredAgainBeforeTheBoundIsTrusted() throws {
         let strategy = FedAvg(weighting: .uniform)
         var accumulator = strategy.makeAccumulator(parameterCount: 21)
+        #expect(accumulator.magnitudeBound == 0)
         strategy.combine(
             PartialAggregate(sum: [Float](repeating: 3e38, count: 21), weightSum: 1, count: 1),
             into: &accumulator
         )
+        #expect(accumulator.magnitudeBound == nil)
         var scratch = FoldScratch()
         let before = accumulator
         let refusal = Self.frame([Float](repeating: 1e38, count: 21)).withUnsafeBytes { raw in
@@ -103,6 +106,37 @@ struct FusedFoldTests {
         }
         #expect(refusal?.code == .overflow)
         #expect(accumulator == before)
+        // Far from the edge the add is in place; its bound must count the combined 5e20s.
+        var moderate = strategy.makeAccumulator(parameterCount: 21)
+        strategy.combine(
+            PartialAggregate(sum: [Float](repeating: 5e20, count: 21), weightSum: 1, count: 1),
+            into: &moderate
+        )
+        try Self.frame([Float](repeating: -2, count: 21)).withUnsafeBytes { raw in
+            try #require(strategy.stage(littleEndianBytes: raw, weight: 1, onto: moderate, scratch: &scratch) == nil)
+            strategy.commit(littleEndianBytes: raw, weight: 1, into: &moderate, scratch: &scratch)
+        }
+        let bound = try #require(moderate.magnitudeBound)
+        #expect(moderate.sum.allSatisfy { Double($0.magnitude) <= bound })
+    }
+
+    /// The bound the in-place add leaves covers every element, update after update.
+    @Test func theBoundAfterInPlaceAddsCoversEveryElement() throws {
+        let strategy = FedAvg(weighting: .byReportedWeight)
+        var accumulator = strategy.makeAccumulator(parameterCount: 21)
+        var scratch = FoldScratch()
+        for round in 0..<40 {
+            let update = (0..<21).map { Float(($0 * 7 + round * 13) % 23) * 1e4 - 1.1e5 }
+            try Self.frame(update).withUnsafeBytes { raw in
+                let weight = Double(round % 5 + 1) * 1e3
+                try #require(
+                    strategy.stage(littleEndianBytes: raw, weight: weight, onto: accumulator, scratch: &scratch) == nil
+                )
+                strategy.commit(littleEndianBytes: raw, weight: weight, into: &accumulator, scratch: &scratch)
+            }
+            let bound = try #require(accumulator.magnitudeBound)
+            #expect(accumulator.sum.allSatisfy { Double($0.magnitude) <= bound })
+        }
     }
 
     /// The magnitude pass reads eight lanes at a time with a scalar tail, from a misaligned

@@ -112,8 +112,9 @@ extension AggregationStrategy {
 public struct FoldScratch: Sendable {
     var buffer: [Float] = []
     var staged = false
-    /// The element limit the in-place add was proven with (FedAvg), for the sum's new bound.
-    var limit: Float?
+    /// The sum's bound and the element limit the in-place add was proven with (FedAvg), from
+    /// which the sum's new bound follows.
+    var proof: (sumBound: Double, limit: Float)?
 
     public init() {}
 }

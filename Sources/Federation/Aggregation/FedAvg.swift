@@ -143,12 +143,13 @@ public struct FedAvg: AggregationStrategy {
         case .success(let scale): effective = scale
         }
         scratch.staged = false
+        scratch.proof = nil
         let bound =
             accumulator.magnitudeBound
             ?? Double(accumulator.sum.withUnsafeBufferPointer { VectorKernels.largestMagnitude(of: $0) })
         let limit = Self.elementLimit(sumBound: bound, scale: effective)
         if VectorKernels.magnitudes(littleEndianBytes: bytes, within: limit) {
-            scratch.limit = limit
+            scratch.proof = (bound, limit)
             return nil
         }
         if let element = VectorKernels.firstNonFinite(littleEndianBytes: bytes) {
@@ -180,17 +181,16 @@ public struct FedAvg: AggregationStrategy {
         if scratch.staged, scratch.buffer.count == accumulator.sum.count, !accumulator.sum.isEmpty {
             swap(&accumulator.sum, &scratch.buffer)
         } else {
-            let bound = accumulator.magnitudeBound
             accumulator.sum.withUnsafeMutableBufferPointer { sum in
                 VectorKernels.addScaledBackwards(littleEndianBytes: bytes, scale: Float(effective), into: sum)
             }
-            if let bound, let limit = scratch.limit {
-                let growth = Double(limit) * Double(Float(effective)) * (1 + 0x1p-20)
-                accumulator.magnitudeBound = (bound + growth) * (1 + 0x1p-20)
+            if let proof = scratch.proof {
+                let growth = Double(proof.limit) * Double(Float(effective)) * (1 + 0x1p-20)
+                accumulator.magnitudeBound = (proof.sumBound + growth) * (1 + 0x1p-20)
             }
         }
         scratch.staged = false
-        scratch.limit = nil
+        scratch.proof = nil
         accumulator.weightSum += effective
         accumulator.count += 1
     }
