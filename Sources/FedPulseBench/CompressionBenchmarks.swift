@@ -20,12 +20,7 @@ func compressionBenchmarks(
     parameterCount: Int,
     workDirectory: String
 ) throws -> String {
-    let choices = try encodings.map { text -> (String, CompressionChoice) in
-        switch CompressionChoice.parse(text) {
-        case .success(let choice): return (text, choice)
-        case .failure(let error): throw BenchError("\(error)")
-        }
-    }
+    let choices = try compressionChoices(encodings)
     guard choices.first?.1 == CompressionChoice.none else { throw BenchError("--encodings must start with f32") }
     var runs: [(String, DemoRunResult)] = []
     for (text, _) in choices {
@@ -105,28 +100,9 @@ func compressionBenchmarks(
         )
     }
     lines.append("")
-    lines.append("#### Encode + decode time per 10⁶ parameters, in process (one core)")
-    lines.append("")
-    lines.append(
-        "\(parameterCount.formatted()) values drawn from N(0, 1), R = max |xᵢ|; encode draws its rounding from "
-            + "`SystemRandomNumberGenerator` as the edge does; decode is the shard's strict `UpdateDecoder`. "
-            + "Median of 7 after one warm-up; scaled to 10⁶ parameters."
-    )
-    lines.append("")
-    lines.append("| encoding | encode | decode | encode + decode | target | result |")
-    lines.append("|---|---:|---:|---:|---|---|")
-    let values = gaussian(count: parameterCount)
-    var slowest: (String, Double) = ("", 0)
-    for (text, choice) in choices {
-        let timing = try codecTiming(values, choice: choice)
-        let scale = 1e6 / Double(parameterCount)
-        let total = (timing.encode + timing.decode) * scale
-        if total > slowest.1 { slowest = (text, total) }
-        lines.append(
-            "| `\(text)` | \(formatSeconds(timing.encode * scale)) | \(formatSeconds(timing.decode * scale)) | "
-                + "\(formatSeconds(total)) | < 10 ms | \(verdict(total < 0.010)) |"
-        )
-    }
+    let codec = try codecTimingSection(choices, parameterCount: parameterCount)
+    lines += codec.lines
+    let slowest = codec.slowest
     lines.append("")
     for (name, minimum, maximumLoss) in [("q8", 3.9, 0.5), ("topk:0.1,q8", 20.0, 1.0)] {
         guard let ratio = tensorRatio[name], let measured = wire[name] else { continue }
@@ -252,4 +228,46 @@ private func gaussian(count: Int) -> [Float] {
         let v = Double.random(in: 0..<1, using: &rng)
         return Float((-2 * log(u)).squareRoot() * cos(2 * .pi * v))
     }
+}
+
+/// Parses `encodings` (`f32;q8;…`) as the compression bench takes them.
+func compressionChoices(_ encodings: [String]) throws -> [(String, CompressionChoice)] {
+    try encodings.map { text -> (String, CompressionChoice) in
+        switch CompressionChoice.parse(text) {
+        case .success(let choice): return (text, choice)
+        case .failure(let error): throw BenchError("\(error)")
+        }
+    }
+}
+
+/// The encode + decode timing table (also `fedpulse-bench codec`, which runs only this part) and
+/// the slowest encoding's total per 10⁶ parameters.
+func codecTimingSection(
+    _ choices: [(String, CompressionChoice)],
+    parameterCount: Int
+) throws -> (lines: [String], slowest: (String, Double)) {
+    var lines: [String] = []
+    lines.append("#### Encode + decode time per 10⁶ parameters, in process (one core)")
+    lines.append("")
+    lines.append(
+        "\(parameterCount.formatted()) values drawn from N(0, 1), R = max |xᵢ|; encode draws its rounding from "
+            + "`SystemRandomNumberGenerator` as the edge does; decode is the shard's strict `UpdateDecoder`. "
+            + "Median of 7 after one warm-up; scaled to 10⁶ parameters."
+    )
+    lines.append("")
+    lines.append("| encoding | encode | decode | encode + decode | target | result |")
+    lines.append("|---|---:|---:|---:|---|---|")
+    let values = gaussian(count: parameterCount)
+    var slowest: (String, Double) = ("", 0)
+    for (text, choice) in choices {
+        let timing = try codecTiming(values, choice: choice)
+        let scale = 1e6 / Double(parameterCount)
+        let total = (timing.encode + timing.decode) * scale
+        if total > slowest.1 { slowest = (text, total) }
+        lines.append(
+            "| `\(text)` | \(formatSeconds(timing.encode * scale)) | \(formatSeconds(timing.decode * scale)) | "
+                + "\(formatSeconds(total)) | < 10 ms | \(verdict(total < 0.010)) |"
+        )
+    }
+    return (lines, slowest)
 }

@@ -11,6 +11,7 @@ import Foundation
 //   fedpulse-bench hierarchy [--edges watch:100,watch:100,phone:100,phone:100,tablet:100] [--rounds 6] [--work-dir DIR]
 //   fedpulse-bench scale [--devices 10000] [--edges 20] [--shards-per-class 2] [--rounds 10] [--sampling-rate 0.1] [--work-dir DIR]
 //   fedpulse-bench compression [--encodings "f32;q8;topk:0.1,q8"] [--devices-per-class 4] [--rounds 8] [--parameters 1000000]
+//   fedpulse-bench codec [--encodings "f32;q8;topk:0.1,q8"] [--parameters 1000000]   (the codec timing table alone)
 //
 // Every subcommand but `learning` takes `--fedpulse PATH` (default: the `fedpulse` next to this binary).
 
@@ -113,6 +114,12 @@ func runBench() -> Int32 {
                     workDirectory: workDirectory
                 )
             )
+        case "codec":
+            let choices = try compressionChoices(
+                options.string("encodings", default: benchEncodings.joined(separator: ";")).split(separator: ";")
+                    .map(String.init)
+            )
+            print(try codecTimingSection(choices, parameterCount: parameters).lines.joined(separator: "\n"))
         case "compression":
             print(
                 try compressionBenchmarks(

@@ -1,6 +1,7 @@
-import Federation
 import Testing
 import Wire
+
+@testable import Federation
 
 struct CohortPlannerTests {
     let shards = [
@@ -105,5 +106,29 @@ struct CohortPlannerTests {
         let plan = CohortPlanner.plan(candidates: mixed, shards: shards, sampling: .fixedSize(11), seed: 1, roundId: 1)
         #expect(!plan.shards.flatMap(\.members).contains("watch-x"))
         #expect(plan.memberCount == 10)
+    }
+
+    /// Shard groups below the minimum fold into the next smallest of their class until each
+    /// reaches it; every member stays in the round, a class with one group is left alone.
+    @Test func groupsTooSmallForSecureAggregationFoldIntoTheirClasssOthers() {
+        func shard(_ region: String, _ index: Int) -> LiveShard {
+            LiveShard(region: region, shard: index, endpoint: "tcp://\(region):\(index)")
+        }
+        func ids(_ prefix: String, _ count: Int) -> [String] { (0..<count).map { "\(prefix)-\($0)" } }
+        let plan = CohortPlan(
+            shards: [
+                (shard("watch", 0), ids("w0", 2)), (shard("watch", 1), ids("w1", 6)), (shard("watch", 2), ids("w2", 2)),
+                (shard("phone", 0), ids("p0", 5)), (shard("phone", 1), ids("p1", 5)),
+                (shard("tablet", 0), ids("t0", 3)),
+            ],
+            unassignable: ["x"]
+        )
+        let folded = CohortPlanner.consolidating(plan, minimumMembers: 5)
+        let sizes = folded.shards.map { "\($0.shard.name)=\($0.members.count)" }
+        #expect(sizes == ["phone/0=5", "phone/1=5", "tablet/0=3", "watch/1=10"])
+        #expect(folded.memberCount == plan.memberCount)
+        #expect(Set(folded.shards.flatMap(\.members)) == Set(plan.shards.flatMap(\.members)))
+        #expect(folded.unassignable == ["x"])
+        #expect(CohortPlanner.consolidating(plan, minimumMembers: 1) == plan)
     }
 }

@@ -112,6 +112,37 @@ import Wire
         #expect(UpdateEncoder.largest(1, of: values) == [1])
     }
 
+    /// The radix select against a sort, on vectors full of ties (±0 and repeated magnitudes
+    /// of both signs), for k from 1 to d − 1: the same indices, ties to the lower index.
+    @Test func topKMatchesASortOnVectorsWithTies() {
+        var rng = SeededGenerator(seed: 5)
+        let palette: [Float] = [0, -0, 0.5, -0.5, 1e-30, 3, -3, 7.25, .leastNonzeroMagnitude, 1e30]
+        for d in [2, 9, 64, 1_000] {
+            let values = (0..<d).map { _ in palette[Int(rng.next() % UInt64(palette.count))] }
+            for k in Set([1, 2, d / 3, d / 2, d - 1]) where k >= 1 && k < d {
+                let reference = values.indices
+                    .sorted { a, b in
+                        values[a].magnitude != values[b].magnitude ? values[a].magnitude > values[b].magnitude : a < b
+                    }
+                    .prefix(k).sorted()
+                #expect(UpdateEncoder.largest(k, of: values) == Array(reference), "d \(d), k \(k)")
+            }
+        }
+    }
+
+    /// The residual computed from the levels is bit for bit delta − decode(tensors).
+    @Test(arguments: ["topk:0.1", "topk:0.1,q8", "topk:0.25,q4", "randk:0.1,q8", "topk:0.1,q8,rotate"])
+    func residualIsExactlyWhatTheDecoderDidNotGet(_ text: String) throws {
+        let d = 1_000
+        let plan = try Self.plan(text, d: d)
+        let x = Self.vector(d, seed: 9)
+        var rng = SeededGenerator(seed: 4)
+        let (tensors, residual) = UpdateEncoder(plan: plan).encode(x, using: &rng)
+        let decoded = try UpdateDecoder(plan: plan).decode(tensors).get()
+        #expect(residual.map(\.bitPattern) == zip(x, decoded).map { ($0 - $1).bitPattern })
+        #expect(residual.contains { $0 != 0 })
+    }
+
     @Test func rotationIsItsOwnInverse() {
         let x = Self.vector(256, scale: 1)
         var y = x

@@ -43,4 +43,31 @@ import Wire
         let opened = try #require(open)
         #expect(Set(opened.body.shards.filter { !$0.members.isEmpty }.map(\.region)) == [.watch])
     }
+
+    /// The smallest shard cohort a secure round is planned with: 4 devices at the default rates
+    /// (3 have no graph whose expected live neighbours reach the threshold), and under Skellam
+    /// the survivors a shard must count before it may release a sum.
+    @Test func theSmallestSecureCohortFollowsTheRatesAndTheSkellamMinimum() {
+        let defaults = SecureAggregationSettings(
+            valueBits: 16,
+            clipNorm: 1,
+            dropoutRate: 0.3,
+            corruptRate: 0.05,
+            stageTimeoutMillis: 1_000
+        )
+        #expect(CoordinatorRound.smallestSecureCohort(defaults) == 4)
+        var calm = defaults
+        calm.dropoutRate = 0
+        #expect(CoordinatorRound.smallestSecureCohort(calm) < 4)
+        var skellam = defaults
+        skellam.skellam = SkellamSettings(
+            scale: 64,
+            deviceVariance: 400,
+            dimension: 10,
+            valueBits: 14,
+            roundingBeta: 0.0001,
+            minimumSurvivors: 12
+        )
+        #expect(CoordinatorRound.smallestSecureCohort(skellam) == 12)
+    }
 }

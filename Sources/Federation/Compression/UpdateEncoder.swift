@@ -41,20 +41,17 @@ public struct UpdateEncoder: Sendable {
         values.append(contentsOf: repeatElement(0, count: plan.valueCount - values.count))
         plan.rotation?.rotate(&values)
         var frames: [Tensor] = []
+        var levels: [UInt8] = []
+        let fourBit = plan.settings.quantization == .q4
         if let quantizer = plan.quantizer {
             // One draw from the caller's generator seeds a fast one for the d roundings: the
             // system generator costs a system call per value (about 0.3 s per 10⁶ values).
             // Rounding needs independence from the data, not secrecy: it is post-processing of
             // the already noised delta, so a predictable rounding weakens no DP guarantee.
             var rounding = SeededGenerator(seed: rng.next(), stream: rng.next())
-            let levels = values.map { quantizer.level(of: $0, using: &rounding) }
+            levels = Self.quantize(values, with: quantizer, fourBit: fourBit, using: &rounding)
             frames.append(
-                .encoded(
-                    name: "delta",
-                    encoding: plan.valueEncoding,
-                    bytes: Self.pack(levels, fourBit: plan.settings.quantization == .q4),
-                    elementCount: values.count
-                )
+                .encoded(name: "delta", encoding: plan.valueEncoding, bytes: levels, elementCount: values.count)
             )
         } else {
             frames.append(.f32le(name: "delta", values))
@@ -71,64 +68,95 @@ public struct UpdateEncoder: Sendable {
         }
         guard usesErrorFeedback else { return (frames, [Float](repeating: 0, count: delta.count)) }
         var residual = delta
-        // Our own frames always decode; the fallback keeps the whole delta for the next round.
-        if case .success(let sent) = UpdateDecoder(plan: plan).decode(frames) {
+        if plan.rotation == nil, let indices {
+            // What the decoder will put at each kept index, without decoding our own frames:
+            // the same `value(ofLevel:)` (or the float itself), so the residual is bit for bit
+            // delta − decode(tensors), as the decoding path below computes it.
+            for (position, index) in indices.enumerated() {
+                guard let quantizer = plan.quantizer else {
+                    residual[index] -= values[position]
+                    continue
+                }
+                let byte = fourBit ? levels[position / 2] >> (position % 2 == 0 ? 0 : 4) & 0xF : levels[position]
+                residual[index] -= quantizer.value(ofLevel: Int(byte))
+            }
+        } else if case .success(let sent) = UpdateDecoder(plan: plan).decode(frames) {
+            // Our own frames always decode; the fallback keeps the whole delta for the next round.
             for index in residual.indices { residual[index] -= sent[index] }
         }
         return (frames, residual)
     }
 
     /// The indices of the k largest |values|, ascending (ties to the lower index).
+    ///
+    /// The k-th largest magnitude is found exactly by a radix select on the magnitudes' bit
+    /// patterns (for non-negative floats, and NaN above ∞, the order of the patterns is the order
+    /// of the values): a histogram of the top 16 bits, then one of the low 16 bits of the
+    /// values in the bucket holding the rank. Two passes and no copy of the vector, where a
+    /// quickselect on a copy of the magnitudes took most of a `topk` encode.
     static func largest(_ count: Int, of values: [Float]) -> [Int] {
         guard count < values.count else { return Array(values.indices) }
-        // The k-th largest magnitude by selection on a copy, then one pass: O(d) expected.
-        var magnitudes = values.map(\.magnitude)
-        let threshold = Self.select(&magnitudes, rank: values.count - count)
-        // Ascending by construction: every index above the threshold, then as many ties as
-        // fit, lowest first (a sort of k indices cost more than the selection itself).
-        var ties = count
-        for value in values where value.magnitude > threshold { ties -= 1 }
-        var kept: [Int] = []
-        kept.reserveCapacity(count)
-        for (index, value) in values.enumerated() {
-            let magnitude = value.magnitude
-            if magnitude > threshold {
-                kept.append(index)
-            } else if magnitude == threshold && ties > 0 {
-                kept.append(index)
-                ties -= 1
-            }
-        }
-        return kept
-    }
-
-    /// The element that would sit at `rank` in ascending order (Hoare's quickselect, middle pivot).
-    private static func select(_ values: inout [Float], rank: Int) -> Float {
-        var low = 0
-        var high = values.count - 1
-        while low < high {
-            let pivot = values[(low + high) / 2]
-            var i = low
-            var j = high
-            while i <= j {
-                while values[i] < pivot { i += 1 }
-                while values[j] > pivot { j -= 1 }
-                if i <= j {
-                    values.swapAt(i, j)
-                    i += 1
-                    j -= 1
+        guard count > 0 else { return [] }
+        return values.withUnsafeBufferPointer { buffer in
+            let (threshold, above) = Self.magnitudeKey(rank: values.count - count, in: buffer)
+            // Ascending by construction: every index above the threshold, then as many ties as
+            // fit, lowest first.
+            var ties = count - above
+            var kept: [Int] = []
+            kept.reserveCapacity(count)
+            for index in buffer.indices {
+                let key = buffer[index].bitPattern & 0x7FFF_FFFF
+                if key > threshold {
+                    kept.append(index)
+                } else if key == threshold && ties > 0 {
+                    kept.append(index)
+                    ties -= 1
                 }
             }
-            if rank <= j { high = j } else if rank >= i { low = i } else { return values[rank] }
+            return kept
         }
-        return values[rank]
     }
 
-    static func pack(_ levels: [Int], fourBit: Bool) -> [UInt8] {
-        guard fourBit else { return levels.map { UInt8(truncatingIfNeeded: $0) } }
-        var bytes = [UInt8](repeating: 0, count: (levels.count + 1) / 2)
-        for (index, level) in levels.enumerated() {
-            bytes[index / 2] |= UInt8(truncatingIfNeeded: level & 0xF) << (index % 2 == 0 ? 0 : 4)
+    /// The magnitude key (bit pattern without the sign) at `rank` in ascending order, and how
+    /// many keys lie strictly above it.
+    private static func magnitudeKey(rank: Int, in values: UnsafeBufferPointer<Float>) -> (key: UInt32, above: Int) {
+        var high = [Int](repeating: 0, count: 1 << 15)
+        for value in values { high[Int((value.bitPattern & 0x7FFF_FFFF) >> 16)] += 1 }
+        var below = 0
+        var bucket = 0
+        while below + high[bucket] <= rank {
+            below += high[bucket]
+            bucket += 1
+        }
+        let aboveBucket = values.count - below - high[bucket]
+        var low = [Int](repeating: 0, count: 1 << 16)
+        let prefix = UInt32(bucket)
+        for value in values {
+            let key = value.bitPattern & 0x7FFF_FFFF
+            if key >> 16 == prefix { low[Int(key & 0xFFFF)] += 1 }
+        }
+        var position = 0
+        var withinBelow = below
+        while withinBelow + low[position] <= rank {
+            withinBelow += low[position]
+            position += 1
+        }
+        let aboveInBucket = below + high[bucket] - withinBelow - low[position]
+        return (prefix << 16 | UInt32(position), aboveBucket + aboveInBucket)
+    }
+
+    /// The stochastic levels of `values`, one byte each (q8) or two to a byte, low nibble first (q4).
+    static func quantize(
+        _ values: [Float],
+        with quantizer: StochasticQuantizer,
+        fourBit: Bool,
+        using rng: inout some RandomNumberGenerator
+    ) -> [UInt8] {
+        guard fourBit else { return values.map { UInt8(truncatingIfNeeded: quantizer.level(of: $0, using: &rng)) } }
+        var bytes = [UInt8](repeating: 0, count: (values.count + 1) / 2)
+        for (index, value) in values.enumerated() {
+            let level = UInt8(truncatingIfNeeded: quantizer.level(of: value, using: &rng) & 0xF)
+            bytes[index / 2] |= level << (index % 2 == 0 ? 0 : 4)
         }
         return bytes
     }

@@ -99,6 +99,33 @@ public enum CohortPlanner {
         return CohortPlan(shards: ordered.map { ($0, members[$0] ?? []) }, unassignable: unassignable)
     }
 
+    /// The same plan with every shard group of a class smaller than `minimumMembers` folded into
+    /// another group of that class, smallest into next smallest, until each group reaches the
+    /// minimum or the class has one group left.
+    ///
+    /// Why: a secure-aggregation shard needs a neighbour graph, and below a few devices (4 at
+    /// the default rates) there is none, so rendezvous hashing that hands a shard 3 members
+    /// would lose those 3 updates every round. Folding keeps every member in the round; a class
+    /// whose whole cohort is below the minimum stays one group, and only its shard fails.
+    public static func consolidating(_ plan: CohortPlan, minimumMembers: Int) -> CohortPlan {
+        guard minimumMembers > 1 else { return plan }
+        let bySize: ((shard: LiveShard, members: [String]), (shard: LiveShard, members: [String])) -> Bool = {
+            ($0.members.count, $0.shard.shard) < ($1.members.count, $1.shard.shard)
+        }
+        var result: [(shard: LiveShard, members: [String])] = []
+        for groups in Dictionary(grouping: plan.shards, by: { $0.shard.region }).values {
+            var open = groups.sorted(by: bySize)
+            while open.count > 1, open[0].members.count < minimumMembers {
+                let small = open.removeFirst()
+                open[0].members = (open[0].members + small.members).sorted()
+                open.sort(by: bySize)
+            }
+            result += open
+        }
+        result.sort { ($0.shard.region, $0.shard.shard) < ($1.shard.region, $1.shard.shard) }
+        return CohortPlan(shards: result, unassignable: plan.unassignable)
+    }
+
     /// The shard with the highest rendezvous weight for `workerId`; nil when there is none.
     /// Ties (of 64-bit weights) go to the lower shard index, so the answer never depends on order.
     public static func assign(_ workerId: String, among shards: [LiveShard]) -> LiveShard? {

@@ -7,10 +7,10 @@
 /// (Blackman and Vigna, 2018) is fast, passes BigCrush, and has a 2^256 − 1 period; SplitMix64
 /// expands one 64-bit seed into its four words, as the authors recommend.
 public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable, Codable {
-    private var s0: UInt64
-    private var s1: UInt64
-    private var s2: UInt64
-    private var s3: UInt64
+    @usableFromInline var s0: UInt64
+    @usableFromInline var s1: UInt64
+    @usableFromInline var s2: UInt64
+    @usableFromInline var s3: UInt64
 
     /// Seeds the generator; equal seeds give equal streams on every platform.
     public init(seed: UInt64) {
@@ -38,21 +38,25 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable, Codabl
     }
 
     /// Returns the next 64 random bits.
+    ///
+    /// Inlinable: the encoders draw one value per parameter from other modules, and a call per
+    /// draw cost more than the xoshiro step itself.
+    @inlinable
     public mutating func next() -> UInt64 {
-        let result = rotateLeft(s1 &* 5, by: 7) &* 9
+        let result = seededRotateLeft(s1 &* 5, by: 7) &* 9
         let t = s1 << 17
         s2 ^= s0
         s3 ^= s1
         s1 ^= s2
         s0 ^= s3
         s2 ^= t
-        s3 = rotateLeft(s3, by: 45)
+        s3 = seededRotateLeft(s3, by: 45)
         return result
     }
 }
 
-@inline(__always)
-private func rotateLeft(_ x: UInt64, by k: UInt64) -> UInt64 {
+@inlinable @inline(__always)
+func seededRotateLeft(_ x: UInt64, by k: UInt64) -> UInt64 {
     (x << k) | (x >> (64 - k))
 }
 

@@ -1,6 +1,7 @@
 import Federation
 import Learning
 import Privacy
+import SecureAggregation
 import Wire
 
 extension CoordinatorRound {
@@ -144,18 +145,24 @@ extension CoordinatorRound {
                 rate = q
             }
         }
-        let plan = CohortPlanner.plan(
+        let secure = settings.secureAggregation.flatMap { kind == .train ? $0 : nil }
+        // A secure round cannot use a shard that announced no ROUTER (an older build): its
+        // workers go to the class's other shards instead of sitting the round out.
+        let usable = shards.filter {
+            secure == nil || aggregators.secureAggregationEndpoint(region: $0.region, shard: $0.shard) != nil
+        }
+        var plan = CohortPlanner.plan(
             candidates: candidates,
-            shards: shards,
+            shards: usable,
             sampling: sampling,
             seed: settings.seed,
             roundId: roundId
         )
+        if let secure { plan = CohortPlanner.consolidating(plan, minimumMembers: Self.smallestSecureCohort(secure)) }
         let assignments = plan.shards.compactMap { entry -> ShardAssignment? in
             guard let region = DeviceClassName(rawValue: entry.shard.region) else { return nil }
             let secAgg = aggregators.secureAggregationEndpoint(region: entry.shard.region, shard: entry.shard.shard)
-            // A secure round cannot use a shard that announced no ROUTER (an older build).
-            if settings.secureAggregation != nil && secAgg == nil && kind == .train { return nil }
+            if secure != nil && secAgg == nil { return nil }
             return ShardAssignment(
                 region: region,
                 shard: entry.shard.shard,
@@ -173,6 +180,24 @@ extension CoordinatorRound {
             population: max(1, eligible),
             privacy: settings.privacy
         )
+    }
+
+    /// The fewest members a shard's secure round can run with: the smallest cohort with a
+    /// neighbour graph at the settings' rates (`SecAggPlan`'s rule), and under Skellam no fewer
+    /// than the survivors a shard must count before it may release a sum.
+    static func smallestSecureCohort(_ settings: SecureAggregationSettings) -> Int {
+        let threat = SecAggThreatModel(corruptRate: settings.corruptRate, dropoutRate: settings.dropoutRate)
+        let bits = settings.skellam?.valueBits ?? settings.valueBits
+        let graph =
+            (2...64).first { cohort in
+                (try? SecAggConfiguration.forShard(
+                    cohortSize: cohort,
+                    bitsPerValue: bits,
+                    vectorLength: 1,
+                    threatModel: threat
+                )) != nil
+            } ?? 64
+        return max(graph, settings.skellam?.minimumSurvivors ?? 0)
     }
 
     /// The configured z, or the one calibrated once per run to reach the target ε over all rounds.

@@ -175,16 +175,23 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
     ///   - received: one message from one socket; a throw is counted and logged.
     ///   - timer: called after every poll with `now`, so deadlines fire; a throw is counted and logged.
     ///   - isFinished: the role's own end (run over), checked after every poll.
+    ///   - roleSockets: poll items of sockets the role owns and opens or closes while the loop
+    ///     runs (a device's DEALER for one secure round), asked for before every poll; the
+    ///     items must stay valid until the next call.
+    ///   - roleSocketsReady: the indices into the last `roleSockets()` answer that have a message.
     public func run(
         nextTimer: () -> Int64,
         received: (SocketName, Incoming) throws -> Void,
         timer: (Int64) throws -> Void,
         isFinished: () -> Bool = { false },
+        roleSockets: () -> [PollItem] = { [] },
+        roleSocketsReady: ([Int]) -> Void = { _ in },
         now: () -> Int64 = Clock.nowMillis
     ) throws(ZeroMQError) {
         let polled = table.filter { $0.socket.isPolled }
         while !control.shouldStop && !isFinished() {
-            var items = [control.wakeup.pollItem()] + polled.map { $0.socket.socket.pollItem() }
+            let extra = roleSockets()
+            var items = [control.wakeup.pollItem()] + polled.map { $0.socket.socket.pollItem() } + extra
             let wait = max(0, min(nextTimer() - now(), 1_000))
             try poll(&items, timeout: .milliseconds(wait))
             if items[0].isReadable { control.wakeup.drain() }
@@ -192,6 +199,9 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
                 drain(entry, received: received)
                 if control.shouldStop { break }
             }
+            let first = 1 + polled.count
+            let ready = extra.indices.filter { items[first + $0].isReadable }
+            if !ready.isEmpty { roleSocketsReady(ready) }
             do { try timer(now()) } catch { failed("timer", "\(error)") }
         }
         if control.shouldStop {
