@@ -114,7 +114,8 @@ func ingestBenchmark(
     )
     lines.append("")
     lines.append(
-        "Per repetition (seconds for \(messages) messages; raw, `Socket.receive` copy, regional aggregator): "
+        "Per repetition (seconds for \(messages) messages; raw, `Socket.receive` copy, regional aggregator; odd "
+            + "repetitions time the two sinks first, even ones the aggregator first): "
             + rows.map { String(format: "%.3f / %.3f / %.3f", $0.raw, $0.wrapper, $0.ingest) }.joined(separator: "; ")
             + String(format: ". `Socket.receive` ÷ raw alone: %.2f (median).", median(wrapperRatios))
     )
