@@ -46,6 +46,9 @@ func ingestBenchmark(
 
     var messageBytes = 0
     var rows: [(raw: Double, wrapper: Double, ingest: Double)] = []
+    // CPU seconds of the whole pipeline during each timed transfer: this process's threads
+    // (sender, its I/O thread, the sink or the thread-placed shard) plus the aggregator process.
+    var cpus: [(raw: Double, ingest: Double)] = []
     var shardCPU = 0.0
     var shardFaults = 0.0
     var shardUpdates = 0
@@ -60,26 +63,31 @@ func ingestBenchmark(
             _ = try wrapper.waitForBatch()
             continue
         }
-        func timeSink(_ socket: borrowing Socket, _ sink: PullSink) throws -> Double {
+        func timeSink(_ socket: borrowing Socket, _ sink: PullSink) throws -> (seconds: Double, cpu: Double) {
+            let cpuBefore = processCPUSeconds()
             let start = ContinuousClock.now
             for frames in round.updates { try socket.send(frames) }
-            return secondsOf(try sink.waitForBatch() - start)
+            let seconds = secondsOf(try sink.waitForBatch() - start)
+            return (seconds, processCPUSeconds() - cpuBefore)
         }
-        func timeShard() throws -> Double {
+        func timeShard() throws -> (seconds: Double, cpu: Double) {
             let usageBefore = harness.shardProcessUsage
+            let cpuBefore = processCPUSeconds()
             let seconds = try harness.timeRound(round)
+            var cpu = processCPUSeconds() - cpuBefore
             if let before = usageBefore, let after = harness.shardProcessUsage {
+                cpu += after.cpuSeconds - before.cpuSeconds
                 shardCPU += after.cpuSeconds - before.cpuSeconds
                 shardFaults += after.minorFaults - before.minorFaults
                 shardUpdates += messages
             }
-            return seconds
+            return (seconds, cpu)
         }
         // The order alternates, so neither side always runs first (after the other's backlog
         // of freed buffers and dirty cache) or last.
-        let raw: Double
-        let copied: Double
-        let ingest: Double
+        let raw: (seconds: Double, cpu: Double)
+        let copied: (seconds: Double, cpu: Double)
+        let ingest: (seconds: Double, cpu: Double)
         if repetition % 2 == 1 {
             raw = try timeSink(toLibzmq, libzmq)
             copied = try timeSink(toWrapper, wrapper)
@@ -90,9 +98,10 @@ func ingestBenchmark(
             copied = try timeSink(toWrapper, wrapper)
         }
         note(
-            "ingest \(placement.rawValue) rep \(repetition): raw \(formatSeconds(raw)), wrapper \(formatSeconds(copied)), shard \(formatSeconds(ingest))"
+            "ingest \(placement.rawValue) rep \(repetition): raw \(formatSeconds(raw.seconds)), wrapper \(formatSeconds(copied.seconds)), shard \(formatSeconds(ingest.seconds))"
         )
-        rows.append((raw, copied, ingest))
+        rows.append((raw.seconds, copied.seconds, ingest.seconds))
+        cpus.append((raw.cpu, ingest.cpu))
     }
 
     let bytes = Double(messageBytes * messages)
@@ -128,6 +137,8 @@ func ingestBenchmark(
             met: ratio >= 0.8
         )
     )
+    lines.append("")
+    lines.append(cpuLine(cpus, updates: messages, placement: placement))
     if shardUpdates > 0 {
         let perUpdate = shardCPU / Double(shardUpdates)
         lines.append("")
@@ -234,6 +245,37 @@ func ingestMemoryBenchmark(
     lines.append("")
     lines += targets
     return lines.joined(separator: "\n") + "\n"
+}
+
+/// The pipeline's CPU per update in both transfers and their ratio: on a saturated machine
+/// (every core busy, as on this shared 2-core one) throughput follows CPU, so this is what the
+/// wall-clock ratio tends to under load, and unlike it, it hardly moves with the load.
+private func cpuLine(_ cpus: [(raw: Double, ingest: Double)], updates: Int, placement: ShardPlacement) -> String {
+    let perUpdate = 1e3 / Double(max(1, updates))
+    let ratios = cpus.map { $0.raw / $0.ingest }
+    let total = cpus.reduce(0) { $0 + $1.raw } / cpus.reduce(0) { $0 + $1.ingest }
+    let counted =
+        placement == .thread
+        ? "this process (sender, its I/O thread, the sink or the shard's threads)"
+        : "this process (sender, its I/O thread, the sink) plus the aggregator process (10 ms ticks)"
+    return String(
+        format: "CPU of the whole pipeline per update, %@: raw libzmq %.2f ms, regional aggregator %.2f ms "
+            + "(medians); CPU ratio raw ÷ aggregator %.2f over all repetitions (per repetition %.2f–%.2f). "
+            + "Throughput follows CPU when every core is busy, so this is the ratio a saturated machine tends to.",
+        counted,
+        median(cpus.map(\.raw)) * perUpdate,
+        median(cpus.map(\.ingest)) * perUpdate,
+        total,
+        ratios.min() ?? .nan,
+        ratios.max() ?? .nan
+    )
+}
+
+/// CPU seconds of every thread of this process so far.
+private func processCPUSeconds() -> Double {
+    var now = timespec()
+    guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now) == 0 else { return 0 }
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
 }
 
 private func pusher(_ context: Context, to endpoint: String) throws -> Socket {
