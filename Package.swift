@@ -55,6 +55,7 @@ let package = Package(
             name: "fedpulse",
             dependencies: [
                 "Runtime", "ZeroMQ", "Wire", "Learning", "Federation", "Privacy", "Rounds",
+                "SecureAggregation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -102,8 +103,16 @@ let package = Package(
             ]
         ),
         .target(name: "FedPulseTestSupport", dependencies: ["Runtime", "Wire", "ZeroMQ", "Learning"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["FedPulseTestSupport", "Runtime", "Wire", "Learning", "ZeroMQ"]),
-        .testTarget(name: "PrivacyEndToEndTests", dependencies: ["FedPulseTestSupport", "Runtime", "Privacy", "Wire", "Learning", "ZeroMQ"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["FedPulseTestSupport", "Runtime", "Wire", "Learning", "ZeroMQ"]
+        ),
+        .testTarget(
+            name: "PrivacyEndToEndTests",
+            dependencies: [
+                "FedPulseTestSupport", "Runtime", "Privacy", "Wire", "Learning", "ZeroMQ", "SecureAggregation",
+            ]
+        ),
     ]
 )
 

@@ -186,18 +186,12 @@ extension CoordinatorRound {
     /// neighbour graph at the settings' rates (`SecAggPlan`'s rule), and under Skellam no fewer
     /// than the survivors a shard must count before it may release a sum.
     static func smallestSecureCohort(_ settings: SecureAggregationSettings) -> Int {
-        let threat = SecAggThreatModel(corruptRate: settings.corruptRate, dropoutRate: settings.dropoutRate)
-        let bits = settings.skellam?.valueBits ?? settings.valueBits
-        let graph =
-            (2...64).first { cohort in
-                (try? SecAggConfiguration.forShard(
-                    cohortSize: cohort,
-                    bitsPerValue: bits,
-                    vectorLength: 1,
-                    threatModel: threat
-                )) != nil
-            } ?? 64
-        return max(graph, settings.skellam?.minimumSurvivors ?? 0)
+        let graph = SecAggConfiguration.smallestCohort(
+            bitsPerValue: settings.skellam?.valueBits ?? settings.valueBits,
+            threatModel: SecAggThreatModel(corruptRate: settings.corruptRate, dropoutRate: settings.dropoutRate),
+            upTo: 64
+        )
+        return max(graph ?? 64, settings.skellam?.minimumSurvivors ?? 0)
     }
 
     /// The configured z, or the one calibrated once per run to reach the target ε over all rounds.

@@ -228,9 +228,12 @@ extension FedPulse {
             )
             config.maxWorkers = maxWorkers
             config.maxDenies = maxDenies
-            config.compression = (try? CompressionChoice.parse(compression).get()) ?? .none
+            // Under secure aggregation q8/q4 are the masked values' bits; no plain encoding is announced.
+            config.compression =
+                secureAggregation.secureAggregation ? .none : (try? CompressionChoice.parse(compression).get()) ?? .none
             config.compressionRange = compressionRange
             config.round.secureAggregation = secureAggregation.settings(
+                compression: compression,
                 clipNorm: privacy.settings.clipNorm,
                 roundTimeoutMillis: roundTimeoutMs,
                 skellam: try skellamSettings(parameterCount: spec.parameterCount)

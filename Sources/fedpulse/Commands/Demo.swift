@@ -246,7 +246,7 @@ extension FedPulse {
                 )
             } else if secureAggregation.secureAggregation {
                 print(
-                    "aggregation SecAgg+ in every shard: \(secureAggregation.secaggValueBits)-bit values, dropout rate \(secureAggregation.secaggDropoutRate), corrupt rate \(secureAggregation.secaggCorruptRate); a shard sees only the survivors' sum"
+                    "aggregation SecAgg+ in every shard: \(secureAggregation.valueBits(compression: compression))-bit values, dropout rate \(secureAggregation.secaggDropoutRate), corrupt rate \(secureAggregation.secaggCorruptRate); a shard sees only the survivors' sum"
                 )
             }
             print(

@@ -8,7 +8,7 @@ extension FedPulse {
         static let configuration = CommandConfiguration(
             commandName: "privacy",
             abstract: "Compute ε for a planned run, or the noise a target ε needs.",
-            subcommands: [Epsilon.self, Noise.self, Skellam.self]
+            subcommands: [Epsilon.self, Noise.self, Skellam.self, SecAgg.self]
         )
 
         struct Epsilon: ParsableCommand {
