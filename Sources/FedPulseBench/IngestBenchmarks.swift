@@ -10,7 +10,9 @@ import ZeroMQ
 /// frame plus topic and header) from one PUSH socket: to a libzmq-only PULL sink, to a sink using
 /// the project's `Socket.receive`, and to a real `RegionalAggregatorRole`, timed from the first
 /// send until the shard's `partial` (the sum of all M) arrives at the PULL standing in for the
-/// global aggregator. Ratio = ingest bandwidth ÷ raw libzmq bandwidth of the same repetition.
+/// global aggregator; odd repetitions run the sinks first, even ones the shard. Ratio = ingest
+/// bandwidth ÷ raw libzmq bandwidth of the same repetition; the table gives the median over the
+/// repetitions and their range (the machine is shared, so one repetition proves little).
 func ingestBenchmark(
     placement: ShardPlacement,
     messages: Int,
@@ -44,7 +46,11 @@ func ingestBenchmark(
 
     var messageBytes = 0
     var rows: [(raw: Double, wrapper: Double, ingest: Double)] = []
+    // CPU seconds of the whole pipeline during each timed transfer: this process's threads
+    // (sender, its I/O thread, the sink or the thread-placed shard) plus the aggregator process.
+    var cpus: [(raw: Double, ingest: Double)] = []
     var shardCPU = 0.0
+    var shardFaults = 0.0
     var shardUpdates = 0
     for repetition in 0...repeats {
         let round = try harness.prepareRound(members: messages)
@@ -57,22 +63,45 @@ func ingestBenchmark(
             _ = try wrapper.waitForBatch()
             continue
         }
-        var start = ContinuousClock.now
-        for frames in round.updates { try toLibzmq.send(frames) }
-        let raw = secondsOf(try libzmq.waitForBatch() - start)
-        start = ContinuousClock.now
-        for frames in round.updates { try toWrapper.send(frames) }
-        let copied = secondsOf(try wrapper.waitForBatch() - start)
-        let cpuBefore = harness.shardProcessCPUSeconds
-        let ingest = try harness.timeRound(round)
-        if let before = cpuBefore, let after = harness.shardProcessCPUSeconds {
-            shardCPU += after - before
-            shardUpdates += messages
+        func timeSink(_ socket: borrowing Socket, _ sink: PullSink) throws -> (seconds: Double, cpu: Double) {
+            let cpuBefore = processCPUSeconds()
+            let start = ContinuousClock.now
+            for frames in round.updates { try socket.send(frames) }
+            let seconds = secondsOf(try sink.waitForBatch() - start)
+            return (seconds, processCPUSeconds() - cpuBefore)
+        }
+        func timeShard() throws -> (seconds: Double, cpu: Double) {
+            let usageBefore = harness.shardProcessUsage
+            let cpuBefore = processCPUSeconds()
+            let seconds = try harness.timeRound(round)
+            var cpu = processCPUSeconds() - cpuBefore
+            if let before = usageBefore, let after = harness.shardProcessUsage {
+                cpu += after.cpuSeconds - before.cpuSeconds
+                shardCPU += after.cpuSeconds - before.cpuSeconds
+                shardFaults += after.minorFaults - before.minorFaults
+                shardUpdates += messages
+            }
+            return (seconds, cpu)
+        }
+        // The order alternates, so neither side always runs first (after the other's backlog
+        // of freed buffers and dirty cache) or last.
+        let raw: (seconds: Double, cpu: Double)
+        let copied: (seconds: Double, cpu: Double)
+        let ingest: (seconds: Double, cpu: Double)
+        if repetition % 2 == 1 {
+            raw = try timeSink(toLibzmq, libzmq)
+            copied = try timeSink(toWrapper, wrapper)
+            ingest = try timeShard()
+        } else {
+            ingest = try timeShard()
+            raw = try timeSink(toLibzmq, libzmq)
+            copied = try timeSink(toWrapper, wrapper)
         }
         note(
-            "ingest \(placement.rawValue) rep \(repetition): raw \(formatSeconds(raw)), wrapper \(formatSeconds(copied)), shard \(formatSeconds(ingest))"
+            "ingest \(placement.rawValue) rep \(repetition): raw \(formatSeconds(raw.seconds)), wrapper \(formatSeconds(copied.seconds)), shard \(formatSeconds(ingest.seconds))"
         )
-        rows.append((raw, copied, ingest))
+        rows.append((raw.seconds, copied.seconds, ingest.seconds))
+        cpus.append((raw.cpu, ingest.cpu))
     }
 
     let bytes = Double(messageBytes * messages)
@@ -94,7 +123,8 @@ func ingestBenchmark(
     )
     lines.append("")
     lines.append(
-        "Per repetition (seconds for \(messages) messages; raw, `Socket.receive` copy, regional aggregator): "
+        "Per repetition (seconds for \(messages) messages; raw, `Socket.receive` copy, regional aggregator; odd "
+            + "repetitions time the two sinks first, even ones the aggregator first): "
             + rows.map { String(format: "%.3f / %.3f / %.3f", $0.raw, $0.wrapper, $0.ingest) }.joined(separator: "; ")
             + String(format: ". `Socket.receive` ÷ raw alone: %.2f (median).", median(wrapperRatios))
     )
@@ -107,6 +137,8 @@ func ingestBenchmark(
             met: ratio >= 0.8
         )
     )
+    lines.append("")
+    lines.append(cpuLine(cpus, updates: messages, placement: placement))
     if shardUpdates > 0 {
         let perUpdate = shardCPU / Double(shardUpdates)
         lines.append("")
@@ -114,10 +146,12 @@ func ingestBenchmark(
             String(
                 format:
                     "CPU time of the aggregator process (all its threads: role loop and libzmq I/O) during the timed "
-                    + "rounds: %.2f ms per update (%.2f GB/s of CPU), from utime + stime in /proc (10 ms ticks, over %d updates).",
+                    + "rounds: %.2f ms per update (%.2f GB/s of CPU), from utime + stime in /proc (10 ms ticks, over %d "
+                    + "updates); %.0f minor page faults per update (a 4 MB buffer is 977 pages).",
                 perUpdate * 1e3,
                 Double(messageBytes) / perUpdate / 1e9,
-                shardUpdates
+                shardUpdates,
+                shardFaults / Double(shardUpdates)
             )
         )
     }
@@ -213,146 +247,41 @@ func ingestMemoryBenchmark(
     return lines.joined(separator: "\n") + "\n"
 }
 
+/// The pipeline's CPU per update in both transfers and their ratio: on a saturated machine
+/// (every core busy, as on this shared 2-core one) throughput follows CPU, so this is what the
+/// wall-clock ratio tends to under load, and unlike it, it hardly moves with the load.
+private func cpuLine(_ cpus: [(raw: Double, ingest: Double)], updates: Int, placement: ShardPlacement) -> String {
+    let perUpdate = 1e3 / Double(max(1, updates))
+    let ratios = cpus.map { $0.raw / $0.ingest }
+    let total = cpus.reduce(0) { $0 + $1.raw } / cpus.reduce(0) { $0 + $1.ingest }
+    let counted =
+        placement == .thread
+        ? "this process (sender, its I/O thread, the sink or the shard's threads)"
+        : "this process (sender, its I/O thread, the sink) plus the aggregator process (10 ms ticks)"
+    return String(
+        format: "CPU of the whole pipeline per update, %@: raw libzmq %.2f ms, regional aggregator %.2f ms "
+            + "(medians); CPU ratio raw ÷ aggregator %.2f over all repetitions (per repetition %.2f–%.2f). "
+            + "Throughput follows CPU when every core is busy, so this is the ratio a saturated machine tends to.",
+        counted,
+        median(cpus.map(\.raw)) * perUpdate,
+        median(cpus.map(\.ingest)) * perUpdate,
+        total,
+        ratios.min() ?? .nan,
+        ratios.max() ?? .nan
+    )
+}
+
+/// CPU seconds of every thread of this process so far.
+private func processCPUSeconds() -> Double {
+    var now = timespec()
+    guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now) == 0 else { return 0 }
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+}
+
 private func pusher(_ context: Context, to endpoint: String) throws -> Socket {
     let socket = try Socket(context, type: .push)
     try socket.setLinger(0)
     try socket.setSendHighWaterMark(IngestHarness.sendHighWaterMark)
     try socket.connect(endpoint)
     return socket
-}
-
-/// Where a shard's CPU goes per update, without the network: the steps `RegionalAggregatorRole`
-/// takes for one 10⁶-parameter update, each timed alone on one core (median of 15), for the path
-/// before issue 13 §5 and the one now, in the same run.
-///
-/// Before: `Socket.receive` copied each frame into `[UInt8]`, `WireCodec.decode` scanned the
-/// tensor for NaN one element at a time, then the shard checked the sum (`refusal`: one pass)
-/// and added (`accumulate`: another). Now: the frame stays in libzmq's buffer (borrowed), the
-/// codec leaves its floats to the shard, and the NaN check, the overflow check and the
-/// addition are one pass (`stage` into a scratch sum, then `commit` swaps it in). The codec's
-/// own scan, for every other receiver, is eight lanes wide.
-func shardCostBreakdown(parameterCount: Int) throws -> String {
-    let codec = WireCodec()
-    let delta = Tensor.f32le(name: "delta", (0..<parameterCount).map { Float($0 % 1_000) * 1e-6 })
-    let update = Update(
-        roundId: 1,
-        modelVersion: 1,
-        workerId: "worker-0",
-        deviceClass: .watch,
-        shard: 0,
-        weight: 1,
-        norm: 1,
-        clipped: false
-    )
-    let frames = try codec.encode(update, sender: "worker-0", sentAtMillis: 0, tensors: [delta])
-    let bytes = frames.reduce(0) { $0 + $1.count }
-    let owner = NSData(bytes: frames[2], length: frames[2].count)
-    let borrowed: [WireFrame] = [
-        .bytes(frames[0]), .bytes(frames[1]),
-        .borrowed(BorrowedFrame(base: owner.bytes, count: owner.length, owner: owner)),
-    ]
-    let strategy = FedAvg(weighting: .byReportedWeight)
-    var sum = strategy.makeAccumulator(parameterCount: parameterCount)
-    var scratch: [Float] = []
-    var sink = 0
-
-    func time(_ body: () throws -> Void) rethrows -> Double {
-        try body()
-        var samples: [Double] = []
-        for _ in 0..<15 {
-            let start = ContinuousClock.now
-            try body()
-            samples.append(secondsOf(ContinuousClock.now - start))
-        }
-        return median(samples)
-    }
-
-    let copyOut = time {
-        let copied = frames[2].withUnsafeBytes { [UInt8]($0) }
-        sink &+= Int(copied[copied.count / 2])
-    }
-    let decodeCopy = try time {
-        guard case .success(let message) = codec.decode(frames, as: Update.self) else {
-            throw BenchError("decode failed")
-        }
-        sink &+= message.tensors.count
-    }
-    let decodeInPlace = try time {
-        guard case .success(let message) = codec.decode(borrowed, as: Update.self, scanningFloats: false) else {
-            throw BenchError("decode failed")
-        }
-        sink &+= message.tensors.count
-    }
-    let scalarScan = time { sink &+= frames[2].withUnsafeBytes { scalarFirstNonFinite($0) } ?? 1 }
-    let check = time {
-        sink &+= frames[2].withUnsafeBytes { strategy.refusal(ofLittleEndian: $0, weight: 1, in: sum) } == nil ? 1 : 0
-    }
-    let accumulate = time {
-        frames[2].withUnsafeBytes { strategy.accumulate(littleEndianBytes: $0, weight: 1, into: &sum) }
-    }
-    let fused = time {
-        do {
-            let raw = UnsafeRawBufferPointer(start: owner.bytes, count: owner.length)
-            if strategy.stage(littleEndianBytes: raw, weight: 1, onto: sum, scratch: &scratch) == nil {
-                strategy.commit(littleEndianBytes: raw, weight: 1, into: &sum, scratch: &scratch)
-            }
-        }
-    }
-    let tiny = try codec.encode(update, sender: "worker-0", sentAtMillis: 0, tensors: [.f32le(name: "delta", [0])])
-    let headerDecode = try time {
-        guard case .success(let message) = codec.decode(tiny, as: Update.self) else {
-            throw BenchError("decode failed")
-        }
-        sink &+= message.tensors.count
-    }
-    let headerEncode = try time {
-        sink &+= try codec.encode(update, sender: "worker-0", sentAtMillis: 0, tensors: [.f32le(name: "delta", [0])])
-            .count
-    }
-    precondition(sink != Int.min)
-    // The decode now includes the vectorised scan; the old one scanned element by element.
-    let vectorScan = time { sink &+= frames[2].withUnsafeBytes { probeNonFinite($0) } ? 1 : 0 }
-    let decodeBefore = decodeCopy - vectorScan + scalarScan
-    let before = copyOut + decodeBefore + check + accumulate
-    let after = decodeInPlace + fused
-    func ms(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1e3) }
-    return [
-        "Where the shard's CPU goes per update, before and after this change, in this run (no network, one core, "
-            + "median of 15; \(bytes.formatted()) B per update; the buffers stay in cache here, so a real ingest, "
-            + "which reads them from memory, costs more per step):",
-        "",
-        "| step | before | after |",
-        "|---|---:|---:|",
-        "| receive: copy of the frame out of the zmq message | \(ms(copyOut)) | 0 (borrowed) |",
-        "| `WireCodec.decode` (header JSON + non-finite scan) | \(ms(decodeBefore)) (scalar scan) | \(ms(decodeInPlace)) (in place; the floats are checked in the shard's one pass) |",
-        "| shard: check that the frame and the sum stay finite | \(ms(check)) | \(ms(fused)) (one pass: check + add into scratch, swap) |",
-        "| shard: add into the sum | \(ms(accumulate)) | (in the pass above) |",
-        "| **total** | \(ms(before)) | \(ms(after)) |",
-        "",
-        String(format: "After ÷ before: %.2f.", after / before)
-            + " Of what is left, the header alone (an update whose tensor has one element) takes "
-            + "\(ms(headerDecode)) (JSON parse, `JSONDecoder`, and the unknown-key check, which re-encodes the "
-            + "envelope; encoding one takes \(ms(headerEncode))).",
-    ].joined(separator: "\n") + "\n"
-}
-
-/// The non-finite scan the codec ran before this change, element by element, for the breakdown.
-private func scalarFirstNonFinite(_ raw: UnsafeRawBufferPointer) -> Int? {
-    for element in 0..<(raw.count / 4) {
-        let bits = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: element &* 4, as: UInt32.self))
-        if bits & 0x7F80_0000 == 0x7F80_0000 { return element }
-    }
-    return nil
-}
-
-/// The codec's 8-lane scan, timed alone (it is inside `decode`), so the decode of before can
-/// be shown with the scalar scan it had.
-private func probeNonFinite(_ raw: UnsafeRawBufferPointer) -> Bool {
-    let exponent = SIMD8<UInt32>(repeating: 0x7F80_0000)
-    let carry = SIMD8<UInt32>(repeating: 0x0080_0000)
-    var signs = SIMD8<UInt32>(repeating: 0)
-    for index in 0..<(raw.count / 32) {
-        signs |= (raw.loadUnaligned(fromByteOffset: index &* 32, as: SIMD8<UInt32>.self) & exponent) &+ carry
-    }
-    return (signs & SIMD8<UInt32>(repeating: 0x8000_0000)) != SIMD8<UInt32>(repeating: 0)
 }

@@ -19,7 +19,9 @@ enum ShardPlacement: String, Sendable {
 /// The same PUSH settings are used for the raw baselines, so a ratio compares receive paths only.
 struct IngestHarness: ~Copyable {
     static let sendHighWaterMark: Int32 = 8
-    static let shardReceiveHighWaterMark: Int32 = 100_000  // what RegionalAggregatorRole sets
+    /// What `RegionalAggregatorRole` sets on its update PULL (the raw sinks use the same).
+    static let shardReceiveHighWaterMark = RegionalAggregatorConfig(region: "watch", shard: 0)
+        .updateReceiveHighWaterMark
 
     let parameterCount: Int
     let context: Context
@@ -116,17 +118,20 @@ struct IngestHarness: ~Copyable {
         delta = Tensor.f32le(name: "delta", (0..<parameterCount).map { Float($0 % 1_000) * 1e-6 })
     }
 
-    /// The peak resident memory of the shard's process (this process for `.thread`).
-    /// User + system CPU seconds of the shard's process so far (`.process` only).
-    var shardProcessCPUSeconds: Double? {
+    /// User + system CPU seconds and minor page faults of the shard's process so far (`.process` only).
+    var shardProcessUsage: (cpuSeconds: Double, minorFaults: Double)? {
         guard let child, let stat = try? String(contentsOfFile: "/proc/\(child.pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return nil }
-        // Fields after the command: state is field 3; utime and stime are fields 14 and 15.
+        // Fields after the command: state is field 3, minflt 10, utime and stime 14 and 15.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard fields.count > 13, let faults = Double(fields[7]), let user = Double(fields[11]),
+            let system = Double(fields[12])
+        else { return nil }
+        return ((user + system) / Double(sysconf(Int32(_SC_CLK_TCK))), faults)
     }
+
+    /// The peak resident memory of the shard's process (this process for `.thread`).
 
     var shardPeakBytes: Int? {
         if let children, let child { return children.peakResidentBytes(child) }

@@ -50,14 +50,14 @@ public protocol AggregationStrategy<Accumulator>: Sendable {
         in accumulator: Accumulator
     ) -> WireError?
 
-    /// Checks an `f32le` update like ``refusal(ofLittleEndian:weight:in:)`` and, where the
-    /// strategy can, computes the folded sum into `scratch` in the same pass; nil when it may be
-    /// folded. The accumulator is only read: a refused update changes nothing.
+    /// Checks an `f32le` update like ``refusal(ofLittleEndian:weight:in:)`` with as few passes over
+    /// the floats as the strategy can, leaving in `scratch` what ``commit(littleEndianBytes:weight:into:scratch:)``
+    /// needs; nil when it may be folded. The accumulator is only read: a refused update changes nothing.
     func stage(
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
         onto accumulator: Accumulator,
-        scratch: inout [Float]
+        scratch: inout FoldScratch
     ) -> WireError?
 
     /// Applies an update ``stage(littleEndianBytes:weight:onto:scratch:)`` accepted (with the
@@ -66,7 +66,7 @@ public protocol AggregationStrategy<Accumulator>: Sendable {
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
         into accumulator: inout Accumulator,
-        scratch: inout [Float]
+        scratch: inout FoldScratch
     )
 
     /// Folds in a partial aggregate from a lower tier (a regional shard).
@@ -85,7 +85,7 @@ extension AggregationStrategy {
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
         onto accumulator: Accumulator,
-        scratch: inout [Float]
+        scratch: inout FoldScratch
     ) -> WireError? {
         refusal(ofLittleEndian: bytes, weight: weight, in: accumulator)
     }
@@ -94,7 +94,7 @@ extension AggregationStrategy {
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
         into accumulator: inout Accumulator,
-        scratch: inout [Float]
+        scratch: inout FoldScratch
     ) {
         accumulate(littleEndianBytes: bytes, weight: weight, into: &accumulator)
     }
@@ -105,10 +105,30 @@ extension AggregationStrategy {
     }
 }
 
+/// What ``AggregationStrategy/stage(littleEndianBytes:weight:onto:scratch:)`` leaves for
+/// ``AggregationStrategy/commit(littleEndianBytes:weight:into:scratch:)``: nothing (the update is
+/// added in place, the usual case), or the folded sum already computed into `buffer`, to be
+/// swapped in (an update near the edge of `Float`, checked element by element).
+public struct FoldScratch: Sendable {
+    var buffer: [Float] = []
+    var staged = false
+    /// The sum's bound and the element limit the in-place add was proven with (FedAvg), from
+    /// which the sum's new bound follows.
+    var proof: (sumBound: Double, limit: Float)?
+
+    public init() {}
+}
+
 /// A weighted sum of updates: what a shard sends upward and what FedAvg accumulates.
 public struct PartialAggregate: Sendable, Hashable {
     /// Σ weightᵢ · updateᵢ, element-wise.
-    public internal(set) var sum: [Float]
+    public internal(set) var sum: [Float] {
+        didSet { magnitudeBound = nil }
+    }
+    /// A number no |sumᵢ| exceeds, when known, so FedAvg can prove that an update cannot make any
+    /// element overflow from a bound on the update alone, without a pass over the sum. Any write
+    /// to `sum` forgets it; only the in-place fold, which knows how far it can have grown, sets it.
+    var magnitudeBound: Double?
     /// Σ weightᵢ.
     public internal(set) var weightSum: Double
     /// Number of client updates folded in (across every lower tier).
@@ -125,6 +145,17 @@ public struct PartialAggregate: Sendable, Hashable {
     /// The empty aggregate for `parameterCount` parameters.
     public init(parameterCount: Int) {
         self.init(sum: [Float](repeating: 0, count: parameterCount), weightSum: 0, count: 0)
+        magnitudeBound = 0
+    }
+
+    public static func == (lhs: PartialAggregate, rhs: PartialAggregate) -> Bool {
+        lhs.sum == rhs.sum && lhs.weightSum == rhs.weightSum && lhs.count == rhs.count
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(sum)
+        hasher.combine(weightSum)
+        hasher.combine(count)
     }
 
     /// Number of parameters.

@@ -75,12 +75,12 @@ public struct DPFixedClipping<Inner: AggregationStrategy>: AggregationStrategy {
         return inner.refusal(ofLittleEndian: bytes, weight: 1, in: accumulator)
     }
 
-    /// The norm check (its own pass), then the inner strategy's fused check-and-add at weight 1.
+    /// The norm check (its own pass), then the inner strategy's check at weight 1.
     public func stage(
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
         onto accumulator: Accumulator,
-        scratch: inout [Float]
+        scratch: inout FoldScratch
     ) -> WireError? {
         if let refusal = normRefusal(bytes) { return refusal }
         return inner.stage(littleEndianBytes: bytes, weight: 1, onto: accumulator, scratch: &scratch)
@@ -90,7 +90,7 @@ public struct DPFixedClipping<Inner: AggregationStrategy>: AggregationStrategy {
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
         into accumulator: inout Accumulator,
-        scratch: inout [Float]
+        scratch: inout FoldScratch
     ) {
         inner.commit(littleEndianBytes: bytes, weight: 1, into: &accumulator, scratch: &scratch)
     }

@@ -118,49 +118,93 @@ public struct FedAvg: AggregationStrategy {
             ? nil : WireError(code: .overflow, detail: "adding this update would make the running sum infinite")
     }
 
-    /// The checks of ``refusal(ofLittleEndian:weight:in:)`` and the addition in one pass over the
-    /// frame: the new sum is written into `scratch` (sized here once, then reused), and the running
-    /// sum is only read. A frame holding NaN or infinity is `nonFinite`, a sum that would become
-    /// infinite `overflow`, as when checked apart.
+    /// The checks of ``refusal(ofLittleEndian:weight:in:)`` in one read-only pass over the frame,
+    /// so that ``commit(littleEndianBytes:weight:into:scratch:)`` can add in place: 12 MB of memory
+    /// traffic per 10⁶-element update (read the frame and the sum, write the sum) plus this pass's
+    /// 4 MB, instead of 20 with the sum staged beside the old one (read both, write a third buffer).
+    ///
+    /// Overflow is decided from bounds. The sum carries S ≥ every |sᵢ|; from it and the scale
+    /// w ≥ 0 follows a limit L = min(2⁶⁴, Float.max/2 − S) / (w·(1 + 2⁻²⁰)), and the pass checks
+    /// every |aᵢ| ≤ L (which NaN and ∞ fail too). Then |sᵢ + fl(aᵢ·w)| ≤ S + L·w·(1 + 2⁻²⁴) ≤
+    /// Float.max/2, so no element can round to infinity, and the new sum's bound is
+    /// (S + L·w)·(1 + 2⁻²⁰). The 2⁶⁴ cap keeps S far from the limit for many updates however
+    /// small the elements are. An update over the limit is examined element by element: a NaN or
+    /// infinity is `nonFinite`; otherwise it is folded into `scratch`, exactly as before this pass
+    /// existed, and refused `overflow` if any element would be infinite. The accumulator is only read.
     public func stage(
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
         onto accumulator: PartialAggregate,
-        scratch: inout [Float]
+        scratch: inout FoldScratch
     ) -> WireError? {
         let effective: Float
         switch scale(ofLittleEndian: bytes, weight: weight, in: accumulator) {
         case .failure(let error): return error
         case .success(let scale): effective = scale
         }
-        if scratch.count != accumulator.sum.count { scratch = [Float](repeating: 0, count: accumulator.sum.count) }
-        let finite = accumulator.sum.withUnsafeBufferPointer { sum in
-            scratch.withUnsafeMutableBufferPointer { target in
-                VectorKernels.stageSum(adding: bytes, scale: effective, to: sum, into: target)
-            }
+        scratch.staged = false
+        scratch.proof = nil
+        let bound =
+            accumulator.magnitudeBound
+            ?? Double(accumulator.sum.withUnsafeBufferPointer { VectorKernels.largestMagnitude(of: $0) })
+        let limit = Self.elementLimit(sumBound: bound, scale: effective)
+        if VectorKernels.magnitudes(littleEndianBytes: bytes, within: limit) {
+            scratch.proof = (bound, limit)
+            return nil
         }
-        guard !finite else { return nil }
-        // Only on the way out: tell a poisoned frame from an honest one the sum cannot take.
         if let element = VectorKernels.firstNonFinite(littleEndianBytes: bytes) {
             return WireError(code: .nonFinite, detail: "element \(element) is NaN or infinite")
         }
-        return WireError(code: .overflow, detail: "adding this update would make the running sum infinite")
+        let count = accumulator.sum.count
+        if scratch.buffer.count != count { scratch.buffer = [Float](repeating: 0, count: count) }
+        let finite = accumulator.sum.withUnsafeBufferPointer { sum in
+            scratch.buffer.withUnsafeMutableBufferPointer { target in
+                VectorKernels.stageSum(adding: bytes, scale: effective, to: sum, into: target)
+            }
+        }
+        guard finite else {
+            return WireError(code: .overflow, detail: "adding this update would make the running sum infinite")
+        }
+        scratch.staged = true
+        return nil
     }
 
-    /// Swaps the staged sum in: the old one becomes the next update's scratch.
+    /// Adds an update ``stage(littleEndianBytes:weight:onto:scratch:)`` accepted: in place, or by
+    /// swapping in the sum it staged (the old sum becomes the next staging buffer).
     public func commit(
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
         into accumulator: inout PartialAggregate,
-        scratch: inout [Float]
+        scratch: inout FoldScratch
     ) {
-        guard scratch.count == accumulator.sum.count, !accumulator.sum.isEmpty else {
-            accumulate(littleEndianBytes: bytes, weight: weight, into: &accumulator)
-            return
+        let effective = weighting.usesReportedWeight ? weight : 1
+        if scratch.staged, scratch.buffer.count == accumulator.sum.count, !accumulator.sum.isEmpty {
+            swap(&accumulator.sum, &scratch.buffer)
+        } else {
+            accumulator.sum.withUnsafeMutableBufferPointer { sum in
+                VectorKernels.addScaledBackwards(littleEndianBytes: bytes, scale: Float(effective), into: sum)
+            }
+            if let proof = scratch.proof {
+                let growth = Double(proof.limit) * Double(Float(effective)) * (1 + 0x1p-20)
+                accumulator.magnitudeBound = (proof.sumBound + growth) * (1 + 0x1p-20)
+            }
         }
-        swap(&accumulator.sum, &scratch)
-        accumulator.weightSum += weighting.usesReportedWeight ? weight : 1
+        scratch.staged = false
+        scratch.proof = nil
+        accumulator.weightSum += effective
         accumulator.count += 1
+    }
+
+    /// The largest |aᵢ| an update scaled by `scale` may have for the in-place add to be proven
+    /// finite over a sum bounded by `sumBound` (see ``stage(littleEndianBytes:weight:onto:scratch:)``),
+    /// rounded down to a Float; 0 when the sum is already too close to the edge.
+    static func elementLimit(sumBound: Double, scale: Float) -> Float {
+        let room = min(0x1p64, Double(Float.greatestFiniteMagnitude) / 2 - sumBound)
+        guard sumBound.isFinite, room > 0 else { return 0 }
+        guard scale > 0 else { return .greatestFiniteMagnitude }  // a·0 adds nothing to a finite a
+        let limit = room / (Double(scale) * (1 + 0x1p-20))
+        let rounded = Float(limit)
+        return Double(rounded) > limit ? rounded.nextDown : rounded
     }
 
     /// Refuses a partial of the wrong length, with a count or weight sum that would overflow,

@@ -128,6 +128,66 @@ enum VectorKernels {
         return probe == SIMD8<Float>(repeating: 0) && tail == 0
     }
 
+    /// Whether every `f32le` element has |x| ≤ `limit` (finite, ≥ 0); NaN and ±∞ answer false.
+    ///
+    /// The fold's read-only pass. On sign-less bit patterns the order of magnitudes is the
+    /// integer order, and NaN and ∞ lie above every finite limit, so per element it is one
+    /// wrapping subtraction, limit − |x|, whose top bit is set exactly when |x| exceeds the limit;
+    /// OR-ing them up costs three instructions per four floats at baseline x86-64 (SSE2 has no
+    /// 32-bit max, which a "largest element" pass would need).
+    static func magnitudes(littleEndianBytes bytes: UnsafeRawBufferPointer, within limit: Float) -> Bool {
+        let n = bytes.count / 4
+        guard n > 0, let source = bytes.baseAddress else { return true }
+        guard limit >= 0, limit.isFinite else { return false }
+        let stride = MemoryLayout<SIMD8<UInt32>>.stride
+        let vectors = n / 8
+        let bound = SIMD8<UInt32>(repeating: limit.bitPattern)
+        let magnitude = SIMD8<UInt32>(repeating: 0x7FFF_FFFF)
+        var over = SIMD8<UInt32>(repeating: 0)
+        for v in 0..<vectors {
+            over |= bound &- (Self.littleEndianBits(source, v &* stride) & magnitude)
+        }
+        var tail: UInt32 = 0
+        for i in (vectors &* 8)..<n {
+            let bits = UInt32(littleEndian: source.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self))
+            tail |= limit.bitPattern &- (bits & 0x7FFF_FFFF)
+        }
+        return (over | SIMD8<UInt32>(repeating: tail)) & SIMD8<UInt32>(repeating: 0x8000_0000) == .zero
+    }
+
+    /// sum[i] += scale · f32le(bytes)[i] in place, from the last element to the first: the same
+    /// results as ``addScaled(littleEndianBytes:scale:into:)`` (each element on its own), but right
+    /// after ``magnitudes(littleEndianBytes:within:)`` has read the frame front to back, its end is
+    /// still in this core's L2, so about half the frame is read from there instead of the L3.
+    static func addScaledBackwards(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        scale: Float,
+        into sum: UnsafeMutableBufferPointer<Float>
+    ) {
+        let n = min(bytes.count / 4, sum.count)
+        guard n > 0, let source = bytes.baseAddress, let target = sum.baseAddress else { return }
+        let rawTarget = UnsafeMutableRawPointer(target)
+        let stride = MemoryLayout<SIMD8<Float>>.stride
+        let vectors = n / 8
+        for i in (vectors &* 8)..<n {
+            target[i] += scale * Self.littleEndianScalar(source, i &* 4)
+        }
+        let factor = SIMD8<Float>(repeating: scale)
+        var v = vectors
+        while v > 0 {
+            v &-= 1
+            let offset = v &* stride
+            let a = Self.littleEndianVector(source, offset)
+            let s = rawTarget.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            rawTarget.storeBytes(of: s + a * factor, toByteOffset: offset, as: SIMD8<Float>.self)
+        }
+    }
+
+    /// max |x[i]| (a sum whose bound was forgotten; not hot).
+    static func largestMagnitude(of values: UnsafeBufferPointer<Float>) -> Float {
+        values.reduce(0) { max($0, $1.magnitude) }
+    }
+
     /// The index of the first NaN or infinity in an `f32le` frame (a refusal's detail; not hot).
     static func firstNonFinite(littleEndianBytes bytes: UnsafeRawBufferPointer) -> Int? {
         guard let source = bytes.baseAddress else { return nil }
@@ -152,6 +212,17 @@ enum VectorKernels {
         source.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
         #else
         SIMD8<Float>((0..<8).map { littleEndianScalar(source, offset + $0 * 4) })
+        #endif
+    }
+
+    @inline(__always)
+    private static func littleEndianBits(_ source: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt32> {
+        #if _endian(little)
+        source.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt32>.self)
+        #else
+        SIMD8<UInt32>(
+            (0..<8).map { UInt32(littleEndian: source.loadUnaligned(fromByteOffset: offset + $0 * 4, as: UInt32.self)) }
+        )
         #endif
     }
 

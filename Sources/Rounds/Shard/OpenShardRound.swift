@@ -19,9 +19,10 @@ struct OpenShardRound {
     /// How updates are decoded when the round announced a compression; nil for plain `f32le`.
     let compression: ShardCompression?
     var sums: [PartialAggregate]
-    /// Where an update's folded sums are staged (one per sum, reused): checking and adding is one
-    /// pass, and a refused update never touches `sums`.
-    var scratch: [[Float]] = []
+    /// What checking each tensor left for adding it (one per sum, reused): usually nothing, as
+    /// the add is in place; a sum staged beside the old one only near the edge of `Float`. A
+    /// refused update never touches `sums`.
+    var scratch: [FoldScratch] = []
     var deadline: Int64
     var answered: Set<String> = []
     var contributors: [String] = []

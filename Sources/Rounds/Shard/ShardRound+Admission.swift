@@ -6,7 +6,7 @@ extension ShardRound {
     ///
     /// The order is the order of the questions: which round, which model, who sent it, is it
     /// for this shard, is the sender a member that has not answered, then the tensors (names,
-    /// length, digest, metrics), then the sums (norm, overflow), staged in one pass with the
+    /// length, digest, metrics), then the sums (norm, overflow), checked before the in-place
     /// addition. Nothing is changed before the last check passed, so a refused update leaves the
     /// round exactly as it was, apart from its count.
     mutating func admit(
@@ -74,11 +74,11 @@ extension ShardRound {
         return actions
     }
 
-    /// The last check, fused with the addition: every tensor's folded sum is computed into the
-    /// round's scratch (norm, finiteness and overflow checked in the same pass over the floats);
-    /// nil when all may be committed. The sums themselves are not touched.
+    /// The last check: every tensor's norm, finiteness and overflow, read-only, leaving in the
+    /// round's scratch what the in-place add needs; nil when all may be committed. The sums
+    /// themselves are not touched.
     private static func stage(_ tensors: [Tensor], weight: Double, in round: inout OpenShardRound) -> WireError? {
-        if round.scratch.count != tensors.count { round.scratch = tensors.map { _ in [] } }
+        if round.scratch.count != tensors.count { round.scratch = tensors.map { _ in FoldScratch() } }
         for (index, tensor) in tensors.enumerated() {
             let refusal = tensor.withUnsafeBytes { raw in
                 round.strategy.stage(
