@@ -89,7 +89,7 @@ run_section "Seconds per round and hierarchy memory over real processes (issue 4
     demo --devices-per-class 4,17 --dp-central-devices-per-class 17 --rounds 20
 
 run_section "Regional aggregator ingest vs raw libzmq (issue 4)" \
-    "10⁶-parameter f32le updates. One PUSH socket sends the same encoded \`update\` messages, in each repetition, to a libzmq-only PULL (\`zmq_msg_recv\`, bytes untouched), to a PULL using the project's \`Socket.receive\` (one copy into \`[UInt8]\`), and to a real \`RegionalAggregatorRole\` whose round (a \`round.open\` naming the M members) this bench opens as coordinator; the shard is timed from the first update sent until its \`partial\` arrives at the bench's \"global aggregator\" PULL. Each receiver has its own libzmq context (its own I/O thread). Ratio = ingest bandwidth ÷ raw libzmq bandwidth in the same repetition, median over repetitions; the sender is the same in all three." \
+    "10⁶-parameter f32le updates. One PUSH socket sends the same encoded \`update\` messages, in each repetition, to a libzmq-only PULL (\`zmq_msg_recv\`, bytes untouched), to a PULL using the project's \`Socket.receive\` (one copy into \`[UInt8]\`), and to a real \`RegionalAggregatorRole\` whose round (a \`round.open\` naming the M members) this bench opens as coordinator; the shard is timed from the first update sent until its \`partial\` arrives at the bench's \"global aggregator\" PULL. Each receiver has its own libzmq context (its own I/O thread). Ratio = ingest bandwidth ÷ raw libzmq bandwidth in the same repetition, median over repetitions; the sender is the same in all three. The order alternates (odd repetitions time the sinks first, even ones the aggregator), every PULL has the shard's queue limit (8), and a line gives the whole pipeline's CPU per update in both transfers and their ratio, which moves far less with the machine's load than the wall-clock ratio." \
     ingest --messages 50 --repeats 15 --shard thread
 
 run_section "Regional aggregator ingest, shard as a separate process (issue 4)" \
@@ -117,8 +117,8 @@ run_section "Secure aggregation: SecAgg+ expansion over the plain update (issue 
     secagg --devices 50,100 --parameters 100000
 
 run_section "Secure aggregation in the runtime: seconds per round and bytes per device (issue 10)" \
-    "The release \`fedpulse demo --dp off\` over real processes with CURVE, with and without \`--secure-aggregation\` at the same seed: 17 and 167 devices per class (51 and 501 devices, one shard per class). Seconds per round are the coordinator's, the median over rounds 2 and later." \
-    secagg-runtime --devices-per-class 17,167 --rounds 6
+    "The release \`fedpulse demo --dp off\` over real processes with CURVE, with and without \`--secure-aggregation\` at the same seed: 17 and 167 devices per class (51 and 501 devices, one shard per class), and 501 devices over two shards per class (6 shards of about 84). Seconds per round are the coordinator's, the median over rounds 2 and later." \
+    secagg-runtime --devices-per-class 17,167 --shards-per-class 1,2 --rounds 6
 
 {
     echo "# FedPulse benchmarks"

@@ -55,15 +55,22 @@ func secAggBenchmark(devices: [Int], parameters: Int) throws -> String {
 func secAggRuntimeBenchmark(
     fedpulse: String,
     devicesPerClass: [Int],
+    shardsPerClass: [Int] = [1],
     rounds: Int,
     workDirectory: String
 ) throws -> String {
     var lines = [
-        "| devices | edge processes | aggregation | s/round (median, rounds ≥ 2) | bytes up/device/round | ÷ plain | s/round ÷ plain | shard CPU/round | shard CPU ÷ plain | final accuracy |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| devices | edge processes | shards | aggregation | s/round (median, rounds ≥ 2) | bytes up/device/round | ÷ plain | s/round ÷ plain | shard CPU/round | shard CPU ÷ plain | final accuracy |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     var targets: [String] = []
-    for count in devicesPerClass {
+    // Every size with one shard per class; the largest also split over more shards (issue 10:
+    // "one shard of 100 and several shards"), where each shard's graph is smaller.
+    let configurations =
+        devicesPerClass.map { ($0, 1) }
+        + (devicesPerClass.max().map { largest in shardsPerClass.filter { $0 > 1 }.map { (largest, $0) } } ?? [])
+    for (count, shards) in configurations {
+        let suffix = shards > 1 ? "-s\(shards)" : ""
         var measured: [(secure: Bool, seconds: Double, bytes: Double, shardCPU: Double, accuracy: Double?)] = []
         for secure in [false, true] {
             let result = try runDemo(
@@ -75,14 +82,15 @@ func secAggRuntimeBenchmark(
                 workDirectory: workDirectory,
                 // A long round gives each stage time to spare (a fifth of it) on a loaded machine;
                 // rounds close as soon as every device answered, so it costs nothing without dropouts.
-                extraArguments: ["--round-timeout-ms", "15000"] + (secure ? ["--secure-aggregation"] : []),
-                label: secure ? "secagg" : "plain"
+                extraArguments: ["--round-timeout-ms", "15000", "--shards-per-class", "\(shards)"]
+                    + (secure ? ["--secure-aggregation"] : []),
+                label: (secure ? "secagg" : "plain") + suffix
             )
             let perRound = result.summary.rounds.dropFirst().compactMap { round in
                 round.bytesUp.map { Double($0) / Double(max(1, round.participants)) }
             }
             // runDemo's report directory for this label (its naming: demo-<n>x3-dp-<privacy>-<label>).
-            let logs = "\(workDirectory)/demo-\(count)x3-dp-off-\(secure ? "secagg" : "plain")/logs"
+            let logs = "\(workDirectory)/demo-\(count)x3-dp-off-\(secure ? "secagg" : "plain")\(suffix)/logs"
             measured.append(
                 (
                     secure, median(result.steadySeconds), median(perRound), shardCPUPerRound(logDirectory: logs),
@@ -94,7 +102,7 @@ func secAggRuntimeBenchmark(
         let processes = (count + 99) / 100 * 3
         for row in measured {
             lines.append(
-                "| \(count * 3) | \(processes) | \(row.secure ? "SecAgg+" : "plain") | "
+                "| \(count * 3) | \(processes) | \(shards * 3) | \(row.secure ? "SecAgg+" : "plain") | "
                     + formatSeconds(row.seconds) + " | \(Int(row.bytes)) B | "
                     + String(format: "%.2f× | %.2f× | ", row.bytes / plain.bytes, row.seconds / plain.seconds)
                     + formatSeconds(row.shardCPU) + String(format: " | %.2f× | ", row.shardCPU / plain.shardCPU)
@@ -105,7 +113,7 @@ func secAggRuntimeBenchmark(
             let ratio = secure.seconds / plain.seconds
             targets.append(
                 targetLine(
-                    "seconds per round with SecAgg+ ÷ without at \(count * 3) devices",
+                    "seconds per round with SecAgg+ ÷ without at \(count * 3) devices, \(shards * 3) shards",
                     measured: String(format: "%.2f×", ratio),
                     target: "≤ 5×",
                     met: ratio <= 5

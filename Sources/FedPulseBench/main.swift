@@ -110,6 +110,7 @@ func runBench() -> Int32 {
                 try secAggRuntimeBenchmark(
                     fedpulse: fedpulse,
                     devicesPerClass: try options.ints("devices-per-class", default: [17, 167]),
+                    shardsPerClass: try options.ints("shards-per-class", default: [1, 2]),
                     rounds: try options.int("rounds", default: 6),
                     workDirectory: workDirectory
                 )
