@@ -151,7 +151,9 @@ struct EquivalentKeyAttackTests {
         var frames = try encode(sample.message)
         let header = String(decoding: frames[1], as: UTF8.self)
         #expect(header.contains("\"maskPublicKey\""))
-        frames[1] = Array(header.replacingOccurrences(of: "\"maskPublicKey\"", with: "\"maskPublic\(spelling)ey\"").utf8)
+        frames[1] = Array(
+            header.replacingOccurrences(of: "\"maskPublicKey\"", with: "\"maskPublic\(spelling)ey\"").utf8
+        )
         #expect(failureCode(WireCodec().decode(frames)) == .malformedHeader)
     }
 }
