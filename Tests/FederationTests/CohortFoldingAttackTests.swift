@@ -89,4 +89,37 @@ struct CohortFoldingAttackTests {
             #expect(folded.memberCount == candidates.count)
         }
     }
+
+    /// A hostile shard (an enrolled shard key an attacker holds) with sybil devices (one edge
+    /// key may check in any number of `<edge>/…` ids) sizes its own group so that a victim's
+    /// below-minimum group folds into it: the merged group is the victim's plus sybils, and
+    /// the shard, subtracting the sybils' inputs from the sum, has the victim's update. Where
+    /// a small group goes must not be the attacker's choice: a hostile shard gets the victim
+    /// only where an honest one in its place would have.
+    @Test func aHostileShardCannotSizeItsGroupToCaptureASmallOne() {
+        let shards = (0..<5).map { Self.shard("watch", $0) }
+        let honest = (0..<5).map { index in (0..<10).map { "watch-\(index)-\($0)" } }
+        func landing(victim: Int, hostile: Int?, sybils: Int) -> Int? {
+            let entries = shards.indices.map { index in
+                let members =
+                    index == victim
+                    ? ["watch-victim"] : index == hostile ? (0..<sybils).map { "sybil-\($0)" } : honest[index]
+                return (shard: shards[index], members: members)
+            }
+            let folded = CohortPlanner.consolidating(CohortPlan(shards: entries, unassignable: []), minimumMembers: 4)
+            return folded.shards.first { $0.members.contains("watch-victim") }?.shard.shard
+        }
+        for victim in shards.indices {
+            let honestLanding = landing(victim: victim, hostile: nil, sybils: 0)
+            #expect(honestLanding != nil && honestLanding != victim)
+            var captured: Set<Int> = []
+            for hostile in shards.indices where hostile != victim {
+                for sybils in 1...6 where landing(victim: victim, hostile: hostile, sybils: sybils) == hostile {
+                    captured.insert(hostile)
+                }
+            }
+            let steered = captured.subtracting([honestLanding ?? -1])
+            #expect(steered.isEmpty, "the victim of watch/\(victim) could be pulled into \(steered.sorted())")
+        }
+    }
 }
