@@ -86,7 +86,13 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case (.object(let received), .object(let known)):
             for key in received.keys.sorted() {
                 let childPath = path.isEmpty ? key : "\(path).\(key)"
-                guard let knownChild = known[key], let receivedChild = received[key] else { return childPath }
+                // The same characters, not only an equal `String`: Swift compares by canonical
+                // equivalence, so "\u{212A}" (KELVIN SIGN) would match a schema key's "K" here
+                // and in `JSONDecoder`, while the schemas and every other reader see another key.
+                guard let slot = known.index(forKey: key), known[slot].key.utf8.elementsEqual(key.utf8),
+                    let receivedChild = received[key]
+                else { return childPath }
+                let knownChild = known[slot].value
                 if let missing = receivedChild.firstKeyMissing(from: knownChild, path: childPath) {
                     return missing
                 }

@@ -100,13 +100,19 @@ public enum CohortPlanner {
     }
 
     /// The same plan with every shard group of a class smaller than `minimumMembers` folded into
-    /// another group of that class, smallest into next smallest, until each group reaches the
-    /// minimum or the class has one group left.
+    /// another group of that class, smallest first, until each group reaches the minimum or the
+    /// class has one group left. A group goes to the shard its own shard's name hashes to
+    /// among the class's remaining shards (rendezvous, as a worker is assigned).
     ///
     /// Why: a secure-aggregation shard needs a neighbour graph, and below a few devices (4 at
     /// the default rates) there is none, so rendezvous hashing that hands a shard 3 members
     /// would lose those 3 updates every round. Folding keeps every member in the round; a class
     /// whose whole cohort is below the minimum stays one group, and only its shard fails.
+    /// Why by hash and not into the next smallest group: sizes are what sybil check-ins set. A
+    /// hostile shard that filled its group with just enough sybils to be the next smallest
+    /// would receive any small group, and with the sybils' inputs known, the sum of the SecAgg
+    /// round it runs is that group's (a lone victim's update). By hash, a small group lands in
+    /// a hostile shard only where it would have if that shard were honest.
     public static func consolidating(_ plan: CohortPlan, minimumMembers: Int) -> CohortPlan {
         guard minimumMembers > 1 else { return plan }
         let bySize: ((shard: LiveShard, members: [String]), (shard: LiveShard, members: [String])) -> Bool = {
@@ -114,11 +120,20 @@ public enum CohortPlanner {
         }
         var result: [(shard: LiveShard, members: [String])] = []
         for groups in Dictionary(grouping: plan.shards, by: { $0.shard.region }).values {
-            var open = groups.sorted(by: bySize)
-            while open.count > 1, open[0].members.count < minimumMembers {
-                let small = open.removeFirst()
-                open[0].members = (open[0].members + small.members).sorted()
-                open.sort(by: bySize)
+            var open = groups
+            while open.count > 1,
+                let small = open.indices.filter({ open[$0].members.count < minimumMembers }).min(by: {
+                    bySize(open[$0], open[$1])
+                })
+            {
+                let group = open.remove(at: small)
+                guard let target = assign(group.shard.name, among: open.map(\.shard)),
+                    let index = open.firstIndex(where: { $0.shard == target })
+                else {
+                    open.append(group)
+                    break
+                }
+                open[index].members = (open[index].members + group.members).sorted()
             }
             result += open
         }

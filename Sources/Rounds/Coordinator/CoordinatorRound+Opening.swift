@@ -182,8 +182,9 @@ extension CoordinatorRound {
         )
     }
 
-    /// The fewest members a shard's secure round can run with: the smallest cohort with a
-    /// neighbour graph at the settings' rates (`SecAggPlan`'s rule), and under Skellam no fewer
+    /// The fewest members a shard's secure round can run with: the smallest cohort from which
+    /// every larger one has a neighbour graph at the settings' rates (`SecAggPlan`'s rule; a
+    /// folded group can end at any size above the minimum), and under Skellam no fewer
     /// than the survivors a shard must count before it may release a sum.
     static func smallestSecureCohort(_ settings: SecureAggregationSettings) -> Int {
         let graph = SecAggConfiguration.smallestCohort(
