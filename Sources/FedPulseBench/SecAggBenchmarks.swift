@@ -61,7 +61,7 @@ func secAggRuntimeBenchmark(
 ) throws -> String {
     var lines = [
         "| devices | edge processes | shards | aggregation | s/round (median, rounds ≥ 2) | bytes up/device/round | ÷ plain | s/round ÷ plain | shard CPU/round | shard CPU ÷ plain | final accuracy |",
-        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     var targets: [String] = []
     // Every size with one shard per class; the largest also split over more shards (issue 10:
