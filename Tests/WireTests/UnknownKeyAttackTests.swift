@@ -143,16 +143,17 @@ struct UnknownKeyAttackTests {
 /// Keys that are canonically equivalent to a schema key but not the same characters.
 struct EquivalentKeyAttackTests {
     /// U+212A KELVIN SIGN decomposes to "K": a Swift `String` equals its ASCII twin, so a key
+    /// (`maskKeyOwners` of `secagg.unmask.response`, the one schema key with a capital K)
     /// spelt with it would be read as the field by `JSONDecoder` and pass the key check, while
     /// every byte-comparing reader (the schemas, Python) sees an unknown key and a missing one.
     @Test(arguments: ["\\u212a", "\u{212A}"])
     func kelvinSignInAKeyIsNotTheKey(_ spelling: String) throws {
-        let sample = try #require(Fixtures.samples.first { $0.label.hasPrefix("secagg.keys") })
+        let sample = try #require(Fixtures.samples.first { $0.label.hasPrefix("secagg.unmask.response") })
         var frames = try encode(sample.message)
         let header = String(decoding: frames[1], as: UTF8.self)
-        #expect(header.contains("\"maskPublicKey\""))
+        #expect(header.contains("\"maskKeyOwners\""))
         frames[1] = Array(
-            header.replacingOccurrences(of: "\"maskPublicKey\"", with: "\"maskPublic\(spelling)ey\"").utf8
+            header.replacingOccurrences(of: "\"maskKeyOwners\"", with: "\"mask\(spelling)eyOwners\"").utf8
         )
         #expect(failureCode(WireCodec().decode(frames)) == .malformedHeader)
     }
