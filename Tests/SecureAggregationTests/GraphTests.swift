@@ -138,4 +138,26 @@ import Testing
             )
         }
     }
+
+    /// A keyed ring is the same for the same cohort in any order, keeps every neighbourhood but
+    /// those next to a leaver when one device leaves, and differs under another key.
+    @Test func aKeyedRingIsStableForItsCohortAndUnpredictableWithoutTheKey() throws {
+        let members = (0..<60).map { "watch-\($0)" }
+        let key = Array(repeating: UInt8(7), count: 32)
+        let graph = try #require(NeighbourGraph.keyed(members: members, degree: 8, ringKey: key))
+        let again = try #require(NeighbourGraph.keyed(members: members.reversed(), degree: 8, ringKey: key))
+        #expect(graph == again)
+        #expect(graph.ring != members, "the ring is not the ids' order")
+        let otherKey = Array(repeating: UInt8(9), count: 32)
+        let other = try #require(NeighbourGraph.keyed(members: members, degree: 8, ringKey: otherKey))
+        #expect(other.ring != graph.ring)
+        let leaver = graph.ring[10]
+        let smaller = try #require(
+            NeighbourGraph.keyed(members: members.filter { $0 != leaver }, degree: 8, ringKey: key)
+        )
+        let changed = members.filter { $0 != leaver }.filter {
+            Set(smaller.neighbours(of: $0)) != Set(graph.neighbours(of: $0))
+        }
+        #expect(changed.count == 8, "only the leaver's 8 neighbours change theirs: \(changed)")
+    }
 }

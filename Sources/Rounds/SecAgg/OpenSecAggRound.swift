@@ -29,7 +29,7 @@ struct OpenSecAggRound: Sendable {
         parameterCount: Int,
         now: Int64,
         recordsObservations: Bool,
-        using generator: inout some RandomNumberGenerator
+        ringKey: [UInt8]
     ) -> Result<OpenSecAggRound, WireError> {
         if let refusal = SecAggPlan.refusal(of: open) { return .failure(refusal) }
         let plan: (configuration: SecAggConfiguration, quantizer: SecAggQuantizer)
@@ -50,11 +50,7 @@ struct OpenSecAggRound: Sendable {
             }
         }
         guard
-            let graph = NeighbourGraph.random(
-                members: members,
-                degree: plan.configuration.degree,
-                using: &generator
-            ),
+            let graph = NeighbourGraph.keyed(members: members, degree: plan.configuration.degree, ringKey: ringKey),
             let server = SecAggServer(
                 roundId: SecAggPlan.protocolRoundId(open.roundId),
                 configuration: plan.configuration,

@@ -46,6 +46,18 @@ public struct SecAggShardSession: Sendable {
     private var early: [(message: AnyMessage, identity: PeerIdentity, bytes: Int, roundId: Int)] = []
     public static let earlyLimit = 4_096
 
+    /// The secret the neighbour rings of this shard's rounds are keyed by
+    /// (`NeighbourGraph.keyed`): drawn from the shard's CSPRNG on its first secure round and kept
+    /// for the life of the process, so a cohort keeps its ring from round to round.
+    private var ringSecret: [UInt8]?
+
+    private mutating func ringKey(using generator: inout some RandomNumberGenerator) -> [UInt8] {
+        if let ringSecret { return ringSecret }
+        let drawn = (0..<4).flatMap { _ in withUnsafeBytes(of: generator.next().littleEndian) { Array($0) } }
+        ringSecret = drawn
+        return drawn
+    }
+
     public init(region: DeviceClassName, shard: Int) {
         self.region = region
         self.shard = shard
@@ -99,7 +111,7 @@ public struct SecAggShardSession: Sendable {
             parameterCount: parameterCount,
             now: now,
             recordsObservations: recordsObservations,
-            using: &generator
+            ringKey: ringKey(using: &generator)
         )
         switch made {
         case .success(let round):

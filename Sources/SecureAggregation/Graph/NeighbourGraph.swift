@@ -1,11 +1,15 @@
+internal import Crypto
+
 /// The k-regular graph that says who shares secrets with (and masks against) whom.
 ///
 /// A Harary graph H(k, n) on a ring: the member at ring position p is joined to positions
-/// p ± 1 … p ± k/2 (k even). Members are placed on the ring by a uniformly random permutation
-/// drawn by the shard from its CSPRNG for each round, as `fcp/secagg`'s
-/// `SecretSharingHararyGraph` does; this is the "random Harary graph" whose disconnection
-/// probability `GraphParameterFinder` bounds (Bell et al. 2020, §4). A permutation fixed in
-/// advance would let corrupt devices position themselves around a victim.
+/// p ± 1 … p ± k/2 (k even). Members are placed on the ring by a permutation the devices cannot
+/// predict or influence — the "random Harary graph" whose disconnection probability
+/// `GraphParameterFinder` bounds (Bell et al. 2020, §4); a permutation known in advance (ids in
+/// sorted order, say) would let corrupt devices position themselves around a victim.
+/// `random` draws a fresh one, as `fcp/secagg`'s `SecretSharingHararyGraph` does per instance;
+/// `keyed` orders the members by a keyed hash under a secret the shard draws once, so the same
+/// cohort gets the same ring round after round (see there).
 public struct NeighbourGraph: Sendable, Hashable {
     /// Member ids in ring order.
     public let ring: [String]
@@ -28,6 +32,25 @@ public struct NeighbourGraph: Sendable, Hashable {
         using generator: inout some RandomNumberGenerator
     ) -> NeighbourGraph? {
         NeighbourGraph(ring: members.shuffled(using: &generator), degree: degree)
+    }
+
+    /// A graph over `members` ordered by HMAC-SHA256(`ringKey`, id), ties by id.
+    ///
+    /// Why keyed rather than fresh each round: the order is as unpredictable to the devices as a
+    /// fresh permutation (the key is the shard's secret, ids are enrolled, not chosen), but a
+    /// cohort that stays the same keeps its ring, and a member joining or leaving moves only its
+    /// own place. So a device keeps its neighbours, and the share-encryption agreements it
+    /// cached with them (`SecAggCipherKey`), from one round to the next; with a fresh ring per
+    /// round most of its k neighbours were new every round. Corrupt devices that did not land
+    /// around a victim in the first round do not get a new draw every round either: the chance
+    /// that they ever surround it is that of one graph, not of one graph per round.
+    public static func keyed(members: [String], degree: Int, ringKey: [UInt8]) -> NeighbourGraph? {
+        let key = SymmetricKey(data: ringKey)
+        let tagged = members.map { id in
+            (tag: Array(HMAC<SHA256>.authenticationCode(for: Array(id.utf8), using: key)), id: id)
+        }
+        let ordered = tagged.sorted { $0.tag != $1.tag ? $0.tag.lexicographicallyPrecedes($1.tag) : $0.id < $1.id }
+        return NeighbourGraph(ring: ordered.map(\.id), degree: degree)
     }
 
     public func contains(_ id: String) -> Bool { positions[id] != nil }
