@@ -143,6 +143,19 @@ import Wire
         #expect(residual.contains { $0 != 0 })
     }
 
+    /// NaN has no place in a clamp: the quantizer must not hand it to an integer conversion
+    /// (the edge refuses such deltas first; this is the second line).
+    @Test(arguments: ["q8", "q4", "topk:0.1,q8"])
+    func aNaNInTheDeltaDoesNotTrapTheEncoder(_ text: String) throws {
+        let plan = try Self.plan(text, d: 100)
+        var x = Self.vector(100, seed: 2)
+        x[3] = .nan
+        x[40] = .infinity
+        var rng = SeededGenerator(seed: 1)
+        let (tensors, _) = UpdateEncoder(plan: plan).encode(x, using: &rng)
+        #expect(!tensors.isEmpty)
+    }
+
     @Test func rotationIsItsOwnInverse() {
         let x = Self.vector(256, scale: 1)
         var y = x

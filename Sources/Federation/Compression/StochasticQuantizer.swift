@@ -17,10 +17,12 @@ struct StochasticQuantizer: Sendable, Equatable {
 
     /// The level of `value`: ⌊t⌋ or ⌈t⌉ with t = (value + R) ÷ step, up with probability t − ⌊t⌋.
     /// Values outside the range are clamped to it (the only biased case; under DP a clipped
-    /// update's coordinates lie inside it).
+    /// update's coordinates lie inside it); NaN, which no clamp orders, becomes the middle
+    /// level instead of a trapping integer conversion (the edge refuses non-finite deltas
+    /// before shaping, so this is a second line of defence, not a path).
     @inline(__always)
     func level(of value: Float, using rng: inout some RandomNumberGenerator) -> Int {
-        let scaled = (min(max(value, -range), range) + range) / step
+        let scaled = (min(max(value.isNaN ? 0 : value, -range), range) + range) / step
         let floor = scaled.rounded(.down)
         let up = Float(rng.next() >> 40) * 0x1p-24 < scaled - floor
         return min(levels, max(0, Int(floor) + (up ? 1 : 0)))
