@@ -234,6 +234,14 @@ struct JSONParser {
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let value = Double(text), value.isFinite else { throw failure("number out of range") }
+        // A non-zero number that rounds to zero (1e-400) is out of range too: readers disagree
+        // on it (JSONDecoder refuses it as a Double and reads it as 0 as an Int).
+        if value == 0 {
+            let mantissa = bytes[start..<index].prefix { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") }
+            if mantissa.contains(where: { $0 >= UInt8(ascii: "1") && $0 <= UInt8(ascii: "9") }) {
+                throw failure("number out of range")
+            }
+        }
         return value
     }
 

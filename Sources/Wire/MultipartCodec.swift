@@ -126,7 +126,13 @@ public struct WireCodec: Sendable {
         }
         let envelope: Envelope<B>
         do {
-            envelope = try JSONDecoder().decode(Envelope<B>.self, from: Data(headerFrame))
+            // Straight from the tree parsed above; `JSONDecoder` only where that path is unsure
+            // (and for every refusal, whose wording it owns).
+            if let fast = try? JSONValueDecoder.decode(Envelope<B>.self, from: document) {
+                envelope = fast
+            } else {
+                envelope = try JSONDecoder().decode(Envelope<B>.self, from: Data(headerFrame))
+            }
         } catch let error as DecodingError {
             throw .malformed(Self.numberMisfit(in: document, as: B.self, error) ?? Self.describe(error))
         } catch {
