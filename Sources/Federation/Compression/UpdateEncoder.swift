@@ -72,13 +72,13 @@ public struct UpdateEncoder: Sendable {
             // What the decoder will put at each kept index, without decoding our own frames:
             // the same `value(ofLevel:)` (or the float itself), so the residual is bit for bit
             // delta − decode(tensors), as the decoding path below computes it.
-            for (position, index) in indices.enumerated() {
-                guard let quantizer = plan.quantizer else {
-                    residual[index] -= values[position]
-                    continue
+            if let quantizer = plan.quantizer {
+                for (position, index) in indices.enumerated() {
+                    let byte = fourBit ? levels[position / 2] >> (position % 2 == 0 ? 0 : 4) & 0xF : levels[position]
+                    residual[index] -= quantizer.value(ofLevel: Int(byte))
                 }
-                let byte = fourBit ? levels[position / 2] >> (position % 2 == 0 ? 0 : 4) & 0xF : levels[position]
-                residual[index] -= quantizer.value(ofLevel: Int(byte))
+            } else {
+                for (position, index) in indices.enumerated() { residual[index] -= values[position] }
             }
         } else if case .success(let sent) = UpdateDecoder(plan: plan).decode(frames) {
             // Our own frames always decode; the fallback keeps the whole delta for the next round.

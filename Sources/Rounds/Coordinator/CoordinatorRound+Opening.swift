@@ -162,7 +162,6 @@ extension CoordinatorRound {
         let assignments = plan.shards.compactMap { entry -> ShardAssignment? in
             guard let region = DeviceClassName(rawValue: entry.shard.region) else { return nil }
             let secAgg = aggregators.secureAggregationEndpoint(region: entry.shard.region, shard: entry.shard.shard)
-            if secure != nil && secAgg == nil { return nil }
             return ShardAssignment(
                 region: region,
                 shard: entry.shard.shard,

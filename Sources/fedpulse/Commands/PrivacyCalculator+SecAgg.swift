@@ -54,25 +54,31 @@ extension FedPulse.PrivacyCalculator {
         func run() throws {
             let threat = SecAggThreatModel(corruptRate: corruptRate, dropoutRate: dropoutRate)
             let smallest = SecAggConfiguration.smallestCohort(bitsPerValue: valueBits, threatModel: threat)
-            var rows: [[String: Any]] = []
-            for cohort in cohorts ?? [] {
-                do {
-                    let configuration = try SecAggConfiguration.forShard(
-                        cohortSize: cohort,
-                        bitsPerValue: valueBits,
-                        vectorLength: 1,
-                        threatModel: threat
-                    )
-                    rows.append([
-                        "devices": cohort, "degree": configuration.degree, "threshold": configuration.threshold,
-                        "modulusBits": configuration.modulusBits,
-                    ])
-                } catch {
-                    rows.append(["devices": cohort, "error": "\(error)"])
-                }
+            let rows = (cohorts ?? []).map { cohort in
+                (
+                    devices: cohort,
+                    plan: Result {
+                        try SecAggConfiguration.forShard(
+                            cohortSize: cohort,
+                            bitsPerValue: valueBits,
+                            vectorLength: 1,
+                            threatModel: threat
+                        )
+                    }
+                )
             }
             if json {
-                var object: [String: Any] = ["rows": rows]
+                let objects: [[String: Any]] = rows.map { row in
+                    switch row.plan {
+                    case .success(let plan):
+                        [
+                            "devices": row.devices, "degree": plan.degree, "threshold": plan.threshold,
+                            "modulusBits": plan.modulusBits,
+                        ]
+                    case .failure(let error): ["devices": row.devices, "error": "\(error)"]
+                    }
+                }
+                var object: [String: Any] = ["rows": objects]
                 if let smallest { object["smallestCohort"] = smallest }
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
@@ -80,17 +86,16 @@ extension FedPulse.PrivacyCalculator {
             }
             print("devices  degree k  threshold t  modulus b  X25519 per device and round (masks + new share peers)")
             for row in rows {
-                let devices = String(format: "%7d", row["devices"] as? Int ?? 0)
-                guard let degree = row["degree"] as? Int, let threshold = row["threshold"] as? Int,
-                    let modulus = row["modulusBits"] as? Int
-                else {
-                    print("\(devices)  no graph at these rates (\(row["error"] ?? ""))")
-                    continue
+                let devices = String(format: "%7d", row.devices)
+                switch row.plan {
+                case .success(let plan):
+                    print(
+                        devices + String(format: "  %8d  %11d  %9d  ", plan.degree, plan.threshold, plan.modulusBits)
+                            + "\(plan.degree) + up to \(plan.degree)"
+                    )
+                case .failure(let error):
+                    print("\(devices)  no graph at these rates (\(error))")
                 }
-                print(
-                    devices + String(format: "  %8d  %11d  %9d  ", degree, threshold, modulus)
-                        + "\(degree) + up to \(degree)"
-                )
             }
             print(
                 "smallest shard: "
