@@ -174,20 +174,20 @@ enum KeyDerivation {
         }
     }
 
-    /// HKDF-SHA256 (RFC 5869); every key in the module comes out of here.
+    /// HKDF-SHA256 (RFC 5869); every key in the module comes out of here (`HKDFSHA256` says
+    /// why not through swift-crypto's generic `HKDF`).
     static func hkdf(
         _ inputKeyMaterial: [UInt8],
         salt: [UInt8] = [],
         info: [UInt8],
         outputByteCount: Int = 32
     ) -> [UInt8] {
-        let key = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: inputKeyMaterial),
+        HKDFSHA256.deriveKey(
+            inputKeyMaterial: inputKeyMaterial,
             salt: salt,
             info: info,
             outputByteCount: outputByteCount
         )
-        return key.withUnsafeBytes { Array($0) }
     }
 
     /// The pairwise mask seed between `ownId` and `peerId`: both ends compute the same key.
