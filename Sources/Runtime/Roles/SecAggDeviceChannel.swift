@@ -47,7 +47,7 @@ final class SecAggEdge {
     /// The channels of the last `pollItems()` answer, in its order.
     private var polled: [SecAggDeviceChannel] = []
     /// Keys and shares: a CSPRNG, never the run's seeded generator.
-    private var generator = SystemRandomNumberGenerator()
+    private var generator = BufferedSystemRandom()
     private let aborted = Counter(label: "fedpulse_secagg_device_aborts_total", dimensions: [("role", "edge")])
 
     init(context: Context, security: TransportSecurity, logger: Logger, sendDelayMillis: Int64 = 0) {

@@ -133,8 +133,16 @@ public enum ShamirSharing {
     }
 
     /// λ_i = Π_{j≠i} x_j / (x_j − x_i), the weight of share i in the value at 0.
+    ///
+    /// All t denominators are inverted with one field inversion (Montgomery's trick: invert the
+    /// product, then peel each factor off with two multiplications): a shard rebuilds one secret
+    /// per survivor each round, and t separate Fermat inversions of about 120 multiplications
+    /// each were most of that work.
     private static func lagrangeWeightsAtZero(_ points: [UInt64]) throws(ShamirError) -> [UInt64] {
-        var weights: [UInt64] = []
+        var numerators: [UInt64] = []
+        var denominators: [UInt64] = []
+        numerators.reserveCapacity(points.count)
+        denominators.reserveCapacity(points.count)
         for (i, xi) in points.enumerated() {
             var numerator: UInt64 = 1
             var denominator: UInt64 = 1
@@ -142,8 +150,24 @@ public enum ShamirSharing {
                 numerator = PrimeField.multiply(numerator, xj)
                 denominator = PrimeField.multiply(denominator, PrimeField.subtract(xj, xi))
             }
-            guard let inverse = PrimeField.inverse(denominator) else { throw .invalidPoints }
-            weights.append(PrimeField.multiply(numerator, inverse))
+            numerators.append(numerator)
+            denominators.append(denominator)
+        }
+        // prefix[i] = d_0 · … · d_(i−1); a zero denominator (a repeated point) makes the
+        // product 0, which has no inverse.
+        var prefix: [UInt64] = []
+        prefix.reserveCapacity(points.count)
+        var product: UInt64 = 1
+        for denominator in denominators {
+            prefix.append(product)
+            product = PrimeField.multiply(product, denominator)
+        }
+        guard var inverse = PrimeField.inverse(product) else { throw .invalidPoints }
+        var weights = [UInt64](repeating: 0, count: points.count)
+        for i in points.indices.reversed() {
+            // inverse = (d_0 · … · d_i)^−1 here, so this times the prefix is d_i^−1.
+            weights[i] = PrimeField.multiply(numerators[i], PrimeField.multiply(inverse, prefix[i]))
+            inverse = PrimeField.multiply(inverse, denominators[i])
         }
         return weights
     }
