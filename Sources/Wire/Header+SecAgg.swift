@@ -1,7 +1,9 @@
 // The SecAgg+ stages between a shard and the devices of its cohort (issue 10), all over the
-// shard's ROUTER and each device's DEALER (never a broadcast). The header carries ids, points
-// and counts; keys, sealed shares and revealed shares travel as fixed-size binary records in
-// frames the header describes (`SecAggRecords`), so no hex is parsed on the hot path.
+// shard's ROUTER and each device's DEALER (never a broadcast). The header carries counts and,
+// once per round (`secagg.neighbours`), the neighbours' ids; keys, sealed shares, revealed shares
+// and the Shamir points that name devices in every later stage travel as fixed-size binary
+// records in frames the header counts (`SecAggRecords`), so neither hex nor id lists are parsed
+// on the hot path.
 
 extension Topic {
     /// Device → shard ROUTER: the device's two X25519 public keys, seed commitment, signature.
@@ -102,11 +104,14 @@ public struct SecAggNeighbours: MessageBody {
 }
 
 /// `secagg.shares`: stage 2 (device → shard: the shares `holder` sealed, one per peer) and
-/// 2 → 3 (shard → device: the shares sealed for `holder`, one from each peer). Frame
-/// `ciphertexts`: one `SecAggRecords.ciphertext` record per peer, in `peers` order.
+/// 2 → 3 (shard → device: the shares sealed for `holder`, one from each peer). Frames, one
+/// record per peer, in the same order: `points`, the peer's Shamir point (`SecAggRecords.point`);
+/// `ciphertexts`, one `SecAggRecords.ciphertext` record.
 ///
-/// One holder and a list of peers rather than (sender, recipient) objects: every share of one
-/// message has the same sender or the same recipient, and the list is what every device parses.
+/// Peers by point, not id: both ends already know every neighbour's point (the shard from its
+/// graph, the device from `secagg.neighbours`), and k ids in a header cost the decoder, the
+/// unknown-key check and the id check far more than k four-byte records; each device sends one
+/// of these and receives one every round.
 public struct SecAggShares: MessageBody {
     public static let topic = Topic.secAggShares
 
@@ -116,23 +121,22 @@ public struct SecAggShares: MessageBody {
     public var holder: String
     /// True: `holder` sealed each share for a peer; false: each peer sealed one for `holder`.
     public var sealedByHolder: Bool
-    /// At most `SecAggWireLimits.maxDegree`, unique.
-    public var peers: [String]
+    /// Records in each frame: 0…`SecAggWireLimits.maxDegree`.
+    public var peerCount: Int
 
-    public init(roundId: Int, shard: Int, holder: String, sealedByHolder: Bool, peers: [String]) {
+    public init(roundId: Int, shard: Int, holder: String, sealedByHolder: Bool, peerCount: Int) {
         self.roundId = roundId
         self.shard = shard
         self.holder = holder
         self.sealedByHolder = sealedByHolder
-        self.peers = peers
+        self.peerCount = peerCount
     }
 
     public func validate() throws(WireError) {
         let check = FieldCheck()
         try check.secAggRound(roundId: roundId, shard: shard)
         try check.id("holder", holder)
-        try check.bounded("peers", count: peers.count)
-        try check.ids("peers", peers)
+        try check.range("peerCount", peerCount, 0...SecAggWireLimits.maxDegree)
     }
 }
 
@@ -160,7 +164,9 @@ public struct SecAggMasked: MessageBody {
     }
 }
 
-/// `secagg.unmask.request` (shard → one surviving device): stage 3 → 4.
+/// `secagg.unmask.request` (shard → one surviving device): stage 3 → 4. Frame `points`: one
+/// `SecAggRecords.point` per neighbour named, the `survivorCount` survivors first, then the
+/// `droppedCount` dropped ones.
 public struct SecAggUnmaskRequest: MessageBody {
     public static let topic = Topic.secAggUnmaskRequest
 
@@ -168,45 +174,43 @@ public struct SecAggUnmaskRequest: MessageBody {
     public var shard: Int
     public var recipient: String
     /// Neighbours whose inputs are in the sum: reveal their self-mask-seed shares.
-    public var survivors: [String]
+    public var survivorCount: Int
     /// Neighbours that shared keys but sent no input: reveal their mask-key shares.
-    public var dropped: [String]
+    public var droppedCount: Int
 
-    public init(roundId: Int, shard: Int, recipient: String, survivors: [String], dropped: [String]) {
+    public init(roundId: Int, shard: Int, recipient: String, survivorCount: Int, droppedCount: Int) {
         self.roundId = roundId
         self.shard = shard
         self.recipient = recipient
-        self.survivors = survivors
-        self.dropped = dropped
+        self.survivorCount = survivorCount
+        self.droppedCount = droppedCount
     }
 
     public func validate() throws(WireError) {
         let check = FieldCheck()
         try check.secAggRound(roundId: roundId, shard: shard)
         try check.id("recipient", recipient)
-        try check.bounded("survivors", count: survivors.count)
-        try check.bounded("dropped", count: dropped.count)
-        // Duplicates across the two lists are the malicious-shard case: the device refuses
-        // those itself (SecAggClient), so the codec lets them through to be refused there.
-        try check.ids("survivors", survivors)
-        try check.ids("dropped", dropped)
+        // A point in both lists is the malicious-shard case: the device refuses that itself
+        // (SecAggClient), so the codec lets it through to be refused there.
+        try check.range("survivorCount", survivorCount, 0...SecAggWireLimits.maxDegree)
+        try check.range("droppedCount", droppedCount, 0...SecAggWireLimits.maxDegree)
     }
 }
 
-/// `secagg.unmask.response` (device → shard ROUTER): stage 4. Frame `shares`: one
-/// `SecAggRecords.share` record per owner, those of `selfMaskSeedOwners` first, then those of
-/// `maskKeyOwners`, each in list order.
+/// `secagg.unmask.response` (device → shard ROUTER): stage 4. Frames, one record per owner, the
+/// `selfMaskSeedOwners` first, then the `maskKeyOwners`: `points`, whose secret the share is of
+/// (`SecAggRecords.point`); `shares`, one `SecAggRecords.share` record.
 public struct SecAggUnmaskResponse: MessageBody {
     public static let topic = Topic.secAggUnmaskResponse
 
     public var roundId: Int
     public var shard: Int
-    /// Whose self-mask seed each of the first records is a share of.
-    public var selfMaskSeedOwners: [String]
-    /// Whose mask key each of the remaining records is a share of.
-    public var maskKeyOwners: [String]
+    /// How many of the records are shares of survivors' self-mask seeds (they come first).
+    public var selfMaskSeedOwners: Int
+    /// How many of the records are shares of dropped devices' mask keys (they follow).
+    public var maskKeyOwners: Int
 
-    public init(roundId: Int, shard: Int, selfMaskSeedOwners: [String], maskKeyOwners: [String]) {
+    public init(roundId: Int, shard: Int, selfMaskSeedOwners: Int, maskKeyOwners: Int) {
         self.roundId = roundId
         self.shard = shard
         self.selfMaskSeedOwners = selfMaskSeedOwners
@@ -216,9 +220,7 @@ public struct SecAggUnmaskResponse: MessageBody {
     public func validate() throws(WireError) {
         let check = FieldCheck()
         try check.secAggRound(roundId: roundId, shard: shard)
-        for (key, list) in [("selfMaskSeedOwners", selfMaskSeedOwners), ("maskKeyOwners", maskKeyOwners)] {
-            try check.bounded(key, count: list.count)
-            try check.ids(key, list)
-        }
+        try check.range("selfMaskSeedOwners", selfMaskSeedOwners, 0...SecAggWireLimits.maxDegree)
+        try check.range("maskKeyOwners", maskKeyOwners, 0...SecAggWireLimits.maxDegree)
     }
 }

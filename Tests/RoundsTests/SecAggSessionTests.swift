@@ -94,7 +94,8 @@ import Wire
                     case .neighbours(let framed):
                         message = try wire(framed.body, sender: shardId, tensors: framed.tensors)
                     case .shares(let framed): message = try wire(framed.body, sender: shardId, tensors: framed.tensors)
-                    case .unmaskRequest(let body): message = try wire(body, sender: shardId)
+                    case .unmaskRequest(let framed):
+                        message = try wire(framed.body, sender: shardId, tensors: framed.tensors)
                     }
                     let answers = device.received(message, from: PeerIdentity(claimed: shardId), using: &generator)
                     devices[to] = device

@@ -41,13 +41,17 @@ struct SecAggWireTests {
         let announced = try #require(announcement.wire(roundId: 1, shard: 0, recipient: id))
         #expect(NeighbourAnnouncement(wire: try Self.roundTrip(announced, headers: &headers)) == announcement)
 
+        // The shard names devices by its graph's points, the device by what its announcement said.
+        let book = SecAggPointBook(graph: round.server.graph)
+        let deviceBook = SecAggPointBook(announcement: announcement, ownId: id)
         let forwarded = try round.share(announcements)
         let shares = try #require(forwarded[id])
         let framedShares = try #require(
-            EncryptedShare.wire(shares, holder: id, sealedByHolder: false, roundId: 1, shard: 0)
+            EncryptedShare.wire(shares, holder: id, sealedByHolder: false, roundId: 1, shard: 0, book: book)
         )
-        #expect(EncryptedShare.wire(shares, holder: id, sealedByHolder: true, roundId: 1, shard: 0) == nil)
-        #expect(EncryptedShare.shares(wire: try Self.roundTrip(framedShares, headers: &headers)) == shares)
+        #expect(EncryptedShare.wire(shares, holder: id, sealedByHolder: true, roundId: 1, shard: 0, book: book) == nil)
+        let sharesBack = try Self.roundTrip(framedShares, headers: &headers)
+        #expect(EncryptedShare.shares(wire: sharesBack, book: deviceBook) == .success(shares))
 
         let masked = try round.client(id).configuration.modulusBits
         let vector = try #require(ModularVector(bits: masked, values: (0..<16).map { UInt64($0 * 1000) }))
@@ -61,12 +65,14 @@ struct SecAggWireTests {
 
         let requests = try round.mask(forwarded)
         let request = try #require(requests[id])
-        let requestBack = try Self.roundTrip(request.wire(roundId: 1, shard: 0, recipient: id), headers: &headers)
-        #expect(UnmaskRequest(wire: requestBack.body) == request)
+        let framedRequest = try #require(request.wire(roundId: 1, shard: 0, recipient: id, book: book))
+        let requestBack = try Self.roundTrip(framedRequest, headers: &headers)
+        #expect(UnmaskRequest.from(wire: requestBack, book: deviceBook) == .success(request))
         var device = try round.client(id)
         let response = try device.unmaskRequested(request)
-        let responseBack = try Self.roundTrip(response.wire(roundId: 1, shard: 0), headers: &headers)
-        #expect(UnmaskResponse(wire: responseBack) == response)
+        let framedResponse = try #require(response.wire(roundId: 1, shard: 0, book: deviceBook))
+        let responseBack = try Self.roundTrip(framedResponse, headers: &headers)
+        #expect(UnmaskResponse.from(wire: responseBack, book: book) == .success(response))
 
         // The schemas refuse what the decoder refuses: a key record inside the header.
         let broken = Array(
@@ -136,49 +142,73 @@ struct SecAggWireTests {
             #expect(NeighbourAnnouncement(wire: Message(sender: "s", body: announced.body, tensors: tensors)) == nil)
         }
 
+        let book = SecAggPointBook(graph: round.server.graph)
         let forwarded = try round.share(announcements)
         let shares = try #require(forwarded[id])
-        let framed = try #require(EncryptedShare.wire(shares, holder: id, sealedByHolder: false, roundId: 1, shard: 0))
-        let ciphertexts = try #require(framed.tensors.first).bytes
+        let framed = try #require(
+            EncryptedShare.wire(shares, holder: id, sealedByHolder: false, roundId: 1, shard: 0, book: book)
+        )
+        let pointFrame = try #require(framed.tensors.first { $0.name == "points" })
+        let ciphertexts = try #require(framed.tensors.first { $0.name == "ciphertexts" }).bytes
+        func sharesBack(_ body: SecAggShares, _ tensors: [Tensor]) -> Result<[EncryptedShare], SecAggWireRefusal> {
+            EncryptedShare.shares(wire: Message(sender: "s", body: body, tensors: tensors), book: book)
+        }
+        #expect(sharesBack(framed.body, framed.tensors) == .success(shares))
         var extraPeer = framed.body
-        extraPeer.peers.append("watch-99")
-        #expect(EncryptedShare.shares(wire: Message(sender: "s", body: extraPeer, tensors: framed.tensors)) == nil)
+        extraPeer.peerCount += 1
+        #expect(sharesBack(extraPeer, framed.tensors) == .failure(.unreadable))
         let short = SecAggRecords.frame("ciphertexts", Array(ciphertexts.dropFirst()))
-        #expect(EncryptedShare.shares(wire: Message(sender: "s", body: framed.body, tensors: [short])) == nil)
+        #expect(sharesBack(framed.body, [pointFrame, short]) == .failure(.unreadable))
         let renamed = SecAggRecords.frame("shares", ciphertexts)
-        #expect(EncryptedShare.shares(wire: Message(sender: "s", body: framed.body, tensors: [renamed])) == nil)
+        #expect(sharesBack(framed.body, [pointFrame, renamed]) == .failure(.unreadable))
+        #expect(sharesBack(framed.body, [SecAggRecords.frame("ciphertexts", ciphertexts)]) == .failure(.unreadable))
+        // A point no member stands behind (8 members: points 1…8) is named, not guessed at.
+        var stranger = pointFrame.bytes
+        stranger.replaceSubrange(0..<4, with: [0xff, 0, 0, 0])
+        let strangerFrames = [SecAggRecords.frame("points", stranger), SecAggRecords.frame("ciphertexts", ciphertexts)]
+        #expect(sharesBack(framed.body, strangerFrames) == .failure(.unknownPoint(255)))
 
         // A share whose limb is not below p, or whose point is 0, is refused as it is read.
-        let response = UnmaskResponse(
-            selfMaskSeedShares: ["watch-1": ShamirShare(x: 3, values: [UInt64](repeating: 1, count: 8))],
-            maskKeyShares: [:]
-        ).wire(roundId: 1, shard: 0)
-        let bytes = try #require(response.tensors.first).bytes
-        #expect(UnmaskResponse(wire: Message(sender: "s", body: response.body, tensors: response.tensors)) != nil)
+        let response = try #require(
+            UnmaskResponse(
+                selfMaskSeedShares: ["watch-1": ShamirShare(x: 3, values: [UInt64](repeating: 1, count: 8))],
+                maskKeyShares: [:]
+            ).wire(roundId: 1, shard: 0, book: book)
+        )
+        let owners = try #require(response.tensors.first { $0.name == "points" })
+        let bytes = try #require(response.tensors.first { $0.name == "shares" }).bytes
+        func responseBack(_ tensors: [Tensor]) -> Result<UnmaskResponse, SecAggWireRefusal> {
+            UnmaskResponse.from(wire: Message(sender: "s", body: response.body, tensors: tensors), book: book)
+        }
+        #expect((try? responseBack(response.tensors).get())?.selfMaskSeedShares.keys.sorted() == ["watch-1"])
         var zeroPoint = bytes
         zeroPoint.replaceSubrange(0..<8, with: [UInt8](repeating: 0, count: 8))
         var notCanonical = bytes
         notCanonical.replaceSubrange(8..<16, with: [UInt8](repeating: 0xff, count: 8))
         for forged in [zeroPoint, notCanonical, Array(bytes.dropLast()), bytes + bytes] {
-            let message = Message(sender: "s", body: response.body, tensors: [SecAggRecords.frame("shares", forged)])
-            #expect(UnmaskResponse(wire: message) == nil)
+            #expect(responseBack([owners, SecAggRecords.frame("shares", forged)]) == .failure(.unreadable))
         }
+        #expect(responseBack([SecAggRecords.frame("shares", bytes)]) == .failure(.unreadable))
     }
 
     @Test func malformedFieldsAreRefusedByTheBody() throws {
         #expect(throws: WireError.self) { try SecAggMasked(roundId: 1, shard: 0, modulusBits: 63).validate() }
         #expect(throws: WireError.self) {
-            try SecAggShares(roundId: 1, shard: 0, holder: "a", sealedByHolder: true, peers: ["b", "b"]).validate()
+            try SecAggShares(roundId: 1, shard: 0, holder: "a", sealedByHolder: true, peerCount: -1).validate()
         }
         #expect(throws: WireError.self) {
-            try SecAggShares(roundId: 1, shard: 0, holder: "a b", sealedByHolder: true, peers: []).validate()
+            try SecAggShares(roundId: 1, shard: 0, holder: "a b", sealedByHolder: true, peerCount: 0).validate()
         }
-        let tooMany = (0...SecAggWireLimits.maxDegree).map { "w\($0)" }
+        let tooMany = SecAggWireLimits.maxDegree + 1
         #expect(throws: WireError.self) {
-            try SecAggUnmaskRequest(roundId: 1, shard: 0, recipient: "a", survivors: tooMany, dropped: []).validate()
+            try SecAggUnmaskRequest(roundId: 1, shard: 0, recipient: "a", survivorCount: tooMany, droppedCount: 0)
+                .validate()
         }
         #expect(throws: WireError.self) {
-            try SecAggShares(roundId: 1, shard: 0, holder: "a", sealedByHolder: true, peers: tooMany).validate()
+            try SecAggUnmaskResponse(roundId: 1, shard: 0, selfMaskSeedOwners: 0, maskKeyOwners: tooMany).validate()
+        }
+        #expect(throws: WireError.self) {
+            try SecAggShares(roundId: 1, shard: 0, holder: "a", sealedByHolder: true, peerCount: tooMany).validate()
         }
         // Values the float tensor can carry but a masked vector cannot: fractions, negatives, ≥ 2^b.
         for bad: Float in [0.5, -1, 4096] {

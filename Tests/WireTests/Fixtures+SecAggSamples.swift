@@ -74,9 +74,12 @@ extension Fixtures {
                         shard: 0,
                         holder: "w-1",
                         sealedByHolder: true,
-                        peers: ["w-2", "w-3"]
+                        peerCount: 2
                     ),
-                    tensors: [records("ciphertexts", 0x5a, 2, SecAggRecords.ciphertext)]
+                    tensors: [
+                        SecAggRecords.frame("points", [2, 0, 0, 0, 3, 0, 0, 0]),
+                        records("ciphertexts", 0x5a, 2, SecAggRecords.ciphertext),
+                    ]
                 )
             )
         ),
@@ -107,9 +110,10 @@ extension Fixtures {
                         roundId: 3,
                         shard: 0,
                         recipient: "w-1",
-                        survivors: ["w-2", "w-3"],
-                        dropped: ["w-4"]
-                    )
+                        survivorCount: 2,
+                        droppedCount: 1
+                    ),
+                    tensors: [SecAggRecords.frame("points", [2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0x80])]
                 )
             )
         ),
@@ -121,10 +125,13 @@ extension Fixtures {
                     body: SecAggUnmaskResponse(
                         roundId: 3,
                         shard: 0,
-                        selfMaskSeedOwners: ["w-2", "w-3"],
-                        maskKeyOwners: ["w-4"]
+                        selfMaskSeedOwners: 2,
+                        maskKeyOwners: 1
                     ),
-                    tensors: [records("shares", 0x01, 3, SecAggRecords.share)]
+                    tensors: [
+                        SecAggRecords.frame("points", [2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0]),
+                        records("shares", 0x01, 3, SecAggRecords.share),
+                    ]
                 )
             )
         ),
@@ -133,8 +140,8 @@ extension Fixtures {
             message: .secAggUnmaskResponse(
                 Message(
                     sender: "w-1",
-                    body: SecAggUnmaskResponse(roundId: 1, shard: 2, selfMaskSeedOwners: [], maskKeyOwners: []),
-                    tensors: [records("shares", 0, 0, SecAggRecords.share)]
+                    body: SecAggUnmaskResponse(roundId: 1, shard: 2, selfMaskSeedOwners: 0, maskKeyOwners: 0),
+                    tensors: [SecAggRecords.frame("points", []), records("shares", 0, 0, SecAggRecords.share)]
                 )
             )
         ),

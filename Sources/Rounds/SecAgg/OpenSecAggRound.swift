@@ -18,6 +18,8 @@ struct OpenSecAggRound: Sendable {
     var skellam: SkellamDecoder?
     /// Nil when the round could not start (its empty partial is already sent).
     private(set) var round: SecAggShardRound?
+    /// Every member's Shamir point (from the graph): how later stages name devices on the wire.
+    private var book: SecAggPointBook?
     var rejected: [RejectReason: Int] = [:]
     var bytes = 0
     var sent = false
@@ -78,6 +80,7 @@ struct OpenSecAggRound: Sendable {
             quantizer: plan.quantizer
         )
         round.skellam = decoder
+        round.book = SecAggPointBook(graph: graph)
         round.round = SecAggShardRound(
             server: server,
             openedAtMillis: keysDeadline &- stage,
@@ -131,7 +134,7 @@ struct OpenSecAggRound: Sendable {
         guard identity.isConsistent else {
             return refuse(.senderMismatch, sender, nil, "claims \(identity.claimed), proven \(sender)")
         }
-        guard let (roundId, messageShard, event) = Self.event(message) else {
+        guard let (roundId, messageShard, event) = event(message) else {
             return refuse(
                 .malformedHeader,
                 sender,
@@ -170,21 +173,24 @@ struct OpenSecAggRound: Sendable {
         return perform(actions, stageBefore: before, region: region, shard: shard)
     }
 
-    /// A stage message from the wire as the protocol's event; nil when it is not one or its
-    /// bytes are not canonical.
-    static func event(_ message: AnyMessage) -> (roundId: Int, shard: Int, SecAggShardEvent)? {
+    /// A stage message from the wire as the protocol's event; nil when it is not one, its bytes
+    /// are not canonical, or it names a point no member stands behind.
+    func event(_ message: AnyMessage) -> (roundId: Int, shard: Int, SecAggShardEvent)? {
+        let book = self.book ?? SecAggPointBook()
         switch message {
         case .secAggKeys(let m):
             return AdvertisedKeys(wire: m).map { (m.body.roundId, m.body.shard, .keysAdvertised($0)) }
         case .secAggShares(let m):
-            return EncryptedShare.shares(wire: m).map { (m.body.roundId, m.body.shard, .sharesSent($0)) }
+            guard case .success(let shares) = EncryptedShare.shares(wire: m, book: book) else { return nil }
+            return (m.body.roundId, m.body.shard, .sharesSent(shares))
         case .secAggMasked(let m):
             guard m.tensors.count == 1, let tensor = m.tensor(named: "masked"),
                 let vector = ModularVector(tensor: tensor, bits: m.body.modulusBits, count: tensor.elementCount)
             else { return nil }
             return (m.body.roundId, m.body.shard, .maskedInput(vector))
         case .secAggUnmaskResponse(let m):
-            return UnmaskResponse(wire: m).map { (m.body.roundId, m.body.shard, .unmasking($0)) }
+            guard case .success(let response) = UnmaskResponse.from(wire: m, book: book) else { return nil }
+            return (m.body.roundId, m.body.shard, .unmasking(response))
         default:
             return nil
         }
@@ -217,17 +223,21 @@ struct OpenSecAggRound: Sendable {
                 guard let wire = announcement.wire(roundId: roundId, shard: shard, recipient: to) else { continue }
                 out.append(.send(to: to, .neighbours(wire)))
             case .forwardShares(let to, let shares):
-                let framed = EncryptedShare.wire(
-                    shares,
-                    holder: to,
-                    sealedByHolder: false,
-                    roundId: roundId,
-                    shard: shard
-                )
-                guard let framed else { continue }
+                guard let book,
+                    let framed = EncryptedShare.wire(
+                        shares,
+                        holder: to,
+                        sealedByHolder: false,
+                        roundId: roundId,
+                        shard: shard,
+                        book: book
+                    )
+                else { continue }
                 out.append(.send(to: to, .shares(framed)))
             case .requestUnmasking(let to, let request):
-                out.append(.send(to: to, .unmaskRequest(request.wire(roundId: roundId, shard: shard, recipient: to))))
+                guard let book, let framed = request.wire(roundId: roundId, shard: shard, recipient: to, book: book)
+                else { continue }
+                out.append(.send(to: to, .unmaskRequest(framed)))
             case .reject(let reason, let sender, let detail):
                 out += refuse(reason, sender, roundId, detail)
             case .complete(let result):

@@ -32,6 +32,8 @@ public struct SecAggDeviceSession: Sendable {
     public let shard: Int
     public let shardId: String
     private var round: SecAggDeviceRound
+    /// The announced neighbours' points and this device's own: how the later stages name them.
+    private var book = SecAggPointBook()
     public private(set) var isOver = false
     /// The device's c key with its cached agreements, for its next round (`SecAggCipherKey`).
     public var cipherKey: SecAggCipherKey { round.client.cipherKey }
@@ -163,19 +165,24 @@ public struct SecAggDeviceSession: Sendable {
         let sender = identity.name
         guard !isOver else { return [] }
         let event: SecAggDeviceEvent
+        var announced: NeighbourAnnouncement?
         switch message {
         case .secAggNeighbours(let m) where m.body.roundId == roundId && m.body.shard == shard:
             guard let announcement = NeighbourAnnouncement(wire: m) else {
                 return [.reject(.malformedHeader, sender: sender, detail: "unreadable neighbour keys")]
             }
+            announced = announcement
             event = .neighboursAnnounced(announcement)
         case .secAggShares(let m) where m.body.roundId == roundId && m.body.shard == shard:
-            guard let shares = EncryptedShare.shares(wire: m) else {
-                return [.reject(.malformedHeader, sender: sender, detail: "unreadable shares")]
+            switch EncryptedShare.shares(wire: m, book: book) {
+            case .success(let shares): event = .sharesForwarded(shares)
+            case .failure(let refusal): return refuse(refusal, from: identity, what: "shares")
             }
-            event = .sharesForwarded(shares)
         case .secAggUnmaskRequest(let m) where m.body.roundId == roundId && m.body.shard == shard:
-            event = .unmaskRequested(UnmaskRequest(wire: m.body))
+            switch UnmaskRequest.from(wire: m, book: book) {
+            case .success(let request): event = .unmaskRequested(request)
+            case .failure(let refusal): return refuse(refusal, from: identity, what: "unmask request")
+            }
         default:
             return [.reject(.staleRound, sender: sender, detail: "\(message.topic) is not for round \(roundId)")]
         }
@@ -184,13 +191,16 @@ public struct SecAggDeviceSession: Sendable {
             return [.send(.keys(keys.wire(roundId: roundId, shard: shard)))]
         case .sendShares(let shares):
             let deviceId = round.client.id
+            // Only the announcement the client accepted (from the assigned shard) names points.
+            if let announced { book = SecAggPointBook(announcement: announced, ownId: deviceId) }
             guard
                 let framed = EncryptedShare.wire(
                     shares,
                     holder: deviceId,
                     sealedByHolder: true,
                     roundId: roundId,
-                    shard: shard
+                    shard: shard,
+                    book: book
                 )
             else {
                 isOver = true
@@ -205,12 +215,40 @@ public struct SecAggDeviceSession: Sendable {
             return [.send(.masked(SecAggMasked(roundId: roundId, shard: shard, modulusBits: vector.bits), tensor))]
         case .sendUnmasking(let response):
             isOver = true
-            return [.send(.unmaskResponse(response.wire(roundId: roundId, shard: shard)))]
+            guard let framed = response.wire(roundId: roundId, shard: shard, book: book) else {
+                return [.abort(detail: "an unmask share of a device with no announced point")]
+            }
+            return [.send(.unmaskResponse(framed))]
         case .abort(let error):
             isOver = true
             return [.abort(detail: "\(error)")]
         case .reject(let reason, let sender, let detail):
             return [.reject(reason, sender: sender, detail: detail)]
+        }
+    }
+
+    /// Frames that do not match their header are refused and the round goes on (a garbled
+    /// message is not a story); a point the announcement did not name ends the device's part,
+    /// as an unknown id did: an honest device stops rather than guess who the shard means.
+    /// Only the assigned shard can end the round this way: anyone else is refused first, as
+    /// `SecAggDeviceRound` refuses them.
+    private mutating func refuse(
+        _ refusal: SecAggWireRefusal,
+        from identity: PeerIdentity,
+        what: String
+    ) -> [SecAggDeviceSessionAction] {
+        let sender = identity.name
+        guard identity.isConsistent, sender == shardId else {
+            return [
+                .reject(.unauthorizedSender, sender: identity.claimed, detail: "only \(shardId) drives this round")
+            ]
+        }
+        switch refusal {
+        case .unreadable:
+            return [.reject(.malformedHeader, sender: sender, detail: "unreadable \(what)")]
+        case .unknownPoint(let point):
+            isOver = true
+            return [.abort(detail: "\(what) names point \(point), which the announcement did not")]
         }
     }
 }

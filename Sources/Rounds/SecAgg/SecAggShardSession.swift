@@ -5,7 +5,7 @@ public import Wire
 public enum SecAggOutgoing: Sendable, Equatable {
     case neighbours(SecAggFramed<SecAggNeighbours>)
     case shares(SecAggFramed<SecAggShares>)
-    case unmaskRequest(SecAggUnmaskRequest)
+    case unmaskRequest(SecAggFramed<SecAggUnmaskRequest>)
 }
 
 /// What a shard's secure-aggregation round asks its shell to do.

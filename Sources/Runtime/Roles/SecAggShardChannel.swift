@@ -176,7 +176,8 @@ final class SecAggShardChannel {
                 frames = try codec.encode(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
             case .shares(let framed):
                 frames = try codec.encode(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
-            case .unmaskRequest(let body): frames = try codec.encode(body, sender: sender, sentAtMillis: now)
+            case .unmaskRequest(let framed):
+                frames = try codec.encode(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
             }
             loop.send(frames: [routingId] + frames, on: .secagg)
         } catch {

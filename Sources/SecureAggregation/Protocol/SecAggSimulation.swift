@@ -103,6 +103,9 @@ public enum SecAggSimulation {
         var meter = WireMeter()
         var outcome: Result<SecAggResult, SecAggFailure>?
         var queue: [SecAggServerAction] = []
+        // Every end names devices by the same points (the graph's), so one book serves all.
+        let book = SecAggPointBook(graph: server.graph)
+        let point = SecAggRecords.point
         for id in ids where !dropouts.beforeAdvertising.contains(id) {
             guard let keys = clients[id]?.advertisedKeys() else { continue }
             upload[id, default: 0] += keys.cipherPublicKey.count + keys.maskPublicKey.count
@@ -130,11 +133,17 @@ public enum SecAggSimulation {
                 guard !(silentAt[.shareKeys] ?? []).contains(id), var client = clients[id] else { continue }
                 do {
                     let shares = try client.neighboursAnnounced(announcement, using: &generator)
-                    upload[id, default: 0] += shares.reduce(0) { $0 + $1.ciphertext.count + $1.recipient.utf8.count }
-                    if let framed = EncryptedShare.wire(shares, holder: id, sealedByHolder: true, roundId: 1, shard: 0)
-                    {
-                        meter.sent(framed, by: id)
+                    upload[id, default: 0] += shares.reduce(0) { total, share in total + share.ciphertext.count + point
                     }
+                    let framed = EncryptedShare.wire(
+                        shares,
+                        holder: id,
+                        sealedByHolder: true,
+                        roundId: 1,
+                        shard: 0,
+                        book: book
+                    )
+                    if let framed { meter.sent(framed, by: id) }
                     clients[id] = client
                     queue += server.sharesSent(shares, from: id)
                 } catch {
@@ -142,10 +151,16 @@ public enum SecAggSimulation {
                     clients[id] = client
                 }
             case .forwardShares(let id, let shares):
-                download[id, default: 0] += shares.reduce(0) { $0 + $1.ciphertext.count + $1.sender.utf8.count }
-                if let framed = EncryptedShare.wire(shares, holder: id, sealedByHolder: false, roundId: 1, shard: 0) {
-                    meter.received(framed, by: id)
-                }
+                download[id, default: 0] += shares.reduce(0) { total, share in total + share.ciphertext.count + point }
+                let framed = EncryptedShare.wire(
+                    shares,
+                    holder: id,
+                    sealedByHolder: false,
+                    roundId: 1,
+                    shard: 0,
+                    book: book
+                )
+                if let framed { meter.received(framed, by: id) }
                 guard !(silentAt[.maskedInput] ?? []).contains(id), var client = clients[id], let input = inputs[id]
                 else { continue }
                 do {
@@ -163,14 +178,16 @@ public enum SecAggSimulation {
                     clients[id] = client
                 }
             case .requestUnmasking(let id, let request):
-                download[id, default: 0] += (request.survivors + request.dropped).reduce(0) { $0 + $1.utf8.count }
-                meter.received(request.wire(roundId: 1, shard: 0, recipient: id), by: id)
+                download[id, default: 0] += (request.survivors.count + request.dropped.count) * point
+                if let framed = request.wire(roundId: 1, shard: 0, recipient: id, book: book) {
+                    meter.received(framed, by: id)
+                }
                 guard !(silentAt[.unmasking] ?? []).contains(id), var client = clients[id] else { continue }
                 do {
                     let response = try client.unmaskRequested(request)
                     let shares = Array(response.selfMaskSeedShares) + Array(response.maskKeyShares)
-                    upload[id, default: 0] += shares.reduce(0) { $0 + ShamirShare.byteCount + $1.key.utf8.count }
-                    meter.sent(response.wire(roundId: 1, shard: 0), by: id)
+                    upload[id, default: 0] += shares.count * (ShamirShare.byteCount + point)
+                    if let framed = response.wire(roundId: 1, shard: 0, book: book) { meter.sent(framed, by: id) }
                     clients[id] = client
                     queue += server.unmaskingReceived(response, from: id)
                 } catch {

@@ -128,14 +128,16 @@ extension NeighbourAnnouncement {
 
 extension EncryptedShare {
     /// Shares with one common end, `holder`, as one `secagg.shares` message: the ones it sealed
-    /// (`sealedByHolder`) or the ones sealed for it. Nil when a share has another holder at
-    /// that end or a ciphertext of another size (`seal` makes none).
+    /// (`sealedByHolder`) or the ones sealed for it, each peer named by its point in `book`.
+    /// Nil when a share has another holder at that end, a peer without a point, or a
+    /// ciphertext of another size (`seal` makes none).
     public static func wire(
         _ shares: [EncryptedShare],
         holder: String,
         sealedByHolder: Bool,
         roundId: Int,
-        shard: Int
+        shard: Int,
+        book: SecAggPointBook
     ) -> SecAggFramed<SecAggShares>? {
         var records: [UInt8] = []
         records.reserveCapacity(shares.count * ciphertextByteCount)
@@ -147,33 +149,43 @@ extension EncryptedShare {
             peers.append(peer)
             records += share.ciphertext
         }
+        guard let points = book.frame(peers) else { return nil }
         return SecAggFramed(
             body: SecAggShares(
                 roundId: roundId,
                 shard: shard,
                 holder: holder,
                 sealedByHolder: sealedByHolder,
-                peers: peers
+                peerCount: peers.count
             ),
-            tensors: [SecAggRecords.frame("ciphertexts", records)]
+            tensors: [points, SecAggRecords.frame("ciphertexts", records)]
         )
     }
 
-    /// Nil unless the one frame holds exactly one ciphertext record per peer.
-    public static func shares(wire message: Message<SecAggShares>) -> [EncryptedShare]? {
+    /// The shares, their peers looked up in `book`: unreadable unless the two frames hold
+    /// exactly one point and one ciphertext record per peer.
+    public static func shares(
+        wire message: Message<SecAggShares>,
+        book: SecAggPointBook
+    ) -> Result<[EncryptedShare], SecAggWireRefusal> {
         let body = message.body
-        let count = body.peers.count
-        guard message.tensors.count == 1,
+        let count = body.peerCount
+        guard message.tensors.count == 2, SecAggRecords.only(message.tensors, ["points", "ciphertexts"]),
             let records = SecAggRecords.bytes(
                 of: message.tensors,
                 named: "ciphertexts",
                 count: count,
                 size: ciphertextByteCount
             )
-        else { return nil }
+        else { return .failure(.unreadable) }
+        let peers: [String]
+        switch book.ids(in: message.tensors, count: count) {
+        case .success(let ids): peers = ids
+        case .failure(let refusal): return .failure(refusal)
+        }
         var shares: [EncryptedShare] = []
         shares.reserveCapacity(count)
-        for (index, peer) in body.peers.enumerated() {
+        for (index, peer) in peers.enumerated() {
             let bytes = Array(records[index * ciphertextByteCount..<(index + 1) * ciphertextByteCount])
             shares.append(
                 body.sealedByHolder
@@ -181,7 +193,7 @@ extension EncryptedShare {
                     : EncryptedShare(sender: peer, recipient: body.holder, ciphertext: bytes)
             )
         }
-        return shares
+        return .success(shares)
     }
 }
 
@@ -214,62 +226,96 @@ extension ModularVector {
 }
 
 extension UnmaskRequest {
-    public func wire(roundId: Int, shard: Int, recipient: String) -> SecAggUnmaskRequest {
-        SecAggUnmaskRequest(
-            roundId: roundId,
-            shard: shard,
-            recipient: recipient,
-            survivors: survivors,
-            dropped: dropped
+    /// Nil when a named device has no point in `book` (the shard's graph names every member).
+    public func wire(
+        roundId: Int,
+        shard: Int,
+        recipient: String,
+        book: SecAggPointBook
+    )
+        -> SecAggFramed<SecAggUnmaskRequest>?
+    {
+        guard let points = book.frame(survivors + dropped) else { return nil }
+        return SecAggFramed(
+            body: SecAggUnmaskRequest(
+                roundId: roundId,
+                shard: shard,
+                recipient: recipient,
+                survivorCount: survivors.count,
+                droppedCount: dropped.count
+            ),
+            tensors: [points]
         )
     }
 
-    public init(wire: SecAggUnmaskRequest) {
-        self.init(survivors: wire.survivors, dropped: wire.dropped)
+    /// The request with its points looked up in the device's `book`; a point in both lists
+    /// comes back as one id in both, which the client refuses (`survivorAlsoDropped`).
+    public static func from(
+        wire message: Message<SecAggUnmaskRequest>,
+        book: SecAggPointBook
+    ) -> Result<UnmaskRequest, SecAggWireRefusal> {
+        let body = message.body
+        let (count, overflow) = body.survivorCount.addingReportingOverflow(body.droppedCount)
+        guard !overflow, message.tensors.count == 1 else { return .failure(.unreadable) }
+        return book.ids(in: message.tensors, count: count).map { ids in
+            UnmaskRequest(survivors: Array(ids[..<body.survivorCount]), dropped: Array(ids[body.survivorCount...]))
+        }
     }
 }
 
 extension UnmaskResponse {
-    public func wire(roundId: Int, shard: Int) -> SecAggFramed<SecAggUnmaskResponse> {
+    /// Nil when an owner has no point in the device's `book` (the client answers only for
+    /// neighbours it holds shares of, all announced).
+    public func wire(roundId: Int, shard: Int, book: SecAggPointBook) -> SecAggFramed<SecAggUnmaskResponse>? {
         let seeds = selfMaskSeedShares.sorted { $0.key < $1.key }
         let keys = maskKeyShares.sorted { $0.key < $1.key }
         var records: [UInt8] = []
         records.reserveCapacity((seeds.count + keys.count) * ShamirShare.byteCount)
         for (_, share) in seeds { share.append(to: &records) }
         for (_, share) in keys { share.append(to: &records) }
+        guard let points = book.frame(seeds.map(\.key) + keys.map(\.key)) else { return nil }
         return SecAggFramed(
             body: SecAggUnmaskResponse(
                 roundId: roundId,
                 shard: shard,
-                selfMaskSeedOwners: seeds.map(\.key),
-                maskKeyOwners: keys.map(\.key)
+                selfMaskSeedOwners: seeds.count,
+                maskKeyOwners: keys.count
             ),
-            tensors: [SecAggRecords.frame("shares", records)]
+            tensors: [points, SecAggRecords.frame("shares", records)]
         )
     }
 
-    /// Nil unless the one frame holds one canonical share per owner, and no owner repeats.
-    public init?(wire message: Message<SecAggUnmaskResponse>) {
+    /// The response with its owners looked up in the shard's `book`: unreadable unless the
+    /// frames hold one point and one canonical share per owner, and no owner repeats.
+    public static func from(
+        wire message: Message<SecAggUnmaskResponse>,
+        book: SecAggPointBook
+    ) -> Result<UnmaskResponse, SecAggWireRefusal> {
         let body = message.body
-        let seedCount = body.selfMaskSeedOwners.count
-        let (count, overflow) = seedCount.addingReportingOverflow(body.maskKeyOwners.count)
-        guard !overflow, message.tensors.count == 1,
+        let seedCount = body.selfMaskSeedOwners
+        let (count, overflow) = seedCount.addingReportingOverflow(body.maskKeyOwners)
+        guard !overflow, message.tensors.count == 2, SecAggRecords.only(message.tensors, ["points", "shares"]),
             let records = SecAggRecords.bytes(
                 of: message.tensors,
                 named: "shares",
                 count: count,
                 size: ShamirShare.byteCount
             )
-        else { return nil }
+        else { return .failure(.unreadable) }
+        let owners: [String]
+        switch book.ids(in: message.tensors, count: count) {
+        case .success(let ids): owners = ids
+        case .failure(let refusal): return .failure(refusal)
+        }
         var seeds: [String: ShamirShare] = [:]
         var keys: [String: ShamirShare] = [:]
-        for (index, owner) in (body.selfMaskSeedOwners + body.maskKeyOwners).enumerated() {
+        for (index, owner) in owners.enumerated() {
             let range = index * ShamirShare.byteCount..<(index + 1) * ShamirShare.byteCount
-            guard let share = ShamirShare(bytes: records[range]) else { return nil }
+            guard let share = ShamirShare(bytes: records[range]) else { return .failure(.unreadable) }
             let previous =
                 index < seedCount ? seeds.updateValue(share, forKey: owner) : keys.updateValue(share, forKey: owner)
-            guard previous == nil else { return nil }
+            guard previous == nil else { return .failure(.unreadable) }
         }
-        self.init(selfMaskSeedShares: seeds, maskKeyShares: keys)
+        return .success(UnmaskResponse(selfMaskSeedShares: seeds, maskKeyShares: keys))
     }
 }
