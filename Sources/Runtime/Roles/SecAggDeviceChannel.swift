@@ -196,17 +196,22 @@ final class SecAggEdge {
 
     private func send(_ outgoing: SecAggDeviceOutgoing, on channel: SecAggDeviceChannel, loop: RoleLoop<Int>) {
         do {
-            let sent: Int
+            // `encodeSecAgg`: the same bytes as the messenger's `encode`, without `JSONEncoder`.
+            let codec = channel.messenger.codec
+            let sender = channel.messenger.sender
+            let now = Clock.nowMillis()
+            let frames: [[UInt8]]
             switch outgoing {
             case .keys(let framed):
-                sent = try channel.messenger.send(framed.body, tensors: framed.tensors, on: channel.socket)
+                frames = try codec.encodeSecAgg(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
             case .shares(let framed):
-                sent = try channel.messenger.send(framed.body, tensors: framed.tensors, on: channel.socket)
+                frames = try codec.encodeSecAgg(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
             case .masked(let body, let tensor):
-                sent = try channel.messenger.send(body, tensors: [tensor], on: channel.socket)
+                frames = try codec.encodeSecAgg(body, sender: sender, sentAtMillis: now, tensors: [tensor])
             case .unmaskResponse(let framed):
-                sent = try channel.messenger.send(framed.body, tensors: framed.tensors, on: channel.socket)
+                frames = try codec.encodeSecAgg(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
             }
+            let sent = try channel.messenger.send(frames: frames, on: channel.socket)
             if sent == 0 { loop.failed("send", "secagg \(channel.deviceId): peer queue full", level: .notice) }
         } catch {
             loop.failed("send", "secagg \(channel.deviceId): \(error)")

@@ -172,12 +172,13 @@ final class SecAggShardChannel {
         do {
             let frames: [[UInt8]]
             switch outgoing {
+            // `encodeSecAgg`: the same bytes as `encode`, without `JSONEncoder` (its doc says why).
             case .neighbours(let framed):
-                frames = try codec.encode(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
+                frames = try codec.encodeSecAgg(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
             case .shares(let framed):
-                frames = try codec.encode(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
+                frames = try codec.encodeSecAgg(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
             case .unmaskRequest(let framed):
-                frames = try codec.encode(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
+                frames = try codec.encodeSecAgg(framed.body, sender: sender, sentAtMillis: now, tensors: framed.tensors)
             }
             loop.send(frames: [routingId] + frames, on: .secagg)
         } catch {
