@@ -70,6 +70,26 @@ import Testing
         #expect(compared == lengths.count * 6)
     }
 
+    /// The module's own case, which takes the shortcuts (precomputed empty-salt pads, one
+    /// expand block): an empty salt and 32 bytes out, over IKM and info lengths around a block.
+    @Test func emptySaltThirtyTwoByteKeysMatchTheGenericHKDF() {
+        var generator = SeededGenerator(seed: 0x32)
+        for ikmCount in [0, 1, 32, 55, 56, 64, 65, 130] {
+            for infoCount in [0, 1, 54, 55, 56, 63, 64, 90, 200] {
+                let ikm = generator.bytes(ikmCount)
+                let info = generator.bytes(infoCount)
+                let generic = HKDF<SHA256>.deriveKey(
+                    inputKeyMaterial: SymmetricKey(data: ikm),
+                    info: info,
+                    outputByteCount: 32
+                )
+                let ours = HKDFSHA256.deriveKey(inputKeyMaterial: ikm, info: info)
+                #expect(ours == generic.withUnsafeBytes { Array($0) }, "ikm \(ikmCount) info \(infoCount)")
+                #expect(KeyDerivation.hkdf(ikm, info: info) == ours)
+            }
+        }
+    }
+
     /// The HMAC under it is swift-crypto's `HMAC<SHA256>` for keys below, at and above a block.
     @Test func authenticationCodeMatchesSwiftCryptosHMAC() {
         var generator = SeededGenerator(seed: 0x4d_ac)

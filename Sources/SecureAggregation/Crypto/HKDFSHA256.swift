@@ -29,9 +29,21 @@ enum HKDFSHA256 {
     ) -> [UInt8] {
         let outputByteCount = min(max(outputByteCount, 0), maxOutputByteCount)
         // Extract: PRK = HMAC(salt, IKM); an empty salt is HashLen zeros, which pads like empty.
-        let prk = salt.withUnsafeBytes { saltBytes in
-            inputKeyMaterial.withUnsafeBytes { ikm in
-                authenticationCode(key: saltBytes) { $0.update(bufferPointer: ikm) }
+        let prk = inputKeyMaterial.withUnsafeBytes { ikm in
+            let feed: (inout SHA256) -> Void = { $0.update(bufferPointer: ikm) }
+            return salt.isEmpty
+                ? authenticationCode(pads: emptySaltPads, feed)
+                : salt.withUnsafeBytes { authenticationCode(key: $0, feed) }
+        }
+        if outputByteCount == digestByteCount {
+            // The module's only size: T(1) = HMAC(PRK, info | 0x01) is the key.
+            return prk.withUnsafeBytes { key in
+                info.withUnsafeBytes { infoBytes in
+                    authenticationCode(key: key) { hasher in
+                        hasher.update(bufferPointer: infoBytes)
+                        withUnsafeBytes(of: UInt8(1)) { hasher.update(bufferPointer: $0) }
+                    }
+                }
             }
         }
         // Expand: T(i) = HMAC(PRK, T(i−1) | info | i), output T(1) | T(2) | … cut to length.
@@ -58,12 +70,17 @@ enum HKDFSHA256 {
 
     /// HMAC-SHA256(key, message), the message fed by `feed`.
     static func authenticationCode(key: UnsafeRawBufferPointer, _ feed: (inout SHA256) -> Void) -> [UInt8] {
+        authenticationCode(pads: pads(key: key), feed)
+    }
+
+    /// HMAC's two hashers once each has taken its padded key block (RFC 2104: the key, hashed
+    /// first if longer than a block, zero-padded to a block, XOR 0x36 inside and 0x5c outside).
+    static func pads(key: UnsafeRawBufferPointer) -> (inner: SHA256, outer: SHA256) {
         guard key.count <= blockByteCount else {
-            // RFC 2104: a key longer than a block is replaced by its hash.
             var hasher = SHA256()
             hasher.update(bufferPointer: key)
             let hashed = Array(hasher.finalize())
-            return hashed.withUnsafeBytes { authenticationCode(key: $0, feed) }
+            return hashed.withUnsafeBytes { pads(key: $0) }
         }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: blockByteCount) { pad in
             func padded(_ byte: UInt8) -> UnsafeRawBufferPointer {
@@ -72,12 +89,22 @@ enum HKDFSHA256 {
             }
             var inner = SHA256()
             inner.update(bufferPointer: padded(0x36))
-            feed(&inner)
-            let innerDigest = inner.finalize()
             var outer = SHA256()
             outer.update(bufferPointer: padded(0x5c))
-            innerDigest.withUnsafeBytes { outer.update(bufferPointer: $0) }
-            return outer.finalize().withUnsafeBytes { Array($0) }
+            return (inner, outer)
         }
+    }
+
+    /// The pads of the empty salt, which every key of the module is extracted with: computed
+    /// once, and copied per key (a `SHA256` copies its state on write), two compressions fewer.
+    static let emptySaltPads: (inner: SHA256, outer: SHA256) = pads(key: UnsafeRawBufferPointer(start: nil, count: 0))
+
+    static func authenticationCode(pads: (inner: SHA256, outer: SHA256), _ feed: (inout SHA256) -> Void) -> [UInt8] {
+        var inner = pads.inner
+        feed(&inner)
+        let innerDigest = inner.finalize()
+        var outer = pads.outer
+        innerDigest.withUnsafeBytes { outer.update(bufferPointer: $0) }
+        return outer.finalize().withUnsafeBytes { Array($0) }
     }
 }
