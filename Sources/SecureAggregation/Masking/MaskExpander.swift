@@ -16,6 +16,11 @@ enum MaskExpander {
     /// Values per keystream chunk: 64 KiB of keystream, 1024 ChaCha20 blocks.
     static let chunkValues = 8192
 
+    /// One chunk of zeros to encrypt, made once: slices of it serve every key, so a small
+    /// model's k + 1 masks per device no longer each allocate and zero their own.
+    static let zeroChunk = Data(count: chunkValues * 8)
+    static let zeroNonce = [UInt8](repeating: 0, count: 12)
+
     /// The whole mask as an array; for tests and small vectors.
     static func expand(key: SymmetricKey, count: Int, bits: Int) throws(SecAggKeyError) -> [UInt64] {
         guard count > 0, var zero = ModularVector.zero(bits: bits, count: count) else { return [] }
@@ -30,10 +35,8 @@ enum MaskExpander {
         let mask = vector.mask
         let count = vector.values.count
         do {
-            let nonce = try Insecure.ChaCha20CTR.Nonce(data: [UInt8](repeating: 0, count: 12))
-            // Sized to the vector, not the chunk: a small model's 33 masks per device would
-            // otherwise each allocate and zero 64 KiB.
-            let zeros = Data(count: min(chunkValues, count) * 8)
+            let nonce = try Insecure.ChaCha20CTR.Nonce(data: zeroNonce)
+            let zeros = zeroChunk
             var start = 0
             while start < count {
                 let length = min(chunkValues, count - start)
