@@ -124,9 +124,13 @@ public struct SecAggServer: Sendable {
         if let refusal = gate(sender, stage: .shareKeys, member: expected != nil, seen: sharesBySender[sender] != nil) {
             return [refusal]
         }
-        let recipients = shares.map(\.recipient)
+        // Once to each announced neighbour: as many shares as neighbours, none repeated, each to
+        // one of them (one set of the recipients, not three).
+        let recipients = Set(shares.map(\.recipient))
+        let neighbours = expected ?? []
         guard shares.allSatisfy({ $0.sender == sender && $0.ciphertext.count == EncryptedShare.ciphertextByteCount }),
-            Set(recipients).count == recipients.count, Set(recipients) == Set(expected ?? [])
+            recipients.count == shares.count, shares.count == neighbours.count,
+            neighbours.allSatisfy(recipients.contains)
         else { return [.reject(.malformedHeader, sender: sender, detail: "shares must go once to each neighbour")] }
         sharesBySender[sender] = shares
         return sharesBySender.count == announced.count ? closeSharing() : []
@@ -151,9 +155,13 @@ public struct SecAggServer: Sendable {
         if let refusal = gate(sender, stage: .unmasking, member: request != nil, seen: responded.contains(sender)) {
             return [refusal]
         }
+        // Exactly the requested owners: the request's lists hold no repeats (the server made
+        // them from one neighbour list), so equal counts and every one present is set equality.
         guard let request, let point = graph.point(of: sender),
-            Set(response.selfMaskSeedShares.keys) == Set(request.survivors),
-            Set(response.maskKeyShares.keys) == Set(request.dropped),
+            response.selfMaskSeedShares.count == request.survivors.count,
+            request.survivors.allSatisfy({ response.selfMaskSeedShares[$0] != nil }),
+            response.maskKeyShares.count == request.dropped.count,
+            request.dropped.allSatisfy({ response.maskKeyShares[$0] != nil }),
             response.selfMaskSeedShares.values.allSatisfy({ $0.x == point && $0.values.count == 8 }),
             response.maskKeyShares.values.allSatisfy({ $0.x == point && $0.values.count == 8 })
         else { return [.reject(.malformedHeader, sender: sender, detail: "shares other than requested")] }
