@@ -43,7 +43,7 @@ public struct RegionalAggregatorConfig: Sendable {
     /// byte budget so that a burst of large updates waits at the senders instead of piling up in
     /// this process (8 at the default 64 MiB message limit).
     public var updateReceiveHighWaterMark: Int32 {
-        Int32(max(8, min(1_000, (64 << 20) / max(1, maxMessageBytes))))
+        Int32(max(2, min(1_000, (64 << 20) / max(1, maxMessageBytes))))
     }
 }
 
