@@ -68,6 +68,7 @@ let package = Package(
             name: "fedpulse-bench",
             dependencies: [
                 "Learning", "Federation", "Runtime", "Wire", "ZeroMQ", "CZeroMQ", "SecureAggregation",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/FedPulseBench"

@@ -109,8 +109,8 @@ run_section "10,000 devices: 20 edge processes, 6 shards, CURVE with edge keys (
     scale --devices 10000 --edges 20 --shards-per-class 2 --rounds 10
 
 run_section "Update compression: bytes, accuracy and codec time (issue 11)" \
-    "Each encoding of \`--compression\` against plain f32: the same \`fedpulse demo\` federation (12 devices, same seed) for bytes on the wire and final accuracy, one real 10⁵-parameter MLP delta for tensor bytes, and encode + decode of 10⁶ parameters in process." \
-    compression --rounds 8
+    "Each encoding of \`--compression\` against plain f32: the same \`fedpulse demo\` federation (12 devices, same seed, 12 rounds: top-k and rand-k at F = 0.1 send each coordinate about once in 1/F = 10 rounds, so a shorter run compares an error-feedback pipeline that has not yet delivered some coordinates even once; the end-to-end tests use the same 12) for bytes on the wire and final accuracy, one real 10⁵-parameter MLP delta for tensor bytes, and encode + decode of 10⁶ parameters in process." \
+    compression --rounds 12
 
 run_section "Secure aggregation: SecAgg+ expansion over the plain update (issue 10)" \
     "One round of the pure SecAgg+ protocol (\`Sources/SecureAggregation\`) in process, with the graph degree and threshold from the fcp parameter rule; the next section runs it over real processes." \

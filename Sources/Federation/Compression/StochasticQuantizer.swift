@@ -23,9 +23,11 @@ struct StochasticQuantizer: Sendable, Equatable {
     @inline(__always)
     func level(of value: Float, using rng: inout some RandomNumberGenerator) -> Int {
         let scaled = (min(max(value.isNaN ? 0 : value, -range), range) + range) / step
-        let floor = scaled.rounded(.down)
-        let up = Float(rng.next() >> 40) * 0x1p-24 < scaled - floor
-        return min(levels, max(0, Int(floor) + (up ? 1 : 0)))
+        // scaled ≥ 0 (clamped, and far below Int.max), so truncation is the floor: one
+        // conversion instruction where `rounded(.down)` was a call into libm per value.
+        let whole = Int(max(0, scaled))
+        let up = Float(rng.next() >> 40) * 0x1p-24 < scaled - Float(whole)
+        return min(levels, whole + (up ? 1 : 0))
     }
 
     /// The value a level stands for.
