@@ -12,7 +12,8 @@ import Wire
 /// sum carries from the previous add, proves no element can overflow; NaN and ∞ fail it), then
 /// the add in place (16 MB, and no second 4 MB buffer). Each is timed with the buffers in cache and
 /// with the frame taken in turn from 12 distinct 4 MB frames (48 MB, more than the L3), which is
-/// what a shard receiving a stream of updates sees.
+/// what a shard receiving a stream of updates sees. Under DP the shard also recomputes each
+/// update's norm: before, in a (scalar) pass of its own; now, summed in the read-only pass.
 func shardCostBreakdown(parameterCount: Int) throws -> String {
     let codec = WireCodec()
     let update = Update(
@@ -78,10 +79,37 @@ func shardCostBreakdown(parameterCount: Int) throws -> String {
             strategy.commit(littleEndianBytes: bytes, weight: 1, into: &sum, scratch: &scratch)
         }
     }
+    // Under DP: the norm the shard recomputes, in a pass of its own before (as `DPFixedClipping`
+    // measured it until the bound-check pass summed the squares too), or from that pass now.
+    let dp = DPFixedClipping(
+        FedAvg(weighting: .uniform),
+        clipNorm: 1e6,
+        denominator: 50,
+        parameterCount: parameterCount
+    )
+    var privateSum = dp.makeAccumulator(parameterCount: parameterCount)
+    var privateScratch = FoldScratch()
+    func privateBefore(_ frame: Int) {
+        let bytes = raw(frame)
+        guard DPFixedClipping<FedAvg>.l2Norm(littleEndianBytes: bytes) <= dp.normBound,
+            dp.inner.stage(littleEndianBytes: bytes, weight: 1, onto: privateSum, scratch: &privateScratch) == nil
+        else { return }
+        dp.commit(littleEndianBytes: bytes, weight: 1, into: &privateSum, scratch: &privateScratch)
+    }
+    func privateNow(_ frame: Int) {
+        let bytes = raw(frame)
+        if dp.stage(littleEndianBytes: bytes, weight: 1, onto: privateSum, scratch: &privateScratch) == nil {
+            dp.commit(littleEndianBytes: bytes, weight: 1, into: &privateSum, scratch: &privateScratch)
+        }
+    }
     let beforeInCache = time(rotating: false, before)
     let afterInCache = time(rotating: false, after)
+    let privateBeforeInCache = time(rotating: false, privateBefore)
+    let privateNowInCache = time(rotating: false, privateNow)
     let beforeStreamed = time(rotating: true, before)
     let afterStreamed = time(rotating: true, after)
+    let privateBeforeStreamed = time(rotating: true, privateBefore)
+    let privateNowStreamed = time(rotating: true, privateNow)
     let tiny = try codec.encode(update, sender: "worker-0", sentAtMillis: 0, tensors: [.f32le(name: "delta", [0])])
     let headerDecode = try time(rotating: false) { _ in
         guard case .success(let message) = codec.decode(tiny, as: Update.self) else {
@@ -89,7 +117,7 @@ func shardCostBreakdown(parameterCount: Int) throws -> String {
         }
         sink &+= message.tensors.count
     }
-    precondition(sink != Int.min && sum.count > 0 && !oldSum.isEmpty)
+    precondition(sink != Int.min && sum.count > 0 && !oldSum.isEmpty && privateSum.count > 0)
     func ms(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1e3) }
     return [
         "Where the shard's CPU goes per update, in this run (no network, one core, median of 15; "
@@ -101,11 +129,16 @@ func shardCostBreakdown(parameterCount: Int) throws -> String {
         "| `WireCodec.decode` in place (header JSON; the floats are left to the fold) | \(ms(decode)) | — |",
         "| fold before (one pass: check + add into a second 4 MB buffer, swapped in) | \(ms(beforeInCache)) | \(ms(beforeStreamed)) |",
         "| fold now (read-only pass: every element within the proven limit; then add in place) | \(ms(afterInCache)) | \(ms(afterStreamed)) |",
+        "| under DP, before: the norm's own pass, then the fold now | \(ms(privateBeforeInCache)) | \(ms(privateBeforeStreamed)) |",
+        "| under DP, now: Σaᵢ² summed in the fold's read-only pass, then add in place | \(ms(privateNowInCache)) | \(ms(privateNowStreamed)) |",
         "",
         String(
-            format: "Fold now ÷ before: %.2f in cache, %.2f streamed.",
+            format: "Fold now ÷ before: %.2f in cache, %.2f streamed; under DP now ÷ before: %.2f in cache, "
+                + "%.2f streamed.",
             afterInCache / beforeInCache,
-            afterStreamed / beforeStreamed
+            afterStreamed / beforeStreamed,
+            privateNowInCache / privateBeforeInCache,
+            privateNowStreamed / privateBeforeStreamed
         )
             + " The header alone (an update whose tensor has one element) takes \(ms(headerDecode)) to decode.",
     ].joined(separator: "\n") + "\n"

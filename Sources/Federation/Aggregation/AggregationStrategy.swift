@@ -60,6 +60,15 @@ public protocol AggregationStrategy<Accumulator>: Sendable {
         scratch: inout FoldScratch
     ) -> WireError?
 
+    /// ``stage(littleEndianBytes:weight:onto:scratch:)``, and Σaᵢ² of the update when the strategy
+    /// summed it in the same pass (nil: it did not, and the caller that needs the norm measures it).
+    func stageMeasuringSquares(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        onto accumulator: Accumulator,
+        scratch: inout FoldScratch
+    ) -> (refusal: WireError?, squares: Double?)
+
     /// Applies an update ``stage(littleEndianBytes:weight:onto:scratch:)`` accepted (with the
     /// same bytes, weight and scratch, and the accumulator unchanged since).
     func commit(
@@ -88,6 +97,15 @@ extension AggregationStrategy {
         scratch: inout FoldScratch
     ) -> WireError? {
         refusal(ofLittleEndian: bytes, weight: weight, in: accumulator)
+    }
+
+    public func stageMeasuringSquares(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        onto accumulator: Accumulator,
+        scratch: inout FoldScratch
+    ) -> (refusal: WireError?, squares: Double?) {
+        (stage(littleEndianBytes: bytes, weight: weight, onto: accumulator, scratch: &scratch), nil)
     }
 
     public func commit(

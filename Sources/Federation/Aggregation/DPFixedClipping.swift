@@ -75,15 +75,25 @@ public struct DPFixedClipping<Inner: AggregationStrategy>: AggregationStrategy {
         return inner.refusal(ofLittleEndian: bytes, weight: 1, in: accumulator)
     }
 
-    /// The norm check (its own pass), then the inner strategy's check at weight 1.
+    /// The norm check, then the inner strategy's check at weight 1, with the answers
+    /// ``refusal(ofLittleEndian:weight:in:)`` gives. Where the inner strategy sums the squares in
+    /// its own pass (FedAvg's bound check), the norm comes from there: two passes over the update
+    /// instead of three. Its pass passing means every element is finite, so the norm alone decides;
+    /// otherwise the norm is measured on its own and, as before, decides first.
     public func stage(
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
         onto accumulator: Accumulator,
         scratch: inout FoldScratch
     ) -> WireError? {
-        if let refusal = normRefusal(bytes) { return refusal }
-        return inner.stage(littleEndianBytes: bytes, weight: 1, onto: accumulator, scratch: &scratch)
+        let measured = inner.stageMeasuringSquares(
+            littleEndianBytes: bytes,
+            weight: 1,
+            onto: accumulator,
+            scratch: &scratch
+        )
+        if let squares = measured.squares { return normRefusal(norm: squares.squareRoot()) ?? measured.refusal }
+        return normRefusal(bytes) ?? measured.refusal
     }
 
     public func commit(
@@ -121,6 +131,11 @@ public struct DPFixedClipping<Inner: AggregationStrategy>: AggregationStrategy {
         if !norm.isFinite, let element = VectorKernels.firstNonFinite(littleEndianBytes: bytes) {
             return WireError(code: .nonFinite, detail: "element \(element) is NaN or infinite")
         }
+        return normRefusal(norm: norm)
+    }
+
+    /// `normTooLarge` when `norm` is above ``normBound``.
+    private func normRefusal(norm: Double) -> WireError? {
         guard norm <= normBound else {
             return WireError(
                 code: .normTooLarge,

@@ -137,9 +137,32 @@ public struct FedAvg: AggregationStrategy {
         onto accumulator: PartialAggregate,
         scratch: inout FoldScratch
     ) -> WireError? {
+        stage(littleEndianBytes: bytes, weight: weight, onto: accumulator, scratch: &scratch, measuring: false).refusal
+    }
+
+    /// ``stage(littleEndianBytes:weight:onto:scratch:)`` with Σaᵢ² summed in its bound-check pass
+    /// (for `DPFixedClipping`'s norm, which then needs no pass of its own); `squares` is nil when
+    /// that pass did not prove the in-place add (the update is checked element by element, and the
+    /// caller measures its norm itself).
+    public func stageMeasuringSquares(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        onto accumulator: PartialAggregate,
+        scratch: inout FoldScratch
+    ) -> (refusal: WireError?, squares: Double?) {
+        stage(littleEndianBytes: bytes, weight: weight, onto: accumulator, scratch: &scratch, measuring: true)
+    }
+
+    private func stage(
+        littleEndianBytes bytes: UnsafeRawBufferPointer,
+        weight: Double,
+        onto accumulator: PartialAggregate,
+        scratch: inout FoldScratch,
+        measuring: Bool
+    ) -> (refusal: WireError?, squares: Double?) {
         let effective: Float
         switch scale(ofLittleEndian: bytes, weight: weight, in: accumulator) {
-        case .failure(let error): return error
+        case .failure(let error): return (error, nil)
         case .success(let scale): effective = scale
         }
         scratch.staged = false
@@ -148,10 +171,26 @@ public struct FedAvg: AggregationStrategy {
             accumulator.magnitudeBound
             ?? Double(accumulator.sum.withUnsafeBufferPointer { VectorKernels.largestMagnitude(of: $0) })
         let limit = Self.elementLimit(sumBound: bound, scale: effective)
-        if VectorKernels.magnitudes(littleEndianBytes: bytes, within: limit) {
+        if measuring {
+            if let squares = VectorKernels.squares(littleEndianBytes: bytes, within: limit) {
+                scratch.proof = (bound, limit)
+                return (nil, squares)
+            }
+        } else if VectorKernels.magnitudes(littleEndianBytes: bytes, within: limit) {
             scratch.proof = (bound, limit)
-            return nil
+            return (nil, nil)
         }
+        return (stageElementByElement(bytes, scale: effective, onto: accumulator, scratch: &scratch), nil)
+    }
+
+    /// The check for an update the bounds could not prove: `nonFinite`, or the new sum staged in
+    /// `scratch` exactly, refused `overflow` if any element would be infinite.
+    private func stageElementByElement(
+        _ bytes: UnsafeRawBufferPointer,
+        scale effective: Float,
+        onto accumulator: PartialAggregate,
+        scratch: inout FoldScratch
+    ) -> WireError? {
         if let element = VectorKernels.firstNonFinite(littleEndianBytes: bytes) {
             return WireError(code: .nonFinite, detail: "element \(element) is NaN or infinite")
         }

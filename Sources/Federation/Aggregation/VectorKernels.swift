@@ -155,6 +155,46 @@ enum VectorKernels {
         return (over | SIMD8<UInt32>(repeating: tail)) & SIMD8<UInt32>(repeating: 0x8000_0000) == .zero
     }
 
+    /// Σ f32le(bytes)[i]² when every |x| ≤ `limit`, in the same pass as that check
+    /// (``magnitudes(littleEndianBytes:within:)``); nil when some element is above it, NaN or ±∞.
+    ///
+    /// Why: under DP the shard recomputes every update's norm, which was a pass of its own (and
+    /// scalar); this pass already reads each element. The squares of Floats are exact in Double and
+    /// are summed in eight Double lanes, so the norm differs from a one-lane sum only in the
+    /// order of roundings, a relative 10⁻¹⁰ at 10⁶ elements against the bound's 10⁻⁵ tolerance.
+    /// The loop repeats the check's instead of sharing it through closures: sharing measured
+    /// 0.48 ms per 10⁶ elements against 0.26 (the sums no longer stayed in registers).
+    static func squares(littleEndianBytes bytes: UnsafeRawBufferPointer, within limit: Float) -> Double? {
+        let n = bytes.count / 4
+        guard n > 0, let source = bytes.baseAddress else { return 0 }
+        guard limit >= 0, limit.isFinite else { return nil }
+        let stride = MemoryLayout<SIMD8<UInt32>>.stride
+        let vectors = n / 8
+        let bound = SIMD8<UInt32>(repeating: limit.bitPattern)
+        let magnitude = SIMD8<UInt32>(repeating: 0x7FFF_FFFF)
+        var over = SIMD8<UInt32>(repeating: 0)
+        var low = SIMD4<Double>(repeating: 0)
+        var high = SIMD4<Double>(repeating: 0)
+        for v in 0..<vectors {
+            let bits = Self.littleEndianBits(source, v &* stride)
+            over |= bound &- (bits & magnitude)
+            let x = unsafeBitCast(bits, to: SIMD8<Float>.self)
+            let (a, b) = (SIMD4<Double>(x.lowHalf), SIMD4<Double>(x.highHalf))
+            low += a * a
+            high += b * b
+        }
+        var tail: UInt32 = 0
+        var total = (low + high).sum()
+        for i in (vectors &* 8)..<n {
+            let bits = UInt32(littleEndian: source.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self))
+            tail |= limit.bitPattern &- (bits & 0x7FFF_FFFF)
+            let value = Double(Float(bitPattern: bits))
+            total += value * value
+        }
+        let within = (over | SIMD8<UInt32>(repeating: tail)) & SIMD8<UInt32>(repeating: 0x8000_0000) == .zero
+        return within ? total : nil
+    }
+
     /// sum[i] += scale · f32le(bytes)[i] in place, from the last element to the first: the same
     /// results as ``addScaled(littleEndianBytes:scale:into:)`` (each element on its own), but right
     /// after ``magnitudes(littleEndianBytes:within:)`` has read the frame front to back, its end is
