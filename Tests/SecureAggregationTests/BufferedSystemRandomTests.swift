@@ -29,4 +29,14 @@ import Testing
         let bytes = generator.bytes(40)
         #expect(bytes.count == 40)
     }
+
+    /// A word handed out (a future private key or seed) no longer sits in the buffer; the words
+    /// not yet handed out are still there.
+    @Test func handedOutWordsAreWipedFromTheBuffer() {
+        let generator = BufferedSystemRandom()
+        let drawn = (0..<5).map { _ in generator.next() }
+        #expect(generator.buffer.prefix(generator.position).allSatisfy { $0 == 0 })
+        #expect(generator.buffer.suffix(from: generator.position).contains { $0 != 0 })
+        #expect(!drawn.contains(0))
+    }
 }

@@ -13,16 +13,20 @@ import Darwin
 /// fetched in bulk. A class, not a struct: a copied buffer would hand the same words to two
 /// callers. Not `Sendable`: one owner (a role's loop thread) draws from it.
 public final class BufferedSystemRandom: RandomNumberGenerator {
-    private var buffer = [UInt64](repeating: 0, count: 32)
-    private var position = 32
+    private(set) var buffer = [UInt64](repeating: 0, count: 32)
+    private(set) var position = 32
     private var fallback = SystemRandomNumberGenerator()
 
     public init() {}
 
+    /// Each word is wiped from the buffer as it is handed out: the words become private keys,
+    /// seeds and Shamir coefficients, which must not outlive their use in this buffer.
     public func next() -> UInt64 {
         if position == buffer.count { refill() }
-        defer { position += 1 }
-        return buffer[position]
+        let word = buffer[position]
+        buffer[position] = 0
+        position += 1
+        return word
     }
 
     private func refill() {
