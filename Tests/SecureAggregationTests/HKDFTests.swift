@@ -90,6 +90,44 @@ import Testing
         }
     }
 
+    /// The share keys' split path: one extract kept per peer (`SecAggCipherKey`'s cache), then
+    /// a T(1) per direction and round, reusing the same extracted value for several infos. Each
+    /// key must equal the generic HKDF's over the raw agreement.
+    @Test func keptExtractGivesTheGenericHKDFsKeyForEveryInfo() throws {
+        var generator = SeededGenerator(seed: 0x5e_a1)
+        let own = try SecAggKeyPairs(using: &generator)
+        let peer = try SecAggKeyPairs(using: &generator)
+        let raw = try KeyDerivation.rawAgreement(privateKey: own.cipher, publicKey: peer.cipherPublicKey)
+        let extracted = HKDFSHA256.extract(inputKeyMaterial: raw)
+        for (round, ids) in [
+            ("r1", ["a", "b"]), ("r1", ["b", "a"]), ("r2", ["a", "b"]),
+            (String(repeating: "x", count: 90), ["a", "b"]),
+        ] {
+            let info = KeyDerivation.info(.shareCipher, roundId: round, ids: ids)
+            let generic = HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: SymmetricKey(data: raw),
+                info: info,
+                outputByteCount: 32
+            )
+            let kept = KeyDerivation.key(fromExtracted: extracted, info: info)
+            #expect(kept == generic, "round \(round.prefix(4)) ids \(ids)")
+            #expect(kept == KeyDerivation.key(fromAgreement: raw, purpose: .shareCipher, roundId: round, ids: ids))
+        }
+        var cipherKey = SecAggCipherKey(privateKey: own.cipher)
+        let info = KeyDerivation.info(.shareCipher, roundId: "r3", ids: ["a", "b"])
+        let first = KeyDerivation.key(
+            fromExtracted: try cipherKey.extractedAgreement(with: peer.cipherPublicKey),
+            info: info
+        )
+        let cached = KeyDerivation.key(
+            fromExtracted: try cipherKey.extractedAgreement(with: peer.cipherPublicKey),
+            info: info
+        )
+        #expect(cipherKey.cachedPeers == 1)
+        #expect(first == cached)
+        #expect(first == KeyDerivation.key(fromAgreement: raw, purpose: .shareCipher, roundId: "r3", ids: ["a", "b"]))
+    }
+
     /// The HMAC under it is swift-crypto's `HMAC<SHA256>` for keys below, at and above a block.
     @Test func authenticationCodeMatchesSwiftCryptosHMAC() {
         var generator = SeededGenerator(seed: 0x4d_ac)

@@ -1,7 +1,8 @@
 internal import Crypto
 
 /// A device's share-encryption ("c") X25519 key, kept across rounds, with the X25519 outputs it
-/// already computed, by the peer's public key.
+/// already computed, by the peer's public key (kept already extracted: HKDF's PRK as its HMAC
+/// pads, so a round's two share keys per peer cost one T(1) each and no extract).
 ///
 /// Why it may outlive a round: the c secret is never Shamir-shared and never revealed to the
 /// shard (only the masking "s" secrets of dropped devices are rebuilt), so keeping it gives the
@@ -14,7 +15,7 @@ internal import Crypto
 /// device that restarts draws a new key; peers then compute one new agreement for it.
 public struct SecAggCipherKey: Sendable {
     let privateKey: Curve25519.KeyAgreement.PrivateKey
-    private var agreements: [[UInt8]: [UInt8]] = [:]
+    private var agreements: [[UInt8]: HKDFSHA256.PseudorandomKey] = [:]
 
     /// At most this many peers are remembered (the keys come from the shard, so the cache is
     /// bounded); past it the cache starts over.
@@ -34,12 +35,14 @@ public struct SecAggCipherKey: Sendable {
     /// Peers whose agreement is cached (tests and logs).
     public var cachedPeers: Int { agreements.count }
 
-    /// X25519(c, peer): from the cache when this peer key was met before, else computed once.
-    mutating func agreement(with peerPublicKey: [UInt8]) throws(SecAggKeyError) -> [UInt8] {
+    /// HKDF-extract of X25519(c, peer): from the cache when this peer key was met before, else
+    /// computed once (the raw X25519 output is dropped as soon as it is extracted).
+    mutating func extractedAgreement(with peerPublicKey: [UInt8]) throws(SecAggKeyError) -> HKDFSHA256.PseudorandomKey {
         if let cached = agreements[peerPublicKey] { return cached }
         let raw = try KeyDerivation.rawAgreement(privateKey: privateKey, publicKey: peerPublicKey)
+        let extracted = HKDFSHA256.extract(inputKeyMaterial: raw)
         if agreements.count >= Self.cacheLimit { agreements.removeAll(keepingCapacity: true) }
-        agreements[peerPublicKey] = raw
-        return raw
+        agreements[peerPublicKey] = extracted
+        return extracted
     }
 }

@@ -19,6 +19,38 @@ enum HKDFSHA256 {
     /// RFC 5869: at most 255 blocks of output.
     static let maxOutputByteCount = 255 * digestByteCount
 
+    /// RFC 5869's extract step as HMAC pads keyed by the PRK, ready for any number of expands.
+    ///
+    /// Why a value and not the PRK bytes: a device derives two share keys per neighbour (one each
+    /// way) from one cached agreement every round, and its c key outlives rounds
+    /// (`SecAggCipherKey`), so the extract and the PRK's pads are computed once per peer and kept,
+    /// and a round's share key costs only T(1).
+    struct PseudorandomKey: Sendable {
+        let pads: (inner: SHA256, outer: SHA256)
+    }
+
+    /// Extract: PRK = HMAC(salt, IKM), returned as its pads; an empty salt is HashLen zeros,
+    /// which pads like empty.
+    static func extract(inputKeyMaterial: [UInt8], salt: [UInt8] = []) -> PseudorandomKey {
+        let prk = inputKeyMaterial.withUnsafeBytes { ikm in
+            let feed: (inout SHA256) -> Void = { $0.update(bufferPointer: ikm) }
+            return salt.isEmpty
+                ? authenticationCode(pads: emptySaltPads, feed)
+                : salt.withUnsafeBytes { authenticationCode(key: $0, feed) }
+        }
+        return PseudorandomKey(pads: prk.withUnsafeBytes { pads(key: $0) })
+    }
+
+    /// The first 32 bytes of expand: T(1) = HMAC(PRK, info | 0x01), the module's only key size.
+    static func firstBlock(_ prk: PseudorandomKey, info: [UInt8]) -> [UInt8] {
+        info.withUnsafeBytes { infoBytes in
+            authenticationCode(pads: prk.pads) { hasher in
+                hasher.update(bufferPointer: infoBytes)
+                withUnsafeBytes(of: UInt8(1)) { hasher.update(bufferPointer: $0) }
+            }
+        }
+    }
+
     /// RFC 5869's extract-then-expand. RFC 5869 allows at most 255 × 32 bytes of output, so a
     /// longer request gets that many (every caller asks for a 32-byte key).
     static func deriveKey(
@@ -28,41 +60,23 @@ enum HKDFSHA256 {
         outputByteCount: Int = 32
     ) -> [UInt8] {
         let outputByteCount = min(max(outputByteCount, 0), maxOutputByteCount)
-        // Extract: PRK = HMAC(salt, IKM); an empty salt is HashLen zeros, which pads like empty.
-        let prk = inputKeyMaterial.withUnsafeBytes { ikm in
-            let feed: (inout SHA256) -> Void = { $0.update(bufferPointer: ikm) }
-            return salt.isEmpty
-                ? authenticationCode(pads: emptySaltPads, feed)
-                : salt.withUnsafeBytes { authenticationCode(key: $0, feed) }
-        }
-        if outputByteCount == digestByteCount {
-            // The module's only size: T(1) = HMAC(PRK, info | 0x01) is the key.
-            return prk.withUnsafeBytes { key in
-                info.withUnsafeBytes { infoBytes in
-                    authenticationCode(key: key) { hasher in
-                        hasher.update(bufferPointer: infoBytes)
-                        withUnsafeBytes(of: UInt8(1)) { hasher.update(bufferPointer: $0) }
-                    }
-                }
-            }
-        }
+        let extracted = extract(inputKeyMaterial: inputKeyMaterial, salt: salt)
+        if outputByteCount == digestByteCount { return firstBlock(extracted, info: info) }
         // Expand: T(i) = HMAC(PRK, T(i−1) | info | i), output T(1) | T(2) | … cut to length.
         var output: [UInt8] = []
         output.reserveCapacity(outputByteCount + digestByteCount)
         var previous: [UInt8] = []
         var counter: UInt8 = 1
-        prk.withUnsafeBytes { key in
-            info.withUnsafeBytes { infoBytes in
-                while output.count < outputByteCount {
-                    let block = authenticationCode(key: key) { hasher in
-                        previous.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-                        hasher.update(bufferPointer: infoBytes)
-                        withUnsafeBytes(of: counter) { hasher.update(bufferPointer: $0) }
-                    }
-                    previous = block
-                    output += block
-                    counter &+= 1
+        info.withUnsafeBytes { infoBytes in
+            while output.count < outputByteCount {
+                let block = authenticationCode(pads: extracted.pads) { hasher in
+                    previous.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+                    hasher.update(bufferPointer: infoBytes)
+                    withUnsafeBytes(of: counter) { hasher.update(bufferPointer: $0) }
                 }
+                previous = block
+                output += block
+                counter &+= 1
             }
         }
         return Array(output.prefix(outputByteCount))

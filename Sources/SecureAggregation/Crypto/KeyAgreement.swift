@@ -160,6 +160,13 @@ enum KeyDerivation {
         SymmetricKey(data: hkdf(shared, info: info(purpose, roundId: roundId, ids: ids)))
     }
 
+    /// The key `key(fromAgreement:…)` derives, from the agreement already extracted
+    /// (`SecAggCipherKey`'s cache) and `info` already built (`ShareCipher` authenticates the
+    /// same bytes as associated data): byte for byte the same key.
+    static func key(fromExtracted extracted: HKDFSHA256.PseudorandomKey, info: [UInt8]) -> SymmetricKey {
+        SymmetricKey(data: HKDFSHA256.firstBlock(extracted, info: info))
+    }
+
     /// The X25519 output itself; only ever fed to `hkdf`, never used as a key.
     static func rawAgreement(
         privateKey: Curve25519.KeyAgreement.PrivateKey,

@@ -41,14 +41,33 @@ enum ShareCipher {
         recipient: String,
         using generator: inout some RandomNumberGenerator
     ) throws(SecAggKeyError) -> EncryptedShare {
+        try seal(
+            pair,
+            key: key,
+            associatedData: associatedData(roundId: roundId, sender: sender, recipient: recipient),
+            sender: sender,
+            recipient: recipient,
+            using: &generator
+        )
+    }
+
+    /// `seal` with the associated data already built: the device derives the key from the same
+    /// bytes (`KeyDerivation.info(.shareCipher, …)`), so it builds them once per share, not twice.
+    static func seal(
+        _ pair: SharePair,
+        key: SymmetricKey,
+        associatedData: [UInt8],
+        sender: String,
+        recipient: String,
+        using generator: inout some RandomNumberGenerator
+    ) throws(SecAggKeyError) -> EncryptedShare {
+        var plain: [UInt8] = []
+        plain.reserveCapacity(2 * ShamirShare.byteCount)
+        pair.selfMaskSeed.append(to: &plain)
+        pair.maskKey.append(to: &plain)
         do {
             let nonce = try ChaChaPoly.Nonce(data: generator.bytes(12))
-            let box = try ChaChaPoly.seal(
-                pair.selfMaskSeed.bytes + pair.maskKey.bytes,
-                using: key,
-                nonce: nonce,
-                authenticating: associatedData(roundId: roundId, sender: sender, recipient: recipient)
-            )
+            let box = try ChaChaPoly.seal(plain, using: key, nonce: nonce, authenticating: associatedData)
             return EncryptedShare(sender: sender, recipient: recipient, ciphertext: Array(box.combined))
         } catch {
             throw .invalidKey
@@ -57,19 +76,27 @@ enum ShareCipher {
 
     /// Opens a share pair, or nil when the tag fails or the plaintext is not two canonical shares.
     static func open(_ share: EncryptedShare, key: SymmetricKey, roundId: String) -> SharePair? {
+        open(
+            share,
+            key: key,
+            associatedData: associatedData(roundId: roundId, sender: share.sender, recipient: share.recipient)
+        )
+    }
+
+    /// `open` with the associated data the caller built for `share`'s sender and recipient.
+    static func open(_ share: EncryptedShare, key: SymmetricKey, associatedData: [UInt8]) -> SharePair? {
         guard share.ciphertext.count == EncryptedShare.ciphertextByteCount,
             let box = try? ChaChaPoly.SealedBox(combined: share.ciphertext),
-            let plain = try? ChaChaPoly.open(
-                box,
-                using: key,
-                authenticating: associatedData(roundId: roundId, sender: share.sender, recipient: share.recipient)
+            let plain = try? ChaChaPoly.open(box, using: key, authenticating: associatedData),
+            plain.count == 2 * ShamirShare.byteCount
+        else { return nil }
+        let shares = plain.withUnsafeBytes { bytes in
+            (
+                ShamirShare(bytes: bytes[0..<ShamirShare.byteCount]),
+                ShamirShare(bytes: bytes[ShamirShare.byteCount...])
             )
-        else { return nil }
-        let bytes = Array(plain)
-        guard bytes.count == 2 * ShamirShare.byteCount,
-            let seedShare = ShamirShare(bytes: bytes[0..<ShamirShare.byteCount]),
-            let keyShare = ShamirShare(bytes: bytes[ShamirShare.byteCount...])
-        else { return nil }
+        }
+        guard let seedShare = shares.0, let keyShare = shares.1 else { return nil }
         return SharePair(selfMaskSeed: seedShare, maskKey: keyShare)
     }
 }

@@ -47,6 +47,9 @@ public struct SecAggClient: Sendable {
     private var neighbours: [String: AnnouncedNeighbour] = [:]
     /// Shares this device keeps for its neighbours, opened in the masked-input stage.
     private var held: [String: SharePair] = [:]
+    /// Per neighbour, the key and associated data its shares to this device open with: derived
+    /// in stage 2 beside the sealing key from the same extracted agreement, used once in stage 3.
+    private var openers: [String: ShareOpener] = [:]
     /// The c key and its X25519 outputs by peer key: stage 2 seals with them and stage 3 opens
     /// with the same ones (HKDF with the other direction's info: one X25519 per pair, not two),
     /// and the shell may carry it into the next round (`SecAggCipherKey` says why that is safe).
@@ -131,19 +134,21 @@ public struct SecAggClient: Sendable {
             )
             var sealed: [EncryptedShare] = []
             sealed.reserveCapacity(ordered.count)
+            openers.reserveCapacity(ordered.count)
             for (index, neighbour) in ordered.enumerated() {
-                let agreement = try cipherKey.agreement(with: neighbour.keys.cipherPublicKey)
-                let key = KeyDerivation.key(
-                    fromAgreement: agreement,
-                    purpose: .shareCipher,
-                    roundId: roundId,
-                    ids: [id, neighbour.id]
+                let extracted = try cipherKey.extractedAgreement(with: neighbour.keys.cipherPublicKey)
+                // One info per direction, the HKDF info and the AEAD's associated data alike.
+                let outgoing = KeyDerivation.info(.shareCipher, roundId: roundId, ids: [id, neighbour.id])
+                let incoming = KeyDerivation.info(.shareCipher, roundId: roundId, ids: [neighbour.id, id])
+                openers[neighbour.id] = ShareOpener(
+                    key: KeyDerivation.key(fromExtracted: extracted, info: incoming),
+                    associatedData: incoming
                 )
                 sealed.append(
                     try ShareCipher.seal(
                         SharePair(selfMaskSeed: seedShares[index], maskKey: keyShares[index]),
-                        key: key,
-                        roundId: roundId,
+                        key: KeyDerivation.key(fromExtracted: extracted, info: outgoing),
+                        associatedData: outgoing,
                         sender: id,
                         recipient: neighbour.id,
                         using: &generator
@@ -256,27 +261,22 @@ public struct SecAggClient: Sendable {
 
     private mutating func open(_ shares: [EncryptedShare]) throws(SecAggClientError) -> [String: SharePair] {
         var opened: [String: SharePair] = [:]
+        opened.reserveCapacity(shares.count)
         for share in shares {
-            guard share.recipient == id, let neighbour = neighbours[share.sender], opened[share.sender] == nil else {
-                throw .badShare(from: share.sender)
-            }
-            let agreement: [UInt8]
-            do {
-                agreement = try cipherKey.agreement(with: neighbour.keys.cipherPublicKey)
-            } catch {
-                throw .keyFailure
-            }
-            let key = KeyDerivation.key(
-                fromAgreement: agreement,
-                purpose: .shareCipher,
-                roundId: roundId,
-                ids: [share.sender, id]
-            )
-            guard let pair = ShareCipher.open(share, key: key, roundId: roundId),
+            guard share.recipient == id, let opener = openers[share.sender], opened[share.sender] == nil,
+                let pair = ShareCipher.open(share, key: opener.key, associatedData: opener.associatedData),
                 pair.selfMaskSeed.x == ownPoint, pair.maskKey.x == ownPoint
             else { throw .badShare(from: share.sender) }
             opened[share.sender] = pair
         }
+        openers = [:]
         return opened
     }
+}
+
+/// How one neighbour's sealed shares to this device open: the key HKDF gives for the
+/// (neighbour → device) direction and the same `info` bytes as associated data.
+private struct ShareOpener {
+    let key: SymmetricKey
+    let associatedData: [UInt8]
 }
