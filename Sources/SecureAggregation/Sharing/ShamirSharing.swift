@@ -86,16 +86,21 @@ public enum ShamirSharing {
         guard points.allSatisfy({ $0 != 0 && $0 < PrimeField.modulus }), Set(points).count == points.count else {
             throw .invalidPoints
         }
-        var valuesPerPoint = [[UInt64]](repeating: [], count: points.count)
+        // One flat table (point-major, a share's limbs side by side) and one coefficient buffer
+        // for all eight limbs, instead of a growing array per point and a polynomial per limb:
+        // a device splits two secrets over k points every round. Same draws in the same order.
+        var table = [UInt64](repeating: 0, count: points.count * limbCount)
+        var coefficients = [UInt64](repeating: 0, count: threshold)
         for limb in 0..<limbCount {
-            let secretLimb = UInt64(secret.littleEndianUInt32(at: limb * 4))
-            var coefficients = [secretLimb]
-            for _ in 1..<threshold { coefficients.append(PrimeField.random(using: &generator)) }
+            coefficients[0] = UInt64(secret.littleEndianUInt32(at: limb * 4))
+            for degree in 1..<threshold { coefficients[degree] = PrimeField.random(using: &generator) }
             for (index, point) in points.enumerated() {
-                valuesPerPoint[index].append(evaluate(coefficients, at: point))
+                table[index * limbCount + limb] = evaluate(coefficients, at: point)
             }
         }
-        return zip(points, valuesPerPoint).map { ShamirShare(x: $0, values: $1) }
+        return points.enumerated().map { index, point in
+            ShamirShare(x: point, values: Array(table[index * limbCount..<(index + 1) * limbCount]))
+        }
     }
 
     /// Rebuilds the secret from the first `threshold` shares (by point); refuses fewer.
@@ -128,8 +133,13 @@ public enum ShamirSharing {
         }
     }
 
+    /// Horner's rule, highest coefficient first.
     private static func evaluate(_ coefficients: [UInt64], at point: UInt64) -> UInt64 {
-        coefficients.reversed().reduce(0) { PrimeField.add(PrimeField.multiply($0, point), $1) }
+        var value: UInt64 = 0
+        for coefficient in coefficients.reversed() {
+            value = PrimeField.add(PrimeField.multiply(value, point), coefficient)
+        }
+        return value
     }
 
     /// λ_i = Π_{j≠i} x_j / (x_j − x_i), the weight of share i in the value at 0.
