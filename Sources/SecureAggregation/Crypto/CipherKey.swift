@@ -18,7 +18,8 @@ public struct SecAggCipherKey: Sendable {
     private var agreements: [[UInt8]: HKDFSHA256.PseudorandomKey] = [:]
 
     /// At most this many peers are remembered (the keys come from the shard, so the cache is
-    /// bounded); past it the cache starts over.
+    /// bounded); past it the cache starts over. An entry is two SHA-256 states and the peer key,
+    /// about 300 bytes, so a full cache is about 1.2 MB per device; a keyed ring keeps it near k.
     public static let cacheLimit = 4_096
 
     /// Draws the private key from `generator`, a CSPRNG in production.
