@@ -9,7 +9,10 @@ import Wire
 /// integer conversion trapped, ending the edge process and every device it hosts.
 @Suite struct Review6QuantizerAttackTests {
     /// The attacker's setting inside a `round.open`, through the real codec as an edge receives it.
-    static func forgedSettings(_ quantization: CompressionSettings.Quantization, range: Double) throws
+    static func forgedSettings(
+        _ quantization: CompressionSettings.Quantization,
+        range: Double
+    ) throws
         -> CompressionSettings
     {
         let settings = CompressionSettings(quantization: quantization, sparsification: .none, range: range)
