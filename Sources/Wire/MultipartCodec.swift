@@ -125,11 +125,13 @@ public struct WireCodec: Sendable {
             )
         }
         let envelope: Envelope<B>
+        var readEveryMember = false
         do {
             // Straight from the tree parsed above; `JSONDecoder` only where that path is unsure
             // (and for every refusal, whose wording it owns).
-            if let fast = try? JSONValueDecoder.decode(Envelope<B>.self, from: document) {
-                envelope = fast
+            if let fast = try? JSONValueDecoder.decodeAuditingReads(Envelope<B>.self, from: document) {
+                envelope = fast.value
+                readEveryMember = fast.readEveryMember
             } else {
                 envelope = try JSONDecoder().decode(Envelope<B>.self, from: Data(headerFrame))
             }
@@ -138,7 +140,8 @@ public struct WireCodec: Sendable {
         } catch {
             throw .malformed("header: \(error)")
         }
-        try rejectUnknownKeys(document, envelope)
+        // A decode that read every member of every object and array leaves no key unknown.
+        if !readEveryMember { try rejectUnknownKeys(document, envelope) }
         try checkEnvelope(envelope)
         try checkDescriptors(envelope.tensors, frameCount: frames.count - 2)
         var tensors: [Tensor] = []

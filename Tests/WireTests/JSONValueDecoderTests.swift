@@ -13,6 +13,44 @@ struct JSONValueDecoderTests {
         let slow = try JSONDecoder().decode(Envelope<B>.self, from: Data(frames[1]))
         let encoder = WireCodec.makeEncoder()
         #expect(try encoder.encode(fast) == encoder.encode(slow), "\(label)")
+        // The read audit lets the codec skip the unknown-key check only where that check finds
+        // nothing, and an honest header (no null anywhere) always gets to skip it.
+        let audited = try JSONValueDecoder.decodeAuditingReads(Envelope<B>.self, from: document)
+        let nothingUnknown = document.firstKeyMissing(from: try ShapeEncoder.shape(of: slow), path: "") == nil
+        #expect(!audited.readEveryMember || nothingUnknown, "\(label)")
+        #expect(audited.readEveryMember == !Self.containsNull(document), "\(label)")
+    }
+
+    static func containsNull(_ value: JSONValue) -> Bool {
+        switch value {
+        case .null: true
+        case .array(let elements): elements.contains(where: containsNull)
+        case .object(let members): members.values.contains(where: containsNull)
+        default: false
+        }
+    }
+
+    struct Settings: Decodable {
+        var name: String
+        var limit: Int?
+        var tags: [String]
+    }
+
+    func audited(_ text: String) throws -> Bool? {
+        let document = try JSONParser.parse(Array(text.utf8))
+        return try? JSONValueDecoder.decodeAuditingReads(Settings.self, from: document).readEveryMember
+    }
+
+    /// What the audit must not call complete: a key the type never reads, a null, a key that
+    /// only matches under Unicode equivalence; an optional left out is complete (nothing unread).
+    @Test func theReadAuditIsCompleteOnlyWhenEveryMemberWasRead() throws {
+        #expect(try audited(#"{"name":"a","limit":1,"tags":["x","y"]}"#) == true)
+        #expect(try audited(#"{"name":"a","tags":[]}"#) == true)
+        #expect(try audited(#"{"name":"a","tags":[],"extra":1}"#) == false)
+        #expect(try audited(#"{"name":"a","limit":null,"tags":[]}"#) == false)
+        #expect(try audited(#"{"name":"a","tags":["x",null]}"#) == nil)  // a null String: unsure
+        #expect(try audited(#"{"n\u0061me":"a","tags":[]}"#) == true)  // the same characters, escaped
+        #expect(try audited("{\"name\":\"a\",\"tags\":[],\"\u{212A}\":1}") == false)
     }
 
     @Test func everySampleHeaderDecodesInOneParseToJSONDecodersValue() throws {

@@ -22,10 +22,12 @@ struct StochasticQuantizer: Sendable, Equatable {
     /// before shaping, so this is a second line of defence, not a path).
     @inline(__always)
     func level(of value: Float, using rng: inout some RandomNumberGenerator) -> Int {
+        // Clamped to 0…levels before the conversion: a range the wire accepts ((0, 1e6] as a
+        // Double) can be a Float whose step underflows to 0, and then every value scales to +∞
+        // (or NaN), which `Int(_:)` traps on. In range, truncation is the floor: one conversion
+        // instruction where `rounded(.down)` was a call into libm per value.
         let scaled = (min(max(value.isNaN ? 0 : value, -range), range) + range) / step
-        // scaled ≥ 0 (clamped, and far below Int.max), so truncation is the floor: one
-        // conversion instruction where `rounded(.down)` was a call into libm per value.
-        let whole = Int(max(0, scaled))
+        let whole = Int(min(max(0, scaled), Float(levels)))
         let up = Float(rng.next() >> 40) * 0x1p-24 < scaled - Float(whole)
         return min(levels, whole + (up ? 1 : 0))
     }
