@@ -11,8 +11,7 @@ import Wire
 /// names points the new round's ring does not have; refused as `malformedHeader`, it would be
 /// counted as a garbled or hostile message, and a metric of attacks would count honest lateness.
 ///
-/// Known issue until `OpenSecAggRound.received` reads the round and shard before the points
-/// (review6's report has the fix): `withKnownIssue` then fails, and goes with the fix.
+/// `OpenSecAggRound.received` reads the round and shard from the header before the frames.
 @Suite struct Review6SecAggStaleTests {
     /// Round 9 open at the shard with six members (points 1…6).
     static func openShard() -> SecAggShardSession {
@@ -57,8 +56,6 @@ import Wire
             byteCount: 100,
             now: 1_200
         )
-        withKnownIssue("points are read against the open round's book before the round and shard") {
-            #expect(Self.reasons(actions) == [reason])
-        }
+        #expect(Self.reasons(actions) == [reason])
     }
 }

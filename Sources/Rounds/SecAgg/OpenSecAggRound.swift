@@ -134,13 +134,8 @@ struct OpenSecAggRound: Sendable {
         guard identity.isConsistent else {
             return refuse(.senderMismatch, sender, nil, "claims \(identity.claimed), proven \(sender)")
         }
-        guard let (roundId, messageShard, event) = event(message) else {
-            return refuse(
-                .malformedHeader,
-                sender,
-                nil,
-                "\(message.topic) is not a stage a device sends, or unreadable"
-            )
+        guard let (roundId, messageShard) = Self.roundAndShard(of: message) else {
+            return refuse(.malformedHeader, sender, nil, "\(message.topic) is not a stage a device sends")
         }
         // Shares past the threshold arrive after the sum was released: expected, not an attack.
         if roundId == self.roundId && sent { return [] }
@@ -156,6 +151,12 @@ struct OpenSecAggRound: Sendable {
                 roundId,
                 "for shard \(messageShard), this is \(region.rawValue)/\(shard)"
             )
+        }
+        // Only now the frames, read against this round's book: a late device of another round
+        // or a device of another shard names points of a different ring, and is refused above
+        // for what it is (stale, wrong shard), not counted as a garbled message.
+        guard let event = event(message) else {
+            return refuse(.malformedHeader, sender, roundId, "unreadable \(message.topic)")
         }
         let before = protocolRound.stage
         let (total, overflow) = bytes.addingReportingOverflow(byteCount)
@@ -173,24 +174,36 @@ struct OpenSecAggRound: Sendable {
         return perform(actions, stageBefore: before, region: region, shard: shard)
     }
 
+    /// The round and shard a device's stage message is for, from its header alone; nil for a
+    /// topic devices do not send.
+    static func roundAndShard(of message: AnyMessage) -> (roundId: Int, shard: Int)? {
+        switch message {
+        case .secAggKeys(let m): (m.body.roundId, m.body.shard)
+        case .secAggShares(let m): (m.body.roundId, m.body.shard)
+        case .secAggMasked(let m): (m.body.roundId, m.body.shard)
+        case .secAggUnmaskResponse(let m): (m.body.roundId, m.body.shard)
+        default: nil
+        }
+    }
+
     /// A stage message from the wire as the protocol's event; nil when it is not one, its bytes
     /// are not canonical, or it names a point no member stands behind.
-    func event(_ message: AnyMessage) -> (roundId: Int, shard: Int, SecAggShardEvent)? {
+    func event(_ message: AnyMessage) -> SecAggShardEvent? {
         let book = self.book ?? SecAggPointBook()
         switch message {
         case .secAggKeys(let m):
-            return AdvertisedKeys(wire: m).map { (m.body.roundId, m.body.shard, .keysAdvertised($0)) }
+            return AdvertisedKeys(wire: m).map { .keysAdvertised($0) }
         case .secAggShares(let m):
             guard case .success(let shares) = EncryptedShare.shares(wire: m, book: book) else { return nil }
-            return (m.body.roundId, m.body.shard, .sharesSent(shares))
+            return .sharesSent(shares)
         case .secAggMasked(let m):
             guard m.tensors.count == 1, let tensor = m.tensor(named: "masked"),
                 let vector = ModularVector(tensor: tensor, bits: m.body.modulusBits, count: tensor.elementCount)
             else { return nil }
-            return (m.body.roundId, m.body.shard, .maskedInput(vector))
+            return .maskedInput(vector)
         case .secAggUnmaskResponse(let m):
             guard case .success(let response) = UnmaskResponse.from(wire: m, book: book) else { return nil }
-            return (m.body.roundId, m.body.shard, .unmasking(response))
+            return .unmasking(response)
         default:
             return nil
         }
