@@ -68,4 +68,25 @@ struct NormInBoundPassTests {
         #expect(reference?.code == reason, "\(name)")
         #expect(accumulator == before)
     }
+
+    /// An attacker's update both beyond the bound proof (2⁷⁰ in one element) and over the norm is
+    /// refused by the norm before the exact element-by-element check stages a sum for it: the
+    /// scratch buffer that check would fill is never allocated.
+    @Test func anUpdateTooLargeForTheProofAndOverTheNormIsRefusedWithoutStaging() {
+        let strategy = DPFixedClipping(
+            FedAvg(weighting: .uniform),
+            clipNorm: 1,
+            denominator: 4,
+            parameterCount: Self.count
+        )
+        let accumulator = strategy.makeAccumulator(parameterCount: Self.count)
+        var scratch = FoldScratch()
+        let values = (0..<Self.count).map { $0 == 9 ? Float(0x1p70) : 0 }
+        let refusal = Self.frame(values).withUnsafeBytes { raw in
+            strategy.stage(littleEndianBytes: raw, weight: 1, onto: accumulator, scratch: &scratch)
+        }
+        #expect(refusal?.code == .normTooLarge)
+        #expect(scratch.buffer.isEmpty)
+        #expect(!scratch.staged)
+    }
 }
