@@ -63,7 +63,8 @@ public struct CompressionPlan: Sendable {
             return .failure(
                 WireError(
                     code: .malformedHeader,
-                    detail: "compression range \(settings.range ?? 1) has no usable \(quantizer.levels + 1)-level step in Float"
+                    detail:
+                        "compression range \(settings.range ?? 1) has no usable \(quantizer.levels + 1)-level step in Float"
                 )
             )
         }
