@@ -46,14 +46,13 @@ struct NormInBoundPassTests {
         ("3e38 everywhere", [Float](repeating: 3e38, count: count), .normTooLarge),
     ]
 
+    static func clipping() -> DPFixedClipping<FedAvg> {
+        DPFixedClipping(FedAvg(weighting: .uniform), clipNorm: 1, denominator: 4, parameterCount: count)
+    }
+
     @Test(arguments: cases)
     func oneMeasuringPassGivesTheAnswersOfTheNormsOwnPass(_ name: String, values: [Float], reason: RejectReason?) {
-        let strategy = DPFixedClipping(
-            FedAvg(weighting: .uniform),
-            clipNorm: 1,
-            denominator: 4,
-            parameterCount: Self.count
-        )
+        let strategy = Self.clipping()
         var accumulator = strategy.makeAccumulator(parameterCount: Self.count)
         strategy.accumulate([Float](repeating: 0.1, count: Self.count), weight: 1, into: &accumulator)
         let before = accumulator
@@ -67,5 +66,21 @@ struct NormInBoundPassTests {
         #expect(staged?.code == reason, "\(name)")
         #expect(reference?.code == reason, "\(name)")
         #expect(accumulator == before)
+    }
+
+    /// An attacker's update both beyond the bound proof (2⁷⁰ in one element) and over the norm is
+    /// refused by the norm before the exact element-by-element check stages a sum for it: the
+    /// scratch buffer that check would fill is never allocated.
+    @Test func anUpdateTooLargeForTheProofAndOverTheNormIsRefusedWithoutStaging() {
+        let strategy = Self.clipping()
+        let accumulator = strategy.makeAccumulator(parameterCount: Self.count)
+        var scratch = FoldScratch()
+        let values = (0..<Self.count).map { $0 == 9 ? Float(0x1p70) : 0 }
+        let refusal = Self.frame(values).withUnsafeBytes { raw in
+            strategy.stage(littleEndianBytes: raw, weight: 1, onto: accumulator, scratch: &scratch)
+        }
+        #expect(refusal?.code == .normTooLarge)
+        #expect(scratch.buffer.isEmpty)
+        #expect(!scratch.staged)
     }
 }

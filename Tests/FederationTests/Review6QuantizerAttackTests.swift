@@ -43,19 +43,29 @@ import Wire
         range: Double
     ) throws {
         let settings = try Self.forgedSettings(quantization, range: range)
-        let plan = try CompressionPlan.make(settings, parameterCount: 64, roundId: 3).get()
-        var rng = SeededGenerator(seed: 4)
-        let delta = (0..<64).map { Float($0 - 32) * 0.01 }
-        let encoded = UpdateEncoder(plan: plan).encode(delta, using: &rng)
+        // The plan refuses the round (the edge then sends plain f32, which the shard refuses by
+        // encoding), rather than quantizing onto a grid that does not exist.
+        let made = CompressionPlan.make(settings, parameterCount: 64, roundId: 3)
+        #expect(throws: WireError.self) { try made.get() }
+        // And the quantizer itself, should such a range reach it, writes only valid levels.
         let levels = quantization == .q8 ? 255 : 15
-        // Every level the edge writes is one the shard can read back.
-        let decoded = try UpdateDecoder(plan: plan).decode(encoded.tensors).get()
-        #expect(decoded.count == 64)
-        #expect(decoded.allSatisfy { $0.isFinite })
-        let quantizer = try #require(plan.quantizer)
+        let quantizer = StochasticQuantizer(levels: levels, range: Float(range))
+        var rng = SeededGenerator(seed: 4)
         for value in [Float(-1), 0, .leastNonzeroMagnitude, 1, .infinity, -.infinity, .nan] {
             let level = quantizer.level(of: value, using: &rng)
             #expect((0...levels).contains(level), "\(value) → \(level)")
         }
+    }
+
+    /// The smallest ranges that still have a normal step are planned and round-trip.
+    @Test(arguments: [CompressionSettings.Quantization.q8, .q4])
+    func aTinyButUsableRangeIsStillPlanned(_ quantization: CompressionSettings.Quantization) throws {
+        let settings = try Self.forgedSettings(quantization, range: 1e-30)
+        let plan = try CompressionPlan.make(settings, parameterCount: 64, roundId: 3).get()
+        var rng = SeededGenerator(seed: 5)
+        let encoded = UpdateEncoder(plan: plan).encode([Float](repeating: 1e-31, count: 64), using: &rng)
+        let decoded = try UpdateDecoder(plan: plan).decode(encoded.tensors).get()
+        #expect(decoded.count == 64)
+        #expect(decoded.allSatisfy { $0.isFinite && abs($0) <= 1e-30 * 1.01 })
     }
 }

@@ -20,6 +20,17 @@ public import Wire
 ///
 /// What happens next (dividing by the weight sum or by DP-FedAvg's fixed denominator, then the
 /// ``ServerOptimizer`` step) is deliberately not the strategy's job.
+/// What ``AggregationStrategy/stageMeasuringSquares(littleEndianBytes:weight:onto:scratch:)`` did.
+public enum MeasuredStage: Sendable {
+    /// Staged (nil: accepted), with Σaᵢ² summed in the same pass.
+    case measured(refusal: WireError?, squares: Double)
+    /// Staged as `stage` stages; the squares were not summed.
+    case staged(refusal: WireError?)
+    /// Nothing staged: the one cheap pass could not prove the update, and the costly exact check
+    /// is left to `stage`, so that a caller with a cheaper refusal (a norm) makes it first.
+    case unproven
+}
+
 public protocol AggregationStrategy<Accumulator>: Sendable {
     /// Running state of one aggregation.
     associatedtype Accumulator
@@ -60,14 +71,14 @@ public protocol AggregationStrategy<Accumulator>: Sendable {
         scratch: inout FoldScratch
     ) -> WireError?
 
-    /// ``stage(littleEndianBytes:weight:onto:scratch:)``, and Σaᵢ² of the update when the strategy
-    /// summed it in the same pass (nil: it did not, and the caller that needs the norm measures it).
+    /// ``stage(littleEndianBytes:weight:onto:scratch:)``, with Σaᵢ² of the update when the strategy
+    /// can sum it in the same pass (for a caller that needs the norm anyway, `DPFixedClipping`).
     func stageMeasuringSquares(
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
         onto accumulator: Accumulator,
         scratch: inout FoldScratch
-    ) -> (refusal: WireError?, squares: Double?)
+    ) -> MeasuredStage
 
     /// Applies an update ``stage(littleEndianBytes:weight:onto:scratch:)`` accepted (with the
     /// same bytes, weight and scratch, and the accumulator unchanged since).
@@ -104,8 +115,8 @@ extension AggregationStrategy {
         weight: Double,
         onto accumulator: Accumulator,
         scratch: inout FoldScratch
-    ) -> (refusal: WireError?, squares: Double?) {
-        (stage(littleEndianBytes: bytes, weight: weight, onto: accumulator, scratch: &scratch), nil)
+    ) -> MeasuredStage {
+        .staged(refusal: stage(littleEndianBytes: bytes, weight: weight, onto: accumulator, scratch: &scratch))
     }
 
     public func commit(

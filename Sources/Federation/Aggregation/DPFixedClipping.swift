@@ -86,14 +86,16 @@ public struct DPFixedClipping<Inner: AggregationStrategy>: AggregationStrategy {
         onto accumulator: Accumulator,
         scratch: inout FoldScratch
     ) -> WireError? {
-        let measured = inner.stageMeasuringSquares(
-            littleEndianBytes: bytes,
-            weight: 1,
-            onto: accumulator,
-            scratch: &scratch
-        )
-        if let squares = measured.squares { return normRefusal(norm: squares.squareRoot()) ?? measured.refusal }
-        return normRefusal(bytes) ?? measured.refusal
+        switch inner.stageMeasuringSquares(littleEndianBytes: bytes, weight: 1, onto: accumulator, scratch: &scratch) {
+        case .measured(let refusal, let squares):
+            return normRefusal(norm: squares.squareRoot()) ?? refusal
+        case .staged(let refusal):
+            return normRefusal(bytes) ?? refusal
+        case .unproven:
+            // The norm first: an update over it is refused before the inner exact check's passes.
+            if let refusal = normRefusal(bytes) { return refusal }
+            return inner.stage(littleEndianBytes: bytes, weight: 1, onto: accumulator, scratch: &scratch)
+        }
     }
 
     public func commit(

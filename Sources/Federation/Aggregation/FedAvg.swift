@@ -137,50 +137,51 @@ public struct FedAvg: AggregationStrategy {
         onto accumulator: PartialAggregate,
         scratch: inout FoldScratch
     ) -> WireError? {
-        stage(littleEndianBytes: bytes, weight: weight, onto: accumulator, scratch: &scratch, measuring: false).refusal
+        let effective: Float
+        switch scale(ofLittleEndian: bytes, weight: weight, in: accumulator) {
+        case .failure(let error): return error
+        case .success(let scale): effective = scale
+        }
+        scratch.staged = false
+        scratch.proof = nil
+        let (bound, limit) = proofLimit(onto: accumulator, scale: effective)
+        if VectorKernels.magnitudes(littleEndianBytes: bytes, within: limit) {
+            scratch.proof = (bound, limit)
+            return nil
+        }
+        return stageElementByElement(bytes, scale: effective, onto: accumulator, scratch: &scratch)
     }
 
     /// ``stage(littleEndianBytes:weight:onto:scratch:)`` with Σaᵢ² summed in its bound-check pass
-    /// (for `DPFixedClipping`'s norm, which then needs no pass of its own); `squares` is nil when
-    /// that pass did not prove the in-place add (the update is checked element by element, and the
-    /// caller measures its norm itself).
+    /// (for `DPFixedClipping`'s norm, which then needs no pass of its own); `.unproven` when that
+    /// pass did not prove the in-place add, with nothing staged: the element-by-element check
+    /// (two more passes and a staged sum) waits until the caller's norm check has passed, so an
+    /// update both huge and over the norm costs no more than its norm pass.
     public func stageMeasuringSquares(
         littleEndianBytes bytes: UnsafeRawBufferPointer,
         weight: Double,
         onto accumulator: PartialAggregate,
         scratch: inout FoldScratch
-    ) -> (refusal: WireError?, squares: Double?) {
-        stage(littleEndianBytes: bytes, weight: weight, onto: accumulator, scratch: &scratch, measuring: true)
-    }
-
-    private func stage(
-        littleEndianBytes bytes: UnsafeRawBufferPointer,
-        weight: Double,
-        onto accumulator: PartialAggregate,
-        scratch: inout FoldScratch,
-        measuring: Bool
-    ) -> (refusal: WireError?, squares: Double?) {
+    ) -> MeasuredStage {
         let effective: Float
         switch scale(ofLittleEndian: bytes, weight: weight, in: accumulator) {
-        case .failure(let error): return (error, nil)
+        case .failure(let error): return .staged(refusal: error)
         case .success(let scale): effective = scale
         }
         scratch.staged = false
         scratch.proof = nil
+        let (bound, limit) = proofLimit(onto: accumulator, scale: effective)
+        guard let squares = VectorKernels.squares(littleEndianBytes: bytes, within: limit) else { return .unproven }
+        scratch.proof = (bound, limit)
+        return .measured(refusal: nil, squares: squares)
+    }
+
+    /// The sum's bound S and the element limit L the in-place add is proven under.
+    private func proofLimit(onto accumulator: PartialAggregate, scale: Float) -> (bound: Double, limit: Float) {
         let bound =
             accumulator.magnitudeBound
             ?? Double(accumulator.sum.withUnsafeBufferPointer { VectorKernels.largestMagnitude(of: $0) })
-        let limit = Self.elementLimit(sumBound: bound, scale: effective)
-        if measuring {
-            if let squares = VectorKernels.squares(littleEndianBytes: bytes, within: limit) {
-                scratch.proof = (bound, limit)
-                return (nil, squares)
-            }
-        } else if VectorKernels.magnitudes(littleEndianBytes: bytes, within: limit) {
-            scratch.proof = (bound, limit)
-            return (nil, nil)
-        }
-        return (stageElementByElement(bytes, scale: effective, onto: accumulator, scratch: &scratch), nil)
+        return (bound, Self.elementLimit(sumBound: bound, scale: scale))
     }
 
     /// The check for an update the bounds could not prove: `nonFinite`, or the new sum staged in

@@ -57,6 +57,17 @@ public struct CompressionPlan: Sendable {
         case .q8: quantizer = StochasticQuantizer(levels: 255, range: Float(settings.range ?? 1))
         case .q4: quantizer = StochasticQuantizer(levels: 15, range: Float(settings.range ?? 1))
         }
+        // A range the wire accepts as a Double can be a Float so small that its step is not a
+        // normal number (1e-44: the step rounds to 0): no level grid to quantize to.
+        if let quantizer, !(quantizer.range.isNormal && quantizer.step.isNormal) {
+            return .failure(
+                WireError(
+                    code: .malformedHeader,
+                    detail:
+                        "compression range \(settings.range ?? 1) has no usable \(quantizer.levels + 1)-level step in Float"
+                )
+            )
+        }
         return .success(
             CompressionPlan(
                 settings: settings,
