@@ -67,9 +67,7 @@ public struct SecAggServer: Sendable {
     var advertised: [String: AdvertisedKeys] = [:]
     /// Devices sent a neighbour announcement (U1 with enough live neighbours).
     var announced: [String: [String]] = [:]
-    /// Each sender's shares by recipient, keyed once on arrival (the check needs the recipients
-    /// anyway), so closing the stage looks them up instead of re-keying every sender's list.
-    var sharesBySender: [String: [String: EncryptedShare]] = [:]
+    var sharesBySender: [String: [EncryptedShare]] = [:]
     /// Devices sent forwarded shares; their masked inputs are accepted (from U2).
     var forwardedTo: Set<String> = []
     var inputs: Set<String> = []
@@ -127,14 +125,14 @@ public struct SecAggServer: Sendable {
             return [refusal]
         }
         // Once to each announced neighbour: as many shares as neighbours, none repeated, each to
-        // one of them (one table of the recipients, which is also what the stage keeps).
-        let byRecipient = Dictionary(shares.map { ($0.recipient, $0) }, uniquingKeysWith: { first, _ in first })
+        // one of them (one set of the recipients, not three).
+        let recipients = Set(shares.map(\.recipient))
         let neighbours = expected ?? []
         guard shares.allSatisfy({ $0.sender == sender && $0.ciphertext.count == EncryptedShare.ciphertextByteCount }),
-            byRecipient.count == shares.count, shares.count == neighbours.count,
-            neighbours.allSatisfy({ byRecipient[$0] != nil })
+            recipients.count == shares.count, shares.count == neighbours.count,
+            neighbours.allSatisfy(recipients.contains)
         else { return [.reject(.malformedHeader, sender: sender, detail: "shares must go once to each neighbour")] }
-        sharesBySender[sender] = byRecipient
+        sharesBySender[sender] = shares
         return sharesBySender.count == announced.count ? closeSharing() : []
     }
 
@@ -231,8 +229,13 @@ public struct SecAggServer: Sendable {
 
     private mutating func closeSharing() -> [SecAggServerAction] {
         var actions: [SecAggServerAction] = []
+        // Each sender's shares by recipient, once, instead of a scan per (recipient, sender).
+        var byRecipient: [String: [String: EncryptedShare]] = [:]
+        for (sender, shares) in sharesBySender {
+            byRecipient[sender] = Dictionary(shares.map { ($0.recipient, $0) }, uniquingKeysWith: { first, _ in first })
+        }
         for id in graph.ring where sharesBySender[id] != nil {
-            let incoming = (announced[id] ?? []).compactMap { peer in sharesBySender[peer]?[id] }
+            let incoming = (announced[id] ?? []).compactMap { peer in byRecipient[peer]?[id] }
             guard incoming.count >= configuration.threshold else { continue }
             forwardedTo.insert(id)
             actions.append(.forwardShares(to: id, incoming))
