@@ -209,12 +209,11 @@ public struct SecAggClient: Sendable {
         try expect(.maskedInput)
         let survivors = Set(request.survivors)
         let dropped = Set(request.dropped)
-        // The smallest offending id, as the sorted set operations named it, in one pass each.
-        if let both = request.survivors.filter({ dropped.contains($0) }).min() {
+        if let both = survivors.intersection(dropped).sorted().first {
             stage = .failed
             throw .survivorAlsoDropped(both)
         }
-        if let unknown = (request.survivors + request.dropped).filter({ held[$0] == nil }).min() {
+        if let unknown = survivors.union(dropped).subtracting(held.keys).sorted().first {
             stage = .failed
             throw .unknownNeighbour(unknown)
         }
