@@ -42,25 +42,24 @@ struct KeyAgreementFloor {
         )
     }
 
-    /// The mask agreements of one round: every device of every class, k of its shard each, with
-    /// a class's devices split over its shards as the coordinator splits them (as evenly as
-    /// possible) and the shard's k from the same rule and defaults the demo uses.
-    static func maskAgreementsPerRound(devicesPerClass: Int, shardsPerClass: Int, classes: Int = 3) -> Int {
-        let threat = SecAggThreatModel(corruptRate: 0.05, dropoutRate: 0.3)
-        let shards = max(1, shardsPerClass)
-        var agreements = 0
-        for shard in 0..<shards {
-            let cohort = devicesPerClass / shards + (shard < devicesPerClass % shards ? 1 : 0)
+    /// The mask agreements of one round as the shards ran it: Σ n·k(n) over the shards, n each
+    /// shard's advertised devices (its `partial sent` lines; the coordinator's rendezvous split is
+    /// uneven) and k the degree the shard's rule gives n at the CLI's default rates; the median
+    /// over rounds ≥ 2. 0 when the logs name no round.
+    static func maskAgreementsPerRound(logDirectory: String) -> Int {
+        var byRound: [Int: Int] = [:]
+        for (round, advertised) in shardRounds(logDirectory: logDirectory, field: "secagg.advertised") where round >= 2
+        {
             let degree =
                 (try? SecAggConfiguration.forShard(
-                    cohortSize: cohort,
+                    cohortSize: advertised,
                     bitsPerValue: 16,
                     vectorLength: 1,
-                    threatModel: threat
+                    threatModel: .defaults
                 ))?.degree ?? 0
-            agreements += cohort * degree
+            byRound[round, default: 0] += advertised * degree
         }
-        return agreements * classes
+        return Int(median(byRound.values.map(Double.init)).rounded())
     }
 
     /// Seconds of wall clock the agreements take at best: their CPU split perfectly over the cores.

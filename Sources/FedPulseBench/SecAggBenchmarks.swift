@@ -93,8 +93,7 @@ func secAggRuntimeBenchmark(
             let perRound = result.summary.rounds.dropFirst().compactMap { round in
                 round.bytesUp.map { Double($0) / Double(max(1, round.participants)) }
             }
-            // runDemo's report directory for this label (its naming: demo-<n>x3-dp-<privacy>-<label>).
-            let logs = "\(workDirectory)/demo-\(count)x3-dp-off-\(secure ? "secagg" : "plain")\(suffix)/logs"
+            let logs = demoLogs(workDirectory, devicesPerClass: count, secure: secure, suffix: suffix)
             measured.append(
                 (
                     secure, median(result.steadySeconds), median(perRound), shardCPUPerRound(logDirectory: logs),
@@ -116,7 +115,9 @@ func secAggRuntimeBenchmark(
         }
         if count * 3 >= 500 {
             let ratio = secure.seconds / plain.seconds
-            let agreements = KeyAgreementFloor.maskAgreementsPerRound(devicesPerClass: count, shardsPerClass: shards)
+            let agreements = KeyAgreementFloor.maskAgreementsPerRound(
+                logDirectory: demoLogs(workDirectory, devicesPerClass: count, secure: true, suffix: suffix)
+            )
             let floorSeconds = floor.wallSeconds(agreements: agreements)
             floors.append(
                 "- \(count * 3) devices over \(shards * 3) shards: \(agreements) mask agreements a round × "
@@ -169,24 +170,48 @@ func secAggRuntimeBenchmark(
     return (lines + targets).joined(separator: "\n") + "\n"
 }
 
+/// runDemo's log directory for one of this bench's runs (its naming: demo-<n>x3-dp-<privacy>-<label>).
+private func demoLogs(_ workDirectory: String, devicesPerClass: Int, secure: Bool, suffix: String) -> String {
+    "\(workDirectory)/demo-\(devicesPerClass)x3-dp-off-\(secure ? "secagg" : "plain")\(suffix)/logs"
+}
+
 /// The median CPU seconds a shard process used per round (rounds ≥ 2), from the
 /// `process.cpu_ms` of its `partial sent` lines in `region-*.log`; NaN when there are none.
 func shardCPUPerRound(logDirectory: String) -> Double {
-    let files = (try? FileManager.default.contentsOfDirectory(atPath: logDirectory)) ?? []
-    var perRound: [Double] = []
-    for file in files where file.hasPrefix("region-") && file.hasSuffix(".log") {
-        guard let text = try? String(contentsOfFile: "\(logDirectory)/\(file)", encoding: .utf8) else { continue }
-        var cpuByRound: [Int: Int] = [:]
-        for line in text.split(separator: "\n") where line.contains("partial sent") {
-            guard let round = logField(line, "round.id"), let cpu = logField(line, "process.cpu_ms") else { continue }
-            cpuByRound[round] = cpu
+    var cpuByShardAndRound: [String: [Int: Int]] = [:]
+    for line in partialSentLines(logDirectory: logDirectory) {
+        guard let round = logField(line.text, "round.id"), let cpu = logField(line.text, "process.cpu_ms") else {
+            continue
         }
+        cpuByShardAndRound[line.file, default: [:]][round] = cpu
+    }
+    var perRound: [Double] = []
+    for cpuByRound in cpuByShardAndRound.values {
         for (round, cpu) in cpuByRound where round >= 2 {
             guard let previous = cpuByRound[round - 1] else { continue }
             perRound.append(Double(cpu - previous) / 1_000)
         }
     }
     return median(perRound)
+}
+
+/// (round id, value of `field`) of every shard's `partial sent` lines.
+func shardRounds(logDirectory: String, field: String) -> [(round: Int, value: Int)] {
+    partialSentLines(logDirectory: logDirectory).compactMap { line in
+        guard let round = logField(line.text, "round.id"), let value = logField(line.text, field) else { return nil }
+        return (round, value)
+    }
+}
+
+/// The `partial sent` lines of every `region-*.log` (one file per shard process), with their file.
+private func partialSentLines(logDirectory: String) -> [(file: String, text: Substring)] {
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: logDirectory)) ?? []
+    var lines: [(file: String, text: Substring)] = []
+    for file in files where file.hasPrefix("region-") && file.hasSuffix(".log") {
+        guard let text = try? String(contentsOfFile: "\(logDirectory)/\(file)", encoding: .utf8) else { continue }
+        for line in text.split(separator: "\n") where line.contains("partial sent") { lines.append((file, line)) }
+    }
+    return lines
 }
 
 /// The integer value of `key=` in a log line's metadata.

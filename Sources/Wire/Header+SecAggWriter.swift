@@ -63,77 +63,62 @@ public struct SecAggJSONWriter: Sendable {
 }
 
 extension WireCodec {
-    /// The frames `encode(_:sender:sentAtMillis:tensors:)` makes for a `secagg.*` body, with the
-    /// header written directly. It takes that general path, which throws the refusal a receiver
-    /// would answer with, for anything it is not sure of: a body or sender that does not
-    /// validate, a tensor that is not a well-formed `ubits` frame without a digest, a string to
-    /// escape, a size past the limits.
+    /// The frames `encode(_:sender:sentAtMillis:tensors:)` makes for a `secagg.*` body, after the
+    /// same checks, with the header written directly; `JSONEncoder` writes it where the writer
+    /// cannot vouch for the bytes (a tensor other than a digest-free `ubits` frame, a string to
+    /// escape).
     public func encodeSecAgg<B: SecAggHeaderBody>(
         _ body: B,
         sender: String,
         sentAtMillis: Int64? = nil,
         tensors: [Tensor] = []
     ) throws(WireError) -> [[UInt8]] {
-        guard let header = secAggHeader(body, sender: sender, sentAtMillis: sentAtMillis, tensors: tensors) else {
-            return try encode(body, sender: sender, sentAtMillis: sentAtMillis, tensors: tensors)
+        try encode(Self.envelope(body, sender: sender, sentAtMillis: sentAtMillis, tensors: tensors), tensors) {
+            Self.writtenHeader($0)
         }
-        var frames: [[UInt8]] = []
-        frames.reserveCapacity(2 + tensors.count)
-        frames.append(Array(B.topic.rawValue.utf8))
-        frames.append(header)
-        var total = frames[0].count + header.count
-        for tensor in tensors {
-            let bytes = tensor.bytes
-            total += bytes.count
-            frames.append(bytes)
-        }
-        guard total <= limits.maxTotalBytes else {
-            return try encode(body, sender: sender, sentAtMillis: sentAtMillis, tensors: tensors)
-        }
-        return frames
     }
 
-    /// The header, or nil where `encode` must decide.
+    /// The header the writer makes of a message that passes every outgoing check, or nil where
+    /// `encode` must decide (`SecAggWriterTests` asks which path wrote).
     func secAggHeader<B: SecAggHeaderBody>(
         _ body: B,
         sender: String,
         sentAtMillis: Int64?,
         tensors: [Tensor]
     ) -> [UInt8]? {
-        let check = FieldCheck(path: "")
-        guard (try? check.id("sender", sender)) != nil, (try? body.validate()) != nil,
-            (sentAtMillis ?? 0) >= 0, tensors.count <= limits.maxTensors
-        else { return nil }
-        var names = Set<String>()
-        for tensor in tensors {
-            let length = tensor.byteCount
-            guard tensor.encoding == .packedBits, tensor.sha256 == nil, TensorDescriptor.isValidName(tensor.name),
-                names.insert(tensor.name).inserted, tensor.elementCount >= 0,
-                tensor.elementCount <= limits.maxElementsPerTensor,
-                tensor.encoding.byteLengths(elements: tensor.elementCount)?.contains(length) == true
-            else { return nil }
+        let envelope = Self.envelope(body, sender: sender, sentAtMillis: sentAtMillis, tensors: tensors)
+        guard (try? checkOutgoing(envelope, tensors)) != nil, let header = Self.writtenHeader(envelope) else {
+            return nil
         }
-        var out = SecAggJSONWriter(capacity: 256 + 96 * tensors.count)
+        return header.count <= limits.maxHeaderBytes ? header : nil
+    }
+
+    /// The envelope as `JSONEncoder` with sorted keys writes it, for one that passed the checks;
+    /// nil for a tensor the writer does not spell (not `ubits`, or with a digest) or a string
+    /// that needs escaping.
+    static func writtenHeader<B: SecAggHeaderBody>(_ envelope: Envelope<B>) -> [UInt8]? {
+        guard envelope.tensors.allSatisfy({ $0.encoding == .packedBits && $0.sha256 == nil }) else { return nil }
+        var out = SecAggJSONWriter(capacity: 256 + 96 * envelope.tensors.count)
         out.open()
         out.key("body", first: true)
-        guard body.write(&out) else { return nil }
+        guard envelope.body.write(&out) else { return nil }
         out.key("schema")
-        _ = out.string(B.topic.schemaID)
+        _ = out.string(envelope.schema)
         out.key("sender")
-        guard out.string(sender) else { return nil }
-        if let sentAtMillis {
+        guard out.string(envelope.sender) else { return nil }
+        if let sentAtMillis = envelope.sentAtMillis {
             out.key("sentAtMillis")
             out.number(sentAtMillis)
         }
         out.key("tensors")
         out.bytes.append(UInt8(ascii: "["))
-        for (index, tensor) in tensors.enumerated() {
+        for (index, tensor) in envelope.tensors.enumerated() {
             if index > 0 { out.bytes.append(UInt8(ascii: ",")) }
             out.open()
             out.key("bytes", first: true)
-            out.number(tensor.byteCount)
+            out.number(tensor.bytes)
             out.key("elements")
-            out.number(tensor.elementCount)
+            out.number(tensor.elements)
             out.key("encoding")
             _ = out.string(tensor.encoding.rawValue)
             out.key("name")
@@ -142,9 +127,9 @@ extension WireCodec {
         }
         out.bytes.append(UInt8(ascii: "]"))
         out.key("topic")
-        _ = out.string(B.topic.rawValue)
+        _ = out.string(envelope.topic)
         out.close()
-        return out.bytes.count <= limits.maxHeaderBytes ? out.bytes : nil
+        return out.bytes
     }
 }
 

@@ -32,7 +32,19 @@ public struct WireCodec: Sendable {
         sentAtMillis: Int64? = nil,
         tensors: [Tensor] = []
     ) throws(WireError) -> [[UInt8]] {
-        let envelope = Envelope(
+        try encode(Self.envelope(body, sender: sender, sentAtMillis: sentAtMillis, tensors: tensors), tensors) { _ in
+            nil
+        }
+    }
+
+    /// The envelope `encode` writes for these parts.
+    static func envelope<B: MessageBody>(
+        _ body: B,
+        sender: String,
+        sentAtMillis: Int64?,
+        tensors: [Tensor]
+    ) -> Envelope<B> {
+        Envelope(
             schema: B.topic.schemaID,
             topic: B.topic.rawValue,
             sender: sender,
@@ -40,16 +52,33 @@ public struct WireCodec: Sendable {
             tensors: tensors.map(TensorDescriptor.init),
             body: body
         )
+    }
+
+    /// Every check a receiver makes of an outgoing envelope and its tensors.
+    func checkOutgoing<B: MessageBody>(_ envelope: Envelope<B>, _ tensors: [Tensor]) throws(WireError) {
         try checkEnvelope(envelope)
         try checkDescriptors(envelope.tensors, frameCount: tensors.count)
         for (descriptor, tensor) in zip(envelope.tensors, tensors) {
             _ = try checkTensor(descriptor, frame: tensor.storage)
         }
+    }
+
+    /// The checks, the header (`written`'s bytes, else `JSONEncoder`'s) and the frames.
+    func encode<B: MessageBody>(
+        _ envelope: Envelope<B>,
+        _ tensors: [Tensor],
+        written: (Envelope<B>) -> [UInt8]?
+    ) throws(WireError) -> [[UInt8]] {
+        try checkOutgoing(envelope, tensors)
         let header: [UInt8]
-        do {
-            header = Array(try Self.makeEncoder().encode(envelope))
-        } catch {
-            throw .malformed("header is not representable as JSON: \(error)")
+        if let bytes = written(envelope) {
+            header = bytes
+        } else {
+            do {
+                header = Array(try Self.makeEncoder().encode(envelope))
+            } catch {
+                throw .malformed("header is not representable as JSON: \(error)")
+            }
         }
         guard header.count <= limits.maxHeaderBytes else {
             throw WireError(

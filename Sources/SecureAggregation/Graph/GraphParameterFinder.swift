@@ -20,6 +20,10 @@ public struct SecAggThreatModel: Sendable, Hashable {
         self.dropoutRate = dropoutRate
         self.adversary = adversary
     }
+
+    /// The rates the CLI assumes unless told otherwise: 30 % of a shard's devices may drop out
+    /// mid-round, 5 % may collude with it.
+    public static let defaults = SecAggThreatModel(corruptRate: 0.05, dropoutRate: 0.3)
 }
 
 /// Why no graph was found.

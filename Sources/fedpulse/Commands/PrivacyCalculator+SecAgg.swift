@@ -23,9 +23,9 @@ extension FedPulse.PrivacyCalculator {
         @Option(help: "Devices in one shard's round, comma-separated (e.g. 50,100,1000).")
         var devices: String
         @Option(help: "Expected fraction of a shard's devices that drop out mid-round, [0, 0.5).")
-        var dropoutRate: Double = 0.3
+        var dropoutRate: Double = SecAggThreatModel.defaults.dropoutRate
         @Option(help: "Assumed fraction of devices colluding with the shard, [0, 0.5).")
-        var corruptRate: Double = 0.05
+        var corruptRate: Double = SecAggThreatModel.defaults.corruptRate
         @Option(help: "Bits per quantized value (2…32).")
         var valueBits: Int = 16
         @Flag(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecureAggregation
 import Wire
 
 /// `--secure-aggregation` and its parameters, for the coordinator (which announces them in
@@ -38,10 +39,10 @@ struct SecureAggregationOptions: ParsableArguments {
     var secaggClip: Double?
 
     @Option(help: "Fraction of a shard's devices expected to drop out mid-round, [0, 0.5).")
-    var secaggDropoutRate: Double = 0.3
+    var secaggDropoutRate: Double = SecAggThreatModel.defaults.dropoutRate
 
     @Option(help: "Fraction of devices assumed to collude with the shard, [0, 0.5).")
-    var secaggCorruptRate: Double = 0.05
+    var secaggCorruptRate: Double = SecAggThreatModel.defaults.corruptRate
 
     @Option(help: "Milliseconds each of the last three stages may take (default: a fifth of the round timeout).")
     var secaggStageTimeoutMs: Int?
