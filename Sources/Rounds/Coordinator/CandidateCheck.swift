@@ -5,7 +5,8 @@ public import Wire
 ///
 /// Why each rule: a stranger's all-zero candidate replaced the model (sender); a candidate with
 /// finite weights of ±3e38 made the coordinator trap in its hold-out evaluation, where such
-/// weights overflow Float logits into NaN probabilities (magnitude).
+/// weights overflow Float logits into NaN probabilities (magnitude); a `q8` weights frame was
+/// read as a quarter as many floats and became a model of the wrong size (encoding).
 public struct CandidateCheck: Sendable {
     /// The model's parameter count.
     public var parameterCount: Int
@@ -54,6 +55,16 @@ public struct CandidateCheck: Sendable {
         guard let tensor = message.tensor(named: "weights"), tensor.elementCount == parameterCount else {
             return .failure(
                 Refusal(reason: .shapeMismatch, detail: "model candidate without a weights tensor of the model's size")
+            )
+        }
+        // The weights are read as floats: a q8 frame of the model's element count is a quarter
+        // as many floats, and a model of the wrong size would have become the model.
+        guard tensor.encoding == .f32le else {
+            return .failure(
+                Refusal(
+                    reason: .unsupportedEncoding,
+                    detail: "model candidate weights are \(tensor.encoding), not f32le"
+                )
             )
         }
         guard digest(tensor.bytes) == candidate.modelDigest else {

@@ -136,7 +136,11 @@ extension CoordinatorRound {
         let tensors = names.compactMap { message.tensor(named: $0) }
         let featureCount = progress.spec.features.count
         let roundId = ["round.id": "\(message.body.roundId)"]
-        guard tensors.count == names.count, tensors.allSatisfy({ $0.elementCount == featureCount }) else {
+        // Read as floats, so f32le only: a q8 `count` of the right element count is a quarter as
+        // many floats, and the standardization below indexed past its end (the coordinator trapped).
+        guard tensors.count == names.count,
+            tensors.allSatisfy({ $0.elementCount == featureCount && $0.encoding == .f32le })
+        else {
             return [.warning("statistics round returned no usable moments; retrying", roundId)]
         }
         let values = tensors.map { $0.floats().map(Double.init) }
