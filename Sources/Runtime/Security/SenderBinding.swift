@@ -6,8 +6,9 @@ public import Wire
 /// A key may claim its own enrolled name. An `edge:<class>` key named `E` may also claim
 /// `E/<suffix>`: a device it hosts. Under a `device:<class>` or `edge:<class>` key, a message
 /// that names a device class (update, decline, check-in) must name that class, so a watch edge
-/// cannot slip a phone's update into the phone shards. Without transport authentication there
-/// is no proof to check and the claim stands as before.
+/// cannot slip a phone's update into the phone shards; under any other key (observer, shard,
+/// global, coordinator, auditor) such a message is refused outright. Without transport
+/// authentication there is no proof to check and the claim stands as before.
 public enum SenderBinding {
     /// The identity a role's state machine sees, or why the message is refused.
     public static func identity(
@@ -27,6 +28,18 @@ public enum SenderBinding {
                 WireError(
                     code: .senderMismatch,
                     detail: "claims \(claimed), key enrolled as \(userId) (\(peerRole ?? "no role"))"
+                )
+            )
+        }
+        // A device's message (check-in, update, decline) only from a device's or an edge's key:
+        // the observer key `audit tail` uses, a shard's or the global aggregator's would
+        // otherwise join the population in its own name, of any class, and reach the sum.
+        if deviceClass != nil, keyClass == nil {
+            return .failure(
+                WireError(
+                    code: .unauthorizedSender,
+                    detail:
+                        "\(claimed) sends a device's message, key enrolled as \(peerRole ?? "no role"), not a device"
                 )
             )
         }
