@@ -117,6 +117,7 @@ public struct WireCodec: Sendable {
         Result { () throws(WireError) -> Message<B> in
             try decodeMessage(frames, as: type, scanningFloats: scanningFloats)
         }
+        .mapError(\.loggable)
     }
 
     private func decodeMessage<B: MessageBody>(

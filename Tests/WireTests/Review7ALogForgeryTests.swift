@@ -66,7 +66,11 @@ struct Review7ALogForgeryTests {
         switch vector {
         case .duplicateKey:
             let key = "\"x\(Self.forged)\""
-            frames = try Self.edited(try Self.checkin(), replacing: "{\"body\":{", with: "{\"body\":{\(key):1,\(key):2,")
+            frames = try Self.edited(
+                try Self.checkin(),
+                replacing: "{\"body\":{",
+                with: "{\"body\":{\(key):1,\(key):2,"
+            )
         case .enumValue:
             frames = try Self.edited(
                 try Self.checkin(),
@@ -81,7 +85,11 @@ struct Review7ALogForgeryTests {
             )
         case .hugeDuplicateKey:
             let key = "\"" + String(repeating: "k", count: 400_000) + "\""
-            frames = try Self.edited(try Self.checkin(), replacing: "{\"body\":{", with: "{\"body\":{\(key):1,\(key):2,")
+            frames = try Self.edited(
+                try Self.checkin(),
+                replacing: "{\"body\":{",
+                with: "{\"body\":{\(key):1,\(key):2,"
+            )
         }
         let result = WireCodec().decode(frames)
         guard case .failure(let error) = result else {
