@@ -90,3 +90,41 @@ struct Review7ACoordinatorCandidateTests {
         #expect(!fixture.round.progress.statisticsDone)
     }
 }
+
+/// The global aggregator names, among a round's contributors, ids the round never announced.
+/// Honest shards take updates only from their announced members, so such an id is a lie the
+/// coordinator can check; taken, it counted a round against a device that was not even in it
+/// (a victim's participation cap spent in its absence) and went to the auditor as a contributor.
+struct Review7AForeignContributorTests {
+    @Test func aCandidateNamingAContributorOutsideTheRoundsMembersIsRefused() throws {
+        var settings = CoordinatorFixture.settings(dp: true)
+        settings.participationCap = 1
+        var fixture = try CoordinatorFixture(settings: settings)
+        let opened = fixture.openFirstRound(workers: CoordinatorFixture.ids(4))
+        let open = try #require(opened)
+        let announced = Set(open.body.shards.flatMap(\.members))
+        // The victim checked in, but only after the round was announced: it is not in it.
+        fixture.checkIn(["watch-victim"])
+        #expect(!announced.contains("watch-victim"))
+        let forged = try Review7ACoordinatorCandidateTests.throughTheWire(
+            fixture.candidate(
+                roundId: open.body.roundId,
+                value: 0.01,
+                contributors: 2,
+                contributorIds: ["watch-1", "watch-victim"]
+            )
+        )
+        let actions = fixture.round.candidateReceived(forged, from: PeerIdentity(claimed: "global"), now: fixture.now)
+        #expect(actions.rejections == [.notInCohort])
+        #expect(actions.completions.isEmpty && actions.summaries.isEmpty)
+        #expect(fixture.round.progress.participation.isEmpty, "nobody's participation is counted")
+        #expect(fixture.round.openRoundId == open.body.roundId, "the round stays open for the real model")
+        let honest = fixture.round.candidateReceived(
+            fixture.candidate(roundId: open.body.roundId, value: 0.01, contributors: 1, contributorIds: ["watch-1"]),
+            from: PeerIdentity(claimed: "global"),
+            now: fixture.now
+        )
+        #expect(honest.completions.first?.contributorIds == ["watch-1"])
+        #expect(fixture.round.progress.participation.count == 1)
+    }
+}
