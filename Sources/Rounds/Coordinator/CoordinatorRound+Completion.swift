@@ -21,7 +21,26 @@ extension CoordinatorRound {
             }
             return [.reject(refusal.reason, sender: identity.name, roundId: candidate.roundId, detail: refusal.detail)]
         }
-        guard case .open(let round) = phase else { return [] }
+        guard case .open(var round) = phase else { return [] }
+        // Shards take updates only from the members the round announced, so a contributor
+        // outside them is a lie the coordinator can check: taken, it spent a device's
+        // participation (and its privacy accounting) on a round the device was not in.
+        if let ids = candidate.contributorIds, case let members = Set(round.draft.members),
+            !members.isSuperset(of: ids)
+        {
+            let foreign = ids.filter { !members.contains($0) }
+            round.rejected[RejectReason.notInCohort.rawValue, default: 0] += 1
+            phase = .open(round)
+            return [
+                .reject(
+                    .notInCohort,
+                    sender: identity.name,
+                    roundId: candidate.roundId,
+                    detail:
+                        "model candidate names \(foreign.count) contributors the round did not announce (\(foreign.prefix(3).joined(separator: ",")))"
+                )
+            ]
+        }
         if statisticsPending {
             phase = .idle(nextAttempt: now)
             return statisticsReceived(message)
