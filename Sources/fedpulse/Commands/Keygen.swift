@@ -55,11 +55,12 @@ extension FedPulse {
             }
             let directory = URL(fileURLWithPath: outDir, isDirectory: true)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            // The key directory's writer: the secret goes into a file that is already 0600. An
+            // atomic write renamed a file of the umask's mode (0644) into place and only then
+            // narrowed it, so other users of the machine could read the secret in between.
+            try KeyDirectory(path: directory.path).write(pair, name: name)
             let secretURL = directory.appendingPathComponent("\(name).key")
             let publicURL = directory.appendingPathComponent("\(name).pub")
-            try Data((pair.secretKey + "\n").utf8).write(to: secretURL, options: .atomic)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secretURL.path)
-            try Data((pair.publicKey + "\n").utf8).write(to: publicURL, options: .atomic)
             print("wrote \(secretURL.path) and \(publicURL.path)")
             if let enroll, let role {
                 try Enrolment.append(name: name, role: role, publicKey: pair.publicKey, to: enroll)
