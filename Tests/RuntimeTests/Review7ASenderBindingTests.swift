@@ -1,8 +1,4 @@
-import Foundation
-import Logging
-import Metrics
 import MetricsTestKit
-import Synchronization
 import Testing
 import Wire
 import ZeroMQ
