@@ -106,7 +106,11 @@ struct Review7AEdgeStalledShardTests {
         }
         var config = EdgeConfig(
             devices: (0..<Self.devices).map {
-                VirtualDevice(id: "watch-\($0)", deviceClass: .watch, data: .synthetic(generator: generator, userIndex: $0))
+                VirtualDevice(
+                    id: "watch-\($0)",
+                    deviceClass: .watch,
+                    data: .synthetic(generator: generator, userIndex: $0)
+                )
             },
             spec: spec
         )

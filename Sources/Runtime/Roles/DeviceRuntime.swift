@@ -104,21 +104,23 @@ final class DeviceRuntime {
         return .continuing
     }
 
+    /// Never blocks: a link whose queue is full (a shard that stopped reading) refuses the update,
+    /// counted and logged as `peer queue full`. A blocking send there waited forever, and the
+    /// edge's one thread with it: every hosted device stopped checking in and sending elsewhere.
     func sendIfDue(now: Int64, loop: RoleLoop<Int>) {
         guard let pending, now >= pending.due else { return }
-        send(loop) { try sendPending(pending, dontWait: false) }
+        send(loop) { try sendPending(pending) }
         self.pending = nil
     }
 
     /// Sends a held-back update before exiting, so nothing trained is dropped by a clean stop.
     func flushBeforeExit(loop: RoleLoop<Int>) {
-        if let pending { send(loop) { try sendPending(pending, dontWait: true) } }
+        if let pending { send(loop) { try sendPending(pending) } }
         pending = nil
     }
 
     private func sendPending(
-        _ pending: (frames: [[UInt8]], due: Int64, shardName: String, endpoint: String, roundId: Int),
-        dontWait: Bool
+        _ pending: (frames: [[UInt8]], due: Int64, shardName: String, endpoint: String, roundId: Int)
     ) throws -> Bool {
         try links.sendUpdate(
             pending.frames,
@@ -127,7 +129,7 @@ final class DeviceRuntime {
             endpoint: pending.endpoint,
             roundId: pending.roundId,
             messenger: messenger,
-            dontWait: dontWait
+            dontWait: true
         )
     }
 
