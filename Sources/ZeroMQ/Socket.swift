@@ -59,25 +59,29 @@ public struct Socket: ~Copyable {
 
     /// Sends all frames as one multipart message, atomically.
     ///
-    /// - Returns: `false` when `dontWait` is set and the high-water mark was reached (nothing
-    ///   was queued), `true` once queued.
+    /// - Returns: `false` when `dontWait` is set and the message was not queued: the high-water
+    ///   mark was reached, or the peer's pipe died in the middle of the message. `true` once queued.
     @discardableResult
     public func send(_ frames: [[UInt8]], dontWait: Bool = false) throws(ZeroMQError) -> Bool {
         precondition(!frames.isEmpty, "a multipart message needs at least one frame")
         let baseFlags = dontWait ? ZMQ_DONTWAIT : 0
+        var dropped = false
         for (index, frame) in frames.enumerated() {
             let flags = baseFlags | (index < frames.count - 1 ? ZMQ_SNDMORE : 0)
             let result = try zmqCall("zmq_send") {
                 frame.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
             }
-            if case .wouldBlock = result {
-                // libzmq queues the parts of a multipart message atomically: only the first
-                // frame can meet the high-water mark, so nothing has been queued yet.
-                precondition(index == 0, "zmq_send: EAGAIN after the first frame of a multipart message")
-                return false
-            }
+            guard case .wouldBlock = result else { continue }
+            // Only the first frame meets the high-water mark (parts are queued atomically), and
+            // then nothing is queued yet.
+            if index == 0 { return false }
+            // A later part is refused only when the peer's pipe died mid-message (libzmq's
+            // lb_t::sendpipe, a session ended by a protocol error or a disconnect under
+            // ZMQ_IMMEDIATE); libzmq drops the rest of the message as it comes, so the rest is
+            // sent to close it and the message counts as not queued.
+            dropped = true
         }
-        return true
+        return !dropped
     }
 
     /// Receives one whole multipart message.

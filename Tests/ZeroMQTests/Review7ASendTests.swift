@@ -40,6 +40,22 @@ struct Review7ASendTests {
             _ = consume pull
             let queued = try push.send([Array("update".utf8), large, [3]], dontWait: true)
             if !queued { refused += 1 }
+            // The refused message is closed: the next one reaches a new peer whole and alone
+            // (left open, libzmq would drop the next message as the rest of the refused one).
+            let next = try Socket(context, type: .pull)
+            try next.setLinger(0)
+            try push.connect(try next.bindResolved("tcp://127.0.0.1:*"))
+            var sent = false
+            for _ in 0..<200 where !sent {
+                sent = try push.send([[9]], dontWait: true)
+                // Refused until the new connection is up (ZMQ_IMMEDIATE): look again shortly.
+                var pause: [PollItem] = []
+                if !sent { try poll(&pause, timeout: .milliseconds(10)) }
+            }
+            #expect(sent)
+            var arrival = [next.pollItem()]
+            try poll(&arrival, timeout: .seconds(10))
+            #expect(try next.receive(dontWait: true) == [[9]])
         }
         #expect(refused >= 1, "at least one send met the lost peer in the middle of its message")
     }
