@@ -31,7 +31,10 @@ import Testing
         #expect(abs(effective - (1.0 / 1_000).squareRoot()) < 1e-12)
         // RDP still bounds the round; the PLD makes no claim it cannot compute (∞ is an upper bound).
         #expect(epsilonRDP.isFinite && epsilonRDP > 0)
-        #expect(epsilonPLD == .infinity, "the PLD composed a grid for z = \(effective): ε = \(String(describing: epsilonPLD))")
+        #expect(
+            epsilonPLD == .infinity,
+            "the PLD composed a grid for z = \(effective): ε = \(String(describing: epsilonPLD))"
+        )
         #expect(auditor.spent.rdp == epsilonRDP)
     }
 
