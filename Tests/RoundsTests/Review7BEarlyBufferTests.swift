@@ -73,6 +73,8 @@ import Wire
         )
         #expect(early.rejections.isEmpty, "shard 0's partial was refused: \(early.rejections)")
         let opened = global.roundOpened(G.open(), now: 2, using: &generator)
-        #expect(opened.contains { if case .note(.partialAccepted(shard: "watch/0", _, _)) = $0 { true } else { false } })
+        #expect(
+            opened.contains { if case .note(.partialAccepted(shard: "watch/0", _, _)) = $0 { true } else { false } }
+        )
     }
 }
