@@ -1,5 +1,6 @@
 import Federation
 import Learning
+import SecureAggregation
 import Testing
 import Wire
 
@@ -76,5 +77,42 @@ import Wire
         #expect(
             opened.contains { if case .note(.partialAccepted(shard: "watch/0", _, _)) = $0 { true } else { false } }
         )
+    }
+}
+
+/// The secure shard's early keys: before its first secure round a shard kept keys for any
+/// round id (4 096 in all, from anyone), and only a later `round.open` removed them.
+@Suite struct Review7BSecAggEarlyKeysTests {
+    @Test func oneDeviceCannotFillTheSecureShardsEarlyKeysForEveryoneElse() throws {
+        let open = SecAggSessionTests.open(devices: 6)
+        let assignment = try #require(open.body.shards.first)
+        var generator = SeededGenerator(seed: 5)
+        let honest = try SecAggDeviceSession.start(
+            open,
+            assignment: assignment,
+            deviceId: "watch-2",
+            delta: SecAggSessionTests.delta(2),
+            using: &generator
+        ).get()
+        guard case .keys(let framed) = honest.first else {
+            Issue.record("the device's first message is not its keys")
+            return
+        }
+        var shard = SecAggShardSession(region: .watch, shard: 0)
+        // The attacker, authenticated as itself, sends its own keys for round 10¹² over and over.
+        var far = framed.body
+        far.roundId = Review7BEarlyBufferTests.farRound
+        let flood = try SecAggSessionTests.wire(far, sender: "watch-1", tensors: framed.tensors)
+        for _ in 0..<SecAggShardSession.earlyLimit {
+            _ = shard.received(flood, from: .init(claimed: "watch-1"), byteCount: 1, now: 1)
+        }
+        let keys = try SecAggSessionTests.wire(framed.body, sender: "watch-2", tensors: framed.tensors)
+        let early = shard.received(keys, from: .init(claimed: "watch-2"), byteCount: 1, now: 1)
+        #expect(
+            !early.contains { if case .reject = $0 { true } else { false } },
+            "watch-2's early keys were refused: \(early)"
+        )
+        _ = shard.roundOpened(open, now: 2, using: &generator)
+        #expect(shard.current?.round?.server.advertisedCount == 1, "watch-2's keys were not replayed")
     }
 }
