@@ -93,8 +93,8 @@ run_section "Regional aggregator ingest vs raw libzmq (issue 4)" \
     ingest --messages 50 --repeats 15 --shard thread
 
 run_section "Regional aggregator ingest, shard as a separate process (issue 4)" \
-    "The same measurement with the shard as a real \`fedpulse aggregator --tier region\` process instead of a thread of the bench, plus that process's CPU time per update." \
-    ingest --messages 50 --repeats 9 --shard process --breakdown no
+    "The same measurement with the shard as a real \`fedpulse aggregator --tier region\` process instead of a thread of the bench, and the two raw sinks as processes of their own too (\`fedpulse-bench pull-sink\`, the same receive loops, reporting each completed batch on a PUSH to the bench), so both sides of the ratio run in an address space of their own; plus the aggregator process's CPU time per update. 15 repetitions as for the thread placement: one repetition's ratio ranges over 0.4–1.6 here, the widest of any row." \
+    ingest --messages 50 --repeats 15 --shard process --breakdown no
 
 run_section "One regional aggregator's peak memory as the cohort grows (issue 4)" \
     "A fresh \`fedpulse aggregator --tier region\` process per row (so each has its own peak), driven by the bench as coordinator, workers and global aggregator: a one-update warm-up round, then one round of M updates of 10⁶ parameters, sent as fast as one PUSH socket can, then again with 10 ms between updates (slower than the shard sums them). Streaming aggregation keeps the sum at O(model); the growth column shows whether anything else grows with M. The target compares 50 with 200 updates: both fill the shard's and the sender's queues, where 10 updates may not, so 10 is shown but is no baseline; 1000 shows it stays flat far past both." \

@@ -75,6 +75,20 @@ func targetLine(_ name: String, measured: String, target: String, met: Bool) -> 
     "- **Target** \(name): \(measured) (target \(target)): \(verdict(met))"
 }
 
+/// User + system CPU seconds and minor page faults of process `pid` so far, from `/proc/<pid>/stat`
+/// (10 ms ticks), or nil once it is gone.
+func usageOfProcess(pid: Int32) -> (cpuSeconds: Double, minorFaults: Double)? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
+    // Fields after the command: state is field 3, minflt 10, utime and stime 14 and 15.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let faults = Double(fields[7]), let user = Double(fields[11]),
+        let system = Double(fields[12])
+    else { return nil }
+    return ((user + system) / Double(sysconf(Int32(_SC_CLK_TCK))), faults)
+}
+
 /// A line of `/proc/<pid>/status` in bytes (`VmHWM`, `VmRSS`), or nil.
 func procStatusBytes(pid: Int32? = nil, field: String) -> Int? {
     let path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
@@ -137,7 +151,9 @@ struct FootprintSampler {
     mutating func sample(_ pids: [Int32]) {
         peakSum = max(peakSum, pids.compactMap(proportionalSetBytes(pid:)).reduce(0, +))
         peakAnonymousSum = max(
-            peakAnonymousSum, pids.compactMap { procStatusBytes(pid: $0, field: "RssAnon") }.reduce(0, +))
+            peakAnonymousSum,
+            pids.compactMap { procStatusBytes(pid: $0, field: "RssAnon") }.reduce(0, +)
+        )
         samples += 1
     }
 }

@@ -30,16 +30,21 @@ func ingestBenchmark(
     defer { harness.stop() }
     try harness.warmUp()
     let batches = [1] + Array(repeating: messages, count: repeats)
+    // The sinks run where the shard does: threads of this process, or processes of their own.
     let libzmq = try PullSink(
         kind: .libzmq,
         batches: batches,
-        receiveHighWaterMark: IngestHarness.shardReceiveHighWaterMark
+        receiveHighWaterMark: IngestHarness.shardReceiveHighWaterMark,
+        placement: placement
     )
+    defer { libzmq.stop() }
     let wrapper = try PullSink(
         kind: .wrapper,
         batches: batches,
-        receiveHighWaterMark: IngestHarness.shardReceiveHighWaterMark
+        receiveHighWaterMark: IngestHarness.shardReceiveHighWaterMark,
+        placement: placement
     )
+    defer { wrapper.stop() }
     let context = try Context()
     let toLibzmq = try pusher(context, to: libzmq.endpoint)
     let toWrapper = try pusher(context, to: wrapper.endpoint)
@@ -64,11 +69,14 @@ func ingestBenchmark(
             continue
         }
         func timeSink(_ socket: borrowing Socket, _ sink: PullSink) throws -> (seconds: Double, cpu: Double) {
+            let usageBefore = sink.processUsage
             let cpuBefore = processCPUSeconds()
             let start = ContinuousClock.now
             for frames in round.updates { try socket.send(frames) }
             let seconds = secondsOf(try sink.waitForBatch() - start)
-            return (seconds, processCPUSeconds() - cpuBefore)
+            var cpu = processCPUSeconds() - cpuBefore
+            if let before = usageBefore, let after = sink.processUsage { cpu += after.cpuSeconds - before.cpuSeconds }
+            return (seconds, cpu)
         }
         func timeShard() throws -> (seconds: Double, cpu: Double) {
             let usageBefore = harness.shardProcessUsage
@@ -281,7 +289,7 @@ private func cpuLine(_ cpus: [(raw: Double, ingest: Double)], updates: Int, plac
     let counted =
         placement == .thread
         ? "this process (sender, its I/O thread, the sink or the shard's threads)"
-        : "this process (sender, its I/O thread, the sink) plus the aggregator process (10 ms ticks)"
+        : "this process (sender, its I/O thread) plus the sink's or the aggregator's process (10 ms ticks)"
     return String(
         format: "CPU of the whole pipeline per update, %@: raw libzmq %.2f ms, regional aggregator %.2f ms "
             + "(medians); CPU ratio raw ÷ aggregator %.2f over all repetitions (per repetition %.2f–%.2f). "

@@ -119,17 +119,7 @@ struct IngestHarness: ~Copyable {
     }
 
     /// User + system CPU seconds and minor page faults of the shard's process so far (`.process` only).
-    var shardProcessUsage: (cpuSeconds: Double, minorFaults: Double)? {
-        guard let child, let stat = try? String(contentsOfFile: "/proc/\(child.pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return nil }
-        // Fields after the command: state is field 3, minflt 10, utime and stime 14 and 15.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let faults = Double(fields[7]), let user = Double(fields[11]),
-            let system = Double(fields[12])
-        else { return nil }
-        return ((user + system) / Double(sysconf(Int32(_SC_CLK_TCK))), faults)
-    }
+    var shardProcessUsage: (cpuSeconds: Double, minorFaults: Double)? { child.flatMap { usageOfProcess(pid: $0.pid) } }
 
     /// The peak resident memory of the shard's process (this process for `.thread`).
 

@@ -1,6 +1,7 @@
 import CZeroMQ
 import Dispatch
 import Foundation
+import Runtime
 import Synchronization
 import ZeroMQ
 
@@ -12,6 +13,11 @@ import ZeroMQ
 /// `.wrapper` is the project's `ZeroMQ.Socket.receive`, which copies every frame into a
 /// `[UInt8]` as the aggregator's receive does. Both bind `tcp://127.0.0.1:*` with the shard's
 /// receive high-water mark, so only the receive path differs from the shard under test.
+///
+/// Placed as `.process`, the sink is a `fedpulse-bench pull-sink` child (the same code on its main
+/// thread), which reports its endpoint and each completed batch on a PUSH to this process: the
+/// baseline then runs as the shard under test does when it is a process, in an address space of
+/// its own instead of beside the sender.
 final class PullSink: Sendable {
     enum Kind: String, Sendable {
         case libzmq
@@ -19,16 +25,37 @@ final class PullSink: Sendable {
     }
 
     /// Batch completions, handed from the receiving thread to the caller.
-    private final class Progress: Sendable {
+    fileprivate final class Progress: Sendable {
         let done = DispatchSemaphore(value: 0)
         let state = Mutex<(ends: [ContinuousClock.Instant], failure: String?)>(([], nil))
     }
 
     let endpoint: String
     private let progress = Progress()
+    /// The child running the sink (`.process` placement only).
+    private let children: ChildProcesses?
+    private let child: ChildProcesses.Child?
+    private let reports: OwnedSocket?
 
-    /// Starts the receiving thread; returns once it is bound. `batches` are message counts.
-    init(kind: Kind, batches: [Int], receiveHighWaterMark: Int32) throws {
+    /// Starts the sink; returns once it is bound. `batches` are message counts.
+    convenience init(kind: Kind, batches: [Int], receiveHighWaterMark: Int32, placement: ShardPlacement) throws {
+        switch placement {
+        case .thread: try self.init(kind: kind, batches: batches, receiveHighWaterMark: receiveHighWaterMark)
+        case .process: try self.init(childOfKind: kind, batches: batches, receiveHighWaterMark: receiveHighWaterMark)
+        }
+    }
+
+    /// User + system CPU seconds and minor page faults of the sink's process so far (`.process` only).
+    var processUsage: (cpuSeconds: Double, minorFaults: Double)? { child.flatMap { usageOfProcess(pid: $0.pid) } }
+
+    /// Stops the sink's process, if it has one (a thread sink ends after its last batch).
+    func stop() {
+        reports?.stop()
+        children?.stopAll(grace: .seconds(1))
+    }
+
+    /// Starts the receiving thread; returns once it is bound.
+    private init(kind: Kind, batches: [Int], receiveHighWaterMark: Int32) throws {
         final class Binding: Sendable {
             let endpoint = Mutex<String?>(nil)
             let ready = DispatchSemaphore(value: 0)
@@ -45,14 +72,7 @@ final class PullSink: Sendable {
                 binding.ready.signal()
             }
             do {
-                switch kind {
-                case .libzmq:
-                    try Self.receiveWithLibzmq(
-                        batches: batches, hwm: receiveHighWaterMark, publish: publish, record: record)
-                case .wrapper:
-                    try Self.receiveWithWrapper(
-                        batches: batches, hwm: receiveHighWaterMark, publish: publish, record: record)
-                }
+                try Self.receive(kind, batches: batches, hwm: receiveHighWaterMark, publish: publish, record: record)
             } catch {
                 progress.state.withLock { $0.failure = "\(error)" }
                 binding.ready.signal()
@@ -66,6 +86,86 @@ final class PullSink: Sendable {
             throw BenchError("pull sink did not bind: \(progress.state.withLock { $0.failure ?? "unknown" })")
         }
         self.endpoint = endpoint
+        children = nil
+        child = nil
+        reports = nil
+    }
+
+    /// Starts `fedpulse-bench pull-sink` and a thread here that turns its reports into batch
+    /// completions (stamped when the report arrives, tens of microseconds after the batch).
+    private init(childOfKind kind: Kind, batches: [Int], receiveHighWaterMark: Int32) throws {
+        let context = try Context()
+        let reports = try Socket(context, type: .pull)
+        try reports.setLinger(0)
+        let reportEndpoint = try reports.bindResolved("tcp://127.0.0.1:*")
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("fedpulse-bench-sink-\(getpid())")
+        let launcher = try ChildProcesses(
+            executable: URL(fileURLWithPath: siblingExecutable("fedpulse-bench")),
+            logDirectory: logs
+        )
+        let child = try launcher.launch(
+            name: "sink-\(kind.rawValue)",
+            arguments: [
+                "pull-sink", "--kind", kind.rawValue, "--batches", batches.map(String.init).joined(separator: ","),
+                "--hwm", "\(receiveHighWaterMark)", "--report", reportEndpoint,
+            ]
+        )
+        // The child's first report is its endpoint.
+        var learned: String?
+        let deadline = ContinuousClock.now + .seconds(30)
+        while learned == nil, ContinuousClock.now < deadline {
+            var items = [reports.pollItem()]
+            try poll(&items, timeout: .milliseconds(200))
+            if let frames = try reports.receive(dontWait: true), let text = frames.first {
+                learned = String(decoding: text, as: UTF8.self).split(separator: " ", maxSplits: 1).last.map(
+                    String.init
+                )
+            }
+        }
+        guard let endpoint = learned else {
+            launcher.stopAll(grace: .seconds(1))
+            throw BenchError("pull sink process reported no endpoint within 30 s (log: \(child.logFile.path))")
+        }
+        let progress = self.progress
+        let owned = OwnedSocket(context: context, socket: reports)
+        let thread = Thread {
+            owned.forward(batches: batches.count, into: progress)
+        }
+        thread.name = "sink-reports-\(kind.rawValue)"
+        thread.start()
+        self.endpoint = endpoint
+        children = launcher
+        self.child = child
+        self.reports = owned
+    }
+
+    /// What a `pull-sink` child runs: the sink on this thread, reporting on a PUSH to `report`.
+    static func serve(kind: Kind, batches: [Int], receiveHighWaterMark: Int32, report: String) throws {
+        let context = try Context()
+        let reports = try Socket(context, type: .push)
+        try reports.setLinger(1_000)
+        try reports.connect(report)
+        try receive(
+            kind,
+            batches: batches,
+            hwm: receiveHighWaterMark,
+            publish: { _ = try? reports.send([Array("endpoint \($0)".utf8)]) },
+            record: { _ in _ = try? reports.send([Array("batch".utf8)]) }
+        )
+    }
+
+    /// The receive loop of `kind`, calling `publish` once bound and `record` after each batch.
+    private static func receive(
+        _ kind: Kind,
+        batches: [Int],
+        hwm: Int32,
+        publish: (String) -> Void,
+        record: (ContinuousClock.Instant) -> Void
+    ) throws {
+        switch kind {
+        case .libzmq: try receiveWithLibzmq(batches: batches, hwm: hwm, publish: publish, record: record)
+        case .wrapper: try receiveWithWrapper(batches: batches, hwm: hwm, publish: publish, record: record)
+        }
     }
 
     /// Blocks until the next batch is complete; returns the instant its last message arrived.
@@ -144,5 +244,36 @@ final class PullSink: Sendable {
             record(.now)
         }
         precondition(bytes >= 0)
+    }
+}
+
+/// The report PULL of a `.process` sink with its context, handed to the thread that reads it.
+private final class OwnedSocket: @unchecked Sendable {
+    // Unchecked: after `init` only the reporting thread touches the socket; `stopped` is atomic.
+    private let context: Context
+    private let socket: Socket
+    private let stopped = Atomic<Bool>(false)
+
+    init(context: Context, socket: consuming Socket) {
+        self.context = context
+        self.socket = socket
+    }
+
+    func stop() { stopped.store(true, ordering: .releasing) }
+
+    /// Signals one batch per `batch` report until `batches` have come or ``stop()`` is called,
+    /// waiting on the socket (a child that dies leaves `waitForBatch` to time out).
+    func forward(batches: Int, into progress: PullSink.Progress) {
+        var reported = 0
+        while reported < batches, !stopped.load(ordering: .acquiring) {
+            var items = [socket.pollItem()]
+            guard (try? poll(&items, timeout: .milliseconds(200))) != nil else { return }
+            while let frames = try? socket.receive(dontWait: true), let text = frames.first {
+                guard text == Array("batch".utf8) else { continue }
+                progress.state.withLock { $0.ends.append(.now) }
+                progress.done.signal()
+                reported += 1
+            }
+        }
     }
 }

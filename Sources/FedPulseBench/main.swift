@@ -49,6 +49,17 @@ func runBench() -> Int32 {
             if options.string("breakdown", default: "yes") == "yes" {
                 print(try shardCostBreakdown(parameterCount: parameters))
             }
+        case "pull-sink":
+            // The raw baselines of `ingest --shard process`, started by that bench (not run by hand).
+            guard let kind = PullSink.Kind(rawValue: options.string("kind", default: "libzmq")) else {
+                throw BenchError("--kind takes libzmq or wrapper")
+            }
+            try PullSink.serve(
+                kind: kind,
+                batches: try options.ints("batches", default: [1]),
+                receiveHighWaterMark: Int32(clamping: try options.int("hwm", default: 2)),
+                report: options.string("report", default: "")
+            )
         case "ingest-memory":
             print(
                 try ingestMemoryBenchmark(

@@ -48,12 +48,14 @@ public struct Topic: RawRepresentable, Hashable, Sendable, CustomStringConvertib
             .auditEvent, .roundProposal, .roundVerdict, .roundCompleted, .roundSummary, .ledgerEntry, .runEnd,
         ] + secAgg
 
-    /// The schema id a header of this topic carries, `fedpulse.<topic>.v1`.
+    /// The schema id a header of this topic carries, `fedpulse.<topic>.v<version>`.
     ///
-    /// The version is part of the id so that a v2 header fails fast as `schemaMismatch`
-    /// instead of half-decoding.
-    public var schemaID: String { "fedpulse.\(rawValue).v\(Topic.schemaVersion)" }
+    /// The version is part of the id so that a header of another version fails fast as
+    /// `schemaMismatch` instead of half-decoding.
+    public var schemaID: String { "fedpulse.\(rawValue).v\(schemaVersion)" }
 
-    /// The only header version this build reads and writes.
-    static let schemaVersion = 1
+    /// The only header version of this topic that this build reads and writes: 2 for the
+    /// `secagg.*` topics, whose frames changed incompatibly when devices came to be named by
+    /// their Shamir point (a `points` frame) instead of id lists; 1 for every other topic.
+    var schemaVersion: Int { Topic.secAgg.contains(self) ? 2 : 1 }
 }

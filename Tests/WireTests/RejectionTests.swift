@@ -126,6 +126,18 @@ struct RejectionTests {
         #expect(decodeCode(other) == .schemaMismatch)
     }
 
+    /// A device or shard still speaking the `secagg.*` v1 wire (id lists, no `points` frame) is
+    /// refused at the schema id, before any of its frames is read, and every SecAgg+ header this
+    /// build writes says v2.
+    @Test(arguments: Fixtures.secAggSamples.filter { Topic.secAgg.contains($0.message.topic) })
+    func secAggHeaderOfTheOldWireIsASchemaMismatch(_ sample: Sample) throws {
+        let frames = try encode(sample.message)
+        let topic = sample.message.topic.rawValue
+        #expect(String(decoding: frames[1], as: UTF8.self).contains(#""schema":"fedpulse.\#(topic).v2""#))
+        let old = editingHeader(frames) { $0.setting("schema", to: .string("fedpulse.\(topic).v1")) }
+        #expect(failureCode(codec.decode(old)) == .schemaMismatch)
+    }
+
     @Test func unknownTopicFrameIsUnknownTopic() {
         var frames = Fixtures.updateFrames()
         frames[0] = Array("gossip".utf8)
@@ -228,7 +240,8 @@ struct RejectionTests {
         #expect(
             runtimeOnly == [
                 .digestMismatch, .staleRound, .wrongModelVersion, .duplicate, .notInCohort, .unknownSender, .wrongShard,
-                .shapeMismatch, .roundClosed, .normTooLarge, .wrongDeviceClass, .overflow, .unauthorizedSender, .bufferFull, .senderMismatch,
+                .shapeMismatch, .roundClosed, .normTooLarge, .wrongDeviceClass, .overflow, .unauthorizedSender,
+                .bufferFull, .senderMismatch,
             ]
         )
     }

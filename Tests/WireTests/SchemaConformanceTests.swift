@@ -31,7 +31,9 @@ struct SchemaConformanceTests {
             }
             cases.append(broken(full, "extra body property", "body.unexpected", .bool(true)))
             cases.append(broken(full, "extra envelope property", "unexpected", .number(1)))
-            cases.append(broken(full, "wrong schema id", "schema", .string("fedpulse.\(topic).v2")))
+            cases.append(
+                broken(full, "wrong schema id", "schema", .string("fedpulse.\(topic).v\(topic.schemaVersion + 1)"))
+            )
             for (path, value) in Self.outOfRange[topic.rawValue] ?? [] {
                 cases.append(broken(samples[0], "out of range \(path)", path, value))
             }
