@@ -39,6 +39,14 @@ struct OpenSecAggRound: Sendable {
         case .success(let made): plan = made
         case .failure(let error): return .failure(error)
         }
+        // A round whose devices cannot stay within the central noise's clip norm is not run.
+        if case .failure(let error) = SecAggPlan.deviceClipNorm(
+            open: open,
+            quantizer: plan.quantizer,
+            parameterCount: parameterCount
+        ) {
+            return .failure(error)
+        }
         var decoder: SkellamDecoder?
         if open.privacy.placement == .skellam {
             switch SecAggPlan.skellamParameters(
