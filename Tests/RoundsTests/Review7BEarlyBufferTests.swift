@@ -55,23 +55,19 @@ import Wire
                 using: &generator
             )
         }
+        func shardZero(from sender: String) -> [GlobalAction] {
+            global.partialReceived(
+                G.partial(shard: 0),
+                from: .init(claimed: sender),
+                byteCount: 1,
+                now: 1,
+                using: &generator
+            )
+        }
         // An edge cannot park partials in a shard's name.
-        let forged = global.partialReceived(
-            G.partial(shard: 0),
-            from: .init(claimed: "watch-0"),
-            byteCount: 1,
-            now: 1,
-            using: &generator
-        )
-        #expect(forged.rejections == [.unauthorizedSender])
+        #expect(shardZero(from: "watch-0").rejections == [.unauthorizedSender])
         // Shard 0's honest partial arrives before the global saw the round open.
-        let early = global.partialReceived(
-            G.partial(shard: 0),
-            from: .init(claimed: "region-watch-0"),
-            byteCount: 1,
-            now: 1,
-            using: &generator
-        )
+        let early = shardZero(from: "region-watch-0")
         #expect(early.rejections.isEmpty, "shard 0's partial was refused: \(early.rejections)")
         let opened = global.roundOpened(G.open(), now: 2, using: &generator)
         #expect(

@@ -43,31 +43,9 @@ import Wire
     }
 
     @Test func oneDevicesShareOfTheReleasedSumNeverExceedsTheClipNormTheNoiseIsFor() throws {
-        let message = Self.open()
-        let assignment = try #require(message.body.shards.first)
         var seedsOverTheBound: [UInt64] = []
         for seed in UInt64(1)...8 {
-            var run = SecAggSessionTests.Run()
-            run.generator = SeededGenerator(seed: seed)
-            try run.deliver(run.shard.roundOpened(message, now: 1_000, using: &run.generator))
-            for (index, id) in assignment.members.enumerated() {
-                let started = try SecAggDeviceSession.start(
-                    message,
-                    assignment: assignment,
-                    deviceId: id,
-                    delta: Self.delta(index),
-                    using: &run.generator
-                ).get()
-                run.devices[id] = started.session
-                try run.deliver(
-                    run.shard.received(
-                        SecAggSessionTests.message(started.first, from: id),
-                        from: PeerIdentity(claimed: id, authenticated: id),
-                        byteCount: 100,
-                        now: 1_500
-                    )
-                )
-            }
+            let run = try SecAggSkellamTests.run(Self.open(), seed: seed, delta: Self.delta)
             let (partial, tensors) = try #require(run.partial)
             #expect(run.failures.isEmpty && partial.contributors == Self.devices)
             // Every other device masked a zero delta, which rounds to exactly zero: the sum is

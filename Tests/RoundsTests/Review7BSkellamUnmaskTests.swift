@@ -13,17 +13,22 @@ import Wire
 /// round at the approval's `minimumSurvivors` (the record of a failed shard never reaches it),
 /// so a sum of fewer survivors that the shard has seen carries less Skellam noise than was paid for.
 @Suite struct Review7BSkellamUnmaskTests {
-    /// Eight of ten devices mask their input (one never advertises, one never gets its shares)
-    /// in a round that may release a sum of nine at the fewest: no unmask request goes out and
-    /// no self-mask seed is rebuilt.
-    @Test func devicesDroppingBelowTheSkellamMinimumNeverLetTheShardUnmaskTheirSum() throws {
+    /// Ten members; one never advertises, one never gets its shares: eight masked inputs.
+    static func eightInputs(minimumSurvivors: Int) throws -> SecAggSessionTests.Run {
         var settings = SecAggSkellamTests.skellam
-        settings.minimumSurvivors = 9
-        let run = try SecAggSkellamTests.run(
+        settings.minimumSurvivors = minimumSurvivors
+        return try SecAggSkellamTests.run(
             SecAggSkellamTests.open(devices: 10, skellam: settings),
             silent: ["watch-7"],
             goneBefore: ["watch-2": "shares"]
         )
+    }
+
+    /// Eight of ten devices mask their input (one never advertises, one never gets its shares)
+    /// in a round that may release a sum of nine at the fewest: no unmask request goes out and
+    /// no self-mask seed is rebuilt.
+    @Test func devicesDroppingBelowTheSkellamMinimumNeverLetTheShardUnmaskTheirSum() throws {
+        let run = try Self.eightInputs(minimumSurvivors: 9)
         let (partial, _) = try #require(run.partial)
         #expect(partial.contributors == 0 && partial.secureAggregation == nil)
         #expect(run.failures.count == 1 && run.failures.first?.contains("fewer than the 9") == true)
@@ -39,13 +44,7 @@ import Wire
     /// At exactly the minimum the round still releases its sum (the fix moves the check, it
     /// does not tighten it).
     @Test func exactlyTheSkellamMinimumStillReleasesTheSum() throws {
-        var settings = SecAggSkellamTests.skellam
-        settings.minimumSurvivors = 8
-        let run = try SecAggSkellamTests.run(
-            SecAggSkellamTests.open(devices: 10, skellam: settings),
-            silent: ["watch-7"],
-            goneBefore: ["watch-2": "shares"]
-        )
+        let run = try Self.eightInputs(minimumSurvivors: 8)
         let (partial, _) = try #require(run.partial)
         #expect(run.failures.isEmpty)
         #expect(partial.contributors == 8 && partial.secureAggregation?.survivors == 8)

@@ -100,17 +100,12 @@ public struct GlobalRound {
     ) -> [GlobalAction] {
         let roundId = message.body.roundId
         if roundId > (current?.roundId ?? 0) {
-            // Only the shard's own aggregator may park its partial, within its share of the buffer.
-            let expected = Self.aggregatorId(region: message.body.region, shard: message.body.shard)
-            guard identity.name == expected else {
-                let detail = "\(identity.name) may not send \(expected)'s partial"
-                return [.reject(.unauthorizedSender, sender: identity.name, roundId: roundId, detail: detail)]
-            }
             if let full = early.keep(
                 (message, identity, byteCount),
                 roundId: roundId,
                 bytes: byteCount,
                 sender: identity.name,
+                owner: Self.aggregatorId(region: message.body.region, shard: message.body.shard),
                 noun: "partial"
             ) {
                 return [.reject(full.code, sender: identity.name, roundId: roundId, detail: full.detail)]

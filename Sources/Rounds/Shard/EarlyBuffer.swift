@@ -38,8 +38,20 @@ struct EarlyBuffer<Element> {
         return nil
     }
 
-    /// Keeps `element` like ``insert(_:roundId:bytes:sender:)``; the refusal when it cannot.
-    mutating func keep(_ element: Element, roundId: Int, bytes size: Int, sender: String, noun: String) -> WireError? {
+    /// Keeps `element` like ``insert(_:roundId:bytes:sender:)`` when `sender` is its `owner` (the
+    /// worker of an update, the aggregator of a partial), so a sender's share of the buffer holds
+    /// only its own messages; the refusal when it cannot.
+    mutating func keep(
+        _ element: Element,
+        roundId: Int,
+        bytes size: Int,
+        sender: String,
+        owner: String,
+        noun: String
+    ) -> WireError? {
+        guard sender == owner else {
+            return WireError(code: .unauthorizedSender, detail: "\(sender) may not send \(owner)'s \(noun)")
+        }
         switch insert(element, roundId: roundId, bytes: size, sender: sender) {
         case nil: return nil
         case .duplicate?:

@@ -115,16 +115,12 @@ public struct ShardRound {
     ) -> [ShardAction] {
         let roundId = message.body.roundId
         if roundId > (current?.roundId ?? 0) {
-            // Only a sender's own update is kept, so its share of the buffer is its own.
-            guard identity.name == message.body.workerId else {
-                let detail = "\(identity.name) may not send \(message.body.workerId)'s update"
-                return [.reject(.unauthorizedSender, sender: identity.name, roundId: roundId, detail: detail)]
-            }
             if let full = early.keep(
                 (message, identity, byteCount),
                 roundId: roundId,
                 bytes: byteCount,
                 sender: identity.name,
+                owner: message.body.workerId,
                 noun: "update"
             ) {
                 return [.reject(full.code, sender: identity.name, roundId: roundId, detail: full.detail)]
