@@ -78,8 +78,24 @@ func targetLine(_ name: String, measured: String, target: String, met: Bool) -> 
 /// User + system CPU seconds and minor page faults of process `pid` so far, from `/proc/<pid>/stat`
 /// (10 ms ticks), or nil once it is gone.
 func usageOfProcess(pid: Int32) -> (cpuSeconds: Double, minorFaults: Double)? {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-        let close = stat.lastIndex(of: ")")
+    usage(statFile: "/proc/\(pid)/stat")
+}
+
+/// The same for the thread of this process named `name` (`/proc/self/task/<tid>/stat`), or nil
+/// when no thread has that name.
+func usageOfThread(named name: String) -> (cpuSeconds: Double, minorFaults: Double)? {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+    for task in tasks {
+        let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
+        if comm?.trimmingCharacters(in: .whitespacesAndNewlines) == name {
+            return usage(statFile: "/proc/self/task/\(task)/stat")
+        }
+    }
+    return nil
+}
+
+private func usage(statFile: String) -> (cpuSeconds: Double, minorFaults: Double)? {
+    guard let stat = try? String(contentsOfFile: statFile, encoding: .utf8), let close = stat.lastIndex(of: ")")
     else { return nil }
     // Fields after the command: state is field 3, minflt 10, utime and stime 14 and 15.
     let fields = stat[stat.index(after: close)...].split(separator: " ")

@@ -64,7 +64,7 @@ struct IngestHarness: ~Copyable {
             logger.logLevel = .warning
             let role = RegionalAggregatorRole(config: config, logger: logger)
             let started = try RoleRunner()
-            started.start(name: "region-watch-0") { control in try role.run(control) }
+            started.start(name: Self.shardThreadName) { control in try role.run(control) }
             runner = started
         case .process:
             let logs = URL(fileURLWithPath: workDirectory).appendingPathComponent("ingest-shard-\(getpid())/logs")
@@ -120,6 +120,15 @@ struct IngestHarness: ~Copyable {
 
     /// User + system CPU seconds and minor page faults of the shard's process so far (`.process` only).
     var shardProcessUsage: (cpuSeconds: Double, minorFaults: Double)? { child.flatMap { usageOfProcess(pid: $0.pid) } }
+
+    /// The same for the shard's role thread (`.thread` only): decode, admission and fold, without
+    /// the libzmq I/O thread that receives for it.
+    var shardThreadUsage: (cpuSeconds: Double, minorFaults: Double)? {
+        runner == nil ? nil : usageOfThread(named: Self.shardThreadName)
+    }
+
+    /// The name of the shard's thread under `.thread` (at most 15 bytes: Linux's limit).
+    static let shardThreadName = "region-watch-0"
 
     /// The peak resident memory of the shard's process (this process for `.thread`).
 

@@ -159,4 +159,17 @@ struct RoleLoopTests {
         try await runner.waitUntilFinished()
         #expect(lingerAfterStop.withLock { $0 } == 500)
     }
+
+    /// A role's loop thread carries its name in the kernel (what `top -H`, `perf` and the ingest
+    /// bench's per-thread CPU read), cut to Linux's 15 bytes.
+    @Test func aRoleLoopThreadIsNamedInTheKernel() async throws {
+        let seen = Mutex<String?>(nil)
+        let runner = try RoleRunner()
+        runner.start(name: "region-watch-12-long") { _ in
+            let comm = try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)
+            seen.withLock { $0 = comm?.trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+        try await runner.waitUntilFinished()
+        #expect(seen.withLock { $0 } == "region-watch-12")
+    }
 }

@@ -45,6 +45,7 @@ public final class RoleRunner: Sendable {
         outcome.withLock { $0 = .running([]) }
         let control = LoopControl(stopFlag: stopFlag, wakeup: wakeup)
         let thread = Thread { [self] in
+            Self.nameThisThread(name)
             var failure: (any Error)?
             do { try body(control) } catch { failure = error }
             let waiters = outcome.withLock { state -> [CheckedContinuation<Void, any Error>] in
@@ -59,6 +60,18 @@ public final class RoleRunner: Sendable {
         thread.name = name
         thread.stackSize = 8 << 20
         thread.start()
+    }
+
+    /// Gives the calling thread `name` in the kernel (its first 15 bytes, Linux's limit), so that
+    /// `top -H`, `perf` and `/proc/<pid>/task/*/comm` tell a role's loop from libzmq's I/O threads;
+    /// `Thread.name` alone does not reach the kernel on Linux.
+    /// (Written to `/proc/thread-self/comm`, as proc(5) allows: `pthread_setname_np` is not in
+    /// Swift's Glibc module. Where there is no such file, the thread keeps the process's name.)
+    static func nameThisThread(_ name: String) {
+        let bytes = Data(name.utf8.prefix(15))
+        guard let comm = FileHandle(forWritingAtPath: "/proc/thread-self/comm") else { return }
+        try? comm.write(contentsOf: bytes)
+        try? comm.close()
     }
 
     /// Asks the loop to stop; safe from any thread or signal-handling task.
