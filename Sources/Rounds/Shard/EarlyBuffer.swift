@@ -6,7 +6,8 @@ import Wire
 /// about 530 MiB. Why per sender: only a later `round.open` empties the buffer, so one peer's
 /// messages for a far round id filled it for the rest of the run and every honest message that
 /// beat its announcement after that was refused. Each sender (the transport-proven name) may
-/// hold ``perSenderLimit`` entries, one per round; every bound is checked before anything is kept.
+/// hold ``perSenderLimit`` entries (repeats are refused at admission, as for any update); every
+/// bound is checked before anything is kept.
 struct EarlyBuffer<Element> {
     let byteLimit: Int
     let countLimit: Int
@@ -22,20 +23,15 @@ struct EarlyBuffer<Element> {
         self.perSenderLimit = max(0, perSenderLimit)
     }
 
-    /// Keeps `element` for round `roundId`; the reason (nothing kept) when a bound would be
-    /// passed or `sender` already holds an entry for that round.
-    mutating func insert(_ element: Element, roundId: Int, bytes size: Int, sender: String) -> RejectReason? {
+    /// Keeps `element` for round `roundId`; false (nothing kept) when a bound would be passed.
+    mutating func insert(_ element: Element, roundId: Int, bytes size: Int, sender: String) -> Bool {
         let (total, overflow) = bytes.addingReportingOverflow(max(0, size))
-        guard !overflow, total <= byteLimit, entries.count < countLimit else { return .bufferFull }
-        var held = 0
-        for entry in entries where entry.sender == sender {
-            if entry.roundId == roundId { return .duplicate }
-            held += 1
-        }
-        guard held < perSenderLimit else { return .bufferFull }
+        guard !overflow, total <= byteLimit, entries.count < countLimit else { return false }
+        let held = entries.reduce(0) { $0 + ($1.sender == sender ? 1 : 0) }
+        guard held < perSenderLimit else { return false }
         entries.append((element, roundId, max(0, size), sender))
         bytes = total
-        return nil
+        return true
     }
 
     /// Keeps `element` like ``insert(_:roundId:bytes:sender:)`` when `sender` is its `owner` (the
@@ -52,17 +48,12 @@ struct EarlyBuffer<Element> {
         guard sender == owner else {
             return WireError(code: .unauthorizedSender, detail: "\(sender) may not send \(owner)'s \(noun)")
         }
-        switch insert(element, roundId: roundId, bytes: size, sender: sender) {
-        case nil: return nil
-        case .duplicate?:
-            return WireError(code: .duplicate, detail: "\(sender) already has an early \(noun) for round \(roundId)")
-        case let reason?:
-            return WireError(
-                code: reason,
-                detail:
-                    "early-\(noun) buffer holds \(count) (\(bytes) of \(byteLimit) bytes, at most \(perSenderLimit) from one sender)"
-            )
-        }
+        guard !insert(element, roundId: roundId, bytes: size, sender: sender) else { return nil }
+        return WireError(
+            code: .bufferFull,
+            detail:
+                "early-\(noun) buffer holds \(count) (\(bytes) of \(byteLimit) bytes, at most \(perSenderLimit) from one sender)"
+        )
     }
 
     /// Removes and returns every entry for rounds up to `roundId`, oldest first: those for
