@@ -141,6 +141,13 @@ final class PullSink: Sendable {
 
     /// What a `pull-sink` child runs: the sink on this thread, reporting on a PUSH to `report`.
     static func serve(kind: Kind, batches: [Int], receiveHighWaterMark: Int32, report: String) throws {
+        // A sink whose bench died (reparented) would wait for its batches forever: it leaves.
+        let parent = getppid()
+        let watchdog = Thread {
+            while getppid() == parent { Thread.sleep(forTimeInterval: 0.5) }
+            exit(1)
+        }
+        watchdog.start()
         let context = try Context()
         let reports = try Socket(context, type: .push)
         try reports.setLinger(1_000)
