@@ -1,3 +1,4 @@
+import Learning
 import Privacy
 import SecureAggregation
 import Testing
@@ -25,14 +26,17 @@ import Wire
         return message
     }
 
-    /// Opens `message` on the shard and every member not in `silent`, then runs the stages'
-    /// deadlines until the shard sends its partial.
+    /// Opens `message` on the shard and every member not in `silent` (member i masking
+    /// `delta(i)`), then runs the stages' deadlines until the shard sends its partial.
     static func run(
         _ message: Message<RoundOpen>,
         silent: Set<String> = [],
-        goneBefore: [String: String] = [:]
+        goneBefore: [String: String] = [:],
+        seed: UInt64 = 11,
+        delta: (Int) -> [Float] = SecAggSessionTests.delta
     ) throws -> SecAggSessionTests.Run {
         var run = SecAggSessionTests.Run()
+        run.generator = SeededGenerator(seed: seed)
         run.goneBefore = goneBefore
         try run.deliver(run.shard.roundOpened(message, now: 1_000, using: &run.generator))
         let assignment = try #require(message.body.shards.first)
@@ -41,7 +45,7 @@ import Wire
                 message,
                 assignment: assignment,
                 deviceId: id,
-                delta: SecAggSessionTests.delta(index),
+                delta: delta(index),
                 using: &run.generator
             ).get()
             run.devices[id] = started.session

@@ -127,6 +127,14 @@ struct GaussianPrivacyLoss {
         return (privacyLoss(upperX), privacyLoss(lowerX))
     }
 
+    /// How many grid points ``connectTheDotsPMF(discretization:)`` would allocate (∞ when the
+    /// bounds are not finite), so that a caller can refuse a grid before paying for it.
+    func gridPointCount(discretization: Double) -> Double {
+        let bounds = connectDotsBounds()
+        let count = (bounds.upper / discretization).rounded(.up) - (bounds.lower / discretization).rounded(.down) + 1
+        return count.isFinite ? count : .infinity
+    }
+
     /// The pessimistic connect-the-dots PMF on the grid kΔ (Doroshenko et al. 2022, Algorithm 1;
     /// dp_accounting's `create_pmf_pessimistic_connect_dots_fixed_gap`).
     func connectTheDotsPMF(discretization: Double) -> PrivacyLossPMF {

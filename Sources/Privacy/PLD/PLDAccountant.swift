@@ -15,7 +15,17 @@ public struct PLDAccountant: Hashable, Sendable {
     public let discretization: Double
     private var remove: PrivacyLossPMF
     private var add: PrivacyLossPMF
+    /// A round with z = 0, or one too weak for the grid (``maxGridPoints``): ε is then ∞.
     private var containsNonPrivateRound = false
+
+    /// The most grid points one round's connect-the-dots PMF may have (32 MiB of `Double`).
+    ///
+    /// Why a cap: the grid spans the round's privacy losses, which grow without bound as z
+    /// shrinks (about 10⁵ points at z = 0.7, 8·10⁶ at 0.03, 10⁹ at 0.002), and a distributed-noise
+    /// round that few devices answered settles at z·√((k − 1)/m). Past the cap the PLD claims
+    /// nothing (ε = ∞, an upper bound) and the RDP bound, which costs the same at any z, carries
+    /// the run: such a round is far outside any budget anyway.
+    public static let maxGridPoints = 1 << 22
 
     /// Starts an empty account.
     public init(discretization: Double = 1e-4) {
@@ -33,12 +43,16 @@ public struct PLDAccountant: Hashable, Sendable {
             containsNonPrivateRound = true
             return
         }
-        for adjacency in [GaussianPrivacyLoss.Adjacency.remove, .add] {
-            let loss = GaussianPrivacyLoss(
-                sigma: mechanism.noiseMultiplier,
-                samplingRate: mechanism.samplingRate,
-                adjacency: adjacency
-            )
+        let losses = [GaussianPrivacyLoss.Adjacency.remove, .add].map {
+            GaussianPrivacyLoss(sigma: mechanism.noiseMultiplier, samplingRate: mechanism.samplingRate, adjacency: $0)
+        }
+        guard losses.allSatisfy({ $0.gridPointCount(discretization: discretization) <= Double(Self.maxGridPoints) })
+        else {
+            containsNonPrivateRound = true
+            return
+        }
+        for loss in losses {
+            let adjacency = loss.adjacency
             let rounds = loss.connectTheDotsPMF(discretization: discretization).selfComposed(times: count)
             switch adjacency {
             case .remove: remove = remove.composed(with: rounds)

@@ -104,6 +104,8 @@ public struct GlobalRound {
                 (message, identity, byteCount),
                 roundId: roundId,
                 bytes: byteCount,
+                sender: identity.name,
+                owner: Self.aggregatorId(region: message.body.region, shard: message.body.shard),
                 noun: "partial"
             ) {
                 return [.reject(full.code, sender: identity.name, roundId: roundId, detail: full.detail)]

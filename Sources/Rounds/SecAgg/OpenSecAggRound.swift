@@ -39,6 +39,14 @@ struct OpenSecAggRound: Sendable {
         case .success(let made): plan = made
         case .failure(let error): return .failure(error)
         }
+        // A round whose devices cannot stay within the central noise's clip norm is not run.
+        if case .failure(let error) = SecAggPlan.deviceClipNorm(
+            open: open,
+            quantizer: plan.quantizer,
+            parameterCount: parameterCount
+        ) {
+            return .failure(error)
+        }
         var decoder: SkellamDecoder?
         if open.privacy.placement == .skellam {
             switch SecAggPlan.skellamParameters(
@@ -51,13 +59,17 @@ struct OpenSecAggRound: Sendable {
             case .failure(let error): return .failure(error)
             }
         }
+        // Under `skellam` the protocol itself stops below the approved minimum, at whichever stage
+        // loses the devices: a sum the shard has unmasked is a sum it knows, partial or not, and
+        // its Sk(survivors·μ) noise must be what the auditor charged (it never sees this record).
+        let minimumSurvivors = max(plan.configuration.threshold + 1, settings.skellam?.minimumSurvivors ?? 0)
         guard
             let graph = NeighbourGraph.keyed(members: members, degree: plan.configuration.degree, ringKey: ringKey),
             let server = SecAggServer(
                 roundId: SecAggPlan.protocolRoundId(open.roundId),
                 configuration: plan.configuration,
                 graph: graph,
-                minimumSurvivors: plan.configuration.threshold + 1,
+                minimumSurvivors: minimumSurvivors,
                 recordsObservations: recordsObservations
             )
         else {
@@ -256,7 +268,7 @@ struct OpenSecAggRound: Sendable {
             case .complete(let result):
                 out += complete(result, region: region, shard: shard)
             case .fail(let failure):
-                out.append(.failed(roundId: roundId, stage: stageBefore.rawValue, detail: "\(failure)"))
+                out.append(.failed(roundId: roundId, stage: stageBefore.rawValue, detail: Self.detail(failure)))
                 out.append(emptyPartial(region: region, shard: shard))
             }
         }
@@ -264,6 +276,12 @@ struct OpenSecAggRound: Sendable {
             out.append(.stageOpened(roundId: roundId, stage: stage.rawValue, devices: expected(in: stage)))
         }
         return out
+    }
+
+    /// A failure as the shard logs it; too few survivors names the minimum it fell below.
+    static func detail(_ failure: SecAggFailure) -> String {
+        guard case .tooFewSurvivors(let stage, let count, let needed) = failure else { return "\(failure)" }
+        return "\(count) survivors after \(stage.rawValue), fewer than the \(needed) the round needs"
     }
 
     /// The unmasked sum as a plain shard's partial: weight 1 per contribution, so the weight
@@ -280,7 +298,8 @@ struct OpenSecAggRound: Sendable {
         }
         if let minimum = settings?.skellam?.minimumSurvivors, survivors < minimum {
             // The noise in the sum is Sk(survivors·μ): fewer than the approved minimum would
-            // release a sum less private than the auditor charged for.
+            // release a sum less private than the auditor charged for. The server already stops
+            // before unmasking so few (`make`); this second line keeps the release rule local.
             return failure("\(survivors) survivors, fewer than the \(minimum) the Skellam round needs")
         }
         guard let quantizer, let settings, let server = round?.server,

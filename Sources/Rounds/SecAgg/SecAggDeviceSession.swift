@@ -88,8 +88,13 @@ public struct SecAggDeviceSession: Sendable {
             case .failure(let error): return .failure(error)
             }
         } else {
+            let clipNorm: Double
+            switch SecAggPlan.deviceClipNorm(open: open, quantizer: plan.quantizer, parameterCount: delta.count) {
+            case .success(let limit): clipNorm = limit
+            case .failure(let error): return .failure(error)
+            }
             var clipped = delta
-            _ = Clipping.clip(&clipped, to: settings.clipNorm)
+            _ = Clipping.clip(&clipped, to: clipNorm)
             made = SecAggDeviceRound(
                 client: client,
                 shardId: shardId,

@@ -76,6 +76,32 @@ public enum SecAggPlan {
         }
     }
 
+    /// The L2 norm a device clips its delta to before quantizing: the quantizer's range, and
+    /// under central DP also C − √d·u, so that the ROUNDED vector, which is what the unmasked
+    /// sum holds, has norm at most the C the global's noise is calibrated to (rounding moves a
+    /// vector by less than √d·u; the shard cannot re-clip what it never sees). Refused when no
+    /// room is left: values of so few bits cannot carry a d-parameter update privately.
+    public static func deviceClipNorm(
+        open: RoundOpen,
+        quantizer: SecAggQuantizer,
+        parameterCount: Int
+    ) -> Result<Double, WireError> {
+        guard open.privacy.placement == .central else { return .success(quantizer.clipNorm) }
+        let clipNorm = open.privacy.clipNorm ?? quantizer.clipNorm
+        let rounding = Double(max(parameterCount, 0)).squareRoot() * quantizer.step
+        let limit = min(quantizer.clipNorm, clipNorm - rounding)
+        guard limit > 0, limit.isFinite else {
+            return .failure(
+                WireError(
+                    code: .malformedHeader,
+                    detail:
+                        "\(quantizer.configuration.bitsPerValue)-bit values round a \(parameterCount)-parameter update by up to \(rounding), at least the clip norm \(clipNorm) the central noise is for"
+                )
+            )
+        }
+        return .success(limit)
+    }
+
     /// The Skellam encoder's and decoder's parameters of a `skellam` round, or why there are
     /// none: C is the round's clip norm (what the auditor charged), no rotation (the settings'
     /// dimension is then the update's length), and the sum of `cohortSize` devices must fit

@@ -45,6 +45,8 @@ public struct SecAggShardSession: Sendable {
     /// keys, and at most ``earlyLimit`` of them, so a flood for a future round stays bounded.
     private var early: [(message: AnyMessage, identity: PeerIdentity, bytes: Int, roundId: Int)] = []
     public static let earlyLimit = 4_096
+    /// Early keys one sender may hold (as many as rounds ``isEarly(_:)`` looks ahead).
+    public static let earlyLimitPerSender = 16
 
     /// The secret the neighbour rings of this shard's rounds are keyed by
     /// (`NeighbourGraph.keyed`): drawn from the shard's CSPRNG on its first secure round and kept
@@ -148,7 +150,18 @@ public struct SecAggShardSession: Sendable {
         now: Int64
     ) -> [SecAggShardAction] {
         if isEarly(message), case .secAggKeys(let keys) = message {
-            guard early.count < Self.earlyLimit else {
+            // One set of keys per sender and round, at most `earlyLimitPerSender` in all: only a
+            // later round.open empties this, so one device's keys for a far round must not take
+            // everyone's room.
+            let round = keys.body.roundId
+            var held = 0
+            for entry in early where entry.identity.name == identity.name {
+                if entry.roundId == round {
+                    return [.reject(.duplicate, sender: identity.name, roundId: round, detail: "early keys")]
+                }
+                held += 1
+            }
+            guard early.count < Self.earlyLimit, held < Self.earlyLimitPerSender else {
                 return [.reject(.bufferFull, sender: identity.name, roundId: keys.body.roundId, detail: "early keys")]
             }
             early.append((message, identity, byteCount, keys.body.roundId))

@@ -21,6 +21,18 @@ struct ShardCompression {
     /// The round's decoding, nil when updates are plain `f32le` (no setting, or a statistics round).
     static func make(_ open: RoundOpen, layout: TensorLayout, underDP: Bool) -> Result<ShardCompression?, WireError> {
         guard open.kind == .train, let settings = open.compression else { return .success(nil) }
+        if underDP, open.privacy.placement == .distributed, settings.sparsification == .topk {
+            // Distributed noise protects a device through the OTHER devices' shares in the sum;
+            // top-k keeps each device's own largest noised coordinates, so a coordinate of the
+            // sum holds only the shares of the devices that kept it (where one device stands
+            // out, its own alone), not the k − 1 the ledger charges for. Nothing is summed.
+            return .failure(
+                WireError(
+                    code: .malformedHeader,
+                    detail: "topk under distributed noise: the sum would not carry the noise the ledger charges for"
+                )
+            )
+        }
         let plan: CompressionPlan
         switch CompressionPlan.make(settings, parameterCount: layout.elementCount, roundId: open.roundId) {
         case .failure(let error): return .failure(error)

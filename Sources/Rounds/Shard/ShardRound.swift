@@ -115,8 +115,14 @@ public struct ShardRound {
     ) -> [ShardAction] {
         let roundId = message.body.roundId
         if roundId > (current?.roundId ?? 0) {
-            if let full = early.keep((message, identity, byteCount), roundId: roundId, bytes: byteCount, noun: "update")
-            {
+            if let full = early.keep(
+                (message, identity, byteCount),
+                roundId: roundId,
+                bytes: byteCount,
+                sender: identity.name,
+                owner: message.body.workerId,
+                noun: "update"
+            ) {
                 return [.reject(full.code, sender: identity.name, roundId: roundId, detail: full.detail)]
             }
             return [.note(.updateBuffered(sender: identity.name, roundId: roundId, bufferedBytes: early.bytes))]

@@ -51,7 +51,8 @@ public struct ComplianceReport: Sendable {
     ///
     /// A round is approved against its planned cohort (for Skellam, the fewest survivors a shard
     /// may release), then charged at completion for what was really added; the second figure is
-    /// the one that counts, and it can only be lower.
+    /// the one that counts. It can be higher as well as lower: distributed noise from fewer
+    /// devices than expected protects less than the approval assumed.
     public var settledEpsilonByRound: [Int: Double] {
         var settled: [Int: Double] = [:]
         for row in completed {

@@ -18,6 +18,9 @@ public struct SecAggQuantizer: Sendable, Hashable {
 
     var largest: Int64 { (1 << Int64(configuration.bitsPerValue - 1)) - 1 }
     var scale: Double { Double(largest) / clipNorm }
+    /// u, the grid step in float units: stochastic rounding moves each coordinate by less than u,
+    /// so a vector's norm by less than √d·u.
+    public var step: Double { clipNorm / Double(largest) }
 
     /// Nil when the length differs from the configuration's or a value is not finite.
     public func quantize(_ values: [Float], using generator: inout some RandomNumberGenerator) -> ModularVector? {
