@@ -57,7 +57,7 @@ public struct WireCodec: Sendable {
     /// Every check a receiver makes of an outgoing envelope and its tensors.
     func checkOutgoing<B: MessageBody>(_ envelope: Envelope<B>, _ tensors: [Tensor]) throws(WireError) {
         try checkEnvelope(envelope)
-        try checkDescriptors(envelope.tensors, frameCount: tensors.count)
+        try checkDescriptors(envelope.tensors, frameCount: tensors.count, of: B.self)
         for (descriptor, tensor) in zip(envelope.tensors, tensors) {
             _ = try checkTensor(descriptor, frame: tensor.storage)
         }
@@ -173,7 +173,7 @@ public struct WireCodec: Sendable {
         // A decode that read every member of every object and array leaves no key unknown.
         if !readEveryMember { try rejectUnknownKeys(document, envelope) }
         try checkEnvelope(envelope)
-        try checkDescriptors(envelope.tensors, frameCount: frames.count - 2)
+        try checkDescriptors(envelope.tensors, frameCount: frames.count - 2, of: B.self)
         var tensors: [Tensor] = []
         tensors.reserveCapacity(envelope.tensors.count)
         for (descriptor, frame) in zip(envelope.tensors, frames[2...]) {
@@ -237,7 +237,14 @@ public struct WireCodec: Sendable {
         try envelope.body.validate()
     }
 
-    private func checkDescriptors(_ descriptors: [TensorDescriptor], frameCount: Int) throws(WireError) {
+    private func checkDescriptors<B: MessageBody>(
+        _ descriptors: [TensorDescriptor],
+        frameCount: Int,
+        of body: B.Type
+    ) throws(WireError) {
+        guard B.carriesTensors || descriptors.isEmpty else {
+            throw WireError(code: .malformedHeader, detail: "tensors: a \(B.topic) header describes none")
+        }
         guard descriptors.count <= limits.maxTensors else {
             throw WireError(code: .oversized, detail: "\(descriptors.count) tensors exceed \(limits.maxTensors)")
         }
