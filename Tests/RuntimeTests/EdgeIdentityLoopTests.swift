@@ -45,6 +45,52 @@ struct SenderBindingTests {
         }
     }
 
+    /// A key enrolled under a slot's name with another role (an observer named `global`, a device
+    /// named `region-watch-0`, a phone shard's key for a watch slot) cannot take the slot: an
+    /// aggregator's hello, partial or candidate needs that aggregator's role.
+    @Test(arguments: [
+        ("global", "observer", "global", RejectReason.unauthorizedSender as RejectReason?),
+        ("global", "global", "global", nil),
+        ("region-watch-0", "device:watch", "shard:watch", .unauthorizedSender),
+        ("region-watch-0", "shard:phone", "shard:watch", .unauthorizedSender),
+        ("region-watch-0", "shard:watch", "shard:watch", nil),
+    ])
+    func anAggregatorsMessageNeedsThatAggregatorsRole(
+        name: String,
+        keyRole: String,
+        required: String,
+        expected: RejectReason?
+    ) {
+        let result = SenderBinding.identity(
+            claimed: name,
+            userId: name,
+            peerRole: keyRole,
+            deviceClass: nil,
+            requiredRole: required
+        )
+        switch result {
+        case .success: #expect(expected == nil)
+        case .failure(let error): #expect(error.code == expected)
+        }
+    }
+
+    @Test func theRoleAnAggregatorsMessageNeedsComesFromItsTierAndRegion() {
+        let hello = AggregatorHello(
+            aggregatorId: "region-watch-0",
+            tier: .region,
+            region: .watch,
+            shard: 0,
+            sequence: 1,
+            intervalMillis: 1_000
+        )
+        #expect(
+            SenderBinding.requiredRole(of: .aggregatorHello(Message(sender: "region-watch-0", body: hello)))
+                == "shard:watch"
+        )
+        let end = RunEnd(reason: "roundLimit", finalRound: 1, modelVersion: 1)
+        #expect(SenderBinding.requiredRole(of: .runEnd(Message(sender: "coordinator", body: end))) == nil)
+    }
+
     @Test func withoutTransportAuthenticationTheClaimStandsUnproven() throws {
         let identity = try SenderBinding.identity(
             claimed: "x/1",

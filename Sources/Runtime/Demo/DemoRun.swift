@@ -1,6 +1,7 @@
 import Foundation
 import Learning
 import Logging
+import Privacy
 import Wire
 import ZeroMQ
 
@@ -116,6 +117,11 @@ public struct DemoRun: Sendable {
             onRound: { config.progress(Self.line($0, uploads: uploads)) }
         )
         var records = followed.rounds
+        // `run.end` can overtake the last round's completion on its way to the auditor; stopping
+        // the auditor then would drop that ledger line (the report would miss the round's ε).
+        if config.privacy != nil, followed.failure == nil, let last = records.last?.roundId {
+            Self.waitForCompletion(ofRound: last, inLedgerAt: ledgerPath, within: .seconds(10))
+        }
         // After a failure nothing is flushed that matters: stop the others within a second.
         children.stopAll(grace: followed.failure == nil ? .seconds(5) : .seconds(1))
         let processes = children.all.count
@@ -149,6 +155,19 @@ public struct DemoRun: Sendable {
         )
         try writeReport(outcome)
         return outcome
+    }
+
+    /// Polls the ledger file (every 50 ms, at most `within`) until it records round `round`'s
+    /// completion; returns either way (a denied or failed last round has none).
+    static func waitForCompletion(ofRound round: Int, inLedgerAt path: String, within limit: Duration) {
+        let deadline = ContinuousClock.now + limit
+        repeat {
+            if let contents = try? String(contentsOfFile: path, encoding: .utf8) {
+                let entries = LedgerChain.lines(fromFileContents: contents).compactMap { try? LedgerChain.decode($0) }
+                if entries.contains(where: { $0.kind == .complete && $0.round == round }) { return }
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        } while ContinuousClock.now < deadline
     }
 
     /// The rounds with the ε the ledger settled at completion in place of the approval's bound

@@ -252,7 +252,8 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
                         claimed: value.sender,
                         userId: userId,
                         peerRole: peerRole,
-                        deviceClass: SenderBinding.deviceClass(of: value)
+                        deviceClass: SenderBinding.deviceClass(of: value),
+                        requiredRole: SenderBinding.requiredRole(of: value)
                     ) {
                     case .success(let proven):
                         identity = proven

@@ -7,17 +7,30 @@ public import Wire
 /// `E/<suffix>`: a device it hosts. Under a `device:<class>` or `edge:<class>` key, a message
 /// that names a device class (update, decline, check-in) must name that class, so a watch edge
 /// cannot slip a phone's update into the phone shards; under any other key (observer, shard,
-/// global, coordinator, auditor) such a message is refused outright. Without transport
-/// authentication there is no proof to check and the claim stands as before.
+/// global, coordinator, auditor) such a message is refused outright. An aggregator's own messages
+/// (hello, partial, model candidate) must come from a key of that aggregator's role (`global`,
+/// `shard:<its region>`), so a key enrolled under a slot's name by mistake, with another role,
+/// cannot take the slot. Without transport authentication there is no proof to check and the
+/// claim stands as before.
 public enum SenderBinding {
     /// The identity a role's state machine sees, or why the message is refused.
     public static func identity(
         claimed: String,
         userId: String?,
         peerRole: String?,
-        deviceClass: DeviceClassName?
+        deviceClass: DeviceClassName?,
+        requiredRole: String? = nil
     ) -> Result<PeerIdentity, WireError> {
         guard let userId else { return .success(PeerIdentity(claimed: claimed)) }
+        if let requiredRole, peerRole != requiredRole {
+            return .failure(
+                WireError(
+                    code: .unauthorizedSender,
+                    detail:
+                        "\(claimed) sends an aggregator's message for the \(requiredRole) role, key enrolled as \(peerRole ?? "no role")"
+                )
+            )
+        }
         let keyClass = peerRole.flatMap(deviceClass(ofRole:))
         let speaksForClaim =
             claimed == userId
@@ -63,6 +76,20 @@ public enum SenderBinding {
     }
 
     static func isEdgeRole(_ role: String?) -> Bool { role?.hasPrefix("edge:") ?? false }
+
+    /// The key role an aggregator's message needs (nil: the topic is not an aggregator's own).
+    public static func requiredRole(of message: AnyMessage) -> String? {
+        switch message {
+        case .aggregatorHello(let hello):
+            switch hello.body.tier {
+            case .global: "global"
+            case .region: "shard:\(hello.body.region?.rawValue ?? "")"
+            }
+        case .partial(let partial): "shard:\(partial.body.region.rawValue)"
+        case .modelCandidate: "global"
+        default: nil
+        }
+    }
 
     /// The device class a message names, for the class binding (nil: the topic names none).
     public static func deviceClass(of message: AnyMessage) -> DeviceClassName? {
