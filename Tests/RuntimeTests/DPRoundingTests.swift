@@ -79,4 +79,35 @@ import Wire
             "one device's decoded contribution moved by \(largest) between neighbouring datasets; the auditor charges for C = \(Self.clipNorm)"
         )
     }
+
+    /// d = 10⁴ at q8: rounding can move the contribution by 2·√d·u ≈ 1.9·C, more than C itself.
+    /// The edge refuses the round, and the delta it was given holds nothing of the data.
+    @Test func aDistributedQ8RoundWithNoRoomLeftIsRefusedAndSendsNothing() throws {
+        let round = try Self.round()
+        var delta = (0..<10_000).map { Float(sin(Double($0))) }
+        var rng = SeededGenerator(seed: 1)
+        let shaped = UpdateShaping.apply(to: &delta, round: round, residual: [], rng: &rng)
+        guard case .failure(let refusal) = shaped else {
+            Issue.record("a round whose rounding exceeds C was shaped: \(shaped)")
+            return
+        }
+        #expect(refusal.reason.contains("10000-parameter"))
+        #expect(delta.allSatisfy { $0 == 0 })
+    }
+
+    /// Local noise is private on each device and the shard re-measures a central round's
+    /// decoded norm: both still clip to C under q8, whatever d is.
+    @Test func localAndCentralNoiseStillClipToC() throws {
+        var round = try Self.round()
+        for placement in [Wire.NoisePlacement.local, Wire.NoisePlacement.central] {
+            round.privacy.placement = placement
+            let norm = EdgeRound.plainClipNorm(
+                privacy: round.privacy,
+                compression: round.compression,
+                parameterCount: 10_000,
+                roundId: round.roundId
+            )
+            #expect(norm == .success(Self.clipNorm), "\(placement)")
+        }
+    }
 }
