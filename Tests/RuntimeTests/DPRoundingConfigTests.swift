@@ -1,0 +1,35 @@
+import Federation
+import Learning
+import Rounds
+import Testing
+import Wire
+
+@testable import Runtime
+
+/// Configurations whose every round the devices or shards would refuse, while the auditor
+/// approves each retry and the budget is spent without a sum: refused before the first round.
+@Suite struct DPRoundingConfigTests {
+    /// A DP coordinator that passes every other check (state directory, auditor, Poisson rate).
+    static func config(
+        _ placement: NoisePlacement,
+        compression: String,
+        architecture: Architecture? = nil
+    ) throws -> CoordinatorConfig {
+        var config = CoordinatorConfig(spec: try ModelSpec.wearable(task: .sleepQuality, architecture: architecture))
+        config.stateDirectory = "/tmp/unused"
+        config.auditorEvents = "tcp://127.0.0.1:1"
+        config.auditorLedger = "tcp://127.0.0.1:2"
+        config.sampling = .poisson(rate: 0.5)
+        config.privacy = PrivacySettings(placement: placement, clipNorm: 1, noiseMultiplier: 1, expectedCohort: 1)
+        config.compression = try CompressionChoice.parse(compression).get()
+        return config
+    }
+
+    @Test func distributedNoiseWithTopKIsRefusedNamingBothFlags() throws {
+        let problem = try Self.config(.distributed, compression: "topk:0.1,q8").misconfiguration
+        #expect(problem?.contains("--dp distributed") == true, "\(problem ?? "accepted")")
+        #expect(problem?.contains("--compression topk") == true, "\(problem ?? "accepted")")
+        #expect(try Self.config(.distributed, compression: "randk:0.1").misconfiguration == nil)
+        #expect(try Self.config(.central, compression: "topk:0.1").misconfiguration == nil)
+    }
+}
