@@ -1,6 +1,7 @@
+public import Federation
 public import Learning
 public import Rounds
-import Wire
+public import Wire
 
 /// Everything a coordinator needs to run, gathered by the CLI from flags and `FEDPULSE_*` variables.
 ///
@@ -52,6 +53,16 @@ public struct CoordinatorConfig: Sendable {
         }
         if auditorEvents == nil || auditorLedger == nil {
             return "--dp \(placement.rawValue) needs an auditor: --auditor-events and --auditor-ledger"
+        }
+        return Self.compressionProblem(privacy: round.privacy, compression: round.compression)
+    }
+
+    /// Why the devices or shards would refuse every round of this privacy and compression while
+    /// the auditor approves, and charges, each retry; nil when rounds can run.
+    public static func compressionProblem(privacy: PrivacySettings, compression: CompressionChoice) -> String? {
+        if privacy.placement == .distributed, compression.sparsification == .topk {
+            return
+                "--dp distributed does not combine with --compression \(compression): topk keeps each device's own largest coordinates, so a coordinate of the sum carries fewer noise shares than the auditor charges for and no shard sums it; use randk:F or --dp central"
         }
         return nil
     }

@@ -157,8 +157,12 @@ extension FedPulse {
                     )
                 }
             }
-            if case .failure(let error) = CompressionChoice.parse(compression) {
-                throw ValidationError(error.description)
+            switch CompressionChoice.parse(compression) {
+            case .failure(let error): throw ValidationError(error.description)
+            case .success(let choice):
+                if let problem = CoordinatorConfig.compressionProblem(privacy: privacy.settings, compression: choice) {
+                    throw ValidationError(problem)
+                }
             }
             if let compressionRange, !(compressionRange > 0 && compressionRange <= 1e6) {
                 throw ValidationError("--compression-range must be in (0, 1e6]")

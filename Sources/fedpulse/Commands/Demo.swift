@@ -1,4 +1,5 @@
 import ArgumentParser
+import Federation
 import Foundation
 import Learning
 import Runtime
@@ -171,6 +172,21 @@ extension FedPulse {
                     "--scaling federated is not differentially private yet; use --dp off or --scaling holdout"
                 )
             }
+            if case .success(let choice) = CompressionChoice.parse(compression),
+                let problem = CoordinatorConfig.compressionProblem(privacy: privacySettings, compression: choice)
+            {
+                throw ValidationError(problem)
+            }
+        }
+
+        /// The privacy the demo's coordinator announces, as its refusals need it.
+        var privacySettings: PrivacySettings {
+            PrivacySettings(
+                placement: NoisePlacement(rawValue: dp) ?? .off,
+                clipNorm: clip,
+                noiseMultiplier: noiseMultiplier ?? 0,
+                expectedCohort: 1
+            )
         }
 
         func run() async throws {
