@@ -32,4 +32,19 @@ import Wire
         #expect(try Self.config(.distributed, compression: "randk:0.1").misconfiguration == nil)
         #expect(try Self.config(.central, compression: "topk:0.1").misconfiguration == nil)
     }
+
+    /// d ≈ 6,700 at q8: even at the smallest range a distributed round can have (R = C, an
+    /// infinite cohort) rounding moves a contribution by 2·√d·u > C, so every device would
+    /// refuse every round. A logistic model of the same features leaves room.
+    @Test func distributedNoiseWithQ8AndABigModelIsRefusedUpFront() throws {
+        let config = try Self.config(.distributed, compression: "q8", architecture: .mlp(hiddenLayers: [512]))
+        #expect(config.spec.parameterCount > 4_064, "the setup must leave no room at q8")
+        let problem = config.misconfiguration
+        #expect(problem?.contains("--dp distributed") == true, "\(problem ?? "accepted")")
+        #expect(problem?.contains("--compression q8") == true, "\(problem ?? "accepted")")
+        #expect(try Self.config(.distributed, compression: "q8").misconfiguration == nil)
+        #expect(
+            try Self.config(.local, compression: "q8", architecture: .mlp(hiddenLayers: [512])).misconfiguration == nil
+        )
+    }
 }
