@@ -54,15 +54,40 @@ public struct CoordinatorConfig: Sendable {
         if auditorEvents == nil || auditorLedger == nil {
             return "--dp \(placement.rawValue) needs an auditor: --auditor-events and --auditor-ledger"
         }
-        return Self.compressionProblem(privacy: round.privacy, compression: round.compression)
+        return Self.compressionProblem(
+            privacy: round.privacy,
+            compression: round.compression,
+            parameterCount: spec.parameterCount
+        )
     }
 
     /// Why the devices or shards would refuse every round of this privacy and compression while
-    /// the auditor approves, and charges, each retry; nil when rounds can run.
-    public static func compressionProblem(privacy: PrivacySettings, compression: CompressionChoice) -> String? {
+    /// the auditor approves, and charges, each retry; nil when rounds can run. Without the
+    /// model's `parameterCount` only what does not depend on it is checked.
+    ///
+    /// A distributed round's range is C + 4σ_w, at least C (its value for an infinite cohort):
+    /// refused here is what no round of the run could carry; a round whose cohort makes the
+    /// range wider than the model allows is refused by each device (``EdgeRound/plainClipNorm(privacy:compression:parameterCount:roundId:)``).
+    public static func compressionProblem(
+        privacy: PrivacySettings,
+        compression: CompressionChoice,
+        parameterCount: Int? = nil
+    ) -> String? {
         if privacy.placement == .distributed, compression.sparsification == .topk {
             return
                 "--dp distributed does not combine with --compression \(compression): topk keeps each device's own largest coordinates, so a coordinate of the sum carries fewer noise shares than the auditor charges for and no shard sums it; use randk:F or --dp central"
+        }
+        guard let parameterCount else { return nil }
+        if privacy.placement == .distributed, compression.quantization != .f32, let clipNorm = privacy.clipNorm,
+            case .failure(let refusal) = EdgeRound.plainClipNorm(
+                privacy: privacy,
+                compression: compression.settings(range: clipNorm, seed: 0),
+                parameterCount: parameterCount,
+                roundId: 1
+            )
+        {
+            return
+                "--dp distributed with --compression \(compression) cannot carry this model even at the narrowest range (R = C): \(refusal.reason); use q8 rather than q4, a smaller model, or --dp central"
         }
         return nil
     }

@@ -172,20 +172,23 @@ extension FedPulse {
                     "--scaling federated is not differentially private yet; use --dp off or --scaling holdout"
                 )
             }
-            if case .success(let choice) = CompressionChoice.parse(compression),
-                let problem = CoordinatorConfig.compressionProblem(privacy: privacySettings, compression: choice)
-            {
-                throw ValidationError(problem)
-            }
+            if let problem = compressionProblem(parameterCount: nil) { throw ValidationError(problem) }
         }
 
-        /// The privacy the demo's coordinator announces, as its refusals need it.
-        var privacySettings: PrivacySettings {
-            PrivacySettings(
+        /// What the demo's coordinator would refuse about its privacy and compression, checked
+        /// before any process starts (the model's size is known only once its spec is built).
+        func compressionProblem(parameterCount: Int?) -> String? {
+            guard case .success(let choice) = CompressionChoice.parse(compression) else { return nil }
+            let privacy = PrivacySettings(
                 placement: NoisePlacement(rawValue: dp) ?? .off,
                 clipNorm: clip,
                 noiseMultiplier: noiseMultiplier ?? 0,
                 expectedCohort: 1
+            )
+            return CoordinatorConfig.compressionProblem(
+                privacy: privacy,
+                compression: secureAggregation.secureAggregation ? .none : choice,
+                parameterCount: parameterCount
             )
         }
 
@@ -194,6 +197,7 @@ extension FedPulse {
                 try DemoData(directory: $0, options: dataSpec, learning: learning, scaling: scaling, dp: dp)
             }
             let spec = try data?.spec ?? learning.spec()
+            if let problem = compressionProblem(parameterCount: spec.parameterCount) { throw ValidationError(problem) }
             let executable = URL(
                 fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
                     ?? CommandLine.arguments[0]
