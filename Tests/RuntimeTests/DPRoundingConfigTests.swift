@@ -47,4 +47,23 @@ import Wire
             try Self.config(.local, compression: "q8", architecture: .mlp(hiddenLayers: [512])).misconfiguration == nil
         )
     }
+
+    /// Central DP with 4-bit secure aggregation: a device clips to C − √d·u with u = C/7, no
+    /// room from d = 49 on, so shards and devices refuse every round; 8 bits leave room.
+    @Test func centralSecureAggregationWithQ4IsRefusedUpFrontForAModelOf49OrMoreParameters() throws {
+        var config = try Self.config(.central, compression: "f32", architecture: .mlp(hiddenLayers: [16]))
+        #expect(config.spec.parameterCount >= 49, "the setup must leave no room at 4 bits")
+        config.round.secureAggregation = SecureAggregationSettings(
+            valueBits: 4,
+            clipNorm: 1,
+            dropoutRate: 0.1,
+            corruptRate: 0.1,
+            stageTimeoutMillis: 1_000
+        )
+        let problem = config.misconfiguration
+        #expect(problem?.contains("--secure-aggregation") == true, "\(problem ?? "accepted")")
+        #expect(problem?.contains("4-bit") == true, "\(problem ?? "accepted")")
+        config.round.secureAggregation?.valueBits = 8
+        #expect(config.misconfiguration == nil)
+    }
 }
