@@ -57,6 +57,7 @@ public struct CoordinatorConfig: Sendable {
         return Self.compressionProblem(
             privacy: round.privacy,
             compression: round.compression,
+            secureAggregation: round.secureAggregation,
             parameterCount: spec.parameterCount
         )
     }
@@ -71,6 +72,7 @@ public struct CoordinatorConfig: Sendable {
     public static func compressionProblem(
         privacy: PrivacySettings,
         compression: CompressionChoice,
+        secureAggregation: SecureAggregationSettings? = nil,
         parameterCount: Int? = nil
     ) -> String? {
         if privacy.placement == .distributed, compression.sparsification == .topk {
@@ -89,7 +91,33 @@ public struct CoordinatorConfig: Sendable {
             return
                 "--dp distributed with --compression \(compression) cannot carry this model even at the narrowest range (R = C): \(refusal.reason); use q8 rather than q4, a smaller model, or --dp central"
         }
+        if privacy.placement == .central, let secureAggregation {
+            return Self.secureRoundingProblem(
+                privacy: privacy,
+                secure: secureAggregation,
+                parameterCount: parameterCount
+            )
+        }
         return nil
+    }
+
+    /// The rule of `SecAggPlan.deviceClipNorm` (which needs a shard's quantizer): under central
+    /// DP a secure-aggregated device clips to min(S, C − √d·u), u = S ÷ (2^(b−1) − 1) for the
+    /// quantizer range S and b value bits; no room left means every round would be refused.
+    static func secureRoundingProblem(
+        privacy: PrivacySettings,
+        secure: SecureAggregationSettings,
+        parameterCount: Int
+    ) -> String? {
+        let bits = secure.valueBits
+        guard (2...62).contains(bits), parameterCount > 0 else { return nil }
+        let clipNorm = privacy.clipNorm ?? secure.clipNorm
+        let step = secure.clipNorm / Double((Int64(1) << Int64(bits - 1)) - 1)
+        let rounding = Double(parameterCount).squareRoot() * step
+        let limit = min(secure.clipNorm, clipNorm - rounding)
+        guard !(limit > 0 && limit.isFinite) else { return nil }
+        return
+            "--secure-aggregation under --dp central with \(bits)-bit values rounds a \(parameterCount)-parameter update by up to \(rounding), at least the clip norm \(clipNorm) the central noise is for, so every round would be refused; use more bits (--compression q8 or --secagg-value-bits) or a smaller --secagg-clip"
     }
 
     /// The settings the round state machine runs with.

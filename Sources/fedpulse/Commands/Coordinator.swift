@@ -253,6 +253,8 @@ extension FedPulse {
             default: config.holdout = try CSVDeviceData.load(path: holdout, spec: spec, holdOutFraction: 0).train
             }
             config.security = try security.make()
+            // What needs the model's size (known only now) is refused before anything starts.
+            if let problem = config.misconfiguration { throw ValidationError(problem) }
             let frozen = config
             try await common.run(role: "coordinator", transport: frozen.security) { control, logger in
                 try CoordinatorRole(config: frozen, logger: logger).run(control)

@@ -188,6 +188,11 @@ extension FedPulse {
             return CoordinatorConfig.compressionProblem(
                 privacy: privacy,
                 compression: secureAggregation.secureAggregation ? .none : choice,
+                secureAggregation: secureAggregation.settings(
+                    compression: compression,
+                    clipNorm: clip,
+                    roundTimeoutMillis: roundTimeoutMs
+                ),
                 parameterCount: parameterCount
             )
         }
