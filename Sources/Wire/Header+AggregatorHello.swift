@@ -4,6 +4,7 @@
 /// assignment from the hellos it heard within a few `intervalMillis`.
 public struct AggregatorHello: MessageBody {
     public static let topic = Topic.aggregatorHello
+    public static let carriesTensors = false
 
     /// The aggregator's id, stable across restarts so its heartbeats are recognised.
     public var aggregatorId: String

@@ -6,6 +6,7 @@
 /// a sender inventing kinds cannot grow `/metrics`.
 public struct AuditEvent: MessageBody {
     public static let topic = Topic.auditEvent
+    public static let carriesTensors = false
 
     /// The reporting role, e.g. `coordinator`, `region`, `global`, `edge`.
     public var role: String

@@ -4,6 +4,7 @@
 /// workers and can log why a worker was left out.
 public struct Checkin: MessageBody {
     public static let topic = Topic.checkin
+    public static let carriesTensors = false
 
     /// The worker's id, stable across restarts.
     public var workerId: String

@@ -4,6 +4,7 @@
 /// byte for byte.
 public struct LedgerEntryMessage: MessageBody {
     public static let topic = Topic.ledgerEntry
+    public static let carriesTensors = false
 
     /// The entry's position in the ledger (≥ 0).
     public var sequence: Int

@@ -6,6 +6,7 @@
 /// than the approved bound, and computes the noise present itself.
 public struct RoundCompleted: MessageBody {
     public static let topic = Topic.roundCompleted
+    public static let carriesTensors = false
 
     /// ≥ 1.
     public var roundId: Int

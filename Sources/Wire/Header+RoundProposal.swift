@@ -4,6 +4,7 @@
 /// coordinator (the auditor's `--coordinator-id`) may send it.
 public struct RoundProposal: MessageBody {
     public static let topic = Topic.roundProposal
+    public static let carriesTensors = false
 
     /// ≥ 1.
     public var roundId: Int

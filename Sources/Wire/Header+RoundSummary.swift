@@ -4,6 +4,7 @@
 /// run without the coordinator's files. Not part of the privacy record; that is `round.completed`.
 public struct RoundSummary: MessageBody {
     public static let topic = Topic.roundSummary
+    public static let carriesTensors = false
 
     /// Completed rounds so far, counting this one (≥ 1).
     public var round: Int

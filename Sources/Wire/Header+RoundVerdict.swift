@@ -6,6 +6,7 @@
 /// the run has no budget left; every other reason refuses this one proposal.
 public struct RoundVerdict: MessageBody {
     public static let topic = Topic.roundVerdict
+    public static let carriesTensors = false
 
     /// ≥ 1.
     public var roundId: Int

@@ -1,6 +1,7 @@
 /// `run.end` (coordinator PUB 7001): training is over; workers and aggregators may exit.
 public struct RunEnd: MessageBody {
     public static let topic = Topic.runEnd
+    public static let carriesTensors = false
 
     /// Why: `roundLimit`, `budgetExhausted`, `targetReached`, `stopped`, … (1…128 characters).
     public var reason: String

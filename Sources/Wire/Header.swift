@@ -7,11 +7,20 @@ public protocol MessageBody: Codable, Sendable, Equatable {
     /// The topic whose header carries this body.
     static var topic: Topic { get }
 
+    /// Whether a header of this topic may describe tensor frames; the codec refuses any on a
+    /// topic that carries none (its schema's `tensors` has `maxItems: 0`).
+    static var carriesTensors: Bool { get }
+
     /// Throws `malformedHeader`, naming the field, when a constraint of the schema is broken.
     ///
     /// Public so that a role can check a body it assembled from outside data before it
     /// commits to sending it; the codec calls it anyway.
     func validate() throws(WireError)
+}
+
+extension MessageBody {
+    /// Most topics carry tensors; the control and ledger topics say otherwise.
+    public static var carriesTensors: Bool { true }
 }
 
 /// One decoded (or to-be-encoded) message: the header's envelope fields, its body, its tensors.

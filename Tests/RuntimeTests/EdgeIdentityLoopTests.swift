@@ -77,55 +77,15 @@ struct SenderBindingTests {
 /// handler, never from what the client announces.
 @Suite(.timeLimit(.minutes(1)))
 struct EdgeIdentityLoopTests {
-    enum Name: Hashable, Sendable { case inbox }
-
     @Test func anEdgeKeySpeaksForItsDevicesOfItsClassAndNobodyElse() async throws {
         let metrics = TestMetrics()
-        let serverKeys = try CurveKeyPair.generate()
         let edge = try CurveKeyPair.generate()
         let watch3 = try CurveKeyPair.generate()
-        let endpoint = Mutex<String?>(nil)
-        let delivered = Mutex<[PeerIdentity]>([])
-        let runner = try RoleRunner()
-        let ready = AsyncStream<Void>.makeStream()
-        let done = AsyncStream<Void>.makeStream()
-        let context = try Context()
         let allowlist = CurveAllowlist(
             names: [edge.publicKey: "edge-w", watch3.publicKey: "watch-3"],
             roles: [edge.publicKey: "edge:watch", watch3.publicKey: "device:watch"]
         )
-        let zap = ZAPHandler(context: context, allowlist: allowlist)
-        try zap.start()
-        defer { zap.stop() }
-        runner.start(name: "edge-loop-test") { control in
-            try withMetricsFactory(metrics) {
-                let loop = RoleLoop<Name>(
-                    control: control,
-                    messenger: Messenger(role: "test", sender: "test", logger: Logger(label: "test"))
-                )
-                let pull = try Socket(context, type: .pull)
-                try pull.setLinger(0)
-                try pull.makeCurveServer(secretKey: serverKeys.secretKey)
-                try pull.setZAPDomain("fedpulse")
-                endpoint.withLock { $0 = try? pull.bindResolved("tcp://127.0.0.1:*") }
-                loop.add(.inbox, pull)
-                ready.continuation.yield()
-                try loop.run(
-                    nextTimer: { Clock.nowMillis() + 50 },
-                    received: { _, incoming in
-                        // Refused messages arrive too (as failures), so every message is counted.
-                        let count = delivered.withLock { seen in
-                            seen.append(incoming.identity ?? PeerIdentity(claimed: "(refused)"))
-                            return seen.count
-                        }
-                        if count == 7 { done.continuation.yield() }
-                    },
-                    timer: { _ in }
-                )
-            }
-        }
-        for await _ in ready.stream { break }
-        let target = try #require(endpoint.withLock { $0 })
+        let inbox = try await CurveInbox.start(allowlist: allowlist, metrics: metrics)
         func checkin(_ id: String, _ deviceClass: DeviceClassName) throws -> [[UInt8]] {
             try WireCodec().encode(
                 Checkin(
@@ -138,27 +98,22 @@ struct EdgeIdentityLoopTests {
                 sender: id
             )
         }
-        let edgePush = try Socket(context, type: .push)
-        try edgePush.setLinger(1_000)
-        try edgePush.makeCurveClient(serverPublicKey: serverKeys.publicKey, keys: edge)
-        try edgePush.connect(target)
+        let edgePush = try inbox.client(edge)
         try edgePush.send(try checkin("edge-w/watch-1", .watch))
         try edgePush.send(try checkin("edge-w/phone-1", .phone))
         try edgePush.send(try checkin("edge-v/watch-1", .watch))
         try edgePush.send(try checkin("watch-3", .watch))
         // A device key that announces itself as an edge in its own handshake metadata.
-        let posing = try Socket(context, type: .push)
+        let posing = try Socket(inbox.context, type: .push)
         try posing.setLinger(1_000)
         try posing.addHandshakeMetadata("\(ZAPHandler.roleProperty):edge:watch")
-        try posing.makeCurveClient(serverPublicKey: serverKeys.publicKey, keys: watch3)
-        try posing.connect(target)
+        try posing.makeCurveClient(serverPublicKey: inbox.serverKeys.publicKey, keys: watch3)
+        try posing.connect(inbox.endpoint)
         try posing.send(try checkin("watch-3/1", .watch))
         try posing.send(try checkin("edge-w/watch-1", .watch))
         try posing.send(try checkin("watch-3", .watch))
-        for await _ in done.stream { break }
-        runner.requestStop()
-        try await runner.waitUntilFinished()
-        let proven = delivered.withLock { $0 }.filter(\.isAuthenticated)
+        // Refused messages reach the role too (as failures), so all seven are counted.
+        let proven = try await inbox.identities(after: 7).filter(\.isAuthenticated)
         #expect(
             proven.sorted { $0.claimed < $1.claimed }
                 == [

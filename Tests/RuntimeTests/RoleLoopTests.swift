@@ -81,52 +81,21 @@ struct RoleLoopTests {
     /// (`senderMismatch`) before the role sees it, and hands the honest claim over as proven.
     @Test func aClaimThatDisagreesWithTheKeyIsRefusedBeforeTheRoleSeesIt() async throws {
         let metrics = TestMetrics()
-        let serverKeys = try CurveKeyPair.generate()
         let watch3 = try CurveKeyPair.generate()
-        let endpoint = Mutex<String?>(nil)
-        let delivered = Mutex<[PeerIdentity]>([])
-        let runner = try RoleRunner()
-        let ready = AsyncStream<Void>.makeStream()
-        let done = AsyncStream<Void>.makeStream()
-        let context = try Context()
-        let zap = ZAPHandler(context: context, allowlist: CurveAllowlist(names: [watch3.publicKey: "watch-3"]))
-        try zap.start()
-        defer { zap.stop() }
-        runner.start(name: "curve-loop-test") { control in
-            try withMetricsFactory(metrics) {
-                let loop = RoleLoop<Name>(
-                    control: control,
-                    messenger: Messenger(role: "test", sender: "test", logger: Logger(label: "test"))
-                )
-                let pull = try Socket(context, type: .pull)
-                try pull.setLinger(0)
-                try pull.makeCurveServer(secretKey: serverKeys.secretKey)
-                endpoint.withLock { $0 = try? pull.bindResolved("tcp://127.0.0.1:*") }
-                loop.add(.inbox, pull)
-                ready.continuation.yield()
-                try loop.run(
-                    nextTimer: { Clock.nowMillis() + 50 },
-                    received: { _, incoming in
-                        guard let identity = incoming.identity else { return }
-                        delivered.withLock { $0.append(identity) }
-                        done.continuation.yield()
-                    },
-                    timer: { _ in }
-                )
-            }
-        }
-        for await _ in ready.stream { break }
-        let push = try Socket(context, type: .push)
-        try push.setLinger(1_000)
-        try push.makeCurveClient(serverPublicKey: serverKeys.publicKey, keys: watch3)
-        try push.connect(try #require(endpoint.withLock { $0 }))
+        let inbox = try await CurveInbox.start(
+            allowlist: CurveAllowlist(names: [watch3.publicKey: "watch-3"]),
+            metrics: metrics
+        )
+        let push = try inbox.client(watch3)
         let end = RunEnd(reason: "roundLimit", finalRound: 1, modelVersion: 1)
         try push.send(try WireCodec().encode(end, sender: "watch-4"))
         try push.send(try WireCodec().encode(end, sender: "watch-3"))
-        for await _ in done.stream { break }
-        runner.requestStop()
-        try await runner.waitUntilFinished()
-        #expect(delivered.withLock { $0 } == [PeerIdentity(claimed: "watch-3", authenticated: "watch-3")])
+        // The refused claim reaches the role as a failure, without an identity.
+        #expect(
+            try await inbox.identities(after: 2) == [
+                PeerIdentity(claimed: "(refused)"), PeerIdentity(claimed: "watch-3", authenticated: "watch-3"),
+            ]
+        )
         #expect(
             try metrics.expectCounter("fedpulse_rejected_total", [("role", "test"), ("reason", "senderMismatch")])
                 .values == [1]
@@ -171,5 +140,26 @@ struct RoleLoopTests {
         }
         try await runner.waitUntilFinished()
         #expect(seen.withLock { $0 } == "region-watch-12")
+    }
+
+    /// A role whose nearest deadline is absurdly far in the past (Int64.min) gets its timer at
+    /// once, round after round, instead of trapping the loop in `deadline − now`.
+    @Test func aDeadlineAtInt64MinFiresTheTimerInsteadOfTrapping() async throws {
+        let ticks = Mutex(0)
+        let runner = try RoleRunner()
+        runner.start(name: "min-deadline") { control in
+            let loop = RoleLoop<Name>(
+                control: control,
+                messenger: Messenger(role: "test", sender: "test", logger: Logger(label: "test"))
+            )
+            try loop.run(
+                nextTimer: { .min },
+                received: { _, _ in },
+                timer: { _ in ticks.withLock { $0 += 1 } },
+                isFinished: { ticks.withLock { $0 } >= 3 }
+            )
+        }
+        try await runner.waitUntilFinished()
+        #expect(ticks.withLock { $0 } == 3)
     }
 }

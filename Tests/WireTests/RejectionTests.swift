@@ -138,6 +138,31 @@ struct RejectionTests {
         #expect(failureCode(codec.decode(old)) == .schemaMismatch)
     }
 
+    /// The topics whose schema says they carry no tensor frames.
+    static let tensorless: Set<Topic> = [
+        .checkin, .aggregatorHello, .auditEvent, .ledgerEntry, .roundCompleted, .roundProposal, .roundSummary,
+        .roundVerdict, .runEnd,
+    ]
+
+    /// A peer attaches a well-formed tensor (descriptor and frame) to a check-in, a hello or a
+    /// ledger line: refused at the header, as the schema's `maxItems: 0` refuses it, instead of
+    /// being carried (and held) to a role that never reads it.
+    @Test(arguments: Fixtures.samples.filter { tensorless.contains($0.message.topic) })
+    func aTensorOnATopicThatCarriesNoneIsRefused(_ sample: Sample) throws {
+        var frames = editingHeader(try encode(sample.message)) {
+            $0.setting(
+                "tensors",
+                to: .array([
+                    .object([
+                        "name": .string("x"), "encoding": .string("f32le"), "elements": .number(1), "bytes": .number(4),
+                    ])
+                ])
+            )
+        }
+        frames.append([0, 0, 128, 63])
+        #expect(failureCode(codec.decode(frames)) == .malformedHeader)
+    }
+
     @Test func unknownTopicFrameIsUnknownTopic() {
         var frames = Fixtures.updateFrames()
         frames[0] = Array("gossip".utf8)

@@ -34,6 +34,12 @@ struct SchemaConformanceTests {
             cases.append(
                 broken(full, "wrong schema id", "schema", .string("fedpulse.\(topic).v\(topic.schemaVersion + 1)"))
             )
+            if RejectionTests.tensorless.contains(topic) {
+                let tensor: JSONValue = .object([
+                    "name": .string("x"), "encoding": .string("f32le"), "elements": .number(1), "bytes": .number(4),
+                ])
+                cases.append(broken(full, "a tensor on a topic that carries none", "tensors", .array([tensor])))
+            }
             for (path, value) in Self.outOfRange[topic.rawValue] ?? [] {
                 cases.append(broken(samples[0], "out of range \(path)", path, value))
             }

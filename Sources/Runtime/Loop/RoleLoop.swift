@@ -192,7 +192,9 @@ public final class RoleLoop<SocketName: Hashable & Sendable> {
         while !control.shouldStop && !isFinished() {
             let extra = roleSockets()
             var items = [control.wakeup.pollItem()] + polled.map { $0.socket.socket.pollItem() } + extra
-            let wait = max(0, min(nextTimer() - now(), 1_000))
+            // Saturating: a deadline far in the past or future (Int64.min/max) waits 0 or 1 s, never traps.
+            let (remaining, overflow) = nextTimer().subtractingReportingOverflow(now())
+            let wait = overflow ? 0 : max(0, min(remaining, 1_000))
             try poll(&items, timeout: .milliseconds(wait))
             if items[0].isReadable { control.wakeup.drain() }
             for (index, entry) in polled.enumerated() where items[index + 1].isReadable {
