@@ -3,9 +3,10 @@ public import Wire
 
 /// The edge's last step before the wire: select, rotate and quantize a (clipped, noised) delta.
 ///
-/// Under DP the order is clip → noise → encode: encoding is post-processing of what the privacy
-/// mechanism already produced for the values it keeps, and stochastic rounding only adds
-/// zero-mean variance (≤ step²/4 per value) on top of the noise; it removes none of it.
+/// Under DP the order is clip → noise → encode, and stochastic rounding only adds zero-mean
+/// variance (≤ step²/4 per value) on top of the noise; it removes none of it. Under local
+/// noise that is post-processing; under distributed noise a device's rounding error depends on
+/// its data, so the edge clips to C − 2·√d·u first (``quantizationErrorBound`` is √d·u).
 ///
 /// Error feedback (Stich et al. 2018; Karimireddy et al. 2019): for `topk` and `randk` whatever
 /// this round did not send — the dropped coordinates and the rounding of the kept ones — stays
@@ -46,8 +47,8 @@ public struct UpdateEncoder: Sendable {
         if let quantizer = plan.quantizer {
             // One draw from the caller's generator seeds a fast one for the d roundings: the
             // system generator costs a system call per value (about 0.3 s per 10⁶ values).
-            // Rounding needs independence from the data, not secrecy: it is post-processing of
-            // the already noised delta, so a predictable rounding weakens no DP guarantee.
+            // Rounding needs independence from the data, not secrecy: the edge's clip bounds
+            // its effect for every draw, so a predictable rounding weakens no DP guarantee.
             var rounding = SeededGenerator(seed: rng.next(), stream: rng.next())
             levels = Self.quantize(values, with: quantizer, fourBit: fourBit, using: &rounding)
             frames.append(

@@ -1,6 +1,7 @@
+public import Federation
 public import Learning
 public import Rounds
-import Wire
+public import Wire
 
 /// Everything a coordinator needs to run, gathered by the CLI from flags and `FEDPULSE_*` variables.
 ///
@@ -53,7 +54,70 @@ public struct CoordinatorConfig: Sendable {
         if auditorEvents == nil || auditorLedger == nil {
             return "--dp \(placement.rawValue) needs an auditor: --auditor-events and --auditor-ledger"
         }
+        return Self.compressionProblem(
+            privacy: round.privacy,
+            compression: round.compression,
+            secureAggregation: round.secureAggregation,
+            parameterCount: spec.parameterCount
+        )
+    }
+
+    /// Why the devices or shards would refuse every round of this privacy and compression while
+    /// the auditor approves, and charges, each retry; nil when rounds can run. Without the
+    /// model's `parameterCount` only what does not depend on it is checked.
+    ///
+    /// A distributed round's range is C + 4σ_w, at least C (its value for an infinite cohort):
+    /// refused here is what no round of the run could carry; a round whose cohort makes the
+    /// range wider than the model allows is refused by each device (``EdgeRound/plainClipNorm(privacy:compression:parameterCount:roundId:)``).
+    public static func compressionProblem(
+        privacy: PrivacySettings,
+        compression: CompressionChoice,
+        secureAggregation: SecureAggregationSettings? = nil,
+        parameterCount: Int? = nil
+    ) -> String? {
+        if privacy.placement == .distributed, compression.sparsification == .topk {
+            return
+                "--dp distributed does not combine with --compression \(compression): topk keeps each device's own largest coordinates, so a coordinate of the sum carries fewer noise shares than the auditor charges for and no shard sums it; use randk:F or --dp central"
+        }
+        guard let parameterCount else { return nil }
+        if privacy.placement == .distributed, compression.quantization != .f32, let clipNorm = privacy.clipNorm,
+            case .failure(let refusal) = EdgeRound.plainClipNorm(
+                privacy: privacy,
+                compression: compression.settings(range: clipNorm, seed: 0),
+                parameterCount: parameterCount,
+                roundId: 1
+            )
+        {
+            return
+                "--dp distributed with --compression \(compression) cannot carry this model even at the narrowest range (R = C): \(refusal.reason); use q8 rather than q4, a smaller model, or --dp central"
+        }
+        if privacy.placement == .central, let secureAggregation {
+            return Self.secureRoundingProblem(
+                privacy: privacy,
+                secure: secureAggregation,
+                parameterCount: parameterCount
+            )
+        }
         return nil
+    }
+
+    /// The rule of `SecAggPlan.deviceClipNorm` (which needs a shard's quantizer): under central
+    /// DP a secure-aggregated device clips to min(S, C − √d·u), u = S ÷ (2^(b−1) − 1) for the
+    /// quantizer range S and b value bits; no room left means every round would be refused.
+    static func secureRoundingProblem(
+        privacy: PrivacySettings,
+        secure: SecureAggregationSettings,
+        parameterCount: Int
+    ) -> String? {
+        let bits = secure.valueBits
+        guard (2...62).contains(bits), parameterCount > 0 else { return nil }
+        let clipNorm = privacy.clipNorm ?? secure.clipNorm
+        let step = secure.clipNorm / Double((Int64(1) << Int64(bits - 1)) - 1)
+        let rounding = Double(parameterCount).squareRoot() * step
+        let limit = min(secure.clipNorm, clipNorm - rounding)
+        guard !(limit > 0 && limit.isFinite) else { return nil }
+        return
+            "--secure-aggregation under --dp central with \(bits)-bit values rounds a \(parameterCount)-parameter update by up to \(rounding), at least the clip norm \(clipNorm) the central noise is for, so every round would be refused; use more bits (--compression q8 or --secagg-value-bits) or a smaller --secagg-clip"
     }
 
     /// The settings the round state machine runs with.

@@ -161,8 +161,7 @@ final class DeviceRuntime {
         switch EdgeRound.participation(in: round, workerId: device.id, deviceClass: wireClass, using: &secureRNG) {
         case .notInvited: return
         case .refused(let why):
-            refusedRounds.increment()
-            logger.warning("refusing the round", metadata: ["round.id": "\(round.roundId)", "reason": "\(why)"])
+            refuse(round, why)
             return
         case .declined(_, _) where round.secureAggregation != nil:
             // Under SecAgg a member that did not sample itself still takes part, with a zero
@@ -230,7 +229,13 @@ final class DeviceRuntime {
             )
             return
         }
-        let shaped = UpdateShaping.apply(to: &delta, round: round, residual: residual, rng: &secureRNG)
+        let shaped: UpdateShaping.Outcome
+        switch UpdateShaping.apply(to: &delta, round: round, residual: residual, rng: &secureRNG) {
+        case .success(let outcome): shaped = outcome
+        case .failure(let refusal):
+            refuse(round, refusal.reason)
+            return
+        }
         let outcome = EdgeRound.Outcome(
             examples: data.train.count,
             preClipNorm: shaped.preClipNorm,
@@ -262,6 +267,12 @@ final class DeviceRuntime {
         )
         let tensors = UpdateShaping.encode(delta, round: round, residual: &residual, rng: &secureRNG)
         try queue(update, tensors: tensors, to: assignment.endpoint, loop: loop)
+    }
+
+    /// A round that would not protect this device: nothing is sent, counted and logged.
+    private func refuse(_ round: RoundOpen, _ why: String) {
+        refusedRounds.increment()
+        logger.warning("refusing the round", metadata: ["round.id": "\(round.roundId)", "reason": "\(why)"])
     }
 
     /// A statistics round: this device's feature moments (sums, never records) instead of a delta.

@@ -1,13 +1,19 @@
 import Federation
 import Privacy
+import Rounds
 import Wire
 
 /// The steps between local training and the wire, in this order: add the error-feedback
-/// residual (top-k / rand-k only), clip Δ to C, add this worker's noise share, encode. Under
+/// residual (top-k / rand-k only), clip Δ, add this worker's noise share, encode. Under
 /// DP-off with a clip norm configured, clipping alone still bounds a poisoned update.
 ///
-/// Encoding comes last, so it is post-processing of the clipped, noised delta: stochastic
-/// rounding adds zero-mean variance on top of the noise and removes none of it.
+/// Encoding comes last. Under `local` noise it is post-processing of a DP output (each
+/// device's noised delta is private on its own), and under `central` the shard re-measures the
+/// decoded update's norm and enforces C, so both clip to C and stochastic rounding only adds
+/// zero-mean variance. Under `distributed` noise it is not: a device's share is 1/√n of the
+/// noise, so its rounding error, up to √d·u, depends on its data. The clip is then
+/// C − 2·√d·u (``EdgeRound/plainClipNorm(privacy:compression:parameterCount:roundId:)``),
+/// which keeps what neighbouring datasets put in the sum within the C the noise is for.
 enum UpdateShaping {
     struct Outcome {
         var preClipNorm: Double
@@ -15,17 +21,31 @@ enum UpdateShaping {
     }
 
     /// Clips and noises `delta` in place after adding `residual` when the round's compression
-    /// keeps one (what earlier rounds did not send is owed to the model, not dropped).
+    /// keeps one (what earlier rounds did not send is owed to the model, not dropped). A round
+    /// whose quantization leaves no clip norm that keeps its promise is refused, and `delta`
+    /// becomes zeros: nothing of the data is left to send by mistake.
     static func apply(
         to delta: inout [Float],
         round: RoundOpen,
         residual: [Float],
         rng: inout some RandomNumberGenerator
-    ) -> Outcome {
+    ) -> Result<Outcome, EdgeRefusal> {
+        let clipNorm: Double?
+        switch EdgeRound.plainClipNorm(
+            privacy: round.privacy,
+            compression: round.compression,
+            parameterCount: delta.count,
+            roundId: round.roundId
+        ) {
+        case .success(let limit): clipNorm = limit
+        case .failure(let refusal):
+            delta = [Float](repeating: 0, count: delta.count)
+            return .failure(refusal)
+        }
         if let compression = round.compression, compression.sparsification != .none, residual.count == delta.count {
             for index in delta.indices { delta[index] += residual[index] }
         }
-        return apply(to: &delta, privacy: round.privacy, rng: &rng)
+        return .success(apply(to: &delta, privacy: round.privacy, clipNorm: clipNorm, rng: &rng))
     }
 
     /// The `update` tensors of a shaped delta under the round's compression; `residual` becomes
@@ -52,15 +72,17 @@ enum UpdateShaping {
         return encoded.tensors
     }
 
+    /// Clips to `clipNorm` (at most C) and adds this worker's share of noise sized for C.
     static func apply(
         to delta: inout [Float],
         privacy: PrivacySettings,
+        clipNorm limit: Double?,
         rng: inout some RandomNumberGenerator
     ) -> Outcome {
-        guard let clipNorm = privacy.clipNorm else {
+        guard let clipNorm = privacy.clipNorm, let limit else {
             return Outcome(preClipNorm: Clipping.l2Norm(delta), clipped: false)
         }
-        let report = Clipping.clip(&delta, to: clipNorm)
+        let report = Clipping.clip(&delta, to: min(limit, clipNorm))
         let noise = DPFedAvgNoise(
             noiseMultiplier: privacy.noiseMultiplier,
             clipNorm: clipNorm,

@@ -157,8 +157,12 @@ extension FedPulse {
                     )
                 }
             }
-            if case .failure(let error) = CompressionChoice.parse(compression) {
-                throw ValidationError(error.description)
+            switch CompressionChoice.parse(compression) {
+            case .failure(let error): throw ValidationError(error.description)
+            case .success(let choice):
+                if let problem = CoordinatorConfig.compressionProblem(privacy: privacy.settings, compression: choice) {
+                    throw ValidationError(problem)
+                }
             }
             if let compressionRange, !(compressionRange > 0 && compressionRange <= 1e6) {
                 throw ValidationError("--compression-range must be in (0, 1e6]")
@@ -249,6 +253,8 @@ extension FedPulse {
             default: config.holdout = try CSVDeviceData.load(path: holdout, spec: spec, holdOutFraction: 0).train
             }
             config.security = try security.make()
+            // What needs the model's size (known only now) is refused before anything starts.
+            if let problem = config.misconfiguration { throw ValidationError(problem) }
             let frozen = config
             try await common.run(role: "coordinator", transport: frozen.security) { control, logger in
                 try CoordinatorRole(config: frozen, logger: logger).run(control)

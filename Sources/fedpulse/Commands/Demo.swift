@@ -1,4 +1,5 @@
 import ArgumentParser
+import Federation
 import Foundation
 import Learning
 import Runtime
@@ -171,6 +172,29 @@ extension FedPulse {
                     "--scaling federated is not differentially private yet; use --dp off or --scaling holdout"
                 )
             }
+            if let problem = compressionProblem(parameterCount: nil) { throw ValidationError(problem) }
+        }
+
+        /// What the demo's coordinator would refuse about its privacy and compression, checked
+        /// before any process starts (the model's size is known only once its spec is built).
+        func compressionProblem(parameterCount: Int?) -> String? {
+            guard case .success(let choice) = CompressionChoice.parse(compression) else { return nil }
+            let privacy = PrivacySettings(
+                placement: NoisePlacement(rawValue: dp) ?? .off,
+                clipNorm: clip,
+                noiseMultiplier: noiseMultiplier ?? 0,
+                expectedCohort: 1
+            )
+            return CoordinatorConfig.compressionProblem(
+                privacy: privacy,
+                compression: secureAggregation.secureAggregation ? .none : choice,
+                secureAggregation: secureAggregation.settings(
+                    compression: compression,
+                    clipNorm: clip,
+                    roundTimeoutMillis: roundTimeoutMs
+                ),
+                parameterCount: parameterCount
+            )
         }
 
         func run() async throws {
@@ -178,6 +202,7 @@ extension FedPulse {
                 try DemoData(directory: $0, options: dataSpec, learning: learning, scaling: scaling, dp: dp)
             }
             let spec = try data?.spec ?? learning.spec()
+            if let problem = compressionProblem(parameterCount: spec.parameterCount) { throw ValidationError(problem) }
             let executable = URL(
                 fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
                     ?? CommandLine.arguments[0]
