@@ -88,8 +88,12 @@ public enum SecAggPlan {
     ) -> Result<Double, WireError> {
         guard open.privacy.placement == .central else { return .success(quantizer.clipNorm) }
         let clipNorm = open.privacy.clipNorm ?? quantizer.clipNorm
-        let rounding = Double(max(parameterCount, 0)).squareRoot() * quantizer.step
-        let limit = min(quantizer.clipNorm, clipNorm - rounding)
+        let (limit, rounding) = centralClip(
+            clipNorm: clipNorm,
+            range: quantizer.clipNorm,
+            step: quantizer.step,
+            parameterCount: parameterCount
+        )
         guard limit > 0, limit.isFinite else {
             return .failure(
                 WireError(
@@ -100,6 +104,18 @@ public enum SecAggPlan {
             )
         }
         return .success(limit)
+    }
+
+    /// min(range, C − √d·u) and the rounding √d·u: the rule of ``deviceClipNorm(open:quantizer:parameterCount:)``,
+    /// also what the coordinator checks at start-up (no room left: every round would be refused).
+    public static func centralClip(
+        clipNorm: Double,
+        range: Double,
+        step: Double,
+        parameterCount: Int
+    ) -> (limit: Double, rounding: Double) {
+        let rounding = Double(max(parameterCount, 0)).squareRoot() * step
+        return (min(range, clipNorm - rounding), rounding)
     }
 
     /// The Skellam encoder's and decoder's parameters of a `skellam` round, or why there are

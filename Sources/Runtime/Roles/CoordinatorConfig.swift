@@ -1,6 +1,7 @@
 public import Federation
 public import Learning
 public import Rounds
+import SecureAggregation
 public import Wire
 
 /// Everything a coordinator needs to run, gathered by the CLI from flags and `FEDPULSE_*` variables.
@@ -101,9 +102,9 @@ public struct CoordinatorConfig: Sendable {
         return nil
     }
 
-    /// The rule of `SecAggPlan.deviceClipNorm` (which needs a shard's quantizer): under central
-    /// DP a secure-aggregated device clips to min(S, C − √d·u), u = S ÷ (2^(b−1) − 1) for the
-    /// quantizer range S and b value bits; no room left means every round would be refused.
+    /// The devices' own rule (`SecAggPlan.centralClip`, with the quantizer's step for the
+    /// settings' range S and b value bits): under central DP a secure-aggregated device clips to
+    /// min(S, C − √d·u); no room left means every round would be refused.
     static func secureRoundingProblem(
         privacy: PrivacySettings,
         secure: SecureAggregationSettings,
@@ -112,9 +113,12 @@ public struct CoordinatorConfig: Sendable {
         let bits = secure.valueBits
         guard (2...62).contains(bits), parameterCount > 0 else { return nil }
         let clipNorm = privacy.clipNorm ?? secure.clipNorm
-        let step = secure.clipNorm / Double((Int64(1) << Int64(bits - 1)) - 1)
-        let rounding = Double(parameterCount).squareRoot() * step
-        let limit = min(secure.clipNorm, clipNorm - rounding)
+        let (limit, rounding) = SecAggPlan.centralClip(
+            clipNorm: clipNorm,
+            range: secure.clipNorm,
+            step: SecAggQuantizer.step(clipNorm: secure.clipNorm, bitsPerValue: bits),
+            parameterCount: parameterCount
+        )
         guard !(limit > 0 && limit.isFinite) else { return nil }
         return
             "--secure-aggregation under --dp central with \(bits)-bit values rounds a \(parameterCount)-parameter update by up to \(rounding), at least the clip norm \(clipNorm) the central noise is for, so every round would be refused; use more bits (--compression q8 or --secagg-value-bits) or a smaller --secagg-clip"

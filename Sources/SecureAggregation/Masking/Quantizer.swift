@@ -16,11 +16,19 @@ public struct SecAggQuantizer: Sendable, Hashable {
         self.clipNorm = clipNorm
     }
 
-    var largest: Int64 { (1 << Int64(configuration.bitsPerValue - 1)) - 1 }
+    var largest: Int64 { Self.largest(bitsPerValue: configuration.bitsPerValue) }
     var scale: Double { Double(largest) / clipNorm }
     /// u, the grid step in float units: stochastic rounding moves each coordinate by less than u,
     /// so a vector's norm by less than √d·u.
-    public var step: Double { clipNorm / Double(largest) }
+    public var step: Double { Self.step(clipNorm: clipNorm, bitsPerValue: configuration.bitsPerValue) }
+
+    /// u for `bitsPerValue`-bit values over [−clipNorm, clipNorm], before any round has a
+    /// configuration (the coordinator's start-up check uses the same step as the devices).
+    public static func step(clipNorm: Double, bitsPerValue: Int) -> Double {
+        clipNorm / Double(largest(bitsPerValue: bitsPerValue))
+    }
+
+    static func largest(bitsPerValue: Int) -> Int64 { (1 << Int64(bitsPerValue - 1)) - 1 }
 
     /// Nil when the length differs from the configuration's or a value is not finite.
     public func quantize(_ values: [Float], using generator: inout some RandomNumberGenerator) -> ModularVector? {
