@@ -12,9 +12,10 @@ public struct Checkin: MessageBody {
     public var deviceClass: DeviceClassName
     /// The device state at check-in.
     public var eligibility: Eligibility
-    /// Local training examples (≥ 0); the coordinator may weigh sampling by it.
+    /// Local training examples (≥ 0); FedPulse edges send 1 or 0 (has data or not), since the
+    /// exact count is data about the user, and the coordinator only checks that it is positive.
     public var trainExamples: Int
-    /// Local hold-out examples (≥ 0) for federated evaluation.
+    /// Local hold-out examples (≥ 0) for federated evaluation; 1 or 0 from FedPulse edges.
     public var holdoutExamples: Int
 
     /// Creates the body; `validate()` (run by the codec) checks the ranges.

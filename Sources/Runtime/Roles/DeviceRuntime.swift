@@ -76,8 +76,11 @@ final class DeviceRuntime {
                 unmetered: device.eligibility.unmetered,
                 batteryPercent: device.eligibility.batteryPercent
             ),
-            trainExamples: records.train.count,
-            holdoutExamples: records.holdOut.count
+            // Whether the device has data, not how much: the coordinator needs no more (it checks
+            // > 0), and an exact count, sent every second, is data about the user that no DP
+            // guarantee covers.
+            trainExamples: min(records.train.count, 1),
+            holdoutExamples: min(records.holdOut.count, 1)
         )
         send(loop) {
             let frames = try messenger.codec.encode(checkin, sender: device.id, sentAtMillis: now)
