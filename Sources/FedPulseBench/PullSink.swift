@@ -32,10 +32,8 @@ final class PullSink: Sendable {
 
     let endpoint: String
     private let progress = Progress()
-    /// The child running the sink (`.process` placement only).
-    private let children: ChildProcesses?
-    private let child: ChildProcesses.Child?
-    private let reports: OwnedSocket?
+    /// The child running the sink and the socket its reports arrive on (`.process` placement only).
+    private let remote: (launcher: ChildProcesses, child: ChildProcesses.Child, reports: OwnedSocket)?
 
     /// Starts the sink; returns once it is bound. `batches` are message counts.
     convenience init(kind: Kind, batches: [Int], receiveHighWaterMark: Int32, placement: ShardPlacement) throws {
@@ -46,12 +44,14 @@ final class PullSink: Sendable {
     }
 
     /// User + system CPU seconds and minor page faults of the sink's process so far (`.process` only).
-    var processUsage: (cpuSeconds: Double, minorFaults: Double)? { child.flatMap { usageOfProcess(pid: $0.pid) } }
+    var processUsage: (cpuSeconds: Double, minorFaults: Double)? {
+        remote.flatMap { usageOfProcess(pid: $0.child.pid) }
+    }
 
     /// Stops the sink's process, if it has one (a thread sink ends after its last batch).
     func stop() {
-        reports?.stop()
-        children?.stopAll(grace: .seconds(1))
+        remote?.reports.stop()
+        remote?.launcher.stopAll(grace: .seconds(1))
     }
 
     /// Starts the receiving thread; returns once it is bound.
@@ -86,9 +86,7 @@ final class PullSink: Sendable {
             throw BenchError("pull sink did not bind: \(progress.state.withLock { $0.failure ?? "unknown" })")
         }
         self.endpoint = endpoint
-        children = nil
-        child = nil
-        reports = nil
+        remote = nil
     }
 
     /// Starts `fedpulse-bench pull-sink` and a thread here that turns its reports into batch
@@ -134,9 +132,7 @@ final class PullSink: Sendable {
         thread.name = "sink-reports-\(kind.rawValue)"
         thread.start()
         self.endpoint = endpoint
-        children = launcher
-        self.child = child
-        self.reports = owned
+        remote = (launcher, child, owned)
     }
 
     /// What a `pull-sink` child runs: the sink on this thread, reporting on a PUSH to `report`.

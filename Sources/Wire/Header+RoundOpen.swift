@@ -269,6 +269,15 @@ public struct CompressionSettings: Codable, Sendable, Equatable {
         case topk
         /// ⌈F·d⌉ coordinates drawn from the public seed, the same for every worker: no index frame.
         case randk
+
+        /// Whether the sum keeps the noise the auditor charges for under `placement`. Under
+        /// distributed noise a device is protected by the OTHER devices' shares in the sum; top-k
+        /// keeps each device's own largest noised coordinates, so a coordinate of the sum holds
+        /// only the shares of the devices that kept it (where one stands out, its own alone).
+        /// The coordinator, the devices and the shards all refuse such a round on this rule.
+        public func keepsChargedNoise(under placement: NoisePlacement) -> Bool {
+            !(placement == .distributed && self == .topk)
+        }
     }
 
     /// Whether the sum of encoded updates is the encoding of the sum (true unless `topk`, whose

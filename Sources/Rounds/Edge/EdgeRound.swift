@@ -37,10 +37,10 @@ public enum EdgeRound {
         if round.privacy.placement == .skellam && round.secureAggregation == nil {
             return .refused("skellam noise without secure aggregation would send the update in the clear")
         }
-        // Top-k under distributed noise keeps each device's own largest coordinates, so a
-        // coordinate of the sum carries only the shares of the devices that kept it, not the
-        // n the ledger charged for; shards refuse to sum it, and every retry spends budget.
-        if round.privacy.placement == .distributed && round.compression?.sparsification == .topk {
+        // Shards refuse to sum such a round, and every retry would spend budget.
+        if let sparsification = round.compression?.sparsification,
+            !sparsification.keepsChargedNoise(under: round.privacy.placement)
+        {
             return .refused("topk under distributed noise leaves a coordinate with fewer noise shares than charged")
         }
         switch round.selection {

@@ -21,11 +21,7 @@ struct ShardCompression {
     /// The round's decoding, nil when updates are plain `f32le` (no setting, or a statistics round).
     static func make(_ open: RoundOpen, layout: TensorLayout, underDP: Bool) -> Result<ShardCompression?, WireError> {
         guard open.kind == .train, let settings = open.compression else { return .success(nil) }
-        if underDP, open.privacy.placement == .distributed, settings.sparsification == .topk {
-            // Distributed noise protects a device through the OTHER devices' shares in the sum;
-            // top-k keeps each device's own largest noised coordinates, so a coordinate of the
-            // sum holds only the shares of the devices that kept it (where one device stands
-            // out, its own alone), not the k − 1 the ledger charges for. Nothing is summed.
+        if underDP, !settings.sparsification.keepsChargedNoise(under: open.privacy.placement) {
             return .failure(
                 WireError(
                     code: .malformedHeader,

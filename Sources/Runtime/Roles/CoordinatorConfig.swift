@@ -76,7 +76,7 @@ public struct CoordinatorConfig: Sendable {
         secureAggregation: SecureAggregationSettings? = nil,
         parameterCount: Int? = nil
     ) -> String? {
-        if privacy.placement == .distributed, compression.sparsification == .topk {
+        if !compression.sparsification.keepsChargedNoise(under: privacy.placement) {
             return
                 "--dp distributed does not combine with --compression \(compression): topk keeps each device's own largest coordinates, so a coordinate of the sum carries fewer noise shares than the auditor charges for and no shard sums it; use randk:F or --dp central"
         }
